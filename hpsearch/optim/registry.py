@@ -1,0 +1,108 @@
+"""The optimizer registry: every optimizer a study can name, with its hyperparameters.
+
+Each optimizer is one frozen :class:`OptimizerEntry`: a name, a one-line description, a
+factory and the defaults of its hyperparameters. A study file's ``[optimizer]`` section may
+only set hyperparameters that the chosen optimizer takes; anything else is an error rather
+than being silently dropped. ``lr`` and ``weight_decay`` are not hyperparameters of an entry:
+they live in ``[train]`` and reach the factory through the parameter groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import torch
+
+from hpsearch.errors import HpsearchError
+
+ParamGroups = Iterable[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class OptimizerEntry:
+    """One optimizer of the registry.
+
+    Args:
+        name: Lower-case name used in study files (``optimizer.kind``).
+        description: One line for ``hpsearch optimizers`` and error messages.
+        factory: ``factory(param_groups, lr=..., **hparams) -> torch.optim.Optimizer``. Each
+            group carries its own ``weight_decay`` (and, for layer-wise rates, its own ``lr``).
+        hparams: Every hyperparameter the factory takes besides ``lr``, with its default. The
+            default's type is the type a study file must give.
+    """
+
+    name: str
+    description: str
+    factory: Callable[..., torch.optim.Optimizer]
+    hparams: Mapping[str, Any] = field(default_factory=dict)
+
+    def create(
+        self, param_groups: ParamGroups, *, lr: float, **hparams: Any
+    ) -> torch.optim.Optimizer:
+        """Build the optimizer; unknown hyperparameters are an error, missing ones defaulted."""
+        unknown = sorted(set(hparams) - set(self.hparams))
+        if unknown:
+            raise HpsearchError(
+                f"optimizer {self.name!r} does not take {unknown}; it takes {sorted(self.hparams)}"
+            )
+        return self.factory(param_groups, lr=lr, **{**self.hparams, **hparams})
+
+
+def _adamw(param_groups: ParamGroups, *, lr: float, beta1: float, beta2: float, eps: float):
+    return torch.optim.AdamW(param_groups, lr=lr, betas=(beta1, beta2), eps=eps)
+
+
+def _mfac(param_groups: ParamGroups, *, lr: float, **hparams: Any):
+    from hpsearch.optim.mfac import MFAC  # imported lazily: it is only needed when chosen
+
+    return MFAC(param_groups, lr=lr, **hparams)
+
+
+def _sgd(param_groups: ParamGroups, *, lr: float, momentum: float, nesterov: bool):
+    return torch.optim.SGD(param_groups, lr=lr, momentum=momentum, nesterov=nesterov)
+
+
+def _entries() -> Mapping[str, OptimizerEntry]:
+    entries = [
+        OptimizerEntry(
+            "adamw",
+            "AdamW (decoupled weight decay); the baseline of the M-FAC model cards",
+            _adamw,
+            {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+        ),
+        OptimizerEntry(
+            "mfac",
+            "M-FAC: matrix-free inverse empirical Fisher over the last num_grads gradients",
+            _mfac,
+            # The model cards' setup: m = 1024 gradients, damping 1e-6, no momentum.
+            {"num_grads": 1024, "damp": 1e-6, "momentum": 0.0, "buffer_dtype": "float32"},
+        ),
+        OptimizerEntry(
+            "sgd",
+            "SGD with (optionally Nesterov) momentum",
+            _sgd,
+            {"momentum": 0.9, "nesterov": True},
+        ),
+    ]
+    return MappingProxyType({e.name: e for e in entries})
+
+
+OPTIMIZERS: Mapping[str, OptimizerEntry] = _entries()
+
+
+def list_optimizers() -> list[str]:
+    """Names of all registered optimizers, sorted."""
+    return sorted(OPTIMIZERS)
+
+
+def get_optimizer(name: str) -> OptimizerEntry:
+    """The registry entry called ``name``; an unknown name lists the valid ones."""
+    try:
+        return OPTIMIZERS[name]
+    except KeyError:
+        raise HpsearchError(
+            f"unknown optimizer {name!r}; choose one of {list_optimizers()}"
+        ) from None
