@@ -1,0 +1,353 @@
+"""M-FAC against its definition: the naive dense (λI + GᵀG/m)⁻¹g, plus the optimizer plumbing."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from hpsearch.errors import HpsearchError, InsufficientMemoryError
+from hpsearch.optim import mfac as mfac_module
+from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
+
+# Relative error allowed against the float64 dense reference.
+FLOAT64_TOL = 1e-8
+# float32 (or a bfloat16 buffer, compared with the rounded gradients) on well-conditioned
+# gradients (m <= d, random): the documented tolerance; about 3e-7 is typical.
+FLOAT32_TOL = 1e-5
+
+
+class DenseReference:
+    """The naive M-FAC: keep G explicitly and solve with the dense d x d matrix F."""
+
+    def __init__(self, d: int, m: int, damp: float) -> None:
+        self.G = torch.zeros(m, d, dtype=torch.float64)
+        self.m, self.damp, self.t = m, damp, 0
+
+    def direction(self, g: torch.Tensor) -> torch.Tensor:
+        """Write g into the ring buffer and return F⁻¹g, F = λI + GᵀG/m."""
+        g = g.to(torch.float64)
+        self.G[self.t % self.m] = g
+        self.t += 1
+        d = self.G.shape[1]
+        F = self.damp * torch.eye(d, dtype=torch.float64) + self.G.T @ self.G / self.m
+        return torch.linalg.solve(F, g)
+
+
+def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
+    return ((x.double() - ref).norm() / ref.norm()).item()
+
+
+def two_params(dtype: torch.dtype, d_matrix: tuple[int, int], d_vec: int):
+    """A matrix and a vector parameter, both zero, so that -θ after one lr=1 step is F⁻¹g."""
+    a = torch.zeros(*d_matrix, dtype=dtype, requires_grad=True)
+    b = torch.zeros(d_vec, dtype=dtype, requires_grad=True)
+    return a, b
+
+
+def flat(*tensors: torch.Tensor) -> torch.Tensor:
+    return torch.cat([t.detach().reshape(-1) for t in tensors])
+
+
+@pytest.mark.parametrize("damp", [1e-6, 1e-2, 1.0])
+@pytest.mark.parametrize(("matrix", "vec", "m"), [((4, 6), 6, 8), ((2, 2), 2, 10)])
+def test_matches_dense_reference_float64(damp, matrix, vec, m):
+    # (4, 6) + 6 = 30 > m = 8; (2, 2) + 2 = 6 < m = 10 (rank-deficient GGᵀ).
+    torch.manual_seed(0)
+    a, b = two_params(torch.float64, matrix, vec)
+    d = a.numel() + b.numel()
+    opt = MFAC([a, b], lr=1.0, num_grads=m, damp=damp, buffer_dtype="float64")
+    ref = DenseReference(d, m, damp)
+    errors = []
+    for _ in range(2 * m + 3):  # m - 1 steps before the buffer is full, then two wrap-arounds
+        ga, gb = torch.randn_like(a), torch.randn_like(b)
+        expected = ref.direction(flat(ga, gb))
+        with torch.no_grad():
+            a.zero_()
+            b.zero_()
+        a.grad, b.grad = ga, gb
+        opt.step()
+        errors.append(rel_err(-flat(a, b), expected))
+    assert max(errors[: m - 1]) < FLOAT64_TOL  # before full
+    assert max(errors[m:]) < FLOAT64_TOL  # after wrap-around
+    assert opt.num_failed_steps == 0
+
+
+@pytest.mark.parametrize("buffer_dtype", ["float32", "bfloat16"])
+def test_matches_dense_reference_float32(buffer_dtype):
+    torch.manual_seed(0)
+    d, m, damp = 200, 16, 1e-6
+    p = torch.zeros(d, requires_grad=True)
+    opt = MFAC([p], lr=1.0, num_grads=m, damp=damp, buffer_dtype=buffer_dtype)
+    ref = DenseReference(d, m, damp)
+    worst = 0.0
+    for _ in range(2 * m + 3):
+        g = torch.randn(d)
+        stored = g.to(torch.bfloat16) if buffer_dtype == "bfloat16" else g
+        expected = ref.direction(stored)
+        with torch.no_grad():
+            p.zero_()
+        p.grad = g
+        opt.step()
+        worst = max(worst, rel_err(-p.detach(), expected))
+    assert worst < FLOAT32_TOL
+    assert opt.buffer_nbytes == mfac_buffer_bytes(d, m, buffer_dtype)
+
+
+def test_gram_matrix_stays_current():
+    torch.manual_seed(0)
+    p = torch.zeros(12, dtype=torch.float64, requires_grad=True)
+    opt = MFAC([p], lr=0.0, num_grads=4, damp=1e-3, buffer_dtype="float64")
+    for _ in range(7):
+        p.grad = torch.randn(12, dtype=torch.float64)
+        opt.step()
+    G = opt._buffer.G
+    torch.testing.assert_close(opt._gram, G @ G.T, rtol=1e-12, atol=1e-12)
+
+
+def test_momentum_averages_directions():
+    torch.manual_seed(0)
+    d, m, damp, mu, lr = 10, 4, 1e-3, 0.9, 0.5
+    p = torch.zeros(d, dtype=torch.float64, requires_grad=True)
+    opt = MFAC([p], lr=lr, num_grads=m, damp=damp, momentum=mu, buffer_dtype="float64")
+    ref = DenseReference(d, m, damp)
+    v = torch.zeros(d, dtype=torch.float64)
+    expected_p = torch.zeros(d, dtype=torch.float64)
+    for _ in range(6):
+        g = torch.randn(d, dtype=torch.float64)
+        v = mu * v + (1 - mu) * ref.direction(g)  # the reference's momentum
+        expected_p = expected_p - lr * v
+        p.grad = g
+        opt.step()
+        assert rel_err(p.detach(), expected_p) < FLOAT64_TOL
+
+
+def test_weight_decay_is_decoupled():
+    torch.manual_seed(0)
+    d, m, damp, lr, wd = 10, 4, 1e-2, 0.1, 0.5
+    theta0 = torch.randn(d, dtype=torch.float64)
+    p = theta0.clone().requires_grad_()
+    opt = MFAC([p], lr=lr, num_grads=m, damp=damp, weight_decay=wd, buffer_dtype="float64")
+    g = torch.randn(d, dtype=torch.float64)
+    p.grad = g
+    opt.step()
+    # Decoupled: θ ← (1 − lr·wd)·θ − lr·F⁻¹g, and the buffer holds g, not g + wd·θ.
+    expected = (1 - lr * wd) * theta0 - lr * DenseReference(d, m, damp).direction(g)
+    assert rel_err(p.detach(), expected) < FLOAT64_TOL
+    torch.testing.assert_close(opt._buffer.G[0], g, rtol=0, atol=0)
+
+    # A zero gradient gives a zero direction: only the decay acts.
+    before = p.detach().clone()
+    p.grad = torch.zeros(d, dtype=torch.float64)
+    opt.step()
+    torch.testing.assert_close(p.detach(), (1 - lr * wd) * before, rtol=1e-14, atol=0)
+
+
+def test_per_group_lr_and_scheduler():
+    torch.manual_seed(0)
+    frozen_lr = torch.zeros(5, requires_grad=True)
+    moving = torch.zeros(5, requires_grad=True)
+    opt = MFAC(
+        [{"params": [frozen_lr], "lr": 0.0}, {"params": [moving]}],
+        lr=0.1,
+        num_grads=4,
+        damp=1e-2,
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5**step)
+    steps = []
+    for _ in range(3):
+        frozen_lr.grad, moving.grad = torch.randn(5), torch.randn(5)
+        before = moving.detach().clone()
+        opt.step()
+        sched.step()
+        steps.append((moving.detach() - before).norm().item())
+    assert torch.count_nonzero(frozen_lr) == 0  # lr 0: never moves
+    assert all(s > 0 for s in steps)
+    assert opt.param_groups[1]["lr"] == pytest.approx(0.1 * 0.5**3)
+
+    # The scheduler's lr is the one used: the same direction, scaled by lr.
+    opt2 = MFAC([torch.zeros(3, requires_grad=True)], lr=1.0, num_grads=2, damp=1.0)
+    (q,) = opt2.param_groups[0]["params"]
+    q.grad = torch.ones(3)
+    opt2.param_groups[0]["lr"] = 0.25
+    opt2.step()
+    # One gradient g = 1: F⁻¹g = g / (λ + |g|²/m) = 1 / (1 + 3/2).
+    torch.testing.assert_close(q.detach(), torch.full((3,), -0.25 / 2.5))
+
+
+def test_missing_grad_counts_as_zero():
+    torch.manual_seed(0)
+    grads = [(torch.randn(3, 4), torch.randn(4)) for _ in range(5)]
+    results = []
+    for use_none in (True, False):
+        a, b = torch.zeros(3, 4, requires_grad=True), torch.zeros(4, requires_grad=True)
+        opt = MFAC([a, b], lr=0.1, num_grads=3, damp=1e-2)
+        for t, (ga, gb) in enumerate(grads):
+            a.grad = ga
+            b.grad = None if (use_none and t % 2 == 1) else (gb if t % 2 == 0 else torch.zeros(4))
+            opt.step()
+        results.append(flat(a, b))
+    torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
+    assert results[0].abs().sum() > 0
+
+
+def test_only_params_trainable_at_construction():
+    trainable = torch.zeros(6, requires_grad=True)
+    frozen = torch.zeros(100, requires_grad=False)
+    opt = MFAC([trainable, frozen], lr=0.1, num_grads=3, damp=1e-2)
+    assert opt.num_params == 6
+    assert opt.buffer_nbytes == 3 * 6 * 4
+    frozen.requires_grad_(True)  # unfrozen later: still not preconditioned, not updated
+    trainable.grad, frozen.grad = torch.ones(6), torch.ones(100)
+    opt.step()
+    assert torch.count_nonzero(frozen) == 0
+    assert torch.count_nonzero(trainable) == 6
+
+
+def test_memory_check_raises_before_allocating(monkeypatch):
+    d = 1000
+    available = mfac_buffer_bytes(d, 37, "float32") + 5  # room for 37 gradients
+    monkeypatch.setattr(
+        mfac_module.psutil, "virtual_memory", lambda: SimpleNamespace(available=available)
+    )
+    params = [torch.zeros(d, requires_grad=True)]
+    with pytest.raises(InsufficientMemoryError) as info:
+        MFAC(params, num_grads=10**9)
+    err = info.value
+    assert err.needed == 10**9 * d * 4
+    assert err.available == available
+    assert "num_grads <= 37" in str(err)
+    assert isinstance(err, HpsearchError)
+    # 37 fits, 38 does not.
+    assert MFAC(params, num_grads=37).buffer_nbytes == 37 * d * 4
+    with pytest.raises(InsufficientMemoryError, match="num_grads <= 37"):
+        MFAC(params, num_grads=38)
+    # bfloat16 halves the bytes: 74 gradients fit.
+    MFAC(params, num_grads=74, buffer_dtype="bfloat16")
+    with pytest.raises(InsufficientMemoryError, match="num_grads <= 74"):
+        MFAC(params, num_grads=75, buffer_dtype="bfloat16")
+
+
+def test_buffer_bytes_estimate():
+    assert mfac_buffer_bytes(15_616_130, 256) == 256 * 15_616_130 * 4
+    assert mfac_buffer_bytes(10, 3, "bfloat16") == 60
+    assert mfac_buffer_bytes(10, 3, torch.float64) == 240
+    with pytest.raises(ValueError, match="buffer_dtype"):
+        mfac_buffer_bytes(10, 3, "float16")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"num_grads": 0}, "num_grads"),
+        ({"num_grads": 2.0}, "num_grads"),
+        ({"damp": 0.0}, "damp"),
+        ({"damp": -1e-6}, "damp"),
+        ({"damp": float("inf")}, "damp"),
+        ({"lr": -1e-3}, "lr"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"momentum": -0.1}, "momentum"),
+        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"buffer_dtype": "float16"}, "buffer_dtype"),
+    ],
+)
+def test_constructor_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        MFAC([torch.zeros(3, requires_grad=True)], **kwargs)
+    assert "must" in str(info.value)  # the rule, then the value
+    assert repr(next(iter(kwargs.values()))) in str(info.value)
+
+
+def test_group_and_parameter_validation():
+    a, b = torch.zeros(3, requires_grad=True), torch.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match="global"):
+        MFAC([{"params": [a], "num_grads": 4}, {"params": [b]}], num_grads=8)
+    with pytest.raises(ValueError, match="lr >= 0"):
+        MFAC([{"params": [a], "lr": -1.0}, {"params": [b]}])
+    with pytest.raises(ValueError, match="requires_grad"):
+        MFAC([torch.zeros(3)])
+    opt = MFAC([a], num_grads=2)
+    with pytest.raises(ValueError, match="add_param_group"):
+        opt.add_param_group({"params": [b]})
+
+
+def test_state_dict_round_trip():
+    torch.manual_seed(0)
+    d, m, damp, mu = 8, 4, 1e-2, 0.5
+    p = torch.zeros(d, requires_grad=True)
+    opt = MFAC([p], lr=0.1, num_grads=m, damp=damp, momentum=mu)
+    for _ in range(5):
+        p.grad = torch.randn(d)
+        opt.step()
+    opt.param_groups[0]["lr"] = 0.05
+    blob = io.BytesIO()
+    torch.save(opt.state_dict(), blob)
+    blob.seek(0)
+    saved = torch.load(blob)
+    # The gradient buffer is not in the state dict: nothing there is m·d large.
+    sizes = [t.numel() for t in saved["mfac"].values() if isinstance(t, torch.Tensor)]
+    assert max(sizes) == d
+
+    q = p.detach().clone().requires_grad_()
+    opt2 = MFAC([q], lr=0.1, num_grads=m, damp=damp, momentum=mu)
+    opt2.load_state_dict(saved)
+    assert opt2.param_groups[0]["lr"] == 0.05
+    assert opt2._steps == 5
+    torch.testing.assert_close(opt2._direction, opt._direction, rtol=0, atol=0)
+    assert torch.count_nonzero(opt2._buffer.G) == 0  # the buffer restarts empty
+
+    # Next step: v ← μ·v + (1 − μ)·F⁻¹g with only g in the buffer, F⁻¹g = g / (λ + |g|²/m).
+    g = torch.randn(d)
+    q.grad = g
+    v_expected = mu * opt._direction + (1 - mu) * g / (damp + g.dot(g) / m)
+    opt2.step()
+    torch.testing.assert_close(q.detach(), p.detach() - 0.05 * v_expected)
+    torch.testing.assert_close(opt2._buffer.G[5 % m], g, rtol=0, atol=0)
+
+    with pytest.raises(ValueError, match="num_grads"):
+        MFAC([q], num_grads=m + 1).load_state_dict(saved)
+
+
+def test_state_dict_without_momentum_omits_direction():
+    p = torch.zeros(4, requires_grad=True)
+    opt = MFAC([p], lr=0.1, num_grads=2, damp=1e-2)
+    p.grad = torch.ones(4)
+    opt.step()
+    state = opt.state_dict()
+    assert state["mfac"] == {"step": 1, "num_failed_steps": 0, "momentum_buffer": None}
+    assert state["state"] == {}
+
+
+def test_non_positive_definite_step_is_skipped():
+    p = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    opt = MFAC([p], lr=1.0, num_grads=3, damp=1e-6, buffer_dtype="float64")
+    opt._gram[2, 2] = -1.0  # an impossible Gram entry (slot 2 is not written by step 0)
+    p.grad = torch.ones(4, dtype=torch.float64)
+    opt.step()
+    assert opt.num_failed_steps == 1
+    assert torch.count_nonzero(p) == 0  # skipped: no update, no NaN
+    assert torch.isfinite(opt._direction).all()
+
+
+def test_descent_on_tiny_mlp():
+    torch.manual_seed(0)
+    n, d = 512, 10
+    X = torch.randn(n, d)
+    y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).long()
+    model = torch.nn.Sequential(torch.nn.Linear(d, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    opt = MFAC(model.parameters(), lr=0.05, num_grads=16, damp=1e-2)
+    loss_fn = torch.nn.functional.cross_entropy
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        initial = loss_fn(model(X), y).item()
+    for _ in range(100):
+        idx = torch.randint(0, n, (32,), generator=gen)
+        opt.zero_grad()
+        loss_fn(model(X[idx]), y[idx]).backward()
+        opt.step()
+    with torch.no_grad():
+        final = loss_fn(model(X), y).item()
+    assert initial > 0.6
+    assert final < 0.4 * initial  # about 0.15 with this seed

@@ -1,0 +1,109 @@
+"""Every registered optimizer gets construction, a descent step and a state_dict round-trip."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+
+from hpsearch.errors import HpsearchError
+from hpsearch.optim import OPTIMIZERS, get_optimizer, list_optimizers
+
+LR = 1e-3
+
+
+def tiny_problem():
+    """A linear model on fixed data, with decay and no-decay param groups as the trainer builds."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    X = torch.randn(64, 4)
+    y = X @ torch.tensor([1.0, -2.0, 0.5, 3.0]) + 1.0
+    groups = [
+        {"params": [model.weight], "weight_decay": 0.01},
+        {"params": [model.bias], "weight_decay": 0.0},
+    ]
+
+    def loss_fn() -> torch.Tensor:
+        return torch.nn.functional.mse_loss(model(X).squeeze(1), y)
+
+    return groups, loss_fn
+
+
+def assert_same(a, b):
+    """Nested equality of state dicts, tensors compared exactly."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor)
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert_same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same(x, y)
+    else:
+        assert a == b
+
+
+def test_registry_is_not_empty():
+    assert list_optimizers() == sorted(OPTIMIZERS)
+    assert {"adamw", "mfac", "sgd"} <= set(list_optimizers())
+
+
+@pytest.mark.parametrize("name", list_optimizers())
+def test_construction(name):
+    groups, _ = tiny_problem()
+    opt = get_optimizer(name).create(groups, lr=LR)
+    assert isinstance(opt, torch.optim.Optimizer)
+    assert [g["lr"] for g in opt.param_groups] == [LR, LR]
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.01, 0.0]
+
+
+@pytest.mark.parametrize("name", list_optimizers())
+def test_one_step_descends(name):
+    groups, loss_fn = tiny_problem()
+    opt = get_optimizer(name).create(groups, lr=LR)
+    loss = loss_fn()
+    before = loss.item()
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        after = loss_fn().item()
+    assert after < before - 1e-5, (before, after)
+
+
+@pytest.mark.parametrize("name", list_optimizers())
+def test_state_dict_round_trip(name):
+    groups, loss_fn = tiny_problem()
+    entry = get_optimizer(name)
+    opt = entry.create(groups, lr=LR)
+    for _ in range(3):
+        opt.zero_grad()
+        loss_fn().backward()
+        opt.step()
+    blob = io.BytesIO()
+    torch.save(opt.state_dict(), blob)
+    blob.seek(0)
+
+    groups2, _ = tiny_problem()
+    opt2 = entry.create(groups2, lr=LR)
+    opt2.load_state_dict(torch.load(blob))
+    assert_same(opt2.state_dict(), opt.state_dict())
+
+
+@pytest.mark.parametrize("name", list_optimizers())
+def test_unknown_hyperparameter_is_an_error(name):
+    groups, _ = tiny_problem()
+    with pytest.raises(HpsearchError, match="does not take") as info:
+        get_optimizer(name).create(groups, lr=LR, not_a_hparam=1.0)
+    for hparam in get_optimizer(name).hparams:
+        assert hparam in str(info.value)
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(HpsearchError, match="unknown optimizer 'adamx'") as info:
+        get_optimizer("adamx")
+    for name in list_optimizers():
+        assert repr(name) in str(info.value)
