@@ -1,0 +1,54 @@
+"""The ``hpsearch`` command line. The root stays thin: one module per command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from hpsearch.cli import leaderboard, run
+from hpsearch.errors import HpsearchError
+
+app = typer.Typer(
+    name="hpsearch",
+    help=(
+        "Find the best way to finetune small BERT models: Optuna studies over learning "
+        "rate, batch size, dropout, optimizer (AdamW, M-FAC, SGD) and more.\n\n"
+        "Examples:\n\n"
+        "  hpsearch run studies/quickstart.toml\n\n"
+        "  hpsearch run studies/quickstart.toml --n-trials 20 --set train.epochs=1\n\n"
+        "  hpsearch leaderboard studies/quickstart.toml --top 5\n\n"
+        "Set HPSEARCH_DEBUG=1 (or pass --debug first) for full tracebacks."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("run")(run.run)
+app.command("leaderboard")(leaderboard.leaderboard)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    """hpsearch: hyperparameter search for finetuning small BERT models."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one exit path for errors, a one-line message and exit code 1."""
+    import os
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("HPSEARCH_DEBUG", "") not in ("", "0")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(args=args, prog_name="hpsearch")
+    except (HpsearchError, KeyboardInterrupt) as e:
+        if debug:
+            raise
+        message = "interrupted" if isinstance(e, KeyboardInterrupt) else str(e)
+        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False, style="red")
+        sys.exit(1)

@@ -1,0 +1,34 @@
+"""Arguments and options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+StudyFile = Annotated[
+    Path,
+    typer.Argument(
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="Study file (TOML), e.g. studies/quickstart.toml.",
+    ),
+]
+Storage = Annotated[
+    str | None, typer.Option("--storage", help="Optuna storage URL; overrides study.storage.")
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a study-file field, e.g. --set train.epochs=1."),
+]
+Top = Annotated[int, typer.Option("--top", min=1, help="How many trials to show.")]
+
+
+def output_console() -> Console:
+    """The console for data on stdout; wide when piped, so tables are not cut to 80 columns."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 240)

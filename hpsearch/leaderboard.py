@@ -1,0 +1,120 @@
+"""The leaderboard: a study's trials ranked, built as plain rows first, then rendered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+from rich.markup import escape
+from rich.table import Table
+
+# Complete trials rank first, then pruned ones (by the best value they reached), then the rest.
+_STATE_ORDER = {
+    TrialState.COMPLETE: 0,
+    TrialState.PRUNED: 1,
+    TrialState.RUNNING: 2,
+    TrialState.WAITING: 3,
+    TrialState.FAIL: 4,
+}
+
+
+def leaderboard_rows(study: optuna.Study, metric: str, top: int | None = None) -> list[dict]:
+    """Trials as plain dicts, best first.
+
+    A complete trial's value is its objective; a pruned or running one shows the best
+    ``metric`` it reached before stopping, and its metrics are those of that evaluation.
+    """
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        evals = t.user_attrs.get("evals", [])
+        best_eval = _best_eval(evals, metric, maximize)
+        metrics = t.user_attrs.get("metrics") or (best_eval or {}).get("metrics", {})
+        value = t.value if t.state == TrialState.COMPLETE else metrics.get(metric)
+        rows.append(
+            {
+                "trial": t.number,
+                "state": t.state.name.lower(),
+                "value": value,
+                "metrics": metrics,
+                "params": dict(t.params),
+                "epochs": t.user_attrs.get("epochs_done"),
+                "duration": _duration(t),
+                "fail_reason": t.user_attrs.get("fail_reason"),
+                "_order": _STATE_ORDER.get(t.state, 5),
+            }
+        )
+    sign = -1.0 if maximize else 1.0
+    rows.sort(key=lambda r: (r["_order"], r["value"] is None, sign * (r["value"] or 0.0)))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+        del row["_order"]
+    return rows[:top] if top else rows
+
+
+def _best_eval(evals: list[dict], metric: str, maximize: bool) -> dict | None:
+    scored = [e for e in evals if metric in e.get("metrics", {})]
+    if not scored:
+        return None
+    pick = max if maximize else min
+    return pick(scored, key=lambda e: e["metrics"][metric])
+
+
+def _duration(t: optuna.trial.FrozenTrial) -> float | None:
+    if t.datetime_start is None:
+        return None
+    end = t.datetime_complete or dt.datetime.now()
+    return (end - t.datetime_start).total_seconds()
+
+
+def short_names(names: list[str]) -> dict[str, str]:
+    """``train.lr`` → ``lr`` where the last part is unique among ``names``."""
+    last = [n.rsplit(".", 1)[-1] for n in names]
+    return {n: s if last.count(s) == 1 else n for n, s in zip(names, last, strict=True)}
+
+
+def render_leaderboard(rows: list[dict], metric: str, title: str = "") -> Table:
+    """A rich table of leaderboard rows; the objective metric is the first, bold column."""
+    metric_names = list(dict.fromkeys([metric, *(k for r in rows for k in r["metrics"])]))
+    param_names = list(dict.fromkeys(k for r in rows for k in r["params"]))
+    shorts = short_names(param_names)
+    table = Table(title=title, title_justify="left")
+    table.add_column("rank", justify="right")
+    table.add_column("trial", justify="right")
+    table.add_column("state")
+    for name in metric_names:
+        table.add_column(name, justify="right", style="bold" if name == metric else None)
+    for name in param_names:
+        table.add_column(shorts[name], justify="right")
+    table.add_column("epochs", justify="right")
+    table.add_column("time", justify="right")
+    styles = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
+    for r in rows:
+        metrics = {**r["metrics"], metric: r["value"]}
+        table.add_row(
+            str(r["rank"]),
+            str(r["trial"]),
+            f"[{styles[r['state']]}]{r['state']}[/]" if r["state"] in styles else r["state"],
+            *(_fmt(metrics.get(m)) for m in metric_names),
+            *(_fmt(r["params"].get(p)) for p in param_names),
+            _fmt(r["epochs"], ".2g"),
+            _fmt_seconds(r["duration"]),
+        )
+    return table
+
+
+def _fmt(value: Any, spec: str = ".4g") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return format(value, spec)
+    return escape(str(value))  # a param value is user text, never rich markup
+
+
+def _fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}"

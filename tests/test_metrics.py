@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hpsearch.metrics import compute_metrics
+
+
+def logits_for(preds, n_classes=2):
+    out = np.zeros((len(preds), n_classes))
+    out[np.arange(len(preds)), preds] = 1.0
+    return out
+
+
+def test_binary_f1_is_of_the_positive_class():
+    labels = np.array([1, 1, 0, 0, 0])
+    m = compute_metrics("classification", logits_for([1, 0, 1, 0, 0]), labels, loss=0.5)
+    # precision 1/2, recall 1/2 for class 1
+    assert m["f1"] == pytest.approx(0.5)
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    assert m["loss"] == 0.5
+
+
+def test_all_negative_predictions_give_zero_f1():
+    m = compute_metrics("classification", logits_for([0, 0, 0]), np.array([1, 0, 0]), 0.0)
+    assert m["f1"] == 0.0 and m["mcc"] == 0.0
+
+
+def test_multiclass_f1_is_macro():
+    labels = np.array([0, 1, 2, 2])
+    m = compute_metrics("classification", logits_for([0, 1, 2, 1], 3), labels, 0.0)
+    assert m["f1"] == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+
+
+def test_regression_metrics():
+    labels = np.array([0.0, 1.0, 2.0, 3.0])
+    m = compute_metrics("regression", np.array([[0.1], [0.9], [2.2], [2.8]]), labels, 0.1)
+    assert m["pearson"] > 0.98 and m["spearman"] == pytest.approx(1.0)
+    assert m["mse"] == pytest.approx(np.mean([0.01, 0.01, 0.04, 0.04]))
+
+
+def test_constant_regression_prediction_scores_zero_not_nan():
+    m = compute_metrics("regression", np.ones(4), np.array([0.0, 1.0, 2.0, 3.0]), 0.0)
+    assert m["pearson"] == 0.0 and m["spearman"] == 0.0

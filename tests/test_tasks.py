@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from hpsearch.errors import DataError
+from hpsearch.spec import TaskSpec
+from hpsearch.tasks import load_task
+
+
+def local(cs224n, **kw) -> TaskSpec:
+    fields = {
+        "name": "local",
+        "train_file": str(cs224n / "quora-train.tsv"),
+        "validation_file": str(cs224n / "quora-dev.tsv"),
+        "text_fields": ["sentence1", "sentence2"],
+        "label_field": "is_duplicate",
+    }
+    return TaskSpec.model_validate({**fields, **kw})
+
+
+def test_quora_tsv_drops_missing_labels_with_a_warning(cs224n, caplog):
+    with caplog.at_level(logging.WARNING):
+        data = load_task(local(cs224n))
+    # The README of the shared data: 14,000 train rows, a few with an empty label.
+    assert 13_990 <= len(data.train) < 14_000
+    assert "missing label" in caplog.text and "of 14000 rows" in caplog.text
+    assert data.kind == "classification" and data.num_labels == 2
+    assert set(np.unique(data.train.labels)) == {0, 1}
+    assert 0.3 < data.train.labels.mean() < 0.45  # about 37% duplicates
+    assert all(len(t) == 2 and all(isinstance(s, str) for s in t) for t in data.train.texts[:50])
+
+
+def test_subsets_are_seeded(cs224n):
+    a = load_task(local(cs224n, max_train_samples=100, max_eval_samples=50, seed=1))
+    b = load_task(local(cs224n, max_train_samples=100, max_eval_samples=50, seed=1))
+    c = load_task(local(cs224n, max_train_samples=100, max_eval_samples=50, seed=2))
+    assert len(a.train) == 100 and len(a.validation) == 50
+    assert a.train.texts == b.train.texts
+    assert a.train.texts != c.train.texts
+
+
+def test_sts_regression_labels(cs224n):
+    spec = TaskSpec.model_validate(
+        {
+            "name": "local",
+            "train_file": str(cs224n / "sts-train.tsv"),
+            "validation_file": str(cs224n / "sts-dev.tsv"),
+            "text_fields": ["sentence1", "sentence2"],
+            "label_field": "similarity",
+            "label_kind": "regression",
+        }
+    )
+    data = load_task(spec)
+    assert data.num_labels == 1 and data.train.labels.dtype == np.float32
+    assert data.train.labels.min() >= 0.0 and data.train.labels.max() <= 5.0
+
+
+def test_sst_has_five_classes(cs224n):
+    spec = TaskSpec.model_validate(
+        {
+            "name": "local",
+            "train_file": str(cs224n / "sst-train.tsv"),
+            "validation_file": str(cs224n / "sst-dev.tsv"),
+            "text_fields": ["sentence"],
+            "label_field": "sentiment",
+        }
+    )
+    assert load_task(spec).num_labels == 5
+
+
+def test_unknown_column_lists_the_columns(cs224n):
+    with pytest.raises(DataError, match=r"no column \['question1'\].*sentence1"):
+        load_task(local(cs224n, text_fields=["question1", "sentence2"]))
+
+
+def test_offline_default_task():
+    data = load_task(TaskSpec())
+    total = len(data.train) + len(data.validation)
+    assert 9_000 < total < 10_605  # snippets with a zero score are dropped
+    assert abs(len(data.validation) / total - 0.1) < 0.01
+    assert 0.4 < data.train.labels.mean() < 0.6
