@@ -69,6 +69,7 @@ class StudySpec(_Section):
     direction: Literal["maximize", "minimize"] | None = None  # default: from the metric
     n_trials: int = Field(20, ge=1)  # total budget across resumes (complete + pruned trials)
     timeout: float | None = Field(None, gt=0)  # seconds for this invocation; None: no limit
+    max_failures: int = Field(3, ge=1)  # failed trials in a row that stop a run (a bad setup)
     sampler: SamplerSpec = SamplerSpec()
     pruner: PrunerSpec = PrunerSpec()
     baseline: str | None = None  # study file of the baseline to compare with (relative path)

@@ -65,6 +65,26 @@ class RunSummary:
     budget: int
     ran: int  # trials started by this invocation
     finished: int  # complete + pruned trials in the study after this run
+    stopped_on_failures: bool = False  # study.max_failures trials in a row failed
+
+
+class FailureGuard:
+    """Optuna callback that stops a run after ``limit`` failed trials in a row.
+
+    Failed trials do not use up the budget, so without it a setup that fails every trial
+    (say, an M-FAC buffer that never fits) would run for ever.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+        self.tripped = False
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.in_a_row = self.in_a_row + 1 if trial.state == TrialState.FAIL else 0
+        if self.in_a_row >= self.limit:
+            self.tripped = True
+            study.stop()
 
 
 def count_finished(study: optuna.Study) -> int:
@@ -112,7 +132,7 @@ def run_study(
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([spec.metric])
         for params in spec.study.enqueue:
-            study.enqueue_trial(params, skip_if_exists=True)
+            study.enqueue_trial(params)
     elif study.user_attrs.get("spec") != json.loads(json.dumps(resolved)):
         log.warning(
             "the study file differs from the spec saved with study %r; continuing with the "
@@ -127,21 +147,22 @@ def run_study(
 
     cache = DataCache()
     cache.encoded(spec)  # data or tokenizer problems stop here, before any trial starts
-    callbacks = [MaxTrialsCallback(budget, states=BUDGET_STATES)]
+    guard = FailureGuard(spec.study.max_failures)
+    callbacks = [MaxTrialsCallback(budget, states=BUDGET_STATES), guard]
     if progress is not None:
         progress.start_run(study, budget, finished)
         callbacks.append(progress.on_trial_end)
     before = len(study.get_trials(deepcopy=False))
     study.optimize(
         Objective(spec, cache, progress),
-        n_trials=budget - finished,
+        n_trials=None,  # the callbacks stop the run: at the budget, or on repeated failure
         timeout=timeout if timeout is not None else spec.study.timeout,
         catch=(TrialFailed,),
         callbacks=callbacks,
         gc_after_trial=True,
     )
     ran = len(study.get_trials(deepcopy=False)) - before
-    return RunSummary(study, budget, ran, count_finished(study))
+    return RunSummary(study, budget, ran, count_finished(study), guard.tripped)
 
 
 def _read(path: str) -> str:

@@ -45,6 +45,15 @@ def run(
         markup=False,
         highlight=False,
     )
+    if summary.stopped_on_failures:
+        out.print(
+            f"stopped: {spec.study.max_failures} trials in a row failed (see their reasons "
+            "above); fix the setup and run again",
+            markup=False,
+            style="red",
+        )
     rows = leaderboard_rows(summary.study, spec.metric, top=10)
     if rows:
         out.print(render_leaderboard(rows, spec.metric, title=f"{spec.study.name}: top 10"))
+    if summary.stopped_on_failures:
+        raise typer.Exit(1)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from hpsearch.cli import main
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+def test_help_lists_commands_with_examples(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    assert "run" in out and "leaderboard" in out and "hpsearch run studies/" in out
+
+
+def test_bad_spec_is_one_line_and_creates_nothing(quora_study, tmp_path, capsys):
+    path = quora_study(name="bad")
+    code, _, err = run_cli(capsys, "run", str(path), "--set", "train.lr=-1")
+    assert code == 1
+    assert err.startswith("error: ") and "`train.lr`" in err and str(path) in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "bad.db").exists()
+
+
+def test_malformed_set_is_reported(quora_study, capsys):
+    code, _, err = run_cli(capsys, "run", str(quora_study()), "--set", "epochs")
+    assert code == 1 and "--set" in err and "section.key=value" in err
+
+
+def test_leaderboard_of_a_missing_study_creates_no_database(quora_study, tmp_path, capsys):
+    path = quora_study(name="never")
+    code, _, err = run_cli(capsys, "leaderboard", str(path))
+    assert code == 1 and "no study 'never'" in err and "hpsearch run" in err
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_missing_study_file_is_a_usage_error(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "run", str(tmp_path / "nope.toml"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_run_then_leaderboard(quora_study, capsys):
+    path = quora_study(name="tiny", n_trials=2, train=64, eval=64)
+    code, out, err = run_cli(capsys, "run", str(path))
+    assert code == 0, err
+    assert "2/2 trials finished" in out and "trial 0 complete" in err
+    code, out, _ = run_cli(capsys, "leaderboard", str(path), "--top", "1")
+    assert code == 0
+    assert "complete" in out and "rank" in out and "lr" in out
+    assert out.count("complete") == 1  # --top 1
