@@ -4,9 +4,9 @@ Dense M-FAC, written from the paper's definition (arXiv 2107.03356) with plain t
 operations, so it runs on CPU and CUDA alike: no custom kernels, no GPU-only LU.
 
 The m most recent gradients live in a buffer behind a small interface (:class:`_GradBuffer`:
-``write``, ``dot``, ``t_matvec``, ``nbytes``) so that another storage layout (a row-sparse
-word embedding, say) can replace :class:`_DenseBuffer` without touching the Woodbury algebra
-in :meth:`MFAC.step`.
+``write``, ``dot``, ``t_matvec``, ``nbytes``, ``reset``) so that another storage layout (a
+row-sparse word embedding, say) can replace :class:`_DenseBuffer` without touching the
+Woodbury algebra in :meth:`MFAC.step`.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def mfac_buffer_bytes(num_params: int, num_grads: int, dtype: str | torch.dtype 
             (2 bytes) or ``"float64"`` (8 bytes).
 
     Example:
-        >>> mfac_buffer_bytes(15_616_130, 256) / 2**30  # minilm with 2 layers, m = 256
-        14.89...
+        >>> round(mfac_buffer_bytes(15_616_130, 256) / 2**30, 2)  # minilm-2-layer, m = 256
+        14.89
     """
     if num_params < 0 or num_grads < 0:
         raise ValueError(
@@ -106,8 +106,8 @@ class _GradBuffer(ABC):
 
     Everything the Woodbury algebra needs from G: store a gradient in slot j, the inner
     products of slot j with every slot (``G·G[j]``), and ``Gᵀc``. Each of ``dot`` and
-    ``t_matvec`` is one pass over the stored gradients. A storage layout implements these four
-    members and nothing else.
+    ``t_matvec`` is one pass over the stored gradients. A storage layout implements these
+    members (and ``nbytes``, ``reset``) and nothing else.
     """
 
     num_grads: int  # m
@@ -127,8 +127,20 @@ class _GradBuffer(ABC):
         """``G·G[j]``: the m inner products of slot j with every slot, on the device."""
 
     @abstractmethod
-    def t_matvec(self, c: torch.Tensor, out: torch.Tensor, *, alpha: float, beta: float):
-        """``out ← beta·out + alpha·Gᵀc`` in place; c has m entries, out has d."""
+    def t_matvec(
+        self,
+        c: torch.Tensor,
+        outs: Sequence[torch.Tensor],
+        alphas: Sequence[float],
+        betas: Sequence[float],
+    ) -> None:
+        """``outs[k] ← betas[k]·outs[k] + alphas[k]·(Gᵀc)ₖ`` in place, for every parameter k.
+
+        ``c`` has m entries; ``(Gᵀc)ₖ`` is the part of the d-vector ``Gᵀc`` that belongs to
+        parameter k (in ``write`` order) and ``outs[k]`` has that parameter's shape. Taking
+        one output per parameter lets the caller fuse the parameter update into this pass
+        over G, with no d-sized temporary. ``betas[k] == 0`` ignores ``outs[k]`` (NaN-safe).
+        """
 
     @abstractmethod
     def reset(self) -> None:
@@ -164,7 +176,7 @@ class _DenseBuffer(_GradBuffer):
 
     def reset(self) -> None:
         self.G = None  # drop the old buffer before allocating the new one
-        # Slots start at zero; on CPU the pages are only committed when first written.
+        # Slots start at zero (torch.zeros commits the memory at once, also on CPU).
         self.G = torch.zeros(self.num_grads, self.num_params, dtype=self.dtype, device=self.device)
 
     def write(self, j: int, grads: Sequence[torch.Tensor | None]) -> None:
@@ -193,14 +205,42 @@ class _DenseBuffer(_GradBuffer):
             self._dot.addmv_(block, block[j])
         return self._dot
 
-    def t_matvec(self, c: torch.Tensor, out: torch.Tensor, *, alpha: float, beta: float):
-        if self.dtype == self.compute_dtype:
-            torch.addmv(out, self.G.t(), c, beta=beta, alpha=alpha, out=out)
-            return
-        for start in range(0, self.num_params, self._block):
-            block = self.G[:, start : start + self._block].to(self.compute_dtype)
-            part = out[start : start + self._block]
-            torch.addmv(part, block.t(), c, beta=beta, alpha=alpha, out=part)
+    def t_matvec(
+        self,
+        c: torch.Tensor,
+        outs: Sequence[torch.Tensor],
+        alphas: Sequence[float],
+        betas: Sequence[float],
+    ) -> None:
+        offset = 0
+        for out, n, alpha, beta in zip(outs, self.numels, alphas, betas, strict=True):
+            cols = self.G[:, offset : offset + n]  # parameter k's columns of G
+            offset += n
+            if (
+                self.dtype == self.compute_dtype
+                and out.dtype == self.compute_dtype
+                and out.is_contiguous()
+            ):
+                flat = out.view(-1)  # the common case: one BLAS call, written in place
+                torch.addmv(flat, cols.t(), c, beta=beta, alpha=alpha, out=flat)
+            elif out.is_contiguous():
+                # bfloat16 buffer or another output dtype: float32 column blocks.
+                flat = out.view(-1)
+                for start in range(0, n, self._block):
+                    end = min(start + self._block, n)
+                    part = torch.mv(cols[:, start:end].t().to(self.compute_dtype), c)
+                    _axpby(flat[start:end], part, alpha, beta)
+            else:  # a non-contiguous parameter: one parameter-sized temporary
+                _axpby(out, torch.mv(cols.t().to(self.compute_dtype), c), alpha, beta)
+
+
+def _axpby(out: torch.Tensor, x: torch.Tensor, alpha: float, beta: float) -> None:
+    """``out ← beta·out + alpha·x`` in place (x flat, consumed); beta = 0 ignores out."""
+    x = x.view(out.shape).mul_(alpha)
+    if beta == 0:
+        out.copy_(x)
+    else:
+        out.mul_(beta).add_(x)
 
 
 class MFAC(torch.optim.Optimizer):
@@ -231,6 +271,8 @@ class MFAC(torch.optim.Optimizer):
     are zero), as the reference implementation does. A step costs two reads of G plus
     O(m³) float64 work on the m × m matrix; nothing in it loops over the m slots in Python,
     reads a tensor back to the host, or branches on tensor data, so on CUDA it never syncs.
+    With μ = 0 the parameter update is fused into pass 2 (one ``addmv`` per parameter:
+    ``θ ← (1 − γ·wd)·θ − γ·m·Gᵀc``), so no d-sized direction vector is ever formed.
 
     Departures from the reference (IST-DASLab/M-FAC ``optim.py``): weight decay is decoupled
     (AdamW-style, ``θ ← (1 − γ·wd)·θ``) instead of being added to the gradient; ``GGᵀ`` is
@@ -248,7 +290,8 @@ class MFAC(torch.optim.Optimizer):
     schedulers work as usual. ``add_param_group`` after construction is an error.
 
     Memory: the buffer takes ``num_grads · d · 4`` bytes in float32 (2 in bfloat16, see
-    :func:`mfac_buffer_bytes`), plus one d-sized float32 working vector. Before allocating,
+    :func:`mfac_buffer_bytes`), plus the d-sized momentum vector when ``momentum > 0``.
+    Before allocating,
     the buffer's size is compared with the device's free memory (``torch.cuda.mem_get_info``
     on CUDA, ``psutil.virtual_memory().available`` otherwise); if it does not fit,
     :class:`~hpsearch.errors.InsufficientMemoryError` gives the bytes needed and available and
@@ -262,8 +305,9 @@ class MFAC(torch.optim.Optimizer):
     typical); in general the error grows like cond(K)·2⁻²⁴, so with d < m and damp = 1e-6
     it reaches percent level. The unit tests check all of these bounds. If
     ``K`` is not numerically positive definite (float32 inner products of nearly parallel
-    gradients with a tiny damp), that step is skipped (no update, the gradient still enters
-    the buffer) and counted in :attr:`num_failed_steps`; this costs no host sync.
+    gradients with a tiny damp), that step's preconditioned update is skipped (c = 0: only
+    weight decay and momentum act; the gradient still enters the buffer) and counted in
+    :attr:`num_failed_steps`; this costs no host sync.
 
     Checkpoints: ``state_dict`` holds the param groups, the step count and, when
     ``momentum > 0``, the momentum vector, but **not** the gradient buffer (it would be
@@ -346,22 +390,28 @@ class MFAC(torch.optim.Optimizer):
         f64 = dict(dtype=torch.float64, device=device)
         self._gram = torch.zeros(num_grads, num_grads, **f64)  # GGᵀ, kept current
         self._eye = torch.eye(num_grads, **f64)  # I; its column j is e_j
-        # v: the update direction; holds μ·v + (1 − μ)·F⁻¹g (just F⁻¹g when μ = 0).
-        self._direction = torch.zeros(num_params, dtype=compute_dtype, device=device)
         self._num_failed = torch.zeros((), dtype=torch.int64, device=device)
         self._steps = 0  # t; the host knows the ring slot j = t mod m without a sync
+        self._compute_dtype = compute_dtype
+        # For each preconditioned parameter, the index of its group (for its lr and wd).
+        self._group_of = [
+            k for k, g in enumerate(self.param_groups) for p in g["params"] if p.requires_grad
+        ]
+        # v, the momentum vector (flat, one view per parameter); only allocated once μ > 0.
+        self._momentum: torch.Tensor | None = None
+        self._momentum_views: list[torch.Tensor] = []
+        if momentum > 0:
+            self._allocate_momentum()
 
-        # Per group: its preconditioned params and their views into v.
-        self._group_views: list[tuple[list[torch.Tensor], list[torch.Tensor]]] = []
+    def _allocate_momentum(self) -> None:
+        self._momentum = torch.zeros(
+            self.num_params, dtype=self._compute_dtype, device=self._params[0].device
+        )
+        self._momentum_views = []
         offset = 0
-        for group in self.param_groups:
-            params, views = [], []
-            for p in group["params"]:
-                if p.requires_grad:
-                    params.append(p)
-                    views.append(self._direction[offset : offset + p.numel()].view(p.shape))
-                    offset += p.numel()
-            self._group_views.append((params, views))
+        for p in self._params:
+            self._momentum_views.append(self._momentum[offset : offset + p.numel()].view(p.shape))
+            offset += p.numel()
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if self._buffer is not None:
@@ -416,20 +466,31 @@ class MFAC(torch.optim.Optimizer):
         L, info = torch.linalg.cholesky_ex(K)  # _ex: no host sync on failure
         c = torch.cholesky_solve(self._eye[:, j : j + 1], L).squeeze(1)
         ok = info == 0
-        c = torch.where(ok, c, 0.0)  # K not positive definite: skip this step (no update)
+        c = torch.where(ok, c, 0.0)  # K not positive definite: no preconditioned update
         self._num_failed += ~ok
-        # Pass 2: v ← μ·v + (1 − μ)·F⁻¹g, with F⁻¹g = m·Gᵀc.
-        self._buffer.t_matvec(
-            c.to(self._direction.dtype), self._direction, alpha=(1.0 - momentum) * m, beta=momentum
-        )
-        # θ ← (1 − γ·wd)·θ − γ·v, per group.
-        for group, (params, views) in zip(self.param_groups, self._group_views, strict=True):
-            if not params:
-                continue
-            lr, weight_decay = group["lr"], group["weight_decay"]
-            if weight_decay != 0:
-                torch._foreach_mul_(params, 1.0 - lr * weight_decay)
-            torch._foreach_add_(params, views, alpha=-lr)
+        c = c.to(self._compute_dtype)
+        groups = [self.param_groups[k] for k in self._group_of]  # each parameter's group
+        if momentum == 0:
+            # Pass 2 fused with the update, per parameter: θ ← (1 − γ·wd)·θ − γ·m·Gᵀc.
+            self._buffer.t_matvec(
+                c,
+                self._params,
+                alphas=[-g["lr"] * m for g in groups],
+                betas=[1.0 - g["lr"] * g["weight_decay"] for g in groups],
+            )
+        else:
+            if self._momentum is None:
+                self._allocate_momentum()
+            # Pass 2: v ← μ·v + (1 − μ)·F⁻¹g, with F⁻¹g = m·Gᵀc.
+            n = len(self._params)
+            self._buffer.t_matvec(
+                c, self._momentum_views, alphas=[(1.0 - momentum) * m] * n, betas=[momentum] * n
+            )
+            # θ ← (1 − γ·wd)·θ − γ·v, per parameter.
+            for p, v, g in zip(self._params, self._momentum_views, groups, strict=True):
+                if g["weight_decay"] != 0:
+                    p.mul_(1.0 - g["lr"] * g["weight_decay"])
+                p.add_(v, alpha=-g["lr"])
 
         self._steps += 1
         return loss
@@ -441,7 +502,9 @@ class MFAC(torch.optim.Optimizer):
         state["mfac"] = {
             "step": self._steps,
             "num_failed_steps": self.num_failed_steps,
-            "momentum_buffer": self._direction.clone() if momentum > 0 else None,
+            "momentum_buffer": (
+                self._momentum.clone() if momentum > 0 and self._momentum is not None else None
+            ),
         }
         return state
 
@@ -462,11 +525,14 @@ class MFAC(torch.optim.Optimizer):
         super().load_state_dict(state_dict)
         self._buffer.reset()
         self._gram.zero_()
-        self._direction.zero_()
+        if self._momentum is not None:
+            self._momentum.zero_()
         self._steps = 0
         self._num_failed.zero_()
         if extra is not None:
             self._steps = int(extra["step"])
             self._num_failed.fill_(int(extra.get("num_failed_steps", 0)))
             if extra.get("momentum_buffer") is not None:
-                self._direction.copy_(extra["momentum_buffer"])
+                if self._momentum is None:
+                    self._allocate_momentum()
+                self._momentum.copy_(extra["momentum_buffer"])
