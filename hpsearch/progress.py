@@ -77,6 +77,7 @@ class RunProgress:
             f"trial {trial.number} {state}{value}  {params}" + (f"  ({reason})" if reason else ""),
             markup=False,
             highlight=False,
+            soft_wrap=True,  # one line per trial, however narrow the terminal
         )
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             self._progress.advance(self._run)

@@ -53,3 +53,10 @@ def test_run_then_leaderboard(quora_study, capsys):
     assert code == 0
     assert "complete" in out and "rank" in out and "lr" in out
     assert out.count("complete") == 1  # --top 1
+
+
+def test_optimizers_lists_the_registry(capsys):
+    code, out, _ = run_cli(capsys, "optimizers")
+    assert code == 0
+    for name in ("adamw", "mfac", "sgd", "num_grads=1024", "damp=1e-06"):
+        assert name in out

@@ -222,3 +222,22 @@ def test_shipped_studies_are_valid():
     for path in files:
         spec = load_spec(path)
         assert spec.study.name
+
+
+@pytest.mark.parametrize("model", ["tiny", "mini"])
+@pytest.mark.parametrize("optimizer", ["adam", "mfac"])
+def test_seed_reproductions_start_with_the_cards_setting(model, optimizer):
+    root = Path(__file__).resolve().parents[1] / "studies"
+    spec = load_spec(root / f"qqp-bert-{model}-{optimizer}.toml")
+    first = spec.study.enqueue[0]
+    assert set(first) == set(spec.space)  # every searched value is pinned
+    assert (first["train.lr"], first["train.batch_size"], first["train.epochs"]) == (1e-4, 32, 5)
+    assert spec.task.name == "qqp" and spec.task.max_length == 128
+    assert spec.model.name == f"prajjwal1/bert-{model}" and spec.metric == "f1"
+    assert spec.train.max_grad_norm == 1.0 and spec.train.warmup_ratio == 0.0
+    if optimizer == "mfac":
+        assert (first["optimizer.num_grads"], first["optimizer.damp"]) == (1024, 1e-6)
+        assert spec.optimizer.kind == "mfac"
+        assert spec.study.baseline == str(root / f"qqp-bert-{model}-adam.toml")
+    else:
+        assert spec.optimizer.kind == "adamw"

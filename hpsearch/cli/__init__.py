@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from hpsearch.cli import leaderboard, run
+from hpsearch.cli import leaderboard, optimizers, run
 from hpsearch.errors import HpsearchError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run)
 app.command("leaderboard")(leaderboard.leaderboard)
+app.command("optimizers")(optimizers.optimizers)
 
 
 @app.callback()
