@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import optuna
 
 from hpsearch.spec import PrunerSpec, SamplerSpec
@@ -51,4 +53,11 @@ def build_sampler(spec: SamplerSpec, trials_so_far: int = 0) -> optuna.samplers.
     seed = None if spec.seed is None else spec.seed + trials_so_far
     if spec.name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.n_startup_trials)
+    with warnings.catch_warnings():  # multivariate and group are marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=spec.n_startup_trials,
+            multivariate=spec.multivariate,
+            group=spec.multivariate,
+        )

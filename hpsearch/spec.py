@@ -39,6 +39,8 @@ class SamplerSpec(_Section):
     name: Literal["tpe", "random"] = "tpe"
     seed: int | None = 0  # offset by the number of trials already run, so a resume differs
     n_startup_trials: int = Field(5, ge=0)  # tpe: random trials before it models the space
+    multivariate: bool = True  # tpe: model parameters jointly, per conditional group (the
+    # lr that suits M-FAC is not the one that suits AdamW)
 
 
 class PrunerSpec(_Section):
