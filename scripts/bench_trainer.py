@@ -1,0 +1,538 @@
+"""Benchmark hpsearch's trainer against Hugging Face ``Trainer`` (the engine of run_glue.py).
+
+Usage:
+    python scripts/bench_trainer.py                          # 2,000 train / 1,000 dev pairs
+    python scripts/bench_trainer.py --runs 3 --json bench.json
+    python scripts/bench_trainer.py --train-samples 128 --eval-samples 64   # smoke test
+
+Three runners train the same model on the same rows with the same recipe, in one process:
+
+- ``hpsearch``: ``hpsearch.trainer.train`` (dynamic padding, batches grouped by length);
+- ``Trainer-padded-128``: ``Trainer`` on rows padded to 128 tokens (run_glue's default,
+  ``padding="max_length"`` with ``default_data_collator``);
+- ``Trainer-dynamic``: ``Trainer`` with ``DataCollatorWithPadding`` and random batches (the
+  Trainer default, ``train_sampling_strategy="random"``, i.e. no grouping by length).
+
+The recipe: minilm (all-MiniLM-L6-v2) cut to 2 layers with a new 2-label head, the Quora
+question pairs of the cs224n data (a seeded subset: the rows come from
+``hpsearch.tasks.load_task``, so every runner sees exactly the same rows and tokens), max length
+128, batch size 32, one epoch, torch AdamW (lr 1e-4, betas 0.9/0.999, eps 1e-8, weight decay
+0), linear decay to 0 without warmup, gradient clipping at 1.0, dropout 0.1, float32 on CPU.
+
+What is measured:
+- samples/s is training throughput with evaluation excluded: for hpsearch its own
+  ``TrainResult.samples_per_s`` (evaluated once, at the end of the epoch, outside the timed
+  loop); for Trainer the number of training rows over ``train_runtime`` of ``trainer.train()``
+  (no evaluation, logging or saving inside), which times the training loop only, not model
+  loading. Tokenization happens before either clock starts.
+- Dev F1 (positive class) and accuracy are computed by ``hpsearch.metrics.compute_metrics`` for
+  every runner, on the model at the end of the epoch (Trainer through ``trainer.predict``).
+- Every runner uses the same number of torch threads (``--threads``, default torch's), re-set
+  before each run. A short untimed warm-up (forward and backward passes) runs first, and the
+  order of the runners rotates from one repeat to the next, so no runner always goes first.
+- ``--runs N`` repeats each runner N times; repeat ``r`` uses training seed ``seed + r`` for
+  every runner (same head initialization within a repeat; the data subset stays fixed by
+  ``--seed``). The table shows the median samples/s and, when N > 1, dev F1 and accuracy as
+  mean ± standard deviation over the seeds: the seed-to-seed noise F1 is judged against.
+
+The machine should be quiet. The script prints and saves the load average before and after,
+and the share of the CPUs that other processes used during the runs (from ``psutil``); it flags
+every run during which they used more than 10 % as unreliable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import math
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/cs224n"
+MODEL = "minilm"
+LAYERS = 2
+BATCH_SIZE = 32
+MAX_LENGTH = 128
+LR = 1e-4
+EVAL_BATCH_SIZE = 128
+TARGET_RATIO = 1.5  # hpsearch vs Trainer-dynamic, samples/s
+BUSY_SHARE = 0.1  # other processes above this CPU share during a run: its timing is unreliable
+
+HPSEARCH = "hpsearch"
+PADDED = "Trainer-padded-128"
+DYNAMIC = "Trainer-dynamic"
+RUNNERS = (HPSEARCH, PADDED, DYNAMIC)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    runner: str
+    seed: int
+    samples: int
+    steps: int
+    train_seconds: float
+    samples_per_s: float
+    f1: float
+    accuracy: float
+    eval_loss: float
+    threads: int  # torch threads right after the run (checks nobody changed them)
+    other_cpu_share: float = 0.0  # CPU share other processes used during this run
+
+
+# --------------------------------------------------------------------------- data
+
+
+def build_spec(data_dir: Path, train_samples: int, eval_samples: int, seed: int):
+    from hpsearch.spec import parse_spec
+
+    raw = {
+        "study": {"name": "bench-trainer"},
+        "task": {
+            "name": "local",
+            "train_file": str(data_dir / "quora-train.tsv"),
+            "validation_file": str(data_dir / "quora-dev.tsv"),
+            "text_fields": ["sentence1", "sentence2"],
+            "label_field": "is_duplicate",
+            "max_length": MAX_LENGTH,
+            "max_train_samples": train_samples,
+            "max_eval_samples": eval_samples,
+            "seed": seed,
+        },
+        "model": {"name": MODEL, "num_hidden_layers": LAYERS},
+        "train": {
+            "epochs": 1,
+            "batch_size": BATCH_SIZE,
+            "lr": LR,
+            "weight_decay": 0.0,
+            "warmup_ratio": 0.0,
+            "schedule": "linear",
+            "hidden_dropout": 0.1,
+            "attention_dropout": 0.1,
+            "max_grad_norm": 1.0,
+            "evals_per_epoch": 1,
+            "eval_batch_size": EVAL_BATCH_SIZE,
+            "group_by_length": True,
+            "seed": seed,
+            "device": "cpu",
+            "precision": "fp32",
+        },
+        "optimizer": {"kind": "adamw", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    }
+    # base_dir only resolves the (unused) default storage URL; nothing is written there.
+    return parse_spec(raw, source="bench_trainer", base_dir=data_dir)
+
+
+def hf_datasets(split, tokenizer, padded: bool):
+    """A ``datasets.Dataset`` of one split, tokenized as hpsearch does (pairs truncated
+    longest-first to 128 tokens), padded to 128 or not at all."""
+    import datasets
+
+    first = [t[0] for t in split.texts]
+    second = [t[1] for t in split.texts] if len(split.texts[0]) > 1 else None
+    enc = tokenizer(
+        first,
+        second,
+        truncation=True,
+        max_length=MAX_LENGTH,
+        padding="max_length" if padded else False,
+        return_token_type_ids=True,
+        return_attention_mask=True,
+    )
+    return datasets.Dataset.from_dict(
+        {
+            "input_ids": enc["input_ids"],
+            "token_type_ids": enc["token_type_ids"],
+            "attention_mask": enc["attention_mask"],
+            "labels": [int(y) for y in split.labels],
+        }
+    )
+
+
+def check_same_tokens(dataset, encoded) -> None:
+    """The unpadded Trainer rows must be token for token hpsearch's rows."""
+    ids = [tok for row in dataset["input_ids"] for tok in row]
+    lengths = [len(row) for row in dataset["input_ids"]]
+    if ids != encoded.ids.tolist() or lengths != encoded.lengths.tolist():
+        raise SystemExit("bench_trainer: Trainer and hpsearch rows differ after tokenization")
+    if dataset["labels"] != encoded.labels.tolist():
+        raise SystemExit("bench_trainer: Trainer and hpsearch labels differ")
+
+
+def tokens_processed(lengths: torch.Tensor, batches: list[torch.Tensor]) -> int:
+    """Token positions the model computes on, padding included (batch × longest row)."""
+    return sum(len(b) * int(lengths[b].max()) for b in batches)
+
+
+def padding_stats(encoded, seed: int) -> dict[str, float]:
+    """Tokens processed per epoch by each runner, as a multiple of the real tokens.
+
+    hpsearch's batches are rebuilt with its own ``train_batches`` and the seed its trainer
+    uses (exact); Trainer-dynamic's random batches are averaged over 5 random orders.
+    """
+    from hpsearch.data import train_batches
+
+    lengths = encoded.lengths
+    real = int(lengths.sum())
+    grouped = train_batches(encoded, BATCH_SIZE, torch.Generator().manual_seed(seed), True)
+    rng = torch.Generator().manual_seed(seed)
+    dynamic = statistics.mean(
+        tokens_processed(
+            lengths, list(torch.randperm(len(lengths), generator=rng).split(BATCH_SIZE))
+        )
+        for _ in range(5)
+    )
+    return {
+        "real_tokens": real,
+        HPSEARCH: tokens_processed(lengths, grouped) / real,
+        PADDED: len(lengths) * MAX_LENGTH / real,
+        DYNAMIC: dynamic / real,
+    }
+
+
+# --------------------------------------------------------------------------- runners
+
+
+def warm_up(threads: int) -> None:
+    """Untimed forward and backward passes, so one-time kernel setup falls on no runner."""
+    from hpsearch.models import build_model
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = build_model(MODEL, num_labels=2, kind="classification", num_hidden_layers=LAYERS)
+    model.train()
+    for width in (MAX_LENGTH, 48, 24):
+        ids = torch.randint(1000, 2000, (BATCH_SIZE, width))
+        out = model(input_ids=ids, labels=torch.zeros(BATCH_SIZE, dtype=torch.long))
+        out.loss.backward()
+    del model
+    gc.collect()
+
+
+def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
+    from hpsearch.trainer import train
+
+    torch.set_num_threads(threads)
+    result = train(spec.with_params({"train.seed": seed}), encoded)
+    metrics = result.evals[-1].metrics  # the end of the epoch (the only evaluation)
+    return RunResult(
+        runner=HPSEARCH,
+        seed=seed,
+        samples=len(encoded.train),
+        steps=result.steps,
+        train_seconds=result.seconds_per_step * result.steps,
+        samples_per_s=result.samples_per_s,
+        f1=metrics["f1"],
+        accuracy=metrics["accuracy"],
+        eval_loss=metrics["loss"],
+        threads=torch.get_num_threads(),
+    )
+
+
+def run_trainer(name: str, train_ds, eval_ds, collator, seed: int, threads: int) -> RunResult:
+    from transformers import PrinterCallback, Trainer, TrainingArguments
+
+    from hpsearch.metrics import compute_metrics
+    from hpsearch.models import build_model
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)  # the head's initial weights, as hpsearch's trainer seeds them
+    model = build_model(MODEL, num_labels=2, kind="classification", num_hidden_layers=LAYERS)
+    with tempfile.TemporaryDirectory(prefix="bench_trainer_") as tmp:
+        args = TrainingArguments(
+            output_dir=tmp,
+            per_device_train_batch_size=BATCH_SIZE,
+            per_device_eval_batch_size=EVAL_BATCH_SIZE,
+            learning_rate=LR,
+            num_train_epochs=1,
+            lr_scheduler_type="linear",
+            warmup_steps=0,
+            weight_decay=0.0,
+            adam_beta1=0.9,
+            adam_beta2=0.999,
+            adam_epsilon=1e-8,
+            max_grad_norm=1.0,
+            optim="adamw_torch",  # torch.optim.AdamW with default kernels, as hpsearch uses
+            train_sampling_strategy="random",  # the default: no grouping by length
+            seed=seed,
+            report_to="none",
+            save_strategy="no",
+            eval_strategy="no",
+            logging_strategy="no",
+            dataloader_num_workers=0,
+            use_cpu=True,
+            disable_tqdm=True,
+        )
+        trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=train_ds)
+        trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict
+        out = trainer.train()
+        runtime = float(out.metrics["train_runtime"])
+        steps = int(out.global_step)
+        pred = trainer.predict(eval_ds)
+    metrics = compute_metrics(
+        "classification",
+        np.asarray(pred.predictions, dtype=np.float32),
+        np.asarray(pred.label_ids, dtype=np.int64),
+        float(pred.metrics["test_loss"]),
+    )
+    return RunResult(
+        runner=name,
+        seed=seed,
+        samples=len(train_ds),
+        steps=steps,
+        train_seconds=runtime,
+        samples_per_s=len(train_ds) / runtime,
+        f1=metrics["f1"],
+        accuracy=metrics["accuracy"],
+        eval_loss=metrics["loss"],
+        threads=torch.get_num_threads(),
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+
+def summarize(results: list[RunResult]) -> dict[str, dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for name in RUNNERS:
+        runs = [r for r in results if r.runner == name]
+        if not runs:
+            continue
+        sps = statistics.median(r.samples_per_s for r in runs)
+        f1s = [r.f1 for r in runs]
+        accs = [r.accuracy for r in runs]
+        summary[name] = {
+            "samples_per_s": sps,
+            "train_seconds": statistics.median(r.train_seconds for r in runs),
+            "f1": statistics.mean(f1s),
+            "f1_std": statistics.stdev(f1s) if len(f1s) > 1 else 0.0,
+            "accuracy": statistics.mean(accs),
+            "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+            "eval_loss": statistics.mean(r.eval_loss for r in runs),
+            "runs": [asdict(r) for r in runs],
+        }
+    base = summary.get(DYNAMIC, {}).get("samples_per_s")
+    for entry in summary.values():
+        entry["ratio_vs_dynamic"] = entry["samples_per_s"] / base if base else None
+    return summary
+
+
+def print_table(summary: dict[str, dict[str, Any]], notes: list[str], n_runs: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="hpsearch trainer vs Hugging Face Trainer")
+    table.add_column("runner", no_wrap=True)
+    for col in ("samples/s", "ratio vs Trainer-dynamic", "train seconds", "dev F1", "dev accuracy"):
+        table.add_column(col, justify="right", no_wrap=True)
+
+    def spread(mean: float, std: float) -> str:
+        return f"{mean:.4f} ± {std:.4f}" if n_runs > 1 else f"{mean:.4f}"
+
+    for name, s in summary.items():
+        ratio = s["ratio_vs_dynamic"]
+        table.add_row(
+            name,
+            f"{s['samples_per_s']:.1f}",
+            "—" if ratio is None else f"{ratio:.2f}×",
+            f"{s['train_seconds']:.2f}",
+            spread(s["f1"], s["f1_std"]),
+            spread(s["accuracy"], s["accuracy_std"]),
+        )
+    console = Console()
+    if not console.is_terminal:  # piped or redirected: rich would assume 80 columns
+        console = Console(width=120)
+    console.print(table)
+    for note in notes:
+        console.print(note, highlight=False, soft_wrap=True)
+
+
+class OtherLoad:
+    """CPU time that other processes used while this one ran, as a share of all CPUs."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._me = psutil.Process()
+        self._start = self._snapshot()
+
+    def _snapshot(self) -> tuple[float, float, float]:
+        total = self._psutil.cpu_times()
+        busy = sum(total) - total.idle - getattr(total, "iowait", 0.0)
+        mine = self._me.cpu_times()
+        return time.monotonic(), busy, mine.user + mine.system
+
+    def share(self) -> float:
+        t0, busy0, mine0 = self._start
+        t1, busy1, mine1 = self._snapshot()
+        cpus = os.cpu_count() or 1
+        return max(0.0, (busy1 - busy0) - (mine1 - mine0)) / ((t1 - t0) * cpus)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of quora-*.tsv")
+    parser.add_argument("--train-samples", type=int, default=2000)
+    parser.add_argument("--eval-samples", type=int, default=1000)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="data subset; repeat r trains with seed+r"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="repeats per runner (median samples/s)")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.threads < 1:
+        parser.error("--runs and --threads must be at least 1")
+
+    import transformers
+    from transformers import DataCollatorWithPadding, default_data_collator
+
+    from hpsearch.data import DataCache
+    from hpsearch.models import load_tokenizer
+
+    transformers.logging.set_verbosity_error()
+    logging.getLogger("hpsearch").setLevel(logging.ERROR)
+    import datasets
+
+    datasets.disable_progress_bars()
+
+    load_before = os.getloadavg()
+    spec = build_spec(args.data.resolve(), args.train_samples, args.eval_samples, args.seed)
+    cache = DataCache()
+    task = cache.task(spec)  # load_task(spec.task): the rows every runner trains on
+    encoded = cache.encoded(spec)
+    tokenizer = load_tokenizer(MODEL)
+    ds = {
+        (split, padded): hf_datasets(getattr(task, split), tokenizer, padded)
+        for split in ("train", "validation")
+        for padded in (True, False)
+    }
+    check_same_tokens(ds["train", False], encoded.train)
+    check_same_tokens(ds["validation", False], encoded.validation)
+    pads = padding_stats(encoded.train, args.seed)
+
+    runners: dict[str, Callable[[int], RunResult]] = {
+        HPSEARCH: lambda seed: run_hpsearch(spec, encoded, seed, args.threads),
+        PADDED: lambda seed: run_trainer(
+            PADDED,
+            ds["train", True],
+            ds["validation", True],
+            default_data_collator,
+            seed,
+            args.threads,
+        ),
+        DYNAMIC: lambda seed: run_trainer(
+            DYNAMIC,
+            ds["train", False],
+            ds["validation", False],
+            DataCollatorWithPadding(tokenizer),
+            seed,
+            args.threads,
+        ),
+    }
+
+    other = OtherLoad()
+    warm_up(args.threads)
+    results: list[RunResult] = []
+    started = time.perf_counter()
+    for r in range(args.runs):
+        order = RUNNERS[r % 3 :] + RUNNERS[: r % 3]
+        for name in order:
+            gc.collect()
+            during = OtherLoad()
+            result = runners[name](args.seed + r)
+            result = replace(result, other_cpu_share=during.share())
+            results.append(result)
+            print(
+                f"run {r + 1}/{args.runs} {name:<20} {result.samples_per_s:8.1f} samples/s "
+                f"{result.train_seconds:7.2f} s  F1 {result.f1:.4f}  acc {result.accuracy:.4f}  "
+                f"(other processes {result.other_cpu_share:.0%} CPU)",
+                flush=True,
+            )
+    load_after = os.getloadavg()
+    other_share = other.share()
+
+    summary = summarize(results)
+    busy = [
+        f"{r.runner} run {i // len(RUNNERS) + 1}"
+        for i, r in enumerate(results)
+        if r.other_cpu_share > BUSY_SHARE
+    ]
+    ratio = summary[HPSEARCH]["ratio_vs_dynamic"]
+    met = ratio is not None and ratio >= TARGET_RATIO
+    notes = [
+        f"{len(task.train)} train / {len(task.validation)} dev pairs, batch {BATCH_SIZE}, "
+        f"max length {MAX_LENGTH}, {args.threads} torch threads, {args.runs} run(s) per runner "
+        "(samples/s and train seconds: median; F1 and accuracy: mean ± sd over seeds "
+        f"{args.seed}..{args.seed + args.runs - 1})",
+        "token positions computed per real token: "
+        + ", ".join(f"{n} {pads[n]:.2f}" for n in RUNNERS),
+        "mean dev loss: " + ", ".join(f"{n} {s['eval_loss']:.4f}" for n, s in summary.items()),
+        f"machine: load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+        f"other processes used {other_share:.0%} of the {os.cpu_count()} CPUs during the runs; "
+        + (
+            "busy runs (other processes > 10% CPU), timings NOT reliable: " + ", ".join(busy)
+            if busy
+            else "no run saw other processes above 10% CPU"
+        ),
+        f"target ≥ {TARGET_RATIO}× Trainer-dynamic samples/s: "
+        f"{'met' if met else 'NOT met'} ({ratio:.2f}×)",
+    ]
+    print_table(summary, notes, args.runs)
+
+    if args.json is not None:
+        report = {
+            "config": {
+                "data": str(args.data.resolve()),
+                "model": MODEL,
+                "num_hidden_layers": LAYERS,
+                "train_samples": len(task.train),
+                "eval_samples": len(task.validation),
+                "batch_size": BATCH_SIZE,
+                "max_length": MAX_LENGTH,
+                "lr": LR,
+                "epochs": 1,
+                "optimizer": "torch.optim.AdamW",
+                "schedule": "linear, no warmup",
+                "max_grad_norm": 1.0,
+                "weight_decay": 0.0,
+                "seed": args.seed,
+                "runs": args.runs,
+                "threads": args.threads,
+                "steps_per_epoch": math.ceil(len(task.train) / BATCH_SIZE),
+            },
+            "machine": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "cpu_count": os.cpu_count(),
+                "load_average_before": load_before,
+                "load_average_after": load_after,
+                "other_processes_cpu_share": other_share,
+                "bench_seconds": time.perf_counter() - started,
+            },
+            "tokens_per_real_token": pads,
+            "target_ratio": TARGET_RATIO,
+            "target_met": met,
+            "results": summary,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
