@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
+from rich.console import Console, RenderableType
+from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 # Complete trials rank first, then pruned ones (by the best value they reached), then the rest.
 _STATE_ORDER = {
@@ -118,3 +123,111 @@ def _fmt_seconds(seconds: float | None) -> str:
         return "–"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}:{secs:02d}" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}"
+
+
+# Trial states in the order the summary of a storage shows them.
+_SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "fail")
+
+
+def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[dict]:
+    """Every study in ``storage`` as a plain dict: trials by state, best value and params.
+
+    Studies are sorted by name, so a study and its ``-reseed`` companion sit together.
+    """
+    rows = []
+    for name in sorted(optuna.get_all_study_names(storage)):
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        counts = {s: 0 for s in _SUMMARY_STATES}
+        for t in trials:
+            state = t.state.name.lower()
+            counts[state] = counts.get(state, 0) + 1
+        best = None
+        if len(study.directions) == 1 and counts["complete"]:
+            best = study.best_trial
+        rows.append(
+            {
+                "study": name,
+                "metric": _metric_name(study),
+                "direction": "/".join(d.name.lower() for d in study.directions),
+                "trials": len(trials),
+                "states": counts,
+                "best_value": None if best is None else best.value,
+                "best_trial": None if best is None else best.number,
+                "best_params": {} if best is None else dict(best.params),
+            }
+        )
+    return rows
+
+
+def _metric_name(study: optuna.Study) -> str:
+    import warnings
+
+    with warnings.catch_warnings():  # metric_names is experimental in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        names = study.metric_names
+    return names[0] if names else "value"
+
+
+def render_study_summary(rows: list[dict], title: str = "") -> Table:
+    """A rich table of :func:`study_summary_rows`: one line per study."""
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("study")
+    table.add_column("metric")
+    for state in _SUMMARY_STATES:
+        table.add_column(state, justify="right")
+    table.add_column("best", justify="right", style="bold")
+    table.add_column("trial", justify="right")
+    table.add_column("best params")
+    for r in rows:
+        shorts = short_names(list(r["best_params"]))
+        params = ", ".join(f"{shorts[k]}={_fmt(v)}" for k, v in r["best_params"].items())
+        table.add_row(
+            escape(r["study"]),
+            escape(f"{r['metric']} ({r['direction']})"),
+            *(str(r["states"].get(s, 0)) for s in _SUMMARY_STATES),
+            _fmt(r["best_value"]),
+            _fmt(r["best_trial"]),
+            params or "–",
+        )
+    return table
+
+
+def watch(
+    render: Callable[[], RenderableType],
+    console: Console,
+    interval: float,
+    *,
+    refreshes: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Show ``render()`` and redraw it every ``interval`` seconds, until Ctrl-C.
+
+    Ctrl-C ends the watch normally (no error): the last table stays on the screen. On a
+    console that is not a terminal (a pipe), rich shows only that last table.
+
+    Args:
+        render: builds the renderable afresh from storage; called once per refresh.
+        refreshes: stop after this many renders (None: until Ctrl-C); for tests and scripts.
+        sleep: the wait between refreshes (tests pass a fake).
+
+    Returns:
+        How many times the view was rendered.
+    """
+    count = 0
+    try:
+        with Live(render(), console=console, auto_refresh=False) as live:
+            count = 1
+            while refreshes is None or count < refreshes:
+                sleep(interval)
+                live.update(render(), refresh=True)
+                count += 1
+    except KeyboardInterrupt:
+        pass
+    return count
+
+
+def watch_caption(interval: float) -> Text:
+    """The line above a watched table: when it was read, and how to stop."""
+    now = dt.datetime.now().strftime("%H:%M:%S")
+    return Text(f"updated {now}, every {interval:g} s; Ctrl-C to stop", style="dim")

@@ -1,18 +1,73 @@
-"""``hpsearch leaderboard``: a study's best trials as a rich table."""
+"""``hpsearch leaderboard``: a study's best trials as a rich table, once or live."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group, RenderableType
+
 from hpsearch.cli.options import Overrides, Storage, StudyFile, Top, output_console
-from hpsearch.leaderboard import leaderboard_rows, render_leaderboard
+from hpsearch.leaderboard import (
+    leaderboard_rows,
+    render_leaderboard,
+    render_study_summary,
+    study_summary_rows,
+    watch_caption,
+)
+from hpsearch.leaderboard import watch as watch_view
 from hpsearch.spec import load_spec
-from hpsearch.study import load_study
+from hpsearch.study import StudyNotFoundError, load_study, open_storage
 
 
 def leaderboard(
-    study_file: StudyFile, storage: Storage = None, top: Top = 10, overrides: Overrides = None
+    study_file: StudyFile,
+    storage: Storage = None,
+    top: Top = 10,
+    overrides: Overrides = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Refresh live while workers run; Ctrl-C stops.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.5, help="Seconds between refreshes (--watch).")
+    ] = 5.0,
+    all_studies: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every study in the storage: trials by state, best value and params."
+        ),
+    ] = False,
 ) -> None:
     """Show the best trials of a study: rank, state, value, metrics, params and time."""
     spec = load_spec(study_file, overrides or [])
-    study = load_study(spec, storage)
-    rows = leaderboard_rows(study, spec.metric, top=top)
-    output_console().print(render_leaderboard(rows, spec.metric, title=f"{spec.study.name}"))
+    url = storage or spec.study.storage
+    assert url is not None
+    if all_studies:
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            raise StudyNotFoundError(f"no studies in {url}: the database does not exist yet")
+        opened = open_storage(url)
+
+        def render() -> RenderableType:
+            return render_study_summary(study_summary_rows(opened), title=f"studies in {url}")
+
+        what = f"every study in {url}"
+    else:
+        study = load_study(spec, storage)
+
+        def render() -> RenderableType:
+            rows = leaderboard_rows(study, spec.metric, top=top)
+            return render_leaderboard(rows, spec.metric, title=spec.study.name)
+
+        what = f"study {spec.study.name}"
+    out = output_console()
+    if not watch:
+        out.print(render())
+        return
+    Console(stderr=True).print(
+        f"watching {what} every {interval:g} s; Ctrl-C to stop",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    watch_view(lambda: Group(watch_caption(interval), render()), out, interval)
