@@ -131,6 +131,9 @@ def run_study(
         with warnings.catch_warnings():  # experimental in Optuna, and all we need of it
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([spec.metric])
+        from hpsearch.report.dashboard import save_study_note
+
+        save_study_note(study, spec)  # the study file as the note shown by optuna-dashboard
         for params in spec.study.enqueue:
             study.enqueue_trial(params)
     elif study.user_attrs.get("spec") != json.loads(json.dumps(resolved)):

@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from hpsearch.cli import leaderboard, optimizers, run
+from hpsearch.cli import dashboard, leaderboard, optimizers, report, run
 from hpsearch.errors import HpsearchError
 
 app = typer.Typer(
@@ -29,6 +29,8 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.command("leaderboard")(leaderboard.leaderboard)
 app.command("optimizers")(optimizers.optimizers)
+app.command("report")(report.report)
+app.command("dashboard")(dashboard.dashboard)
 
 
 @app.callback()

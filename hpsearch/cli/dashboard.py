@@ -1,0 +1,50 @@
+"""``hpsearch dashboard``: optuna-dashboard on a study's storage, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hpsearch.cli.options import Storage, StudyFile
+from hpsearch.report.dashboard import HOST, has_note, make_dashboard_server, save_study_note
+from hpsearch.spec import load_spec
+from hpsearch.study import load_study, open_storage
+
+
+def dashboard(
+    study_file: StudyFile,
+    storage: Storage = None,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0: any free.")
+    ] = 8080,
+) -> None:
+    """Open a study in optuna-dashboard (every study of its storage), until Ctrl-C.
+
+    Listens on 127.0.0.1 only: the dashboard can edit and delete studies and has no login.
+    To look from another machine, forward the port (ssh -L 8080:127.0.0.1:8080 host).
+    """
+    spec = load_spec(study_file)
+    url = storage or spec.study.storage
+    assert url is not None
+    study = load_study(spec, url)  # a clear error, and no empty database, if never run
+    if not has_note(study):  # studies created before hpsearch saved the note
+        save_study_note(study, spec)
+    storage_ = open_storage(url)
+    study_id = storage_.get_study_id_from_name(spec.study.name)
+    server = make_dashboard_server(storage_, port)
+    address = f"http://{HOST}:{server.server_port}"
+    Console(stderr=True).print(
+        f"optuna-dashboard on {address}/dashboard/studies/{study_id} "
+        f"(study {spec.study.name}); Ctrl-C to stop",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how the dashboard is meant to stop: exit 0
+    finally:
+        server.server_close()

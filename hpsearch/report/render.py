@@ -1,0 +1,323 @@
+"""Rendering report data: rich tables for the terminal, and report.md, report.csv, report.json.
+
+Every function here reads the plain dict of :func:`hpsearch.report.build.build_report` and
+nothing else. Tables are built once as header and rows of strings, then rendered as rich
+tables or markdown, so the terminal and the file always agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+OPTIMIZER_NAMES = {"adamw": "AdamW", "mfac": "M-FAC", "sgd": "SGD"}
+METRIC_NAMES = {"f1": "F1", "accuracy": "Accuracy", "mcc": "MCC", "mse": "MSE"}
+# Shown ×100 in the comparison, as the model cards do; the other metrics as they are.
+PERCENT = frozenset({"f1", "accuracy", "mcc", "pearson", "spearman"})
+
+Rows = tuple[list[str], list[list[str]]]  # header, rows
+
+
+def optimizer_name(kind: str) -> str:
+    return OPTIMIZER_NAMES.get(kind, kind)
+
+
+def metric_name(metric: str) -> str:
+    return METRIC_NAMES.get(metric, metric.capitalize())
+
+
+def config_label(config: dict[str, Any]) -> str:
+    """``M-FAC (qqp-mfac, trial 3)``: the optimizer first, then where the config is from."""
+    return f"{optimizer_name(config['optimizer'])} ({config['study']}, trial {config['trial']})"
+
+
+def _num(value: float | None, digits: int = 4, scale: float = 1.0, sign: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return format(value * scale, f"{'+' if sign else ''}.{digits}f")
+
+
+def _pm(summary: dict[str, Any], digits: int = 4, scale: float = 1.0) -> str:
+    mean = _num(summary["mean"], digits, scale)
+    if summary["std"] is None:
+        return f"{mean} (n=1)"
+    return f"{mean} ± {_num(summary['std'], digits, scale)}"
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def comparison_rows(report: dict[str, Any]) -> Rows | None:
+    """The model cards' table: a row per optimizer, then the difference and Welch's p."""
+    comp = report["comparison"]
+    if comp is None:
+        return None
+    metrics = comp["metrics"]
+    base, study = comp["baseline"], comp["study"]
+
+    def scale(m: str) -> float:
+        return 100.0 if m in PERCENT else 1.0
+
+    digits = {m: 2 if m in PERCENT else 4 for m in metrics}
+    best_name = " / ".join(metric_name(m) for m in metrics)
+    header = ["", *(metric_name(m) for m in metrics), f"best run ({best_name})", "seeds"]
+    rows = []
+    for side in (base, study):
+        best = side["best_run"]["metrics"]
+        rows.append(
+            [
+                config_label(side),
+                *(_pm(side["summary"][m], digits[m], scale(m)) for m in metrics),
+                " / ".join(_num(best.get(m), digits[m], scale(m)) for m in metrics),
+                str(len(side["seeds"])),
+            ]
+        )
+    diff = comp["difference"]
+    rows.append(
+        [
+            f"difference ({optimizer_name(study['optimizer'])} − "
+            f"{optimizer_name(base['optimizer'])})",
+            *(_num(diff[m]["mean"], digits[m], scale(m), sign=True) for m in metrics),
+            " / ".join(_num(diff[m]["best_run"], digits[m], scale(m), sign=True) for m in metrics),
+            "",
+        ]
+    )
+    rows.append(
+        ["Welch t-test p", *(_p(comp["welch"][m]["p"]) for m in metrics), "", ""],
+    )
+    return header, rows
+
+
+def config_rows(report: dict[str, Any]) -> Rows:
+    """Each re-run config: mean ± std and best-of-N of every metric over its seeds."""
+    metrics = report["metrics"]
+    header = ["config", f"search {report['metric']}", "seeds"]
+    for m in metrics:
+        header += [f"{m} mean ± std", f"{m} best"]
+    rows = []
+    for c in report["configs"]:
+        row = [config_label(c), _num(c["search_value"]), str(len(c["runs"]))]
+        for m in metrics:
+            s = c["summary"].get(m)
+            row += ["–", "–"] if s is None else [_pm(s), _num(s["best"])]
+        rows.append(row)
+    return header, rows
+
+
+def run_rows(report: dict[str, Any]) -> Rows:
+    """Every re-run: config, seed, the trial in the companion study, every metric."""
+    metrics = report["metrics"]
+    header = ["config", "seed", "re-run trial", *metrics]
+    rows = [
+        [config_label(c), str(r["seed"]), f"{c['reseed_study']} #{r['trial']}"]
+        + [_num(r["metrics"].get(m)) for m in metrics]
+        for c in report["configs"]
+        for r in c["runs"]
+    ]
+    return header, rows
+
+
+def rich_table(rows: Rows, title: str = "") -> Table:
+    header, body = rows
+    table = Table(title=escape(title), title_justify="left")
+    for i, name in enumerate(header):
+        table.add_column(escape(name), justify="left" if i == 0 else "right")
+    for row in body:
+        table.add_row(*(escape(cell) for cell in row))
+    return table
+
+
+def terminal_tables(report: dict[str, Any]) -> list[Table]:
+    """The tables ``hpsearch report`` prints: the comparison (if any), then the configs."""
+    tables = []
+    comp = comparison_rows(report)
+    if comp is not None:
+        tables.append(rich_table(comp, title=_comparison_title(report)))
+    tables.append(
+        rich_table(
+            config_rows(report),
+            title=f"top {report['top']} config(s) of each study over {report['seeds']} seeds",
+        )
+    )
+    return tables
+
+
+def _comparison_title(report: dict[str, Any]) -> str:
+    comp = report["comparison"]
+    return (
+        f"{optimizer_name(comp['study']['optimizer'])} against "
+        f"{optimizer_name(comp['baseline']['optimizer'])}: validation metrics ×100, "
+        f"mean ± std over {report['seeds']} seeds"
+    )
+
+
+def markdown_table(rows: Rows) -> str:
+    header, body = rows
+
+    def cells(row: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+
+    align = ["---", *(["---:"] * (len(header) - 1))]
+    return "\n".join([cells(header), "| " + " | ".join(align) + " |", *map(cells, body)])
+
+
+def to_markdown(report: dict[str, Any], plots: dict[str, str | None] | None = None) -> str:
+    """report.md: the comparison, the configs, every run, the params, the plots and notes.
+
+    Args:
+        plots: file name → None when written, or the reason it was skipped.
+    """
+    seeds = report["seeds"]
+    intro = (
+        f"Study `{report['study']}` (`{report['study_file']}`)"
+        + (
+            f" against its baseline `{report['baseline']}` (`{report['baseline_file']}`)"
+            if report["baseline"]
+            else ""
+        )
+        + f": the top {report['top']} config(s) of each study, each re-run with {seeds} "
+        f"seeds, without pruning. Objective: {report['metric']} ({report['direction']}). "
+        f"Created {report['created']}."
+    )
+    parts = [f"# Report: {report['study']}", "", intro, ""]
+    comp = comparison_rows(report)
+    if comp is not None:
+        parts += [
+            f"## {_comparison_title(report)}",
+            "",
+            "The best config of each study (by mean "
+            f"{report['metric']} over the seeds). Best run: the seed with the best "
+            f"{report['metric']}, all its metrics. Difference: study minus baseline. Welch's "
+            "t-test (unequal variances, two-sided) over the seeds.",
+            "",
+            markdown_table(comp),
+            "",
+        ]
+    parts += [
+        "## Configs: mean ± std and best-of-N over the seeds",
+        "",
+        markdown_table(config_rows(report)),
+        "",
+        "Params:",
+        "",
+    ]
+    for c in report["configs"]:
+        params = ", ".join(f"`{k}` = {_param(v)}" for k, v in c["params"].items())
+        parts.append(f"- {config_label(c)}: {params or 'no searched params'}")
+    parts += ["", "## Runs", "", markdown_table(run_rows(report)), ""]
+    if plots:
+        parts += ["## Plots", ""]
+        for name, skipped in plots.items():
+            stem = name.rsplit(".", 1)[0]
+            parts.append(f"- `{name}`: {skipped}" if skipped else f"![{stem}]({name})")
+        parts.append("")
+    if report["notes"]:
+        parts += ["## Notes", "", *(f"- {n}" for n in report["notes"]), ""]
+    return "\n".join(parts)
+
+
+def _param(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """report.csv: one row per config, with mean, std, best and worst of every metric."""
+    metrics = report["metrics"]
+    stats = ("mean", "std", "best", "worst")
+    fields = ["study", "role", "optimizer", "trial", "search_value", "n_seeds", "seeds"]
+    fields += ["params", *(f"{m}_{s}" for m in metrics for s in stats)]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for c in report["configs"]:
+        row: dict[str, Any] = {
+            "study": c["study"],
+            "role": c["role"],
+            "optimizer": c["optimizer"],
+            "trial": c["trial"],
+            "search_value": c["search_value"],
+            "n_seeds": len(c["runs"]),
+            "seeds": " ".join(map(str, c["seeds"])),
+            "params": json.dumps(c["params"], sort_keys=True),
+        }
+        for m in metrics:
+            for s in stats:
+                value = c["summary"].get(m, {}).get(s)
+                row[f"{m}_{s}"] = "" if value is None else value
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def to_json(report: dict[str, Any]) -> str:
+    """report.json: the whole report data. NaN (a diverged run) is written as null."""
+    return json.dumps(_no_nan(report), indent=2) + "\n"
+
+
+def _no_nan(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+def write_text_files(
+    report: dict[str, Any], folder: Path, plots: dict[str, str | None] | None = None
+) -> list[Path]:
+    """Write report.md, report.csv and report.json into ``folder``; their paths."""
+    files = {
+        "report.md": to_markdown(report, plots),
+        "report.csv": to_csv(report),
+        "report.json": to_json(report),
+    }
+    paths = []
+    for name, text in files.items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def write_report(report: dict[str, Any], folder: Path) -> tuple[list[Path], dict[str, str | None]]:
+    """Write the report files and plots into ``folder``, all or nothing.
+
+    Everything is drawn and written into a staging folder beside ``folder`` first and moved
+    in at the end, so a failure leaves no half-written report (an earlier report stays as it
+    was). A plot skipped now removes that plot of an earlier report.
+
+    Returns:
+        The written paths, and the plot results (file name → None or why it was skipped).
+    """
+    from hpsearch.report.plots import write_plots
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        plots = write_plots(report, staging)
+        write_text_files(report, staging, plots)
+        folder.mkdir(exist_ok=True)
+        written = []
+        for path in sorted(staging.iterdir()):
+            written.append(folder / path.name)
+            os.replace(path, written[-1])
+        for name, skipped in plots.items():
+            if skipped:
+                (folder / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written, plots
