@@ -13,6 +13,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import optuna
@@ -22,9 +23,11 @@ from optuna.trial import TrialState
 from scipy import stats as scipy_stats
 
 from hpsearch.cli import main
+from hpsearch.objective import TrialFailed
+from hpsearch.report import reseed as reseed_module
 from hpsearch.report.plots import importance_figure
 from hpsearch.report.render import to_markdown
-from hpsearch.report.reseed import reseed_name, run_spec
+from hpsearch.report.reseed import ReseedError, reseed_name, run_spec
 from hpsearch.report.stats import summarize, welch
 from hpsearch.space import suggest
 from hpsearch.spec import load_spec
@@ -365,3 +368,91 @@ def test_importance_plot_is_skipped_with_the_reason():
     }
     skipped = importance_figure(report)
     assert isinstance(skipped, str) and "a: needs at least 2 complete trials" in skipped
+
+
+# Resuming and failures, with a stand-in for the trainer (no training): the seed decides the
+# value, so what ran, and with which seed, is visible.
+
+
+class FakeObjective:
+    """Stands in for hpsearch.objective.Objective: suggests as it does, trains nothing."""
+
+    calls: ClassVar[list[tuple[float, int]]] = []  # (lr, seed) of each run, in order
+    fail_seeds: ClassVar[set[int]] = set()
+
+    def __init__(self, spec, cache, progress=None):
+        self.spec = spec
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        (seed,) = suggest(trial, self.spec).values()
+        FakeObjective.calls.append((self.spec.train.lr, seed))
+        if seed in FakeObjective.fail_seeds:
+            trial.set_user_attr("fail_reason", "RuntimeError: out of luck")
+            raise TrialFailed("RuntimeError: out of luck")
+        value = 0.5 + seed / 100
+        trial.set_user_attr("metrics", {"f1": value, "accuracy": 0.6, "loss": 1 - value})
+        return value
+
+
+class NoData:
+    def encoded(self, spec):  # the stand-in trains nothing: no data to load
+        return None
+
+
+@pytest.fixture
+def fake_objective(monkeypatch):
+    monkeypatch.setattr(reseed_module, "Objective", FakeObjective)
+    FakeObjective.calls = []
+    FakeObjective.fail_seeds = set()
+    return FakeObjective
+
+
+def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
+    tmp_path, cs224n, fake_objective
+):
+    path = write_study(tmp_path, cs224n, "src", "adamw")
+    fake_finished(path)
+    spec = load_spec(path)
+    study = optuna.load_study(study_name="src", storage=spec.study.storage)
+    (source,) = study.get_trials()
+
+    fake_objective.fail_seeds = {1}
+    with pytest.raises(ReseedError, match=r"1 of 3 re-runs .* seed 1: RuntimeError: out of luck"):
+        reseed_module.reseed(spec, study, [source], 3, cache=NoData())
+    assert fake_objective.calls == [(1e-4, 0), (1e-4, 1), (1e-4, 2)]  # the source's lr, fixed
+
+    # An interrupted call left seed 3 enqueued but not started.
+    companion = optuna.load_study(study_name="src-reseed", storage=spec.study.storage)
+    companion.enqueue_trial(
+        {"train.seed": 3}, user_attrs={"source_study": "src", "source_trial": 0, "seed": 3}
+    )
+    fake_objective.calls, fake_objective.fail_seeds = [], set()
+    runs = reseed_module.reseed(spec, study, [source], 4, cache=NoData())
+    assert sorted(fake_objective.calls) == [(1e-4, 1), (1e-4, 3)]  # only the missing seeds
+    assert [(r.seed, r.value) for r in runs[0]] == [(s, 0.5 + s / 100) for s in range(4)]
+    states = [t.state for t in companion.get_trials()]
+    assert states.count(TrialState.COMPLETE) == 4 and states.count(TrialState.FAIL) == 1
+    assert TrialState.WAITING not in states  # the waiting seed 3 ran, not a second copy
+
+    fake_objective.calls = []
+    reseed_module.reseed(spec, study, [source], 4, cache=NoData())
+    assert fake_objective.calls == []
+
+
+def test_report_without_a_baseline_has_no_comparison(tmp_path, cs224n, fake_objective, capsys):
+    path = write_study(tmp_path, cs224n, "alone", "adamw")
+    fake_finished(path)
+    code, out, err = run_cli(capsys, "report", str(path), "--seeds", "2", "--top", "3")
+    assert code == 0, err
+    report = json.loads((tmp_path / "results" / "alone" / "report.json").read_text())
+    assert report["comparison"] is None and report["baseline"] is None
+    assert any("names no baseline" in n for n in report["notes"])
+    assert any("only 1 complete trial(s), fewer than --top 3" in n for n in report["notes"])
+    assert [len(c["runs"]) for c in report["configs"]] == [2]
+    text = (tmp_path / "results" / "alone" / "report.md").read_text()
+    assert "against" not in text and "| AdamW (alone, trial 0) | 0.5000 | 2 |" in text
+    assert "Welch" not in out and "AdamW (alone, trial 0)" in out
+    # one complete trial: no importances, said in the report instead of an empty picture
+    assert not (tmp_path / "results" / "alone" / "importance.png").exists()
+    assert "`importance.png`: skipped" in text
+    assert_picture(tmp_path / "results" / "alone" / "seeds.png")

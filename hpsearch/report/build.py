@@ -98,13 +98,18 @@ def build_report(
     main = sources[0].spec
     cache = DataCache()  # both studies usually share the task: tokenize once
     configs = []
+    notes = []
     for source in sources:
         trials = top_trials(source.study, top)
+        if len(trials) < top:
+            notes.append(
+                f"{source.spec.study.name}: only {len(trials)} complete trial(s), "
+                f"fewer than --top {top}"
+            )
         runs = reseed(source.spec, source.study, trials, seeds, cache=cache, progress=progress)
         configs += [_config_data(source, t, runs[t.number]) for t in trials]
     metrics = list(dict.fromkeys([main.metric, *(m for c in configs for m in c["summary"])]))
     baseline = next((s for s in sources if s.role == "baseline"), None)
-    notes = []
     if baseline is None:
         notes.append(
             f"study {main.study.name!r} names no baseline (`study.baseline`): no comparison"
