@@ -15,6 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+
+def state_name(state: TrialState) -> str:
+    """How a trial state reads in tables and files: complete, pruned, running, waiting, failed."""
+    return "failed" if state == TrialState.FAIL else state.name.lower()
+
+
 # Complete trials rank first, then pruned ones (by the best value they reached), then the rest.
 _STATE_ORDER = {
     TrialState.COMPLETE: 0,
@@ -41,7 +47,7 @@ def leaderboard_rows(study: optuna.Study, metric: str, top: int | None = None) -
         rows.append(
             {
                 "trial": t.number,
-                "state": t.state.name.lower(),
+                "state": state_name(t.state),
                 "value": value,
                 "metrics": metrics,
                 "params": dict(t.params),
@@ -95,7 +101,7 @@ def render_leaderboard(rows: list[dict], metric: str, title: str = "") -> Table:
         table.add_column(shorts[name], justify="right")
     table.add_column("epochs", justify="right")
     table.add_column("time", justify="right")
-    styles = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
+    styles = {"complete": "green", "pruned": "yellow", "failed": "red", "running": "cyan"}
     for r in rows:
         metrics = {**r["metrics"], metric: r["value"]}
         table.add_row(
@@ -126,7 +132,7 @@ def _fmt_seconds(seconds: float | None) -> str:
 
 
 # Trial states in the order the summary of a storage shows them.
-_SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "fail")
+_SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "failed")
 
 
 def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[dict]:
@@ -140,7 +146,7 @@ def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[dict]:
         trials = study.get_trials(deepcopy=False)
         counts = {s: 0 for s in _SUMMARY_STATES}
         for t in trials:
-            state = t.state.name.lower()
+            state = state_name(t.state)
             counts[state] = counts.get(state, 0) + 1
         best = None
         if len(study.directions) == 1 and counts["complete"]:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hpsearch.leaderboard import state_name
 from hpsearch.trainer import EvalRecord
 
 
@@ -69,7 +70,7 @@ class RunProgress:
 
     def on_trial_end(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """Optuna callback: one line per finished trial, then the run bar moves on."""
-        state = trial.state.name.lower()
+        state = state_name(trial.state)
         value = "" if trial.value is None else f" {trial.value:.4f}"
         reason = trial.user_attrs.get("fail_reason", "")
         params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())

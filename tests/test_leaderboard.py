@@ -95,7 +95,7 @@ def test_rows_rank_complete_then_pruned_then_the_rest(study_file):
         (2, "complete", 0.70),
         (3, "pruned", 0.2),  # the best f1 it reached before it was pruned
         (4, "running", None),
-        (5, "fail", None),
+        (5, "failed", None),
     ]
     assert rows[0]["metrics"]["accuracy"] == 0.5 and rows[0]["epochs"] == 1.0
     assert rows[0]["duration"] is not None
@@ -107,7 +107,7 @@ def test_summary_of_every_study_in_the_storage(study_file):
     rows = study_summary_rows(optuna.storages.get_storage(spec.study.storage))
     assert [r["study"] for r in rows] == ["board", "other"]
     board, other = rows
-    assert board["states"] == {"complete": 2, "pruned": 1, "running": 1, "waiting": 0, "fail": 1}
+    assert board["states"] == {"complete": 2, "pruned": 1, "running": 1, "waiting": 0, "failed": 1}
     assert board["trials"] == 5
     assert (board["best_value"], board["best_trial"]) == (0.80, 1)
     assert board["best_params"] == {"train.lr": 3e-4}

@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.data import DataCache
 from hpsearch.errors import HpsearchError
+from hpsearch.leaderboard import state_name
 from hpsearch.metrics import default_direction
 from hpsearch.progress import RunProgress
 from hpsearch.report.reseed import SeedRun, reseed, reseed_name, seeds_for, top_trials
@@ -220,7 +221,7 @@ def _study_data(source: Source) -> dict[str, Any]:
         trials.append(
             {
                 "number": t.number,
-                "state": t.state.name.lower(),
+                "state": state_name(t.state),
                 "value": t.value,
                 "intermediate": sorted(
                     [int(k), float(v)] for k, v in t.intermediate_values.items()

@@ -106,7 +106,7 @@ def intermediate_figure(report: dict[str, Any]) -> Figure:
             if t["state"] == "pruned":
                 ax.plot(steps, values, color="0.55", linestyle="--", linewidth=1)
                 ax.plot(steps[-1], values[-1], marker="x", color="C3", markersize=8)
-            elif t["state"] == "fail":
+            elif t["state"] == "failed":
                 ax.plot(steps, values, color="0.75", linestyle=":", linewidth=1)
             else:
                 ax.plot(steps, values, color=color, marker="o", markersize=3, alpha=0.8)
