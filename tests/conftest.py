@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import select
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,28 @@ def quora_study(tmp_path: Path, cs224n: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def wait_for_line():
+    """``wait_for_line(proc, needle, timeout)``: the first stderr line of a running command
+    that contains ``needle``; fails after ``timeout`` s or if the command exits first."""
+
+    def wait(proc: subprocess.Popen, needle: str, timeout: float) -> str:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stderr], [], [], 0.5)
+            if ready:
+                line = proc.stderr.readline()
+                seen.append(line)
+                if needle in line:
+                    return line
+                if not line and proc.poll() is not None:
+                    break
+            elif proc.poll() is not None:
+                break
+        raise AssertionError(f"no {needle!r} on stderr in {timeout} s; got {''.join(seen)!r}")
+
+    return wait

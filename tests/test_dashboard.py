@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -110,7 +108,9 @@ def free_port() -> int:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="select() on pipes, SIGINT")
-def test_cli_serves_an_older_study_with_a_note_added_and_stops_on_ctrl_c(quora_study):
+def test_cli_serves_an_older_study_with_a_note_added_and_stops_on_ctrl_c(
+    quora_study, wait_for_line
+):
     """A study created without hpsearch's note (an older one) gets it; Ctrl-C exits 0."""
     path = quora_study(name="older")
     spec = load_spec(path)
@@ -124,7 +124,7 @@ def test_cli_serves_an_older_study_with_a_note_added_and_stops_on_ctrl_c(quora_s
         text=True,
     )
     try:
-        line = _wait_for_line(proc, "optuna-dashboard on", timeout=120)
+        line = wait_for_line(proc, "optuna-dashboard on", timeout=120)
         assert f"http://127.0.0.1:{port}/dashboard/studies/" in line
         studies = get_json(f"http://127.0.0.1:{port}/api/studies")["study_summaries"]
         assert [s["study_name"] for s in studies] == ["older"]
@@ -161,22 +161,3 @@ def test_cli_dashboard_on_a_taken_port_is_a_clear_error(quora_study, capsys):
     err = capsys.readouterr().err
     assert info.value.code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
-
-
-def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float) -> str:
-    """The first stderr line with ``needle``; fails after ``timeout`` s or if proc exits."""
-    assert proc.stderr is not None
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.5)
-        if ready:
-            line = proc.stderr.readline()
-            seen.append(line)
-            if needle in line:
-                return line
-            if not line and proc.poll() is not None:
-                break
-        elif proc.poll() is not None:
-            break
-    raise AssertionError(f"no {needle!r} on stderr in {timeout} s; got {''.join(seen)!r}")

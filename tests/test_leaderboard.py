@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -170,7 +169,7 @@ def test_watch_stops_cleanly_on_ctrl_c():
 
 
 @pytest.mark.skipif(os.name != "posix", reason="select() on pipes, SIGINT")
-def test_cli_watch_refreshes_until_sigint(study_file):
+def test_cli_watch_refreshes_until_sigint(study_file, wait_for_line):
     """The real command: it keeps running, and Ctrl-C (SIGINT) ends it with exit code 0."""
     proc = subprocess.Popen(
         [*HPSEARCH, "leaderboard", str(study_file), "--watch", "--interval", "0.5"],
@@ -179,7 +178,7 @@ def test_cli_watch_refreshes_until_sigint(study_file):
         text=True,
     )
     try:
-        line = _wait_for_line(proc, "watching", timeout=120)
+        line = wait_for_line(proc, "watching", timeout=120)
         assert "study board every 0.5 s" in line
         time.sleep(1.5)  # a few refreshes
         assert proc.poll() is None, "the watch ended by itself"
@@ -192,22 +191,3 @@ def test_cli_watch_refreshes_until_sigint(study_file):
     assert proc.returncode == 0, err
     assert "interrupted" not in err and "Traceback" not in err
     assert "board" in out and "complete" in out and "Ctrl-C to stop" in out
-
-
-def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float) -> str:
-    """The first stderr line with ``needle``; fails after ``timeout`` s or if proc exits."""
-    assert proc.stderr is not None
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.5)
-        if ready:
-            line = proc.stderr.readline()
-            seen.append(line)
-            if needle in line:
-                return line
-            if not line and proc.poll() is not None:
-                break
-        elif proc.poll() is not None:
-            break
-    raise AssertionError(f"no {needle!r} on stderr in {timeout} s; got {''.join(seen)!r}")
