@@ -245,9 +245,9 @@ def _table(report: dict):
         "step median",
         "step min",
         "bound",
-        "median/bound",
+        "med/bound",
         "min/bound",
-        "median/strict",
+        "med/strict",
         "paired",
         "peak mem",
         "load avg",
@@ -259,7 +259,7 @@ def _table(report: dict):
             continue
         mfac = r["kind"] == "mfac"
         table.add_row(
-            r["kind"] + (f" ({r['buffer_dtype']})" if mfac else ""),
+            r["kind"] + (f" {r['buffer_dtype']}" if mfac else ""),
             str(r["m"]) if mfac else "-",
             f"{r['buffer_bytes'] / GIB:.2f} GiB" if mfac else "-",
             f"{r['step_median'] * 1e3:.1f} ms",
@@ -348,7 +348,7 @@ def main() -> None:
     }
     out = Console()
     if not out.is_terminal:
-        out = Console(width=140)
+        out = Console(width=160)
     out.print(_table(report))
     for i, b in enumerate(measured):
         console.print(
