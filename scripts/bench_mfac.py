@@ -151,9 +151,9 @@ def worker_step(kind: str, m: int, steps: int, warmup: int, buffer_dtype: str) -
         G = opt._buffer.G
         for row in G:
             row.uniform_(-1e-3, 1e-3)
-        opt._gram.copy_(
-            torch.diag(torch.linalg.vector_norm(G, dim=1, dtype=torch.float32).double() ** 2)
-        )
+        # Row by row, so a bfloat16 G is never converted whole (a G-sized temporary).
+        norms = torch.stack([torch.linalg.vector_norm(row, dtype=torch.float32) for row in G])
+        opt._gram.copy_(torch.diag(norms.double() ** 2))
         del G
     elif kind == "adamw":
         opt = torch.optim.AdamW(groups, lr=LR)  # the registry's AdamW (default implementation)

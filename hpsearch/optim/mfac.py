@@ -295,8 +295,9 @@ class MFAC(torch.optim.Optimizer):
     (``torch.cuda.mem_get_info`` on CUDA, ``psutil.virtual_memory().available`` otherwise);
     if it does not fit, :class:`~hpsearch.errors.InsufficientMemoryError` gives the bytes
     needed and available and the largest ``num_grads`` that would fit. A bfloat16 buffer is
-    read in float32 column blocks (temporaries of about 16 MB), so it saves memory rather
-    than time.
+    read in float32 column blocks (temporaries of about 16 MB): it halves the memory but not
+    the time; on CPU the conversion is the bottleneck (a step took about 2.3x as long as with
+    float32 on the 2-core benchmark machine, see ``scripts/bench_mfac.py``).
 
     Precision: ``GGᵀ`` and the Cholesky factor are float64; G and the d-sized vectors are in
     the buffer's dtype (float32 for a bfloat16 buffer). In float64 the step direction matches
