@@ -28,9 +28,9 @@ question pairs of the cs224n data (a seeded subset: the rows come from
 What is measured:
 - samples/s is training throughput with evaluation excluded: for hpsearch its own
   ``TrainResult.samples_per_s`` (evaluated once, at the end of the epoch, outside the timed
-  loop); for Trainer the number of training rows over ``train_runtime`` of ``trainer.train()``
-  (no evaluation, logging or saving inside), which times the training loop only, not model
-  loading. Tokenization happens before either clock starts.
+  loop); for Trainer the training rows times the epochs over ``train_runtime`` of
+  ``trainer.train()`` (no evaluation, logging or saving inside), which times the training
+  loop only, not model loading. Tokenization happens before either clock starts.
 - Dev F1 (positive class) and accuracy are computed by ``hpsearch.metrics.compute_metrics`` for
   every runner, on the model at the end of the epoch (Trainer through ``trainer.predict``).
 - Every runner uses the same number of torch threads (``--threads``, default torch's), re-set
@@ -237,7 +237,7 @@ def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
     return RunResult(
         runner=HPSEARCH,
         seed=seed,
-        samples=len(encoded.train),
+        samples=len(encoded.train) * spec.train.epochs,
         steps=result.steps,
         train_seconds=result.seconds_per_step * result.steps,
         samples_per_s=result.samples_per_s,
@@ -299,10 +299,10 @@ def run_trainer(
     return RunResult(
         runner=name,
         seed=seed,
-        samples=len(train_ds),
+        samples=len(train_ds) * epochs,
         steps=steps,
         train_seconds=runtime,
-        samples_per_s=len(train_ds) / runtime,
+        samples_per_s=len(train_ds) * epochs / runtime,  # rows seen, every epoch
         f1=metrics["f1"],
         accuracy=metrics["accuracy"],
         eval_loss=metrics["loss"],
