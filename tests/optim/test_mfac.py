@@ -12,16 +12,6 @@ from hpsearch.errors import HpsearchError, InsufficientMemoryError
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny problems: one thread is fastest and immune to a busy machine (OpenMP spin-waits)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # Relative error allowed against the float64 dense reference.
 FLOAT64_TOL = 1e-8
 # float32 (or a bfloat16 buffer, compared with the rounded gradients) on well-conditioned

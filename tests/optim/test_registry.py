@@ -10,16 +10,6 @@ import torch
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS, get_optimizer, list_optimizers
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny problems: one thread is fastest and immune to a busy machine (OpenMP spin-waits)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 LR = 1e-3
 
 
