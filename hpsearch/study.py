@@ -119,6 +119,7 @@ def run_study(
         direction=spec.direction,
         load_if_exists=True,
     )
+    before = len(study.get_trials(deepcopy=False))  # before enqueueing: those run now too
     if study.direction.name.lower() != spec.direction:
         raise HpsearchError(
             f"study {spec.study.name!r} in {url} is set to {study.direction.name.lower()}, "
@@ -155,7 +156,6 @@ def run_study(
     if progress is not None:
         progress.start_run(study, budget, finished)
         callbacks.append(progress.on_trial_end)
-    before = len(study.get_trials(deepcopy=False))
     study.optimize(
         Objective(spec, cache, progress),
         n_trials=None,  # the callbacks stop the run: at the budget, or on repeated failure

@@ -73,8 +73,16 @@ def test_quora_study_resumes_to_the_new_budget(quora_study, tmp_path):
 
 def test_a_rerun_at_the_budget_runs_nothing(quora_study, tmp_path):
     path = quora_study(name="again", n_trials=1, train=64, eval=64)
+    path.write_text(
+        path.read_text().replace(
+            'pruner = { name = "none" }',
+            'pruner = { name = "none" }\nenqueue = [{ "train.lr" = 1e-4 }]',
+        )
+    )
     spec = load_spec(path)
-    assert run_study(spec).ran == 1
+    first = run_study(spec)
+    assert first.ran == 1  # the enqueued trial counts as run now
+    assert first.study.trials[0].params == {"train.lr": 1e-4}
     summary = run_study(spec)
     assert summary.ran == 0 and summary.finished == 1
 
