@@ -110,6 +110,15 @@ def run_study(
     storage = open_storage(url)
     existing = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
     is_new = spec.study.name not in existing
+    budget = n_trials or spec.study.n_trials
+    if not is_new:
+        done = optuna.load_study(study_name=spec.study.name, storage=storage)
+        if count_finished(done) >= budget:
+            return RunSummary(done, budget, 0, count_finished(done))
+    # Data or tokenizer problems stop here: before any trial, and before a new study is
+    # written to storage.
+    cache = DataCache()
+    cache.encoded(spec)
     previous = 0 if is_new else existing[spec.study.name].n_trials
     study = optuna.create_study(
         study_name=spec.study.name,
@@ -144,13 +153,7 @@ def run_study(
             spec.study.name,
         )
 
-    budget = n_trials or spec.study.n_trials
     finished = count_finished(study)
-    if finished >= budget:
-        return RunSummary(study, budget, 0, finished)
-
-    cache = DataCache()
-    cache.encoded(spec)  # data or tokenizer problems stop here, before any trial starts
     guard = FailureGuard(spec.study.max_failures)
     callbacks = [MaxTrialsCallback(budget, states=BUDGET_STATES), guard]
     if progress is not None:
