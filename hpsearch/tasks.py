@@ -137,6 +137,7 @@ def _split_from_columns(
     label_field: str,
     kind: LabelKind,
     source: str,
+    label_names: list[str] | None = None,
 ) -> tuple[Split, list[str] | None]:
     """Texts and labels from column lists; rows with a missing label are dropped (with a
     warning). Classification labels are integer ids, or names mapped to ids in sorted order
@@ -168,7 +169,8 @@ def _split_from_columns(
                 'or names; set task.label_kind = "regression" for real-valued labels'
             )
         return Split(texts, arr.astype(np.int64)), None
-    names = sorted({str(v) for v in values})
+    # Pass the names of every split, so that a class missing from one split keeps its id.
+    names = label_names or sorted({str(v) for v in values})
     ids = {n: i for i, n in enumerate(names)}
     return Split(texts, np.asarray([ids[str(v)] for v in values], dtype=np.int64)), names
 
@@ -192,26 +194,34 @@ def _load_local(spec: TaskSpec) -> TaskData:
         dsd = datasets.load_dataset(builder, data_files=files, **kwargs)
     except Exception as e:  # datasets raises many kinds; all mean the file cannot be read
         raise DataError(f"cannot read task files {files} as {fmt}: {e}") from e
-    splits, label_names = {}, None
+    columns = {name: dsd[name].to_dict() for name in files}
+    label_names = _label_names(columns.values(), spec.label_field)
+    splits = {}
     for name, path in files.items():
-        splits[name], names = _split_from_columns(
-            dsd[name].to_dict(), tuple(spec.text_fields), spec.label_field, spec.label_kind, path
+        splits[name], _ = _split_from_columns(
+            columns[name],
+            tuple(spec.text_fields),
+            spec.label_field,
+            spec.label_kind,
+            path,
+            label_names,
         )
-        label_names = label_names or names
     train, validation = splits["train"], splits["validation"]
     if spec.label_kind == "regression":
         num_labels = 1
     elif label_names is not None:
-        num_labels = len(label_names)
-    else:
-        num_labels = int(max(train.labels.max(), validation.labels.max())) + 1
-    return TaskData(
-        LOCAL,
-        spec.label_kind,
-        max(num_labels, 2 if spec.label_kind == "classification" else 1),
-        train,
-        validation,
-    )
+        num_labels = max(len(label_names), 2)
+    else:  # at least 2: a split of one class still trains a binary head
+        num_labels = max(int(max(train.labels.max(), validation.labels.max())) + 1, 2)
+    return TaskData(LOCAL, spec.label_kind, num_labels, train, validation)
+
+
+def _label_names(splits, label_field: str) -> list[str] | None:
+    """Sorted label names over all splits when any label is not a number, else None."""
+    values = [v for columns in splits for v in columns.get(label_field, []) if not _is_missing(v)]
+    if all(isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+        return None
+    return sorted({str(v) for v in values})
 
 
 def _format_of(path: str) -> Literal["csv", "tsv", "jsonl"]:

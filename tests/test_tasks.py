@@ -82,3 +82,22 @@ def test_offline_default_task():
     assert 9_000 < total < 10_605  # snippets with a zero score are dropped
     assert abs(len(data.validation) / total - 0.1) < 0.01
     assert 0.4 < data.train.labels.mean() < 0.6
+
+
+def test_label_names_share_ids_across_splits(tmp_path):
+    """A class missing from the validation split keeps the id it has in training."""
+    (tmp_path / "train.csv").write_text("text,label\na,neg\nb,pos\nc,zzz\n")
+    (tmp_path / "dev.csv").write_text("text,label\nd,pos\ne,zzz\n")
+    spec = TaskSpec.model_validate(
+        {
+            "name": "local",
+            "train_file": str(tmp_path / "train.csv"),
+            "validation_file": str(tmp_path / "dev.csv"),
+            "text_fields": ["text"],
+            "label_field": "label",
+        }
+    )
+    data = load_task(spec)
+    assert data.num_labels == 3
+    assert data.train.labels.tolist() == [0, 1, 2]
+    assert data.validation.labels.tolist() == [1, 2]
