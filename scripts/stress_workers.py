@@ -196,7 +196,7 @@ def main() -> int:
     for kind, row in rows.items():
         cells = [str(row[c]) for c in columns]
         table.add_row(kind, *cells, f"{row['seconds']:.0f}", str(row["ok"]), row.get("note", ""))
-    Console().print(table)
+    Console(width=160).print(table)
     return 0 if rows and all(r["ok"] for r in rows.values()) else 1
 
 
