@@ -53,11 +53,14 @@ def build_sampler(spec: SamplerSpec, trials_so_far: int = 0) -> optuna.samplers.
     seed = None if spec.seed is None else spec.seed + trials_so_far
     if spec.name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    with warnings.catch_warnings():  # multivariate and group are marked experimental
+    with warnings.catch_warnings():  # multivariate, group, constant_liar: experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
             seed=seed,
             n_startup_trials=spec.n_startup_trials,
             multivariate=spec.multivariate,
             group=spec.multivariate,
+            # Workers sampling at once would otherwise all aim at the same promising
+            # region: running trials count as if they had done badly there.
+            constant_liar=True,
         )

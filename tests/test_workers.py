@@ -179,7 +179,9 @@ def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, tmp_pat
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, err
-    assert "interrupted by SIGTERM" in out and "Run the same command to resume" in out
+    assert "interrupted by SIGTERM" in out and "Run the same command to resume" in out.replace(
+        "\n", " "
+    )
     assert "Traceback" not in err
     (stopped,) = trials_of(url, "termed")
     assert stopped.state == TrialState.FAIL

@@ -128,7 +128,8 @@ def _print_interrupted(
     budget = n_trials or spec.study.n_trials
     output_console().print(
         f"{stop}: study {spec.study.name} has {count_finished(study)}/{budget} trials "
-        "finished; the running trial was recorded as failed. Run the same command to resume.",
+        "finished; a trial that was running is recorded as failed, with the reason. Run the "
+        "same command to resume.",
         markup=False,
         highlight=False,
         style="yellow",
