@@ -202,29 +202,40 @@ def test_param_groups_give_each_layer_its_lr(decay):
         assert wd == (0.01 if p.dim() >= 2 else 0.0), name
 
 
-def test_each_layer_trains_with_its_lr(cs224n, cache, monkeypatch):
-    """Plain SGD, no clipping: every parameter moves by exactly -lr_layer × its gradient."""
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"optimizer.kind": "sgd", "optimizer.momentum": 0.0, "optimizer.nesterov": False},
+        {"optimizer.kind": "mfac", "optimizer.num_grads": 4},
+    ],
+    ids=["sgd", "mfac"],
+)
+def test_each_layer_trains_with_its_lr(cs224n, cache, monkeypatch, optimizer):
+    """One step without clipping. Plain SGD moves every parameter by -lr_layer × its
+    gradient. M-FAC's first step is -lr_layer × s × gradient, with one s for the whole model
+    (with a single gradient g in the buffer, F⁻¹g = m·g / (|g|² + mλ))."""
     watch = Watch(monkeypatch, grads=True)
     lr, decay = 0.1, 0.5
     spec = sst2_spec(
         cs224n, 1, finetune={"layer_lr_decay": decay}, lr=lr, max_grad_norm=0.0
-    ).with_params({"optimizer.kind": "sgd", "optimizer.momentum": 0.0, "optimizer.nesterov": False})
+    ).with_params(optimizer)
     watch.run(spec, cache.encoded(spec))
     depth = {"head": 0, "layer 1": 1, "layer 0": 2, "embeddings": 3}
-    checked = []
+    scale = {}  # parameter -> its step / (-lr_layer × gradient)
     for name, grad in watch.grads.items():
         before, after = watch.snapshots[0][name], watch.snapshots[1][name]
         step = after - before
         # Elements whose step is large next to float32 rounding of the weight (a key bias
         # has a gradient of about 1e-10 and does not move at all).
         clear = (step.abs() > before.abs() * 1e-4) & (grad != 0)
-        if clear.sum() < 3:
-            continue
-        measured = (-step[clear] / grad[clear]).median().item()
-        assert measured == pytest.approx(lr * decay ** depth[layer_of(name)], rel=1e-3), name
-        checked.append(name)
-    assert len(checked) > 30
-    assert {layer_of(n) for n in checked} == set(depth)
+        if clear.sum() >= 3:
+            measured = (-step[clear] / grad[clear]).median().item()
+            scale[name] = measured / (lr * decay ** depth[layer_of(name)])
+    assert len(scale) > 30
+    assert {layer_of(n) for n in scale} == set(depth)
+    expected = 1.0 if optimizer["optimizer.kind"] == "sgd" else scale["classifier.weight"]
+    for name, value in scale.items():
+        assert value == pytest.approx(expected, rel=1e-3), name
 
 
 # --- gradual unfreezing ------------------------------------------------------------------
