@@ -16,8 +16,10 @@ each key names a field of that section and says how to search it:
 
 A field that is not in the space keeps the fixed value of its section. Optuna parameter names
 are the dotted ``section.field`` (``train.lr``), so enqueued trials use the same names.
-Optimizer hyperparameters are conditional: one is suggested only when the trial's optimizer
-takes it.
+Some fields are conditional: an optimizer hyperparameter is suggested only when the trial's
+optimizer takes it, and a field of ``hpsearch.spec.APPLIES_WHEN`` only when it applies
+(``train.cut_frac`` for a slanted triangular schedule, ``finetune.adapter_size`` for
+adapters).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from hpsearch.optim import get_optimizer
 if TYPE_CHECKING:
     from hpsearch.spec import Spec
 
-SEARCHABLE_SECTIONS = ("train", "optimizer", "model")
+SEARCHABLE_SECTIONS = ("train", "finetune", "optimizer", "model")
 Scalar = int | float | str | bool
 
 
@@ -150,7 +152,9 @@ def suggest(trial: optuna.Trial, spec: Spec) -> dict[str, Scalar]:
     """Ask the trial for every searched field; the one place that calls ``suggest_*``.
 
     ``optimizer.kind`` is asked first: an optimizer hyperparameter is suggested only when
-    the chosen optimizer takes it, so an Adam trial never records a ``num_grads``.
+    the chosen optimizer takes it, so an Adam trial never records a ``num_grads``. Fields
+    with a condition (``spec.applies``) are asked after the others, and only when the
+    values asked so far (or the spec's fixed ones) make them apply.
     """
     params: dict[str, Scalar] = {}
     kind_param = spec.space.get("optimizer.kind")
@@ -158,9 +162,14 @@ def suggest(trial: optuna.Trial, spec: Spec) -> dict[str, Scalar]:
         params["optimizer.kind"] = kind_param.suggest(trial, "optimizer.kind")
     kind = params.get("optimizer.kind", spec.optimizer.kind)
     takes = get_optimizer(str(kind)).hparams
-    for name, param in spec.space.items():
+    # Unconditional fields first (a stable sort): the fields that decide conditions are
+    # unconditional themselves.
+    names = sorted(spec.space, key=spec.is_conditional)
+    for name in names:
         section, field = name.split(".", 1)
         if name == "optimizer.kind" or (section == "optimizer" and field not in takes):
             continue
-        params[name] = param.suggest(trial, name)
+        if not spec.applies(name, params):
+            continue
+        params[name] = spec.space[name].suggest(trial, name)
     return params

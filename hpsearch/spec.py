@@ -91,6 +91,9 @@ class TaskSpec(_Section):
     text_fields: list[str] | None = None  # local: one column, or two for sentence pairs
     label_field: str | None = None  # local
     label_kind: Literal["classification", "regression"] = "classification"  # local
+    # local classification: raw label -> class (id or name); rows whose label is not a key are
+    # dropped. SST-5 as SST-2: { "0" = 0, "1" = 0, "3" = 1, "4" = 1 } drops the neutral 2.
+    label_map: dict[str, int | str] | None = None
     max_length: int = Field(128, ge=8, le=512)  # tokens per example, pairs included
     max_train_samples: int | None = Field(None, ge=1)  # seeded subset of the training split
     max_eval_samples: int | None = Field(None, ge=1)  # seeded subset of the validation split
@@ -109,7 +112,11 @@ class TrainSpec(_Section):
     lr: float = Field(1e-4, gt=0)  # peak learning rate
     weight_decay: float = Field(0.0, ge=0)  # decoupled; matrices only (p.dim() >= 2)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with linear warmup
-    schedule: Literal["linear", "constant"] = "linear"  # decay to 0 after warmup, or none
+    # linear or cosine decay to 0 after warmup, constant, or Howard & Ruder's slanted
+    # triangular (its own warmup); see hpsearch/schedules.py
+    schedule: Literal["linear", "constant", "cosine", "slanted_triangular"] = "linear"
+    cut_frac: float = Field(0.1, gt=0, lt=1)  # slanted_triangular: share of steps rising
+    ratio: float = Field(32.0, ge=1)  # slanted_triangular: peak lr / lowest lr
     hidden_dropout: float = Field(0.1, ge=0, lt=1)  # model config hidden_dropout_prob
     attention_dropout: float = Field(0.1, ge=0, lt=1)  # attention_probs_dropout_prob
     max_grad_norm: float = Field(1.0, ge=0)  # clip the global gradient norm; 0 disables
@@ -119,6 +126,25 @@ class TrainSpec(_Section):
     seed: int = 0  # weights of the head, dropout and batch order
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")  # auto: cuda if present
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA
+
+
+class FinetuneSpec(_Section):
+    """Which parameters train, at which lr, from which step (see hpsearch/finetune.py)."""
+
+    # full: every parameter; frozen: the head only (MinBERT's "pretrain" mode); adapter:
+    # Houlsby bottleneck adapters and the head, encoder frozen; lora: LoRA on the attention's
+    # query and value projections (peft) and the head, encoder frozen
+    mode: Literal["full", "frozen", "adapter", "lora"] = "full"
+    adapter_size: int = Field(64, ge=1)  # adapter: bottleneck width (Houlsby: 8 to 256)
+    lora_r: int = Field(8, ge=1)  # lora: rank of the update
+    lora_alpha: float = Field(16.0, gt=0)  # lora: the update is scaled by lora_alpha / lora_r
+    # discriminative finetuning: lr x decay^(depth from the top); the head has depth 0, the
+    # top encoder layer 1, ..., the embeddings L + 1. 1: one lr; Howard & Ruder: 1/2.6 = 0.385
+    layer_lr_decay: float = Field(1.0, gt=0, le=1)
+    # gradual unfreezing: the head trains alone at first, and every `unfreeze_every` units one
+    # more layer from the top joins (the embeddings last). 0: everything trains from the start
+    unfreeze_every: int = Field(0, ge=0)
+    unfreeze_unit: Literal["steps", "epochs"] = "epochs"
 
 
 class OptimizerSpec(BaseModel):
@@ -137,7 +163,24 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "task": TaskSpec,
     "model": ModelSpec,
     "train": TrainSpec,
+    "finetune": FinetuneSpec,
     "optimizer": OptimizerSpec,
+}
+
+# Fields that only matter for some values of another field of their section: such a field
+# is only suggested when it applies, and setting it where it cannot apply is an error.
+_EVERY_MODE_BUT_FROZEN = frozenset({"full", "adapter", "lora"})
+APPLIES_WHEN: dict[str, tuple[str, frozenset[str]]] = {
+    "train.warmup_ratio": ("train.schedule", frozenset({"linear", "constant", "cosine"})),
+    "train.cut_frac": ("train.schedule", frozenset({"slanted_triangular"})),
+    "train.ratio": ("train.schedule", frozenset({"slanted_triangular"})),
+    "finetune.adapter_size": ("finetune.mode", frozenset({"adapter"})),
+    "finetune.lora_r": ("finetune.mode", frozenset({"lora"})),
+    "finetune.lora_alpha": ("finetune.mode", frozenset({"lora"})),
+    # A frozen encoder has no layers to give rates to or to unfreeze.
+    "finetune.layer_lr_decay": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
+    "finetune.unfreeze_every": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
+    "finetune.unfreeze_unit": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
 }
 
 
@@ -149,6 +192,7 @@ class Spec(BaseModel):
     task: TaskSpec = TaskSpec()
     model: ModelSpec = ModelSpec()
     train: TrainSpec = TrainSpec()
+    finetune: FinetuneSpec = FinetuneSpec()
     optimizer: OptimizerSpec = OptimizerSpec()
     space: dict[str, Param] = {}  # "section.field" -> how to search it
     source: str = ""  # the study file this spec came from
@@ -171,6 +215,28 @@ class Spec(BaseModel):
             updates.setdefault(section, {})[field] = value
         sections = {s: getattr(self, s).model_copy(update=u) for s, u in updates.items()}
         return self.model_copy(update=sections)
+
+    def value(self, name: str) -> Any:
+        """The value of ``"section.field"`` in this spec."""
+        section, field = name.split(".", 1)
+        return getattr(getattr(self, section), field)
+
+    def is_conditional(self, name: str) -> bool:
+        """Whether field ``name`` applies only for some values of another (``APPLIES_WHEN``)."""
+        return name in APPLIES_WHEN
+
+    def applies(self, name: str, values: Mapping[str, Any] | None = None) -> bool:
+        """Whether field ``name`` matters, given searched ``values`` (others from this spec).
+
+        ``train.cut_frac`` applies only when ``train.schedule`` is ``slanted_triangular``,
+        for example (see ``APPLIES_WHEN``); a field without a condition always applies.
+        """
+        condition = APPLIES_WHEN.get(name)
+        if condition is None:
+            return True
+        decider, allowed = condition
+        values = values or {}
+        return (values[decider] if decider in values else self.value(decider)) in allowed
 
     @property
     def metric(self) -> str:
@@ -229,7 +295,8 @@ def _unsearch(raw: dict[str, Any], section: str, field: str, value: Any) -> None
     """Remove a field fixed by ``--set`` from the space and the enqueued trials.
 
     Fixing ``optimizer.kind`` also drops searched hyperparameters the fixed optimizer does
-    not take, so ``--set optimizer.kind=adamw`` narrows a study that compares optimizers.
+    not take, so ``--set optimizer.kind=adamw`` narrows a study that compares optimizers;
+    likewise fixing a field of ``APPLIES_WHEN`` drops the searched fields it rules out.
     """
     space = raw.get("space", {})
     dropped = {f"{section}.{field}"}
@@ -239,6 +306,12 @@ def _unsearch(raw: dict[str, Any], section: str, field: str, value: Any) -> None
         for name in [n for n in space.get("optimizer", {}) if n not in takes]:
             space["optimizer"].pop(name)
             dropped.add(f"optimizer.{name}")
+    # Fixing a field such as train.schedule drops the searched fields it excludes (cut_frac).
+    for name, (decider, allowed) in APPLIES_WHEN.items():
+        if decider == f"{section}.{field}" and value not in allowed:
+            dep_section, dep_field = name.split(".", 1)
+            if space.get(dep_section, {}).pop(dep_field, None) is not None:
+                dropped.add(name)
     for trial in raw.get("study", {}).get("enqueue", []):
         for name in dropped & set(trial):
             del trial[name]
@@ -265,6 +338,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | Non
     space = _parse_space(raw.get("space", {}), spec, source)
     spec = spec.model_copy(update={"space": space})
     _check_optimizer(spec, source)
+    _check_conditions(spec, source)
     return _resolve_study(spec, source, base_dir)
 
 
@@ -302,7 +376,8 @@ def _resolve_task(spec: Spec, source: str, base_dir: Path) -> Spec:
         )
     local_keys = ("train_file", "validation_file", "text_fields", "label_field")
     if task.name != LOCAL:
-        given = [k for k in (*local_keys, "file_format") if getattr(task, k) is not None]
+        optional = ("file_format", "label_map")
+        given = [k for k in (*local_keys, *optional) if getattr(task, k) is not None]
         if given:
             raise SpecError(
                 source,
@@ -319,6 +394,17 @@ def _resolve_task(spec: Spec, source: str, base_dir: Path) -> Spec:
             "task.text_fields",
             f"expected one or two column names, got {task.text_fields!r}",
         )
+    if task.label_map is not None:
+        if task.label_kind != "classification":
+            raise SpecError(
+                source, "task.label_map", 'only applies to label_kind = "classification"'
+            )
+        if not task.label_map:
+            raise SpecError(
+                source,
+                "task.label_map",
+                'expected at least one raw label -> class, e.g. { "0" = 0, "4" = 1 }',
+            )
     files = {}
     for key in ("train_file", "validation_file"):
         path = (base_dir / str(getattr(task, key))).resolve()
@@ -438,6 +524,29 @@ def _check_optimizer(spec: Spec, source: str) -> None:
             raise SpecError(
                 source, f"optimizer.{field}", f"expected {expected.__name__}, got {value!r}"
             )
+
+
+def _check_conditions(spec: Spec, source: str) -> None:
+    """A field of ``APPLIES_WHEN`` set or searched where its condition can never hold is an
+    error (``train.cut_frac`` with a fixed linear schedule), not silently ignored."""
+    for name, (decider, allowed) in APPLIES_WHEN.items():
+        searched = spec.space.get(decider)
+        possible = (
+            list(searched.choices) if isinstance(searched, Categorical) else [spec.value(decider)]
+        )
+        if allowed.intersection(possible):
+            continue
+        section, field = name.split(".", 1)
+        if name in spec.space:
+            key = f"space.{name}"
+        elif field in getattr(spec, section).model_fields_set:
+            key = name
+        else:
+            continue
+        shown = possible[0] if len(possible) == 1 else possible
+        raise SpecError(
+            source, key, f"only applies when {decider} is one of {sorted(allowed)}, not {shown!r}"
+        )
 
 
 def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:

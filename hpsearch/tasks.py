@@ -195,6 +195,11 @@ def _load_local(spec: TaskSpec) -> TaskData:
     except Exception as e:  # datasets raises many kinds; all mean the file cannot be read
         raise DataError(f"cannot read task files {files} as {fmt}: {e}") from e
     columns = {name: dsd[name].to_dict() for name in files}
+    if spec.label_map is not None:
+        columns = {
+            name: _map_labels(columns[name], spec.label_field, spec.label_map, path)
+            for name, path in files.items()
+        }
     label_names = _label_names(columns.values(), spec.label_field)
     splits = {}
     for name, path in files.items():
@@ -214,6 +219,46 @@ def _load_local(spec: TaskSpec) -> TaskData:
     else:  # at least 2: a split of one class still trains a binary head
         num_labels = max(int(max(train.labels.max(), validation.labels.max())) + 1, 2)
     return TaskData(LOCAL, spec.label_kind, num_labels, train, validation)
+
+
+def _map_labels(
+    columns: dict[str, list], label_field: str, label_map: dict[str, int | str], source: str
+) -> dict[str, list]:
+    """Columns with every label replaced by its class in ``label_map``; rows whose label is
+    not a key are dropped (with a warning), rows with a missing label kept for the usual
+    check. Keys match labels by value: "3" matches 3 and 3.0."""
+    if label_field not in columns:
+        raise DataError(f"{source}: no column {label_field!r}; the columns are {sorted(columns)}")
+    classes = {_label_key(k): v for k, v in label_map.items()}
+    raw = columns[label_field]
+    keep = [i for i, y in enumerate(raw) if _is_missing(y) or _label_key(y) in classes]
+    if not any(not _is_missing(raw[i]) for i in keep):
+        seen = sorted({_label_key(y) for y in raw if not _is_missing(y)})
+        raise DataError(
+            f"{source}: no label in {label_field!r} is a key of task.label_map "
+            f"{sorted(classes)}; the labels are {seen[:20]}"
+        )
+    if len(keep) < len(raw):
+        log.warning(
+            "%s: dropped %d of %d rows whose label is not in task.label_map",
+            source,
+            len(raw) - len(keep),
+            len(raw),
+        )
+    mapped = {name: [values[i] for i in keep] for name, values in columns.items()}
+    mapped[label_field] = [
+        None if _is_missing(raw[i]) else classes[_label_key(raw[i])] for i in keep
+    ]
+    return mapped
+
+
+def _label_key(value: object) -> str:
+    """A label as a ``label_map`` key: numbers by value (3, 3.0 and "3" give "3")."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _label_names(splits, label_field: str) -> list[str] | None:

@@ -1,8 +1,10 @@
 """The compact trainer: ``train(spec, data) -> TrainResult``, one function read top to bottom.
 
-setup (seed, device, precision) → model → optimizer and schedule → the loop (batches, clipped
-steps, K evaluations per epoch) → result. It knows nothing of Optuna: the objective passes an
-``on_eval`` hook that reports each evaluation and may raise ``optuna.TrialPruned``.
+setup (seed, device, precision) → model and finetuning scheme → optimizer and schedule → the
+loop (unfreezing, batches, clipped steps, K evaluations per epoch) → result. It knows nothing
+of Optuna: the objective passes an ``on_eval`` hook that reports each evaluation and may
+raise ``optuna.TrialPruned``. Which parameters train, at which lr and from which step is
+:mod:`hpsearch.finetune`'s answer for ``spec.finetune``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import torch
 
 from hpsearch.data import EncodedSplit, EncodedTask, eval_batches, train_batches
 from hpsearch.errors import HpsearchError
+from hpsearch.finetune import LayerGroup, param_groups, prepare, unfreeze_interval, unfrozen_depth
 from hpsearch.metrics import compute_metrics
 from hpsearch.models import build_model
 from hpsearch.optim import get_optimizer
-from hpsearch.schedules import lr_multiplier
+from hpsearch.schedules import lr_multiplier, set_lr
 from hpsearch.spec import Spec
 
 
@@ -39,6 +42,7 @@ class EvalRecord:
     train_loss: float  # mean training loss since the previous evaluation
     samples_per_s: float  # training throughput so far, evaluation time excluded
     elapsed: float  # wall seconds since training started
+    trainable_params: int  # trained in the last step (grows with gradual unfreezing)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,8 +52,9 @@ class EvalRecord:
 class TrainResult:
     best: EvalRecord  # the best evaluation of the objective metric, not the last
     evals: list[EvalRecord]
-    num_params: int
-    trainable_params: int
+    num_params: int  # all of the model's, adapters or LoRA included
+    trainable_params: int  # trained at the end: the most, with gradual unfreezing
+    unfrozen_at: dict[str, int]  # layer group → the step from which it trained (0: all along)
     steps: int
     samples_per_s: float
     seconds_per_step: float
@@ -88,9 +93,10 @@ def train(
 ) -> TrainResult:
     """Finetune ``spec.model`` on ``data`` with ``spec.train`` and ``spec.optimizer``.
 
-    Deterministic on CPU for a given ``train.seed``: the seed fixes the new head's weights,
-    dropout and the batch order. Raises :class:`NonFiniteLossError` when the loss stops
-    being finite; whatever ``on_eval`` raises (``optuna.TrialPruned``) ends training.
+    Deterministic on CPU for a given ``train.seed``: the seed fixes the new head's (and
+    adapters' or LoRA's) weights, dropout and the batch order. Raises
+    :class:`NonFiniteLossError` when the loss stops being finite; whatever ``on_eval``
+    raises (``optuna.TrialPruned``) ends training.
     """
     cfg = spec.train
     start = time.perf_counter()
@@ -106,7 +112,7 @@ def train(
     def autocast() -> torch.autocast:
         return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
 
-    # --- model -------------------------------------------------------------------------
+    # --- model and finetuning scheme ----------------------------------------------------
     model = build_model(
         spec.model.name,
         num_labels=data.num_labels,
@@ -114,27 +120,44 @@ def train(
         num_hidden_layers=spec.model.num_hidden_layers,
         hidden_dropout=cfg.hidden_dropout,
         attention_dropout=cfg.attention_dropout,
-    ).to(device)
+    )
+    # Adapters or LoRA added and everything frozen; the layer groups the mode trains, head
+    # first. Groups train once unfrozen: all at once, or one by one (gradual unfreezing).
+    groups = prepare(model, spec.finetune)
+    model.to(device)
     model.train()
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     num_params = sum(p.numel() for p in model.parameters())
-    trainable_params = sum(p.numel() for _, p in trainable)
 
     # --- optimizer and schedule --------------------------------------------------------
-    # Weight decay on matrices only; biases and LayerNorm weights are left alone.
-    param_groups = [
-        {"params": [p for _, p in trainable if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-        {"params": [p for _, p in trainable if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    optimizer = get_optimizer(spec.optimizer.kind).create(
-        param_groups, lr=cfg.lr, **spec.optimizer.hparams
-    )
     steps_per_epoch = math.ceil(len(data.train) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    warmup_steps = round(cfg.warmup_ratio * total_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_multiplier(cfg.schedule, total_steps, warmup_steps)
+    warmup = spec.applies("train.warmup_ratio")  # slanted_triangular warms up on its own
+    multiplier = lr_multiplier(
+        cfg.schedule,
+        total_steps,
+        round(cfg.warmup_ratio * total_steps) if warmup else 0,
+        cut_frac=cfg.cut_frac,
+        ratio=cfg.ratio,
     )
+    interval = unfreeze_interval(spec.finetune, steps_per_epoch)
+    entry = get_optimizer(spec.optimizer.kind)
+
+    def groups_of(layer_groups: list[LayerGroup]) -> list[dict]:
+        # One param group per peak lr (discriminative finetuning) and weight decay.
+        decay = spec.finetune.layer_lr_decay
+        return param_groups(
+            layer_groups, lr=cfg.lr, layer_lr_decay=decay, weight_decay=cfg.weight_decay
+        )
+
+    def optimizer_for(layer_groups: list[LayerGroup]) -> torch.optim.Optimizer:
+        return entry.create(groups_of(layer_groups), lr=cfg.lr, **spec.optimizer.hparams)
+
+    depth = unfrozen_depth(0, interval)
+    live = [g for g in groups if g.depth <= depth]
+    for group in live:
+        group.requires_grad_()
+    unfrozen_at = {g.name: 0 for g in live}
+    optimizer = optimizer_for(live)
     # Evaluate K times per epoch, evenly spaced, the last at the end of the epoch.
     eval_points = {
         max(1, round(k * steps_per_epoch / cfg.evals_per_epoch))
@@ -155,6 +178,20 @@ def train(
         for i, rows in enumerate(
             train_batches(data.train, cfg.batch_size, generator, cfg.group_by_length), start=1
         ):
+            if unfrozen_depth(step, interval) > depth:  # gradual unfreezing: a group joins
+                depth = unfrozen_depth(step, interval)
+                joining = [g for g in groups if g.depth <= depth and g.name not in unfrozen_at]
+                for group in joining:
+                    group.requires_grad_()
+                    unfrozen_at[group.name] = step
+                live += joining
+                if entry.accepts_new_params:  # AdamW and SGD keep the state they have
+                    for param_group in groups_of(joining):
+                        optimizer.add_param_group(param_group)
+                else:  # M-FAC: a new gradient buffer over the new trainable set
+                    del optimizer  # free the old buffer before the new one is allocated
+                    optimizer = optimizer_for(live)
+            set_lr(optimizer, multiplier(step))
             batch = {
                 k: v.to(device, non_blocking=True)
                 for k, v in data.train.batch(rows, data.pad_id).items()
@@ -167,7 +204,6 @@ def train(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             scaler.step(optimizer)
             scaler.update()
-            scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             losses[step] = loss.detach()
             step += 1
@@ -191,6 +227,7 @@ def train(
                 train_loss=float(losses[last_eval_step:step].mean()),
                 samples_per_s=samples / train_seconds,
                 elapsed=time.perf_counter() - start,
+                trainable_params=sum(g.numel for g in live),
             )
             last_eval_step = step
             evals.append(record)
@@ -205,7 +242,8 @@ def train(
         best=best,
         evals=evals,
         num_params=num_params,
-        trainable_params=trainable_params,
+        trainable_params=sum(g.numel for g in live),
+        unfrozen_at=unfrozen_at,
         steps=step,
         samples_per_s=samples / train_seconds,
         seconds_per_step=train_seconds / step,

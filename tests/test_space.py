@@ -81,3 +81,49 @@ def test_parse_param(raw, value_type, expected):
 def test_parse_param_errors(raw, value_type, match):
     with pytest.raises(ValueError, match=match):
         parse_param(raw, value_type)
+
+
+TESTBED_SPACE = {
+    "train": {
+        "schedule": {"choices": ["linear", "slanted_triangular"]},
+        "warmup_ratio": {"low": 0.0, "high": 0.2},
+        "cut_frac": {"low": 0.05, "high": 0.3},
+    },
+    "finetune": {
+        "mode": {"choices": ["full", "frozen", "adapter", "lora"]},
+        "adapter_size": {"choices": [8, 64]},
+        "lora_r": {"choices": [4, 8]},
+        "layer_lr_decay": {"choices": [1.0, 0.385]},
+        "unfreeze_every": {"choices": [0, 2]},
+    },
+}
+
+
+@pytest.mark.parametrize("mode", ["full", "frozen", "adapter", "lora"])
+@pytest.mark.parametrize("schedule", ["linear", "slanted_triangular"])
+def test_finetune_and_schedule_fields_are_conditional(mode, schedule):
+    spec = spec_with(TESTBED_SPACE)
+    study = optuna.create_study()
+    study.enqueue_trial({"finetune.mode": mode, "train.schedule": schedule})
+    params = suggest(study.ask(), spec)
+    assert params["finetune.mode"] == mode and params["train.schedule"] == schedule
+    assert ("finetune.adapter_size" in params) == (mode == "adapter")
+    assert ("finetune.lora_r" in params) == (mode == "lora")
+    assert ("finetune.layer_lr_decay" in params) == (mode != "frozen")
+    assert ("finetune.unfreeze_every" in params) == (mode != "frozen")
+    assert ("train.cut_frac" in params) == (schedule == "slanted_triangular")
+    assert ("train.warmup_ratio" in params) == (schedule == "linear")
+    run = spec.with_params(params)
+    assert run.finetune.mode == mode and run.train.schedule == schedule
+
+
+def test_a_fixed_deciding_field_decides_too():
+    spec = parse_spec(
+        {
+            "study": {"name": "s"},
+            "finetune": {"mode": "adapter"},
+            "space": {"finetune": {"adapter_size": {"choices": [8, 64]}}},
+        }
+    )
+    params = suggest(optuna.create_study().ask(), spec)
+    assert set(params) == {"finetune.adapter_size"}

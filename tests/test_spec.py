@@ -6,9 +6,17 @@ import pytest
 
 from hpsearch.errors import SpecError
 from hpsearch.space import Categorical, FloatRange, IntRange
-from hpsearch.spec import apply_override, load_spec, parse_spec
+from hpsearch.spec import FinetuneSpec, apply_override, load_spec, parse_spec
 
 MIN = {"study": {"name": "s"}}
+# A local task whose files are not read before the keys are checked.
+LOCAL = {
+    "name": "local",
+    "train_file": "t.tsv",
+    "validation_file": "v.tsv",
+    "text_fields": ["sentence"],
+    "label_field": "sentiment",
+}
 
 
 def parse(extra: dict) -> object:
@@ -106,6 +114,62 @@ def test_loss_metric_defaults_to_minimize():
         ),
         ({"task": {"name": "local"}}, "task.train_file", "required"),
         ({"task": {"train_file": "x.tsv"}}, "task.train_file", "only applies"),
+        ({"task": {"label_map": {"0": 0}}}, "task.label_map", "only applies"),
+        (
+            {"task": {**LOCAL, "label_kind": "regression", "label_map": {"0": 0}}},
+            "task.label_map",
+            "classification",
+        ),
+        ({"task": {**LOCAL, "label_map": {}}}, "task.label_map", "at least one"),
+        ({"finetune": {"mode": "prefix"}}, "finetune.mode", "'adapter' or 'lora'"),
+        ({"finetune": {"mode": "full", "bogus": 1}}, "finetune.bogus", "unknown key"),
+        ({"finetune": {"layer_lr_decay": 1.5}}, "finetune.layer_lr_decay", "less than or equal"),
+        ({"finetune": {"adapter_size": 0}}, "finetune.adapter_size", "greater than or equal"),
+        ({"train": {"schedule": "cyclic"}}, "train.schedule", "'slanted_triangular'"),
+        ({"train": {"cut_frac": 1.0}}, "train.cut_frac", "less than 1"),
+        (
+            {"finetune": {"adapter_size": 16}},
+            "finetune.adapter_size",
+            "only applies when finetune.mode is one of ['adapter'], not 'full'",
+        ),
+        (
+            {"finetune": {"mode": "frozen", "unfreeze_every": 1}},
+            "finetune.unfreeze_every",
+            "only applies when finetune.mode",
+        ),
+        (
+            {"finetune": {"mode": "frozen", "layer_lr_decay": 0.5}},
+            "finetune.layer_lr_decay",
+            "not 'frozen'",
+        ),
+        ({"train": {"cut_frac": 0.2}}, "train.cut_frac", "only applies when train.schedule"),
+        (
+            {"train": {"schedule": "slanted_triangular", "warmup_ratio": 0.1}},
+            "train.warmup_ratio",
+            "only applies",
+        ),
+        (
+            {"space": {"train": {"ratio": {"choices": [8.0, 32.0]}}}},
+            "space.train.ratio",
+            "not 'linear'",
+        ),
+        (
+            {
+                "space": {
+                    "train": {
+                        "schedule": {"choices": ["linear", "cosine"]},
+                        "cut_frac": {"low": 0.05, "high": 0.3},
+                    }
+                }
+            },
+            "space.train.cut_frac",
+            "not ['linear', 'cosine']",
+        ),
+        (
+            {"space": {"finetune": {"mode": {"choices": ["full", "ladder"]}}}},
+            "space.finetune.mode",
+            "'adapter' or 'lora'",
+        ),
     ],
 )
 def test_bad_spec_names_file_key_and_expectation(raw, key, expected):
@@ -155,6 +219,63 @@ def test_space_types_follow_fields():
     assert spec.space["train.epochs"] == IntRange(1, 4)
     assert spec.space["train.batch_size"] == Categorical((16, 32))
     assert isinstance(spec.space["optimizer.damp"], FloatRange)
+
+
+def test_finetune_defaults_train_everything_from_the_start_with_one_lr():
+    spec = parse({})
+    assert spec.finetune == FinetuneSpec()
+    assert spec.finetune.mode == "full" and spec.finetune.layer_lr_decay == 1.0
+    assert spec.finetune.unfreeze_every == 0
+    assert spec.train.schedule == "linear"
+    assert spec.to_dict()["finetune"]["mode"] == "full"
+
+
+def test_conditional_fields_are_accepted_where_they_can_apply():
+    spec = parse(
+        {
+            "train": {"schedule": "slanted_triangular", "cut_frac": 0.2, "ratio": 16},
+            "finetune": {"adapter_size": 16},  # the searched mode can be adapter
+            "space": {
+                "finetune": {
+                    "mode": {"choices": ["frozen", "adapter"]},
+                    "adapter_size": {"choices": [8, 64]},
+                    "layer_lr_decay": {"choices": [1.0, 0.385]},
+                    "unfreeze_every": {"low": 0, "high": 3},
+                },
+            },
+        }
+    )
+    assert (spec.train.cut_frac, spec.train.ratio) == (0.2, 16)
+    assert spec.space["finetune.adapter_size"] == Categorical((8, 64))
+    assert spec.space["finetune.unfreeze_every"] == IntRange(0, 3)
+    assert spec.space["finetune.layer_lr_decay"] == Categorical((1.0, 0.385))
+    assert spec.applies("train.cut_frac") and not spec.applies("train.warmup_ratio")
+    assert spec.applies("finetune.adapter_size", {"finetune.mode": "adapter"})
+    assert not spec.applies("finetune.unfreeze_every", {"finetune.mode": "frozen"})
+    assert spec.applies("train.lr", {}) and not spec.is_conditional("finetune.mode")
+
+
+def test_override_of_a_deciding_field_drops_the_fields_it_rules_out():
+    raw = {
+        "study": {"name": "s", "enqueue": [{"train.schedule": "cosine", "train.cut_frac": 0.1}]},
+        "space": {
+            "train": {
+                "schedule": {"choices": ["cosine", "slanted_triangular"]},
+                "cut_frac": {"low": 0.05, "high": 0.3},
+                "ratio": {"choices": [8.0, 32.0]},
+                "warmup_ratio": {"low": 0.0, "high": 0.2},
+            },
+            "finetune": {
+                "mode": {"choices": ["full", "adapter"]},
+                "adapter_size": {"low": 8, "high": 64},
+            },
+        },
+    }
+    apply_override(raw, "train.schedule=cosine")
+    apply_override(raw, "finetune.mode=full")
+    spec = parse_spec(raw)
+    assert set(spec.space) == {"train.warmup_ratio"}
+    assert spec.study.enqueue == [{}]
 
 
 def test_with_params_fills_sections():

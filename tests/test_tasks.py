@@ -101,3 +101,45 @@ def test_label_names_share_ids_across_splits(tmp_path):
     assert data.num_labels == 3
     assert data.train.labels.tolist() == [0, 1, 2]
     assert data.validation.labels.tolist() == [1, 2]
+
+
+SST2 = {"0": 0, "1": 0, "3": 1, "4": 1}
+
+
+def sst(cs224n, **kw) -> TaskSpec:
+    fields = {
+        "name": "local",
+        "train_file": str(cs224n / "sst-train.tsv"),
+        "validation_file": str(cs224n / "sst-dev.tsv"),
+        "text_fields": ["sentence"],
+        "label_field": "sentiment",
+    }
+    return TaskSpec.model_validate({**fields, **kw})
+
+
+def test_label_map_makes_sst5_binary_as_sst2(cs224n, caplog):
+    five = load_task(sst(cs224n))
+    with caplog.at_level(logging.WARNING):
+        two = load_task(sst(cs224n, label_map=SST2))
+    assert five.num_labels == 5 and two.num_labels == 2
+    # SST-2's published sizes: 6,920 training and 872 validation sentences.
+    assert (len(two.train), len(two.validation)) == (6920, 872)
+    assert "dropped 1624 of 8544 rows whose label is not in task.label_map" in caplog.text
+    by_text = dict(zip(five.train.texts, five.train.labels, strict=True))
+    for text, label in zip(two.train.texts, two.train.labels, strict=True):
+        assert by_text[text] != 2 and label == int(by_text[text] >= 3)
+
+
+def test_label_map_to_names_and_by_value(cs224n):
+    five = load_task(sst(cs224n))
+    data = load_task(sst(cs224n, label_map={"0.0": "neg", "4": "pos"}))  # "0.0" matches 0
+    assert data.num_labels == 2
+    assert len(data.train) == int(np.isin(five.train.labels, [0, 4]).sum())
+    assert data.train.labels.mean() == pytest.approx(
+        (five.train.labels == 4).sum() / len(data.train)
+    )
+
+
+def test_label_map_with_no_matching_label_names_the_labels(cs224n):
+    with pytest.raises(DataError, match=r"no label in 'sentiment' is a key of task.label_map"):
+        load_task(sst(cs224n, label_map={"positive": 1}))

@@ -32,12 +32,17 @@ class OptimizerEntry:
             group carries its own ``weight_decay`` (and, for layer-wise rates, its own ``lr``).
         hparams: Every hyperparameter the factory takes besides ``lr``, with its default. The
             default's type is the type a study file must give.
+        accepts_new_params: Whether parameters can join after construction
+            (``add_param_group``), as when gradual unfreezing unfreezes a layer. False: the
+            optimizer's state is sized for its parameters at construction (M-FAC's gradient
+            buffer), so the trainer builds a new one over the new trainable set instead.
     """
 
     name: str
     description: str
     factory: Callable[..., torch.optim.Optimizer]
     hparams: Mapping[str, Any] = field(default_factory=dict)
+    accepts_new_params: bool = True
 
     def create(
         self, param_groups: ParamGroups, *, lr: float, **hparams: Any
@@ -79,6 +84,7 @@ def _entries() -> Mapping[str, OptimizerEntry]:
             _mfac,
             # The model cards' setup: m = 1024 gradients, damping 1e-6, no momentum.
             {"num_grads": 1024, "damp": 1e-6, "momentum": 0.0, "buffer_dtype": "float32"},
+            accepts_new_params=False,
         ),
         OptimizerEntry(
             "sgd",

@@ -3,6 +3,7 @@
 - :mod:`~hpsearch.report.reseed`: re-run a study's best configs with other seeds, in a
   companion study ``<name>-reseed`` in the same storage.
 - :mod:`~hpsearch.report.stats`: mean ± std, best-of-N and Welch's t-test.
+- :mod:`~hpsearch.report.schemes`: the best trial of each learning scheme of a study.
 - :mod:`~hpsearch.report.build`: studies and re-runs → one JSON-able dict.
 - :mod:`~hpsearch.report.render`: that dict → rich tables, report.md, report.csv, report.json.
 - :mod:`~hpsearch.report.plots`: that dict → PNG plots.
@@ -14,4 +15,4 @@ package imports none of them, because :mod:`hpsearch.study` uses the dashboard n
 :mod:`~hpsearch.report.build` uses :mod:`hpsearch.study`.
 """
 
-__all__ = ["build", "dashboard", "plots", "render", "reseed", "stats"]
+__all__ = ["build", "dashboard", "plots", "render", "reseed", "schemes", "stats"]

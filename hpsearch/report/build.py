@@ -22,11 +22,12 @@ from hpsearch.leaderboard import state_name
 from hpsearch.metrics import default_direction
 from hpsearch.progress import RunProgress
 from hpsearch.report.reseed import SeedRun, reseed, reseed_name, seeds_for, top_trials
+from hpsearch.report.schemes import scheme_table
 from hpsearch.report.stats import summarize, welch
 from hpsearch.spec import Spec, load_spec
 from hpsearch.study import StudyNotFoundError, load_study
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: "schemes", the best config of each learning scheme
 # Metrics left out of the model-card comparison: the cards compare quality (F1, accuracy),
 # and the validation loss is in every config's table anyway.
 NOT_COMPARED = frozenset({"loss"})
@@ -130,6 +131,7 @@ def build_report(
         "metrics": metrics,
         "configs": configs,
         "comparison": None if baseline is None else _comparison(configs, main.metric),
+        "schemes": scheme_table(main, sources[0].study),
         "studies": studies,
         "notes": notes,
     }

@@ -1,4 +1,5 @@
-"""Rendering report data: rich tables for the terminal, and report.md, report.csv, report.json.
+"""Rendering report data: rich tables for the terminal, and report.md, report.csv, schemes.csv,
+report.json.
 
 Every function here reads the plain dict of :func:`hpsearch.report.build.build_report` and
 nothing else. Tables are built once as header and rows of strings, then rendered as rich
@@ -101,6 +102,74 @@ def comparison_rows(report: dict[str, Any]) -> Rows | None:
     return header, rows
 
 
+MODE_NAMES = {
+    "full": "full finetuning",
+    "frozen": "frozen encoder",
+    "adapter": "adapters",
+    "lora": "LoRA",
+}
+# The survey's columns; the objective gets its own column when it is neither.
+SCHEME_METRICS = ("loss", "accuracy")
+
+
+def scheme_label(scheme: dict[str, Any]) -> str:
+    """``full finetuning + discriminative lr + gradual unfreezing, AdamW``."""
+    parts = [MODE_NAMES.get(scheme["mode"], scheme["mode"])]
+    if scheme["discriminative"]:
+        parts.append("discriminative lr")
+    if scheme["gradual_unfreezing"]:
+        parts.append("gradual unfreezing")
+    optimizer = optimizer_name(scheme["optimizer"])
+    if scheme["nesterov"]:
+        optimizer += " (Nesterov)"
+    return f"{' + '.join(parts)}, {optimizer}"
+
+
+def adapter_label(finetune: dict[str, Any]) -> str:
+    """The survey's adapter column: yes (and the bottleneck width), LoRA (and its rank), no."""
+    if finetune["mode"] == "adapter":
+        return f"yes ({finetune['adapter_size']})"
+    if finetune["mode"] == "lora":
+        return f"LoRA (r={finetune['lora_r']})"
+    return "no"
+
+
+def scheduler_label(schedule: dict[str, Any]) -> str:
+    name = schedule["schedule"]
+    if name == "slanted_triangular":
+        return (
+            f"slanted triangular (cut_frac {schedule['cut_frac']:g}, ratio {schedule['ratio']:g})"
+        )
+    warmup = schedule["warmup_ratio"]
+    return f"{name} (warmup {warmup:g})" if warmup else name
+
+
+def scheme_rows(report: dict[str, Any]) -> Rows:
+    """The survey's table: the best config of each learning scheme, best first."""
+    metrics = [*SCHEME_METRICS]
+    if report["metric"] not in metrics:
+        metrics.append(report["metric"])
+    header = ["learning scheme", "adapter", "scheduler"]
+    header += [f"validation {metric_name(m).lower()}" for m in metrics]
+    rows = [
+        [
+            scheme_label(r["scheme"]),
+            adapter_label(r["finetune"]),
+            scheduler_label(r["schedule"]),
+            *(_num(r["metrics"].get(m)) for m in metrics),
+        ]
+        for r in report["schemes"]
+    ]
+    return header, rows
+
+
+def _scheme_title(report: dict[str, Any]) -> str:
+    return (
+        f"learning schemes of {report['study']}: the best config of each, by "
+        f"{report['metric']} in the search"
+    )
+
+
 def config_rows(report: dict[str, Any]) -> Rows:
     """Each re-run config: mean ± std and best-of-N of every metric over its seeds."""
     metrics = report["metrics"]
@@ -146,6 +215,7 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
     comp = comparison_rows(report)
     if comp is not None:
         tables.append(rich_table(comp, title=_comparison_title(report)))
+    tables.append(rich_table(scheme_rows(report), title=_scheme_title(report)))
     tables.append(
         rich_table(
             config_rows(report),
@@ -207,6 +277,24 @@ def to_markdown(report: dict[str, Any], plots: dict[str, str | None] | None = No
             "",
         ]
     parts += [
+        f"## Learning schemes: the best config of each, by {report['metric']}",
+        "",
+        f"Every learning scheme of study `{report['study']}` (what trains, discriminative "
+        "lr, gradual unfreezing, optimizer) with its best complete trial of the search (not "
+        "re-run); validation metrics of that trial's best evaluation.",
+        "",
+        markdown_table(scheme_rows(report)),
+        "",
+    ]
+    for r in report["schemes"]:
+        params = ", ".join(f"`{k}` = {_param(v)}" for k, v in r["params"].items())
+        parts.append(
+            f"- {scheme_label(r['scheme'])}: trial {r['trial']} (best of {r['n_trials']}), "
+            f"{_count(r['trainable_params'])} trainable parameters, "
+            f"{_num(r['seconds_per_step'], 3)} s/step; {params or 'no searched params'}"
+        )
+    parts += [
+        "",
         "## Configs: mean ± std and best-of-N over the seeds",
         "",
         markdown_table(config_rows(report)),
@@ -227,6 +315,10 @@ def to_markdown(report: dict[str, Any], plots: dict[str, str | None] | None = No
     if report["notes"]:
         parts += ["## Notes", "", *(f"- {n}" for n in report["notes"]), ""]
     return "\n".join(parts)
+
+
+def _count(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
 
 
 def _param(value: Any) -> str:
@@ -261,6 +353,34 @@ def to_csv(report: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
+def schemes_csv(report: dict[str, Any]) -> str:
+    """schemes.csv: the learning-schemes table, one row per scheme, with its trial's data."""
+    metrics = sorted({m for r in report["schemes"] for m in r["metrics"]})
+    fields = ["learning_scheme", "adapter", "scheduler", *(f"validation_{m}" for m in metrics)]
+    fields += ["trial", "n_trials", "value", "trainable_params", "seconds_per_step"]
+    fields += ["mode", "discriminative", "gradual_unfreezing", "optimizer", "params"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for r in report["schemes"]:
+        scheme = r["scheme"]
+        writer.writerow(
+            {
+                "learning_scheme": scheme_label(scheme),
+                "adapter": adapter_label(r["finetune"]),
+                "scheduler": scheduler_label(r["schedule"]),
+                **{f"validation_{m}": r["metrics"].get(m, "") for m in metrics},
+                **{k: r[k] for k in ("trial", "n_trials", "value")},
+                "trainable_params": r["trainable_params"],
+                "seconds_per_step": r["seconds_per_step"],
+                **{k: scheme[k] for k in ("mode", "discriminative", "gradual_unfreezing")},
+                "optimizer": scheme["optimizer"],
+                "params": json.dumps(r["params"], sort_keys=True),
+            }
+        )
+    return buf.getvalue()
+
+
 def to_json(report: dict[str, Any]) -> str:
     """report.json: the whole report data. NaN (a diverged run) is written as null."""
     return json.dumps(_no_nan(report), indent=2) + "\n"
@@ -279,10 +399,12 @@ def _no_nan(value: Any) -> Any:
 def write_text_files(
     report: dict[str, Any], folder: Path, plots: dict[str, str | None] | None = None
 ) -> list[Path]:
-    """Write report.md, report.csv and report.json into ``folder``; their paths."""
+    """Write report.md, report.csv, schemes.csv and report.json into ``folder``; their
+    paths."""
     files = {
         "report.md": to_markdown(report, plots),
         "report.csv": to_csv(report),
+        "schemes.csv": schemes_csv(report),
         "report.json": to_json(report),
     }
     paths = []
