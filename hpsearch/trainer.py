@@ -15,10 +15,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from hpsearch.data import EncodedSplit, EncodedTask, eval_batches, train_batches
+from hpsearch.data import (
+    EncodedSplit,
+    EncodedTask,
+    eval_batches,
+    max_tokens_per_batch,
+    train_batches,
+)
 from hpsearch.errors import HpsearchError
 from hpsearch.metrics import compute_metrics
-from hpsearch.models import build_model
+from hpsearch.models import build_model, row_sparse_embeddings
 from hpsearch.optim import get_optimizer
 from hpsearch.schedules import lr_multiplier
 from hpsearch.spec import Spec
@@ -126,8 +132,11 @@ def train(
         {"params": [p for _, p in trainable if p.dim() >= 2], "weight_decay": cfg.weight_decay},
         {"params": [p for _, p in trainable if p.dim() < 2], "weight_decay": 0.0},
     ]
+    # M-FAC keeps the word embedding's gradients as the rows a batch touches: at most the
+    # distinct tokens of the batch_size training rows with the most (and padding).
+    row_sparse = row_sparse_embeddings(model, max_tokens_per_batch(data.train, cfg.batch_size))
     optimizer = get_optimizer(spec.optimizer.kind).create(
-        param_groups, lr=cfg.lr, **spec.optimizer.hparams
+        param_groups, lr=cfg.lr, row_sparse=row_sparse, **spec.optimizer.hparams
     )
     steps_per_epoch = math.ceil(len(data.train) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
