@@ -161,21 +161,27 @@ def test_same_update_as_dense_on_real_batches(quora, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(
-    ("buffer_dtype", "momentum", "tol"),
+    ("buffer_dtype", "momentum", "tol", "small_blocks"),
     [
-        ("float64", 0.0, 1e-12),
-        ("float64", 0.9, 1e-12),
-        ("float32", 0.0, 1e-6),
-        ("float32", 0.9, 1e-6),
-        ("bfloat16", 0.0, 1e-6),  # both layouts store the same rounded gradients
+        ("float64", 0.0, 1e-12, False),
+        ("float64", 0.0, 1e-12, True),
+        ("float64", 0.9, 1e-12, True),
+        ("float32", 0.0, 1e-6, False),
+        ("float32", 0.9, 1e-6, True),
+        ("bfloat16", 0.0, 1e-6, True),  # both layouts store the same rounded gradients
     ],
 )
-def test_same_update_as_dense_edge_cases(buffer_dtype, momentum, tol, device):
+def test_same_update_as_dense_edge_cases(
+    buffer_dtype, momentum, tol, small_blocks, device, monkeypatch
+):
     """Random row-sparse gradients with every edge: no rows, exactly max_rows, no grad at all.
 
     Random gradients keep K well conditioned, so float32 M-FAC is accurate to about 1e-7 and
-    the layouts agree to 1e-6 in float32 too.
+    the layouts agree to 1e-6 in float32 too. ``small_blocks``: a scratch of one slot's
+    max_rows, so the products run over many blocks of slots, the last one shorter.
     """
+    if small_blocks:
+        monkeypatch.setattr(mfac_module, "_ROW_BLOCK_ELEMENTS", 1)
     torch.manual_seed(0)
     dtype = torch.float64 if buffer_dtype == "float64" else torch.float32
     rows, cols, max_rows, m = 40, 3, 6, 5
@@ -186,6 +192,8 @@ def test_same_update_as_dense_edge_cases(buffer_dtype, momentum, tol, device):
     dense = MFAC(trainer_groups(params, 0.1), **hp)
     sparse = MFAC(trainer_groups(twins, 0.1), **hp, row_sparse={twins[0]: max_rows})
     assert sparse.buffer_nbytes < dense.buffer_nbytes
+    row_buffer = sparse._buffer.parts[0][0]
+    assert row_buffer._scratch.numel() == (max_rows * cols if small_blocks else 1 << 20)
     counts = [3, max_rows, 0, None, 1, max_rows, 2, 5, 4, 0, 6, 1, 3]  # None: .grad is None
     for n in counts:
         embedding_grad = None
