@@ -217,8 +217,10 @@ def worker_step(
                 d, m, buffer_dtype, row_sparse=[(embedding.shape, r) for r in row_sparse.values()]
             ),
         )
+        # The optimizer refuses a buffer that does not fit (before allocating); one that
+        # fits but would leave less than the headroom free is not run (a shared machine).
         available = psutil.virtual_memory().available
-        if result["buffer_bytes"] + headroom > available:
+        if result["buffer_bytes"] <= available < result["buffer_bytes"] + headroom:
             return {
                 **result,
                 "error": f"not run: needs {result['buffer_bytes'] / GIB:.2f} GiB + "
@@ -234,7 +236,12 @@ def worker_step(
                 row_sparse=row_sparse,
             )
         except InsufficientMemoryError as err:
-            return {**result, "error": str(err)}
+            return {
+                **result,
+                "error": f"does not fit: needs {err.needed / GIB:.2f} GiB, "
+                f"{err.available / GIB:.2f} GiB available",
+                "error_message": str(err),
+            }
         # Steady state: every slot holds a gradient (this also commits the buffer's pages),
         # and the Gram diagonal matches. For random d-dimensional rows the off-diagonal inner
         # products are ~1/sqrt(d) of the diagonal, so K stays positive definite and the

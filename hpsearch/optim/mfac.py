@@ -41,15 +41,13 @@ _INDEX_BYTES = 8
 
 _SPARSE_GRAD_ERROR = "M-FAC does not support sparse gradients (nn.Embedding(sparse=True))."
 
-# The row-sparse products go through one reused scratch of about this many elements (compute
-# dtype), a block of slots at a time. One temporary over all m slots would be hundreds of MB
-# of fresh pages every step at large m: slower (page faults cost ~100 ms per 78 MB on the
-# benchmark machine, more than the arithmetic) and a memory peak at the m this layout is for.
-_ROW_BLOCK_ELEMENTS = 1 << 20
-
-# A bfloat16 buffer is converted to float32 in column blocks of about this many elements
-# (m x block), so its inner products are accumulated and returned in float32.
-_BF16_BLOCK_ELEMENTS = 1 << 22
+# Work that needs temporaries goes in blocks of about this many elements (16 MB in float32):
+# a bfloat16 buffer is converted to float32 in column blocks (m x block), so its inner
+# products are accumulated and returned in float32; the row-sparse products run through one
+# reused scratch of this size, a block of slots at a time. Temporaries over all m slots would
+# be GBs at large m, the very case the row-sparse layout is for, and fresh pages every step
+# (page faults cost ~100 ms per 78 MB on the 2-core benchmark machine, more than the math).
+_BLOCK_ELEMENTS = 1 << 22
 
 
 def _buffer_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -240,7 +238,7 @@ class _DenseBuffer(_GradBuffer):
         self.compute_dtype = compute_dtype
         self.device = device
         self._dot = torch.empty(num_grads, dtype=compute_dtype, device=device)
-        self._block = max(1, _BF16_BLOCK_ELEMENTS // num_grads)
+        self._block = max(1, _BLOCK_ELEMENTS // num_grads)
         self.G: torch.Tensor | None = None
         self.reset()
 
@@ -330,7 +328,7 @@ class _RowBuffer(_GradBuffer):
     ``max(counts)`` columns (the most rows any slot holds, typically well below
     ``max_rows``); the counts live on the host, read back when a gradient is written (a sync
     on CUDA). Both work through one reused scratch, a block of slots at a time (see
-    ``_ROW_BLOCK_ELEMENTS``): a few blocks, each a handful of vectorized operations.
+    ``_BLOCK_ELEMENTS``): a few blocks, each a handful of vectorized operations.
     """
 
     def __init__(
@@ -351,9 +349,9 @@ class _RowBuffer(_GradBuffer):
         self.device = device
         # pos[v]: where row v sits among the newest slot's rows (``dot``'s scratch, V ints).
         self._pos = torch.empty(self.num_rows, dtype=torch.int64, device=device)
-        # The products' scratch: at least one slot's rows (about 4 MB in float32).
+        # The products' scratch: at least one slot's rows (about 16 MB in float32).
         self._scratch = torch.empty(
-            max(_ROW_BLOCK_ELEMENTS, max_rows * self.row_size), dtype=compute_dtype, device=device
+            max(_BLOCK_ELEMENTS, max_rows * self.row_size), dtype=compute_dtype, device=device
         )
         self.index: torch.Tensor | None = None
         self.values: torch.Tensor | None = None
@@ -585,7 +583,7 @@ class MFAC(torch.optim.Optimizer):
 
     Memory: dense, the buffer takes ``num_grads · d · 4`` bytes in float32 (2 in bfloat16);
     :func:`mfac_buffer_bytes` gives it for either layout. Add the d-sized momentum vector
-    when ``momentum > 0`` and, per row-sparse parameter, a scratch of about 4 MB (at least
+    when ``momentum > 0`` and, per row-sparse parameter, a scratch of about 16 MB (at least
     one gradient's ``max_rows`` rows) and a vocabulary-sized index vector.
     Before allocating, the buffer's size is compared with the device's free memory
     (``torch.cuda.mem_get_info`` on CUDA, ``psutil.virtual_memory().available`` otherwise);

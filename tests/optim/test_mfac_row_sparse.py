@@ -181,7 +181,7 @@ def test_same_update_as_dense_edge_cases(
     max_rows, so the products run over many blocks of slots, the last one shorter.
     """
     if small_blocks:
-        monkeypatch.setattr(mfac_module, "_ROW_BLOCK_ELEMENTS", 1)
+        monkeypatch.setattr(mfac_module, "_BLOCK_ELEMENTS", 1)
     torch.manual_seed(0)
     dtype = torch.float64 if buffer_dtype == "float64" else torch.float32
     rows, cols, max_rows, m = 40, 3, 6, 5
@@ -193,7 +193,7 @@ def test_same_update_as_dense_edge_cases(
     sparse = MFAC(trainer_groups(twins, 0.1), **hp, row_sparse={twins[0]: max_rows})
     assert sparse.buffer_nbytes < dense.buffer_nbytes
     row_buffer = sparse._buffer.parts[0][0]
-    assert row_buffer._scratch.numel() == (max_rows * cols if small_blocks else 1 << 20)
+    assert row_buffer._scratch.numel() == (max_rows * cols if small_blocks else 1 << 22)
     counts = [3, max_rows, 0, None, 1, max_rows, 2, 5, 4, 0, 6, 1, 3]  # None: .grad is None
     for n in counts:
         embedding_grad = None
