@@ -142,6 +142,24 @@ def train_batches(
     return [batches[i] for i in order]
 
 
+def max_tokens_per_batch(split: EncodedSplit, batch_size: int) -> int:
+    """The most distinct token ids one batch of ``batch_size`` rows of ``split`` can hold.
+
+    A batch holds the distinct ids of its rows plus the padding id, so the distinct-id counts
+    of the ``batch_size`` rows with the most, summed, plus one, bound every batch however the
+    rows are drawn. That is at most batch size x max length, and usually far less (the rows
+    repeat tokens, and few rows are long). M-FAC sizes its row-sparse word-embedding storage
+    with it: a step's gradient touches only the rows of the batch's tokens.
+    """
+    if split.ids.numel() == 0:
+        return 1  # padding only
+    vocab = int(split.ids.max()) + 1
+    row = torch.repeat_interleave(torch.arange(len(split)), split.lengths)
+    pairs = torch.unique(row * vocab + split.ids)  # distinct (row, id), as one number each
+    distinct = torch.bincount(pairs // vocab, minlength=len(split))
+    return int(distinct.topk(min(batch_size, len(split))).values.sum()) + 1
+
+
 def eval_batches(split: EncodedSplit, batch_size: int) -> list[torch.Tensor]:
     """All rows, sorted by length so that little compute goes to padding."""
     order = torch.argsort(split.lengths, descending=True, stable=True)

@@ -107,3 +107,18 @@ def build_model(
         raise
     except Exception as e:
         raise ModelLoadError(f"cannot load model {name!r} ({path}): {e}") from e
+
+
+def row_sparse_embeddings(model: nn.Module, max_rows: int) -> dict[nn.Parameter, int]:
+    """``{word-embedding weight: max_rows}``: the parameter whose gradient touches few rows.
+
+    A batch's gradient of the input word embedding is zero outside the rows of its tokens, so
+    M-FAC can store it row-sparse (see ``hpsearch.optim.mfac``). ``max_rows`` bounds the
+    rows one step touches (capped at the vocabulary). Empty when the weight is tied to an
+    output layer (a language-model head): that gradient is dense.
+    """
+    embeddings = model.get_input_embeddings()
+    output = model.get_output_embeddings()
+    if output is not None and output.weight is embeddings.weight:
+        return {}
+    return {embeddings.weight: min(max_rows, embeddings.weight.shape[0])}

@@ -17,11 +17,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from hpsearch.data import EncodedSplit, EncodedTask, eval_batches, train_batches
+from hpsearch.data import (
+    EncodedSplit,
+    EncodedTask,
+    eval_batches,
+    max_tokens_per_batch,
+    train_batches,
+)
 from hpsearch.errors import HpsearchError
 from hpsearch.finetune import LayerGroup, param_groups, prepare, unfreeze_interval, unfrozen_depth
 from hpsearch.metrics import compute_metrics
-from hpsearch.models import build_model
+from hpsearch.models import build_model, row_sparse_embeddings
 from hpsearch.optim import get_optimizer
 from hpsearch.schedules import lr_multiplier, set_lr
 from hpsearch.spec import Spec
@@ -149,8 +155,14 @@ def train(
             layer_groups, lr=cfg.lr, layer_lr_decay=decay, weight_decay=cfg.weight_decay
         )
 
+    # M-FAC keeps the word embedding's gradients as the rows a batch touches: at most the
+    # distinct tokens of the batch_size training rows with the most (and padding).
+    row_sparse = row_sparse_embeddings(model, max_tokens_per_batch(data.train, cfg.batch_size))
+
     def optimizer_for(layer_groups: list[LayerGroup]) -> torch.optim.Optimizer:
-        return entry.create(groups_of(layer_groups), lr=cfg.lr, **spec.optimizer.hparams)
+        return entry.create(
+            groups_of(layer_groups), lr=cfg.lr, row_sparse=row_sparse, **spec.optimizer.hparams
+        )
 
     depth = unfrozen_depth(0, interval)
     live = [g for g in groups if g.depth <= depth]

@@ -1,15 +1,23 @@
-"""Benchmark M-FAC's step against torch AdamW on the parameters of minilm with 2 layers (CPU).
+"""Benchmark M-FAC's step, dense and row-sparse, against torch AdamW on minilm with 2 layers (CPU).
 
 Usage:
-    python scripts/bench_mfac.py                        # m in {16, 64, 256}, 10 timed steps
-    python scripts/bench_mfac.py --m 16 64 --steps 20 --json bench.json
+    python scripts/bench_mfac.py                  # m in {64, 256, 512, 1024}, both layouts
+    python scripts/bench_mfac.py --m 16 64 --layouts dense --steps 20 --json bench.json
 
 What is measured, and how:
 - The parameters are the real trainable parameters of all-MiniLM-L6-v2 cut to 2 layers with a
   2-label head (d ≈ 15.6M), in the trainer's two groups (weight decay 0.01 on matrices, 0 on
   biases and norms). Gradients are synthetic: refilled with random numbers before every step,
-  outside the timed region (a step's inputs come from memory, as after a backward pass).
-- The lower bound of an M-FAC step is two reads of the gradient buffer G (m·d numbers) at the
+  outside the timed region (a step's inputs come from memory, as after a backward pass). The
+  word embedding's gradient is random on the rows of a real batch's tokens and zero
+  elsewhere, as after a backward pass: batches of 32 Quora pairs at max length 128 from the
+  shared data, drawn as the trainer draws them (length-grouped).
+- Two layouts of M-FAC's gradient buffer: ``dense`` (every gradient whole) and ``rows`` (the
+  word embedding's gradient as its touched rows, at most the trainer's bound from the data,
+  the rest dense; ``layout="auto"``). Buffer bytes come from ``mfac_buffer_bytes``; a
+  configuration that does not fit in memory (with ``--headroom-gib`` to spare, since the
+  machine is shared) reports its bytes and is not run.
+- The lower bound of a dense M-FAC step is two reads of the gradient buffer G (m·d numbers) at the
   machine's memory bandwidth. The bandwidth is measured with torch on the same threads, in
   its own subprocess right before and right after each configuration (the machine may be
   shared): a sum (bytes read), a copy (bytes read + written) and a matrix-vector product
@@ -29,6 +37,8 @@ What is measured, and how:
   the reported peak is the peak RSS during optimizer construction and all steps minus the
   RSS just before, so it is the optimizer's own peak (buffer, state and temporaries).
 - Configurations run one at a time, so a 16 GB buffer (m = 256) is freed before the next.
+- The second table sets the layouts side by side per m: buffer bytes, median step and peak
+  memory, and the ratios dense / row-sparse.
 """
 
 from __future__ import annotations
@@ -51,6 +61,9 @@ GIB = 2**30
 RESULT_MARKER = "BENCH_RESULT "
 WEIGHT_DECAY = 0.01  # the same decoupled decay for both optimizers
 LR = 1e-5  # irrelevant for timing; small so that parameters stay finite
+BATCH_SIZE = 32  # the model cards' batch of QQP pairs
+MAX_LENGTH = 128  # and their max length
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cs224n"
 
 
 # --------------------------------------------------------------------------- workers
@@ -65,6 +78,50 @@ def _minilm_2_layers() -> torch.nn.Module:
     return transformers.AutoModelForSequenceClassification.from_pretrained(
         folder, num_hidden_layers=2, num_labels=2
     )
+
+
+def _token_rows(data_dir: Path, batches: int) -> tuple[list[torch.Tensor], int]:
+    """Distinct token ids of ``batches`` real training batches, and the trainer's row bound."""
+    from hpsearch.data import DataCache, max_tokens_per_batch, train_batches
+    from hpsearch.spec import parse_spec
+
+    spec = parse_spec(
+        {
+            "study": {"name": "bench"},
+            "task": {
+                "name": "local",
+                "train_file": str(data_dir / "quora-train.tsv"),
+                "validation_file": str(data_dir / "quora-dev.tsv"),
+                "text_fields": ["sentence1", "sentence2"],
+                "label_field": "is_duplicate",
+                "max_length": MAX_LENGTH,
+            },
+            "model": {"name": "minilm"},
+        }
+    )
+    split = DataCache().encoded(spec).train
+    rows: list[torch.Tensor] = []
+    epoch = 0
+    while len(rows) < batches:  # as many epochs as needed, each in a new order
+        order = train_batches(split, BATCH_SIZE, torch.Generator().manual_seed(epoch), True)
+        for batch in order:
+            ids = [split.ids[split.offsets[r] : split.offsets[r + 1]] for r in batch.tolist()]
+            rows.append(torch.unique(torch.cat(ids)))
+        epoch += 1
+    return rows[:batches], max_tokens_per_batch(split, BATCH_SIZE)
+
+
+def _refill_grads(
+    params: list[torch.Tensor], embedding: torch.Tensor, rows: torch.Tensor, previous: torch.Tensor
+) -> None:
+    """New random gradients; the embedding's only on ``rows`` (``previous`` rows are zeroed)."""
+    with torch.no_grad():
+        for p in params:
+            if p is embedding:
+                p.grad[previous] = 0.0
+                p.grad[rows] = torch.empty(len(rows), p.shape[1]).normal_(0.0, 1e-3)
+            else:
+                p.grad.normal_(0.0, 1e-3)
 
 
 def _proc_status() -> dict[str, int]:
@@ -111,50 +168,91 @@ def worker_bandwidth(nbytes: int, repeats: int) -> dict:
     return {"sum": read_sum, "copy": copy, "matvec": matvec}
 
 
-def worker_step(kind: str, m: int, steps: int, warmup: int, buffer_dtype: str) -> dict:
+def worker_step(
+    kind: str,
+    m: int,
+    steps: int,
+    warmup: int,
+    buffer_dtype: str,
+    layout: str,
+    data_dir: Path,
+    headroom: int,
+) -> dict:
     """Time ``steps`` optimizer steps on minilm-2-layer params; peak memory of the optimizer."""
     torch.manual_seed(0)
     model = _minilm_2_layers()
     params = [p for p in model.parameters() if p.requires_grad]
+    embedding = model.get_input_embeddings().weight
     d = sum(p.numel() for p in params)
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": WEIGHT_DECAY},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
+    # Token rows of enough real batches to fill every slot and run every step.
+    batch_rows, max_rows = _token_rows(data_dir, (m if kind == "mfac" else 0) + warmup + steps)
     with torch.no_grad():
         for p in params:
             # Write every parameter once: freshly loaded weights may still be lazily mapped
             # pages, whose first write would otherwise count as the optimizer's memory.
             p.mul_(1.0)
-            p.grad = torch.empty_like(p).normal_(0.0, 1e-3)  # as after a backward pass
+            p.grad = torch.zeros_like(p)  # as after a backward pass
     gc.collect()
 
     load_before = os.getloadavg()[0]
     peak_reset = _reset_peak_rss()
     rss_before = _proc_status()["VmRSS"]
     result = {"kind": kind, "m": m, "d": d, "threads": torch.get_num_threads()}
+    previous = batch_rows[0][:0]
 
     if kind == "mfac":
         from hpsearch.errors import InsufficientMemoryError
         from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
 
-        result["buffer_bytes"] = mfac_buffer_bytes(d, m, buffer_dtype)
-        result["buffer_dtype"] = buffer_dtype
+        row_sparse = {embedding: max_rows} if layout == "rows" else {}
+        result.update(
+            layout=layout,
+            max_rows=max_rows,
+            buffer_dtype=buffer_dtype,
+            buffer_bytes=mfac_buffer_bytes(
+                d, m, buffer_dtype, row_sparse=[(embedding.shape, r) for r in row_sparse.values()]
+            ),
+        )
+        # The optimizer refuses a buffer that does not fit (before allocating); one that
+        # fits but would leave less than the headroom free is not run (a shared machine).
+        available = psutil.virtual_memory().available
+        if result["buffer_bytes"] <= available < result["buffer_bytes"] + headroom:
+            return {
+                **result,
+                "error": f"not run: needs {result['buffer_bytes'] / GIB:.2f} GiB + "
+                f"{headroom / GIB:.0f} GiB headroom, {available / GIB:.2f} GiB available",
+            }
         try:
-            opt = MFAC(groups, lr=LR, num_grads=m, damp=1e-6, buffer_dtype=buffer_dtype)
+            opt = MFAC(
+                groups,
+                lr=LR,
+                num_grads=m,
+                damp=1e-6,
+                buffer_dtype=buffer_dtype,
+                row_sparse=row_sparse,
+            )
         except InsufficientMemoryError as err:
-            return {**result, "error": str(err)}
-        # Steady state: fill every slot of G (this also commits its pages) and the Gram
-        # diagonal. For random d-dimensional rows the off-diagonal inner products are
-        # ~1/sqrt(d) of the diagonal, so K stays positive definite and the Cholesky
-        # factorization does its full work, as in training.
-        G = opt._buffer.G
-        for row in G:
-            row.uniform_(-1e-3, 1e-3)
-        # Row by row, so a bfloat16 G is never converted whole (a G-sized temporary).
-        norms = torch.stack([torch.linalg.vector_norm(row, dtype=torch.float32) for row in G])
-        opt._gram.copy_(torch.diag(norms.double() ** 2))
-        del G
+            return {
+                **result,
+                "error": f"does not fit: needs {err.needed / GIB:.2f} GiB, "
+                f"{err.available / GIB:.2f} GiB available",
+                "error_message": str(err),
+            }
+        # Steady state: every slot holds a gradient (this also commits the buffer's pages),
+        # and the Gram diagonal matches. For random d-dimensional rows the off-diagonal inner
+        # products are ~1/sqrt(d) of the diagonal, so K stays positive definite and the
+        # Cholesky factorization does its full work, as in training.
+        for j in range(m):
+            _refill_grads(params, embedding, batch_rows[j], previous)
+            previous = batch_rows[j]
+            opt._buffer.write(j, [p.grad for p in opt._params])  # in the optimizer's order
+            opt._gram[j, j] = sum(float(p.grad.double().square().sum()) for p in params)
+        batch_rows = batch_rows[m:]
+        result["rows_per_batch_mean"] = statistics.mean(len(r) for r in batch_rows)
     elif kind == "adamw":
         opt = torch.optim.AdamW(groups, lr=LR)  # the registry's AdamW (default implementation)
     elif kind == "adamw-fused":
@@ -163,16 +261,17 @@ def worker_step(kind: str, m: int, steps: int, warmup: int, buffer_dtype: str) -
         raise ValueError(f"unknown kind {kind!r}")
 
     times, g_reads = [], []
+    dense_g = getattr(opt, "_buffer", None) is not None and hasattr(opt._buffer, "G")
     rss_high = _proc_status()["VmRSS"]
     for i in range(warmup + steps):
-        for p in params:  # new gradients, outside the timed region
-            p.grad.normal_(0.0, 1e-3)
+        _refill_grads(params, embedding, batch_rows[i], previous)  # outside the timed region
+        previous = batch_rows[i]
         start = time.perf_counter()
         opt.step()
         elapsed = time.perf_counter() - start
         if i >= warmup:
             times.append(elapsed)
-            if kind == "mfac":
+            if dense_g:
                 # The read bandwidth on G itself, in the same moment: one sum over G.
                 start = time.perf_counter()
                 opt._buffer.G.sum()
@@ -193,12 +292,14 @@ def worker_step(kind: str, m: int, steps: int, warmup: int, buffer_dtype: str) -
         load_after=os.getloadavg()[0],
     )
     if kind == "mfac":
-        result["g_read_times"] = g_reads
-        result["g_read_bandwidth"] = result["buffer_bytes"] / min(g_reads)
-        # Robust to load that drifts during the run: each step against the sum right after it.
-        result["ratio_paired"] = statistics.median(
-            t / (2 * r) for t, r in zip(times, g_reads, strict=True)
-        )
+        result["buffer_nbytes"] = opt.buffer_nbytes  # allocated: equals the estimate
+        if dense_g:
+            result["g_read_times"] = g_reads
+            result["g_read_bandwidth"] = result["buffer_bytes"] / min(g_reads)
+            # Robust to load that drifts during the run: each step against the sum after it.
+            result["ratio_paired"] = statistics.median(
+                t / (2 * r) for t, r in zip(times, g_reads, strict=True)
+            )
         result["num_failed_steps"] = opt.num_failed_steps
         all_finite = all(torch.isfinite(p).all() for p in params)
         result["params_finite"] = bool(all_finite)
@@ -225,14 +326,21 @@ def _bandwidth(threads: int, nbytes: int, repeats: int) -> dict:
     )
 
 
+def _label(r: dict) -> str:
+    if r.get("kind") != "mfac":
+        return r.get("kind", "?")
+    layout = "row-sparse" if r.get("layout") == "rows" else "dense"
+    return f"mfac {layout} {r.get('buffer_dtype', '')}"
+
+
 def _table(report: dict):
     from rich.table import Table
 
     table = Table(
         title=(
             f"M-FAC vs AdamW step on minilm-2-layer (d = {report['d']:,}), CPU, "
-            f"{report['threads']} threads. bound = 2 reads of G at the copy/sum bandwidth "
-            f"{report['bandwidth'] / 1e9:.1f} GB/s; strict = at the best bandwidth "
+            f"{report['threads']} threads. bound = 2 reads of a dense G at the copy/sum "
+            f"bandwidth {report['bandwidth'] / 1e9:.1f} GB/s; strict = at the best bandwidth "
             f"{report['bandwidth_strict'] / 1e9:.1f} GB/s; paired = median over steps of "
             "step / (2 x a sum over G timed right after it); "
             "peak mem = the optimizer's peak RSS"
@@ -254,34 +362,94 @@ def _table(report: dict):
     ]:
         table.add_column(name, justify="left" if name == "optimizer" else "right")
     for r in report["results"]:
+        mfac = r.get("kind") == "mfac"
         if "error" in r:
-            table.add_row(r.get("kind", "?"), str(r.get("m", "")), "", f"error: {r['error']}")
+            size = f"{r['buffer_bytes'] / GIB:.2f} GiB" if "buffer_bytes" in r else ""
+            table.add_row(_label(r), str(r.get("m", "")), size, f"error: {r['error']}")
             continue
-        mfac = r["kind"] == "mfac"
+        bounded = "bound" in r
         table.add_row(
-            r["kind"] + (f" {r['buffer_dtype']}" if mfac else ""),
+            _label(r),
             str(r["m"]) if mfac else "-",
             f"{r['buffer_bytes'] / GIB:.2f} GiB" if mfac else "-",
             f"{r['step_median'] * 1e3:.1f} ms",
             f"{r['step_min'] * 1e3:.1f} ms",
-            f"{r['bound'] * 1e3:.1f} ms" if mfac else "-",
-            f"{r['ratio_median']:.2f}x" if mfac else "-",
-            f"{r['ratio_min']:.2f}x" if mfac else "-",
-            f"{r['ratio_strict']:.2f}x" if mfac else "-",
-            f"{r['ratio_paired']:.2f}x" if mfac else "-",
+            f"{r['bound'] * 1e3:.1f} ms" if bounded else "-",
+            f"{r['ratio_median']:.2f}x" if bounded else "-",
+            f"{r['ratio_min']:.2f}x" if bounded else "-",
+            f"{r['ratio_strict']:.2f}x" if bounded else "-",
+            f"{r['ratio_paired']:.2f}x" if bounded else "-",
             f"{r['peak_bytes'] / GIB:.2f} GiB",
             f"{r['load_before']:.1f}/{r['load_after']:.1f}",
         )
     return table
 
 
+def _layout_table(report: dict):
+    """Dense against row-sparse M-FAC, one row per m: bytes, step and peak memory, and ratios."""
+    from rich.table import Table
+
+    by_m: dict[int, dict[str, dict]] = {}
+    for r in report["results"]:
+        if r.get("kind") == "mfac":
+            by_m.setdefault(r["m"], {})[r["layout"]] = r
+    rows = next((r for r in report["results"] if r.get("layout") == "rows"), None)
+    table = Table(
+        title=(
+            "M-FAC gradient buffer: dense vs word embedding row-sparse (at most "
+            f"{rows['max_rows'] if rows else '?'} rows: the trainer's bound for batches of "
+            f"{BATCH_SIZE} Quora pairs at length {MAX_LENGTH}). ratio = dense / row-sparse; "
+            "'-' = not run (does not fit)"
+        )
+    )
+    for name in ["m", "buffer dense", "buffer rows", "ratio", "step dense", "step rows"]:
+        table.add_column(name, justify="right")
+    for name in ["ratio", "peak dense", "peak rows", "ratio", "load avg"]:
+        table.add_column(name, justify="right")
+
+    def get(r: dict | None, key: str, fmt) -> str:
+        return fmt(r[key]) if r is not None and key in r and "error" not in r else "-"
+
+    def ratio(a: dict | None, b: dict | None, key: str) -> str:
+        ok = all(r is not None and key in r and "error" not in r for r in (a, b))
+        return f"{a[key] / b[key]:.2f}x" if ok else "-"
+
+    for m, layouts in sorted(by_m.items()):
+        dense, sparse = layouts.get("dense"), layouts.get("rows")
+        loads = [
+            f"{r['load_before']:.1f}/{r['load_after']:.1f}"
+            for r in (dense, sparse)
+            if r is not None and "load_before" in r
+        ]
+        table.add_row(
+            str(m),
+            *(f"{r['buffer_bytes']:,}" if r else "-" for r in (dense, sparse)),
+            f"{dense['buffer_bytes'] / sparse['buffer_bytes']:.2f}x" if dense and sparse else "-",
+            get(dense, "step_median", lambda t: f"{t * 1e3:.0f} ms"),
+            get(sparse, "step_median", lambda t: f"{t * 1e3:.0f} ms"),
+            ratio(dense, sparse, "step_median"),
+            get(dense, "peak_bytes", lambda b: f"{b / GIB:.2f} GiB"),
+            get(sparse, "peak_bytes", lambda b: f"{b / GIB:.2f} GiB"),
+            ratio(dense, sparse, "peak_bytes"),
+            ", ".join(loads),
+        )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--m", type=int, nargs="+", default=[16, 64, 256], help="num_grads")
+    parser.add_argument("--m", type=int, nargs="+", default=[64, 256, 512, 1024], help="num_grads")
+    parser.add_argument(
+        "--layouts", nargs="+", default=["dense", "rows"], choices=["dense", "rows"]
+    )
     parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--buffer-dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--no-adamw", action="store_true", help="skip the AdamW baselines")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder of quora-train.tsv")
+    parser.add_argument(
+        "--headroom-gib", type=float, default=2.0, help="memory to leave free (shared machine)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--bw-bytes", type=int, default=GIB, help="bandwidth tensor size")
@@ -296,25 +464,35 @@ def main() -> None:
         print(RESULT_MARKER + json.dumps(worker_bandwidth(args.bw_bytes, args.bw_repeats)))
         return
     if args.worker is not None:
-        result = worker_step(args.worker, args.m[0], args.steps, args.warmup, args.buffer_dtype)
+        result = worker_step(
+            args.worker,
+            args.m[0],
+            args.steps,
+            args.warmup,
+            args.buffer_dtype,
+            args.layouts[0],
+            args.data,
+            int(args.headroom_gib * GIB),
+        )
         print(RESULT_MARKER + json.dumps(result))
         return
 
     from rich.console import Console
 
     console = Console(stderr=True)
-    step_args = ["--steps", str(args.steps), "--warmup", str(args.warmup)]
-    configs = [] if args.no_adamw else [("adamw", 0), ("adamw-fused", 0)]
-    configs += [("mfac", m) for m in args.m]
+    common = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--data", str(args.data)]
+    common += ["--headroom-gib", str(args.headroom_gib)]
+    configs = [] if args.no_adamw else [("adamw", 0, ""), ("adamw-fused", 0, "")]
+    configs += [("mfac", m, layout) for m in args.m for layout in args.layouts]
     results, bandwidths = [], []
-    for kind, m in configs:
-        label = f"{kind} m={m}" if kind == "mfac" else kind
+    for kind, m, layout in configs:
+        label = f"{kind} {layout} m={m}" if kind == "mfac" else kind
         console.print(f"bandwidth before {label} ...", markup=False)
         bandwidths.append(_bandwidth(args.threads, args.bw_bytes, args.bw_repeats))
         console.print(f"running {label} ...", markup=False)
-        extra = ["--buffer-dtype", args.buffer_dtype] if kind == "mfac" else []
+        extra = ["--buffer-dtype", args.buffer_dtype, "--layouts", layout] if layout else []
         results.append(
-            _run_worker(["--worker", kind, "--m", str(m), *step_args, *extra], args.threads)
+            _run_worker(["--worker", kind, "--m", str(m), *common, *extra], args.threads)
         )
         if "error" in results[-1]:
             console.print(f"{label}: {results[-1]['error']}", markup=False)
@@ -328,7 +506,8 @@ def main() -> None:
     bandwidth_strict = max([max(b.values()) for b in measured] + g_reads)
     d = next((r["d"] for r in results if "d" in r), 0)
     for r in results:
-        if r.get("kind") == "mfac" and "error" not in r:
+        # The bandwidth bound is a dense G's: two reads of every slot.
+        if "ratio_paired" in r:
             r["bound"] = 2 * r["buffer_bytes"] / bandwidth
             r["bound_strict"] = 2 * r["buffer_bytes"] / bandwidth_strict
             r["ratio_median"] = r["step_median"] / r["bound"]
@@ -350,6 +529,8 @@ def main() -> None:
     if not out.is_terminal:
         out = Console(width=160)
     out.print(_table(report))
+    if any(r.get("kind") == "mfac" for r in results):
+        out.print(_layout_table(report))
     for i, b in enumerate(measured):
         console.print(
             f"bandwidth run {i}: " + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in b.items()),

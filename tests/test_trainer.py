@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import hpsearch.trainer as trainer_module
-from hpsearch.data import DataCache
+from hpsearch.data import DataCache, max_tokens_per_batch
+from hpsearch.optim import mfac as mfac_module
 from hpsearch.spec import parse_spec
 from hpsearch.trainer import NonFiniteLossError, train
 
@@ -120,6 +121,34 @@ def test_each_optimizer_trains(cs224n, cache, kind):
     result = train(spec, cache.encoded(spec))
     assert all(math.isfinite(v) for v in result.best.metrics.values())
     assert len(before) > 0
+
+
+def test_mfac_keeps_the_word_embedding_row_sparse(cs224n, cache, monkeypatch):
+    built: list[mfac_module.MFAC] = []
+
+    class Recorded(mfac_module.MFAC):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(mfac_module, "MFAC", Recorded)
+    losses = {}
+    for layout in ("auto", "dense"):
+        spec = tiny_spec(cs224n, epochs=1, lr=1e-3).with_params(
+            {"optimizer.kind": "mfac", "optimizer.num_grads": 4, "optimizer.layout": layout}
+        )
+        data = cache.encoded(spec)
+        losses[layout] = train(spec, data).best.metrics["loss"]
+    rows, dense = built
+    d = dense.num_params
+    bound = max_tokens_per_batch(data.train, 16)  # far below 16 x 32 rows
+    assert bound < 16 * 32
+    assert rows.buffer_nbytes == mfac_module.mfac_buffer_bytes(
+        d, 4, row_sparse=[((30_522, 384), bound)]
+    )
+    assert dense.buffer_nbytes == mfac_module.mfac_buffer_bytes(d, 4) > 3 * rows.buffer_nbytes
+    # The same training (up to float32 rounding) either way.
+    assert losses["auto"] == pytest.approx(losses["dense"], rel=1e-4)
 
 
 def test_regression_head_learns(cs224n, cache):

@@ -4,16 +4,17 @@ Dense M-FAC, written from the paper's definition (arXiv 2107.03356) with plain t
 operations, so it runs on CPU and CUDA alike: no custom kernels, no GPU-only LU.
 
 The m most recent gradients live in a buffer behind a small interface (:class:`_GradBuffer`:
-``write``, ``dot``, ``t_matvec``, ``nbytes``, ``reset``) so that another storage layout (a
-row-sparse word embedding, say) can replace :class:`_DenseBuffer` without touching the
-Woodbury algebra in :meth:`MFAC.step`.
+``write``, ``dot``, ``t_matvec``, ``nbytes``, ``reset``), so the storage layout is separate
+from the Woodbury algebra in :meth:`MFAC.step`. Two layouts: :class:`_DenseBuffer` (one m x d
+matrix) and :class:`_RowBuffer` (per gradient, only the rows a word embedding's gradient
+touched), combined by :class:`_ConcatBuffer` when some parameters are stored row-sparse.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psutil
@@ -31,9 +32,22 @@ _BUFFER_DTYPES: dict[str, torch.dtype] = {
     "float64": torch.float64,
 }
 
-# A bfloat16 buffer is converted to float32 in column blocks of about this many elements
-# (m x block), so its inner products are accumulated and returned in float32.
-_BF16_BLOCK_ELEMENTS = 1 << 22
+# Layouts of the buffer: "auto" stores the parameters named in `row_sparse` row-sparse when
+# that is smaller; "dense" stores every gradient whole.
+_LAYOUTS = ("auto", "dense")
+
+# Bytes of one row index of the row-sparse layout (int64, torch's native index type).
+_INDEX_BYTES = 8
+
+_SPARSE_GRAD_ERROR = "M-FAC does not support sparse gradients (nn.Embedding(sparse=True))."
+
+# Work that needs temporaries goes in blocks of about this many elements (16 MB in float32):
+# a bfloat16 buffer is converted to float32 in column blocks (m x block), so its inner
+# products are accumulated and returned in float32; the row-sparse products run through one
+# reused scratch of this size, a block of slots at a time. Temporaries over all m slots would
+# be GBs at large m, the very case the row-sparse layout is for, and fresh pages every step
+# (page faults cost ~100 ms per 78 MB on the 2-core benchmark machine, more than the math).
+_BLOCK_ELEMENTS = 1 << 22
 
 
 def _buffer_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -46,8 +60,44 @@ def _buffer_dtype(dtype: str | torch.dtype) -> torch.dtype:
     )
 
 
-def mfac_buffer_bytes(num_params: int, num_grads: int, dtype: str | torch.dtype = "float32") -> int:
-    """Bytes of M-FAC's gradient buffer: ``num_grads * num_params * itemsize``; allocates nothing.
+def _check_layout(layout: str) -> None:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"`layout` must be one of {list(_LAYOUTS)}, but got layout={layout!r}.")
+
+
+def _rows_kept(shape: Sequence[int], max_rows: int, itemsize: int) -> int | None:
+    """Rows kept per gradient if a ``shape`` parameter is stored row-sparse; None: store it dense.
+
+    A gradient touches at most ``min(max_rows, rows)`` rows, each stored as its values plus
+    one int64 index. Row-sparse is chosen only when that is strictly smaller than the dense
+    block, so it never costs memory.
+    """
+    if len(shape) != 2:
+        raise ValueError(
+            f"a row-sparse parameter must be 2-D (rows, row size), but got shape={tuple(shape)}."
+        )
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ValueError(f"`max_rows` must be an integer >= 1, but got {max_rows=}.")
+    rows, cols = shape
+    kept = min(max_rows, rows)
+    return kept if kept * (cols * itemsize + _INDEX_BYTES) < rows * cols * itemsize else None
+
+
+def mfac_buffer_bytes(
+    num_params: int,
+    num_grads: int,
+    dtype: str | torch.dtype = "float32",
+    *,
+    row_sparse: Iterable[tuple[Sequence[int], int]] = (),
+) -> int:
+    """Bytes of M-FAC's gradient buffer, in the layout :class:`MFAC` picks; allocates nothing.
+
+    Dense, the buffer holds ``num_grads * num_params`` numbers. ``row_sparse`` names
+    parameters among those ``num_params`` whose gradients touch few rows, as
+    ``(shape, max_rows)``: a word embedding of shape ``(vocab, hidden)`` and the most rows
+    one step's gradient can touch (batch size x max length bounds it). Each is counted as
+    ``max_rows`` rows of values plus an int64 index per gradient instead of its whole block,
+    when that is smaller, exactly as :class:`MFAC` with ``layout="auto"`` allocates it.
 
     This is what :class:`MFAC` checks against the device's free memory before allocating. It
     leaves out the optimizer's d-sized working vector and its m x m matrices, which are small
@@ -58,17 +108,29 @@ def mfac_buffer_bytes(num_params: int, num_grads: int, dtype: str | torch.dtype 
         num_grads: m, the number of gradients kept.
         dtype: The buffer's storage type: ``"float32"`` (4 bytes, the default), ``"bfloat16"``
             (2 bytes) or ``"float64"`` (8 bytes).
+        row_sparse: ``(shape, max_rows)`` of each parameter stored row-sparse (default: none).
 
     Example:
         >>> round(mfac_buffer_bytes(15_616_130, 256) / 2**30, 2)  # minilm-2-layer, m = 256
         14.89
+        >>> # the same with its word embedding (30,522 x 384) kept as at most 4,096 rows
+        >>> rows = [((30_522, 384), 4_096)]
+        >>> round(mfac_buffer_bytes(15_616_130, 256, row_sparse=rows) / 2**30, 2)
+        5.22
     """
     if num_params < 0 or num_grads < 0:
         raise ValueError(
             "`num_params >= 0` and `num_grads >= 0` must hold, "
             f"but got ({num_params=}, {num_grads=})."
         )
-    return num_grads * num_params * _buffer_dtype(dtype).itemsize
+    itemsize = _buffer_dtype(dtype).itemsize
+    per_grad = num_params * itemsize
+    for shape, max_rows in row_sparse:
+        kept = _rows_kept(shape, max_rows, itemsize)
+        if kept is not None:
+            rows, cols = shape
+            per_grad += kept * (cols * itemsize + _INDEX_BYTES) - rows * cols * itemsize
+    return num_grads * per_grad
 
 
 def _available_bytes(device: torch.device) -> int:
@@ -79,21 +141,31 @@ def _available_bytes(device: torch.device) -> int:
     return int(psutil.virtual_memory().available)
 
 
-def _check_memory(num_params: int, num_grads: int, dtype: torch.dtype, device: torch.device):
+def _check_memory(
+    num_params: int,
+    num_grads: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    row_sparse: Sequence[tuple[Sequence[int], int]] = (),
+) -> None:
     """Raise :class:`InsufficientMemoryError` if the buffer would not fit; allocates nothing."""
-    needed = mfac_buffer_bytes(num_params, num_grads, dtype)
+    needed = mfac_buffer_bytes(num_params, num_grads, dtype, row_sparse=row_sparse)
     available = _available_bytes(device)
     if needed <= available:
         return
-    largest = available // mfac_buffer_bytes(num_params, 1, dtype)
+    largest = available // mfac_buffer_bytes(num_params, 1, dtype, row_sparse=row_sparse)
     if largest >= 1:
         hint = f"use num_grads <= {largest}"
         if dtype == torch.float32:
             hint += " (or buffer_dtype='bfloat16', which halves the bytes)"
     else:
         hint = f"not even one gradient of {num_params:,} numbers fits; free memory first"
+    layout = "".join(
+        f", the {rows:,} x {cols:,} parameter row-sparse (at most {max_rows:,} rows per gradient)"
+        for (rows, cols), max_rows in row_sparse
+    )
     raise InsufficientMemoryError(
-        f"the M-FAC gradient buffer (num_grads={num_grads} x {num_params:,} parameters, "
+        f"the M-FAC gradient buffer (num_grads={num_grads} x {num_params:,} parameters{layout}, "
         f"{str(dtype).removeprefix('torch.')}, on {device})",
         needed,
         available,
@@ -166,7 +238,7 @@ class _DenseBuffer(_GradBuffer):
         self.compute_dtype = compute_dtype
         self.device = device
         self._dot = torch.empty(num_grads, dtype=compute_dtype, device=device)
-        self._block = max(1, _BF16_BLOCK_ELEMENTS // num_grads)
+        self._block = max(1, _BLOCK_ELEMENTS // num_grads)
         self.G: torch.Tensor | None = None
         self.reset()
 
@@ -189,9 +261,7 @@ class _DenseBuffer(_GradBuffer):
             if grad is None:
                 segment.zero_()  # a parameter without a gradient counts as zero
             elif grad.is_sparse:
-                raise ValueError(
-                    "M-FAC does not support sparse gradients (nn.Embedding(sparse=True))."
-                )
+                raise ValueError(_SPARSE_GRAD_ERROR)
             else:
                 segment.view(shape).copy_(grad)
 
@@ -243,8 +313,211 @@ def _axpby(out: torch.Tensor, x: torch.Tensor, alpha: float, beta: float) -> Non
         out.mul_(beta).add_(x)
 
 
+class _RowBuffer(_GradBuffer):
+    """G's columns of one (rows, cols) parameter whose gradients touch few rows: a word embedding.
+
+    A batch's gradient of the word embedding is zero outside the rows of the tokens in the
+    batch (a few hundred of 30,522). Slot i keeps the indices of the rows its gradient
+    touched and those rows' values, padded to ``max_rows`` with index 0 and zero values;
+    untouched rows are exactly zero in the dense gradient, so a slot holds the gradient
+    exactly. Padding is exact too: a zero row adds nothing to an inner product or a sum,
+    whatever index it names.
+
+    ``dot`` is a gather of the newest gradient's rows at every slot's indices and a sum per
+    slot; ``t_matvec`` a scatter-add of c_i times every slot's rows. Both read only the first
+    ``max(counts)`` columns (the most rows any slot holds, typically well below
+    ``max_rows``); the counts live on the host, read back when a gradient is written (a sync
+    on CUDA). Both work through one reused scratch, a block of slots at a time (see
+    ``_BLOCK_ELEMENTS``): a few blocks, each a handful of vectorized operations.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        max_rows: int,
+        num_grads: int,
+        dtype: torch.dtype,
+        compute_dtype: torch.dtype,
+        device: torch.device,
+    ) -> None:
+        self.num_rows, self.row_size = shape
+        self.max_rows = max_rows
+        self.num_grads = num_grads
+        self.num_params = self.num_rows * self.row_size
+        self.dtype = dtype
+        self.compute_dtype = compute_dtype
+        self.device = device
+        # pos[v]: where row v sits among the newest slot's rows (``dot``'s scratch, V ints).
+        self._pos = torch.empty(self.num_rows, dtype=torch.int64, device=device)
+        # The products' scratch: at least one slot's rows (about 16 MB in float32).
+        self._scratch = torch.empty(
+            max(_BLOCK_ELEMENTS, max_rows * self.row_size), dtype=compute_dtype, device=device
+        )
+        self.index: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+        self.counts: list[int] = []  # rows held by each slot
+        self.reset()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in (self.index, self.values))
+
+    def reset(self) -> None:
+        self.index = self.values = None  # drop the old buffer before allocating the new one
+        m, r = self.num_grads, self.max_rows
+        self.index = torch.zeros(m, r, dtype=torch.int64, device=self.device)
+        self.values = torch.zeros(m, r, self.row_size, dtype=self.dtype, device=self.device)
+        self.counts = [0] * m
+
+    def write(self, j: int, grads: Sequence[torch.Tensor | None]) -> None:
+        (grad,) = grads
+        if grad is None:
+            rows = self.index.new_empty(0)  # no gradient: zero, no rows
+        elif grad.is_sparse:
+            raise ValueError(_SPARSE_GRAD_ERROR)
+        else:
+            # A row is touched if its max or min is nonzero (NaN too): two fast reductions,
+            # about twice as fast as grad.any(dim=1) on CPU.
+            touched = (grad.amax(dim=1) != 0) | (grad.amin(dim=1) != 0)
+            rows = touched.nonzero().squeeze(1)
+        n = rows.numel()  # data-dependent size: a host read (a sync on CUDA)
+        if n > self.max_rows:
+            raise ValueError(
+                "a gradient of a row-sparse parameter must touch at most max_rows rows, but "
+                f"the gradient of the {self.num_rows:,} x {self.row_size:,} parameter touched "
+                f"{n:,} rows with max_rows={self.max_rows:,}; give a larger bound in "
+                "`row_sparse`, or layout='dense' (e.g. for a weight tied to an output layer)."
+            )
+        old = self.counts[j]
+        if n:
+            self.index[j, :n] = rows
+            self.values[j, :n] = grad.index_select(0, rows)  # converted to the buffer's dtype
+        if old > n:  # the previous gradient's extra rows become padding again
+            self.index[j, n:old] = 0
+            self.values[j, n:old] = 0
+        self.counts[j] = n
+
+    def _slot_blocks(self, width: int) -> Iterator[tuple[slice, torch.Tensor]]:
+        """Consecutive blocks of slots, each with a (slots, width, cols) view of the scratch."""
+        per_block = max(1, self._scratch.numel() // (width * self.row_size))
+        for start in range(0, self.num_grads, per_block):
+            end = min(start + per_block, self.num_grads)
+            view = self._scratch[: (end - start) * width * self.row_size]
+            yield slice(start, end), view.view(end - start, width, self.row_size)
+
+    def dot(self, j: int) -> torch.Tensor:
+        width, n = max(self.counts), self.counts[j]
+        out = torch.zeros(self.num_grads, dtype=self.compute_dtype, device=self.device)
+        if n == 0:
+            return out
+        # pos[v] = the position of row v among slot j's n rows, or n (a zero row) if absent.
+        self._pos.fill_(n)
+        self._pos[self.index[j, :n]] = torch.arange(n, device=self.device)
+        newest = torch.cat(
+            [
+                self.values[j, :n].to(self.compute_dtype),
+                torch.zeros(1, self.row_size, dtype=self.compute_dtype, device=self.device),
+            ]
+        )
+        positions = self._pos[self.index[:, :width]]  # (m, width)
+        for slots, seen in self._slot_blocks(width):
+            # The slots' rows as slot j has them (zero where it has not), times their own.
+            torch.index_select(
+                newest, 0, positions[slots].reshape(-1), out=seen.view(-1, seen.shape[2])
+            )
+            torch.sum(seen.mul_(self.values[slots, :width]), dim=(1, 2), out=out[slots])
+        return out
+
+    def t_matvec(
+        self,
+        c: torch.Tensor,
+        outs: Sequence[torch.Tensor],
+        alphas: Sequence[float],
+        betas: Sequence[float],
+    ) -> None:
+        (out,), (alpha,), (beta,) = outs, alphas, betas
+        if beta == 0:
+            out.zero_()  # NaN-safe, as in _axpby
+        elif beta != 1:
+            out.mul_(beta)
+        width = max(self.counts)
+        if width == 0:
+            return
+        # alpha·Gᵀc: every slot's rows times its alpha·c_i, added up by row index (the
+        # padding adds zeros to row 0).
+        scaled_c = (alpha * c)[:, None, None]
+        for slots, scaled in self._slot_blocks(width):
+            torch.mul(self.values[slots, :width], scaled_c[slots], out=scaled)
+            rows = self.index[slots, :width].reshape(-1)
+            out.index_add_(0, rows, scaled.view(-1, self.row_size).to(out.dtype))
+
+
+class _ConcatBuffer(_GradBuffer):
+    """G split by parameters into parts, each storing its parameters' columns in its own layout.
+
+    ``dot`` adds up the parts' inner products; ``t_matvec`` gives each part the outputs of its
+    own parameters. Parts are written in order, so row-sparse parts go first: a gradient that
+    touches too many rows is refused before the large dense part is written.
+    """
+
+    def __init__(self, parts: Sequence[tuple[_GradBuffer, Sequence[int]]]) -> None:
+        self.parts = [(buffer, list(positions)) for buffer, positions in parts]
+        self.num_grads = self.parts[0][0].num_grads
+        self.num_params = sum(buffer.num_params for buffer, _ in self.parts)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(buffer.nbytes for buffer, _ in self.parts)
+
+    def reset(self) -> None:
+        for buffer, _ in self.parts:
+            buffer.reset()
+
+    def write(self, j: int, grads: Sequence[torch.Tensor | None]) -> None:
+        for buffer, positions in self.parts:
+            buffer.write(j, [grads[k] for k in positions])
+
+    def dot(self, j: int) -> torch.Tensor:
+        return sum(buffer.dot(j) for buffer, _ in self.parts)
+
+    def t_matvec(
+        self,
+        c: torch.Tensor,
+        outs: Sequence[torch.Tensor],
+        alphas: Sequence[float],
+        betas: Sequence[float],
+    ) -> None:
+        for buffer, ks in self.parts:
+            buffer.t_matvec(
+                c, [outs[k] for k in ks], [alphas[k] for k in ks], [betas[k] for k in ks]
+            )
+
+
+def _make_buffer(
+    shapes: Sequence[torch.Size],
+    rows_kept: Sequence[int | None],
+    num_grads: int,
+    dtype: torch.dtype,
+    compute_dtype: torch.dtype,
+    device: torch.device,
+) -> _GradBuffer:
+    """The buffer for parameters of ``shapes``; ``rows_kept[k]`` set: parameter k row-sparse."""
+    dense = [k for k, rows in enumerate(rows_kept) if rows is None]
+    if len(dense) == len(shapes):
+        return _DenseBuffer(shapes, num_grads, dtype, compute_dtype, device)
+    parts: list[tuple[_GradBuffer, list[int]]] = [
+        (_RowBuffer(shapes[k], rows, num_grads, dtype, compute_dtype, device), [k])
+        for k, rows in enumerate(rows_kept)
+        if rows is not None
+    ]
+    if dense:
+        dense_shapes = [shapes[k] for k in dense]
+        parts.append((_DenseBuffer(dense_shapes, num_grads, dtype, compute_dtype, device), dense))
+    return _ConcatBuffer(parts)
+
+
 class MFAC(torch.optim.Optimizer):
-    r"""Dense M-FAC: preconditions with the inverse damped empirical Fisher of the last m gradients.
+    r"""M-FAC: preconditions with the inverse damped empirical Fisher of the last m gradients.
 
     The preconditioner is :math:`F = \lambda I + \frac1m \sum_{i=1}^m g_i g_i^\top`, built from
     the m most recent gradients, and is applied matrix-free through the Woodbury identity:
@@ -270,7 +543,8 @@ class MFAC(torch.optim.Optimizer):
     divided by m always, also while fewer than m gradients have been seen (the empty slots
     are zero), as the reference implementation does. A step costs two reads of G plus
     O(m³) float64 work on the m × m matrix; nothing in it loops over the m slots in Python,
-    reads a tensor back to the host, or branches on tensor data, so on CUDA it never syncs.
+    reads a tensor back to the host, or branches on tensor data, so on CUDA a dense step never
+    syncs (a row-sparse one syncs once, see below).
     With μ = 0 the parameter update is fused into pass 2 (one ``addmv`` per parameter:
     ``θ ← (1 − γ·wd)·θ − γ·m·Gᵀc``), so no d-sized direction vector is ever formed.
 
@@ -289,8 +563,28 @@ class MFAC(torch.optim.Optimizer):
     all groups must agree on them; ``lr`` and ``weight_decay`` may differ per group, and lr
     schedulers work as usual. ``add_param_group`` after construction is an error.
 
-    Memory: the buffer takes ``num_grads · d · 4`` bytes in float32 (2 in bfloat16, see
-    :func:`mfac_buffer_bytes`), plus the d-sized momentum vector when ``momentum > 0``.
+    Row-sparse storage (``row_sparse``, ``layout``): most of a small BERT's parameters are
+    its word embedding, and a batch's gradient is zero outside the rows of the tokens it
+    contains. ``row_sparse`` maps such 2-D parameters to the most rows one gradient can touch
+    (the trainer passes the input word embedding with a bound from the data: at most batch
+    size x max length, often far less). With ``layout="auto"`` (the default) each of them
+    that is preconditioned is stored as, per gradient, its touched rows (indices and values,
+    padded to that bound) whenever that takes less memory than the dense block; everything
+    else stays dense. The update is the same as dense M-FAC's (the stored slots equal the
+    dense gradients exactly; only the order of float additions differs), with a buffer and a
+    step that shrink with the embedding's share of d. ``G·g`` over the stored rows is a
+    gather of the newest gradient's rows at every slot's indices, ``Gᵀc`` a scatter-add of
+    c_i times every slot's rows (see :class:`_RowBuffer`). Each step reads the number of
+    touched rows back to the host (one sync on CUDA) and raises ``ValueError`` if it exceeds
+    the bound (a weight tied to an output layer gets a dense gradient: use
+    ``layout="dense"``).
+    ``layout="dense"`` ignores ``row_sparse``. Parameters in ``row_sparse`` that are not
+    preconditioned (frozen, or not in ``params``) are ignored.
+
+    Memory: dense, the buffer takes ``num_grads · d · 4`` bytes in float32 (2 in bfloat16);
+    :func:`mfac_buffer_bytes` gives it for either layout. Add the d-sized momentum vector
+    when ``momentum > 0`` and, per row-sparse parameter, a scratch of about 16 MB (at least
+    one gradient's ``max_rows`` rows) and a vocabulary-sized index vector.
     Before allocating, the buffer's size is compared with the device's free memory
     (``torch.cuda.mem_get_info`` on CUDA, ``psutil.virtual_memory().available`` otherwise);
     if it does not fit, :class:`~hpsearch.errors.InsufficientMemoryError` gives the bytes
@@ -305,7 +599,10 @@ class MFAC(torch.optim.Optimizer):
     In float32 (and with a bfloat16 buffer, against the rounded gradients) the tolerance is
     1e-5 relative when K is well conditioned, e.g. m <= d random gradients (about 3e-7 is
     typical); in general the error grows like cond(K)·2⁻²⁴, so with d < m and damp = 1e-6
-    it reaches percent level. The unit tests check the 1e-8 and 1e-5 bounds. If
+    it reaches percent level. The unit tests check the 1e-8 and 1e-5 bounds. The two layouts
+    differ by this rounding too: in float64 they agree to about 1e-14; in float32, on real
+    gradients with damp = 1e-6, by about 1e-5, as much as dense float32 differs from float64
+    (the float32 inner products over d numbers, amplified by the conditioning of K). If
     ``K`` is not numerically positive definite (float32 inner products of nearly parallel
     gradients with a tiny damp), that step's preconditioned update is skipped (c = 0: only
     weight decay and momentum act; the gradient still enters the buffer) and counted in
@@ -325,6 +622,11 @@ class MFAC(torch.optim.Optimizer):
         weight_decay: Decoupled weight decay wd (default 0), ``>= 0``.
         buffer_dtype: Storage type of G: ``"float32"`` (default), ``"bfloat16"`` (half the
             memory, inner products still accumulated in float32) or ``"float64"`` (for tests).
+        layout: ``"auto"`` (default: parameters in ``row_sparse`` stored row-sparse when
+            that is smaller) or ``"dense"`` (every gradient stored whole).
+        row_sparse: ``{parameter: max_rows}``: 2-D parameters whose gradients touch at most
+            ``max_rows`` rows each (a word embedding). Not a hyperparameter: it describes the
+            model, like ``params``, and is not saved in ``state_dict``.
 
     Example:
         >>> model = torch.nn.Linear(10, 2)
@@ -343,6 +645,8 @@ class MFAC(torch.optim.Optimizer):
         weight_decay: float = 0.0,
         *,
         buffer_dtype: str | torch.dtype = "float32",
+        layout: str = "auto",
+        row_sparse: Mapping[torch.Tensor, int] | None = None,
     ) -> None:
         if isinstance(num_grads, bool) or not isinstance(num_grads, int) or num_grads < 1:
             raise ValueError(f"`num_grads` must be an integer >= 1, but got {num_grads=}.")
@@ -351,6 +655,7 @@ class MFAC(torch.optim.Optimizer):
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"`0 <= momentum < 1` must hold, but got {momentum=}.")
         dtype = _buffer_dtype(buffer_dtype)
+        _check_layout(layout)
         defaults = dict(
             lr=lr,
             weight_decay=weight_decay,
@@ -358,11 +663,12 @@ class MFAC(torch.optim.Optimizer):
             damp=damp,
             momentum=momentum,
             buffer_dtype=buffer_dtype,
+            layout=layout,
         )
         self._buffer: _GradBuffer | None = None
         super().__init__(params, defaults)  # validates lr and weight_decay per group
 
-        for key in ("num_grads", "damp", "momentum", "buffer_dtype"):
+        for key in ("num_grads", "damp", "momentum", "buffer_dtype", "layout"):
             values = [group[key] for group in self.param_groups]
             if any(v != values[0] for v in values):
                 raise ValueError(
@@ -385,10 +691,16 @@ class MFAC(torch.optim.Optimizer):
         self._dtype = dtype
         compute_dtype = torch.float64 if dtype == torch.float64 else torch.float32
 
-        _check_memory(num_params, num_grads, dtype, device)  # before allocating anything big
-        self._buffer = _DenseBuffer(
-            [p.shape for p in self._params], num_grads, dtype, compute_dtype, device
-        )
+        # Rows kept per gradient for each parameter stored row-sparse; None: stored dense.
+        bounds = {} if layout == "dense" else dict(row_sparse or {})
+        rows_kept = [
+            _rows_kept(p.shape, bounds[p], dtype.itemsize) if p in bounds else None
+            for p in self._params
+        ]
+        shapes = [p.shape for p in self._params]
+        sparse = [(shapes[k], rows) for k, rows in enumerate(rows_kept) if rows is not None]
+        _check_memory(num_params, num_grads, dtype, device, sparse)  # before allocating
+        self._buffer = _make_buffer(shapes, rows_kept, num_grads, dtype, compute_dtype, device)
         f64 = dict(dtype=torch.float64, device=device)
         self._gram = torch.zeros(num_grads, num_grads, **f64)  # GGᵀ, kept current
         self._eye = torch.eye(num_grads, **f64)  # I; its column j is e_j

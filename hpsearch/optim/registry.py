@@ -4,7 +4,9 @@ Each optimizer is one frozen :class:`OptimizerEntry`: a name, a one-line descrip
 factory and the defaults of its hyperparameters. A study file's ``[optimizer]`` section may
 only set hyperparameters that the chosen optimizer takes; anything else is an error rather
 than being silently dropped. ``lr`` and ``weight_decay`` are not hyperparameters of an entry:
-they live in ``[train]`` and reach the factory through the parameter groups.
+they live in ``[train]`` and reach the factory through the parameter groups. Nor is
+``row_sparse``: it describes the model (which parameters get row-sparse gradients), not the
+optimizer, and reaches the optimizers that store gradients through :meth:`OptimizerEntry.create`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 from hpsearch.errors import HpsearchError
 
 ParamGroups = Iterable[dict[str, Any]]
+RowSparse = Mapping[torch.Tensor, int]  # parameter -> the most rows one gradient touches
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class OptimizerEntry:
             (``add_param_group``), as when gradual unfreezing unfreezes a layer. False: the
             optimizer's state is sized for its parameters at construction (M-FAC's gradient
             buffer), so the trainer builds a new one over the new trainable set instead.
+        takes_row_sparse: The factory also takes ``row_sparse`` (an optimizer that stores
+            gradients, and stores row-sparse ones in less memory).
     """
 
     name: str
@@ -43,17 +48,29 @@ class OptimizerEntry:
     factory: Callable[..., torch.optim.Optimizer]
     hparams: Mapping[str, Any] = field(default_factory=dict)
     accepts_new_params: bool = True
+    takes_row_sparse: bool = False
 
     def create(
-        self, param_groups: ParamGroups, *, lr: float, **hparams: Any
+        self,
+        param_groups: ParamGroups,
+        *,
+        lr: float,
+        row_sparse: RowSparse | None = None,
+        **hparams: Any,
     ) -> torch.optim.Optimizer:
-        """Build the optimizer; unknown hyperparameters are an error, missing ones defaulted."""
+        """Build the optimizer; unknown hyperparameters are an error, missing ones defaulted.
+
+        ``row_sparse`` (``{parameter: max_rows}``, e.g. the word embedding) goes to optimizers
+        with ``takes_row_sparse``; the others' steps do not depend on how sparse a gradient is,
+        so they have no use for it.
+        """
         unknown = sorted(set(hparams) - set(self.hparams))
         if unknown:
             raise HpsearchError(
                 f"optimizer {self.name!r} does not take {unknown}; it takes {sorted(self.hparams)}"
             )
-        return self.factory(param_groups, lr=lr, **{**self.hparams, **hparams})
+        extra = {"row_sparse": row_sparse} if self.takes_row_sparse and row_sparse else {}
+        return self.factory(param_groups, lr=lr, **{**self.hparams, **hparams}, **extra)
 
 
 def _adamw(param_groups: ParamGroups, *, lr: float, beta1: float, beta2: float, eps: float):
@@ -82,9 +99,18 @@ def _entries() -> Mapping[str, OptimizerEntry]:
             "mfac",
             "M-FAC: matrix-free inverse empirical Fisher over the last num_grads gradients",
             _mfac,
-            # The model cards' setup: m = 1024 gradients, damping 1e-6, no momentum.
-            {"num_grads": 1024, "damp": 1e-6, "momentum": 0.0, "buffer_dtype": "float32"},
+            # The model cards' setup: m = 1024 gradients, damping 1e-6, no momentum. layout:
+            # "auto" keeps word-embedding gradients row-sparse (same update, less memory),
+            # "dense" stores them whole.
+            {
+                "num_grads": 1024,
+                "damp": 1e-6,
+                "momentum": 0.0,
+                "buffer_dtype": "float32",
+                "layout": "auto",
+            },
             accepts_new_params=False,
+            takes_row_sparse=True,
         ),
         OptimizerEntry(
             "sgd",
