@@ -37,3 +37,7 @@ class InsufficientMemoryError(HpsearchError, MemoryError):
             f"{available:,} bytes ({available / 2**30:.2f} GiB) are available"
         )
         super().__init__(f"{msg}; {hint}" if hint else msg)
+
+
+class TrialFailed(HpsearchError):
+    """A trial failed for a reason of its own (memory, divergence, ...); the study goes on."""

@@ -7,13 +7,14 @@ it happens, so a trial that is pruned, fails or is killed keeps what it had meas
 from __future__ import annotations
 
 import gc
+import logging
 from typing import TYPE_CHECKING
 
 import optuna
 import torch
 
 from hpsearch.data import DataCache
-from hpsearch.errors import DataError, HpsearchError, SpecError
+from hpsearch.errors import DataError, SpecError, TrialFailed
 from hpsearch.models import ModelLoadError
 from hpsearch.space import suggest
 from hpsearch.spec import Spec
@@ -22,17 +23,19 @@ from hpsearch.trainer import EvalRecord, train
 if TYPE_CHECKING:
     from hpsearch.progress import RunProgress
 
+log = logging.getLogger(__name__)
+
 # Errors that every trial would hit the same way: they stop the study instead of failing
 # trial after trial and burning the budget.
 FATAL_ERRORS: tuple[type[Exception], ...] = (DataError, ModelLoadError, SpecError)
 
 
-class TrialFailed(HpsearchError):
-    """A trial failed for a reason of its own (memory, divergence, ...); the study goes on."""
-
-
 class Objective:
-    """Callable for ``study.optimize``; one instance serves every trial of a run."""
+    """Callable for :func:`hpsearch.runner.run_trials`; one instance serves every trial.
+
+    Raises ``optuna.TrialPruned`` or :class:`TrialFailed` for the trial's own outcome, and
+    :data:`FATAL_ERRORS` for a setup every trial would fail on.
+    """
 
     def __init__(self, spec: Spec, cache: DataCache, progress: RunProgress | None = None):
         self.spec = spec
@@ -59,6 +62,7 @@ class Objective:
 
         if self.progress is not None:
             self.progress.start_trial(trial.number, params)
+        outcome: BaseException | None = None
         try:
             result = train(
                 spec,
@@ -66,17 +70,18 @@ class Objective:
                 on_eval=on_eval,
                 on_step=None if self.progress is None else self.progress.on_step,
             )
-        except (optuna.TrialPruned, *FATAL_ERRORS):
+        except FATAL_ERRORS:
             raise
-        except Exception as e:  # this trial's own failure: record why, and go on
-            reason = f"{type(e).__name__}: {e}"
-            trial.set_user_attr("fail_reason", reason)
-            raise TrialFailed(reason) from e
-        finally:
-            # The model and optimizer are garbage now; free them before the next trial.
-            gc.collect()
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+        except optuna.TrialPruned as e:
+            outcome = optuna.TrialPruned(str(e))
+        except Exception as e:  # this trial's own failure (out of memory, NaN, ...): go on
+            log.debug("trial %d failed", trial.number, exc_info=True)
+            outcome = TrialFailed(f"{type(e).__name__}: {e}")
+        # Only now, with the exception and the frames it held gone, are the trial's model,
+        # optimizer and activations garbage: free them before the next trial needs the room.
+        release_memory()
+        if outcome is not None:
+            raise outcome
         for key, value in {
             "metrics": result.best.metrics,
             "best_eval": result.best.index,
@@ -89,3 +94,10 @@ class Objective:
         }.items():
             trial.set_user_attr(key, value)
         return result.best.metrics[metric]
+
+
+def release_memory() -> None:
+    """Collect garbage and hand cached CUDA blocks back, so the next trial starts clean."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -31,10 +31,10 @@ class RunProgress:
         self._run = self._progress.add_task("trials", total=None, info="", visible=False)
         self._trial = self._progress.add_task("trial", total=None, info="", visible=False)
         self._metric_text = ""
+        self._study: optuna.Study | None = None
 
     def __enter__(self) -> RunProgress:
-        self._progress.start()
-        return self
+        return self  # the display starts with the run: an error before it prints alone
 
     def __exit__(
         self,
@@ -42,9 +42,12 @@ class RunProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._progress.stop()
+        if self._study is not None:  # started
+            self._progress.stop()
 
     def start_run(self, study: optuna.Study, budget: int, finished: int) -> None:
+        self._study = study
+        self._progress.start()
         self._progress.update(
             self._run,
             total=budget,
@@ -53,6 +56,11 @@ class RunProgress:
             description=f"study {escape(study.study_name)}",
             info=_best_text(study),
         )
+
+    def set_running(self, running: int) -> None:
+        """For a launcher of workers: how many trials run right now, beside the best."""
+        best = _best_text(self._study) if self._study is not None else ""
+        self._progress.update(self._run, info=f"{best}  {running} running".strip())
 
     def start_trial(self, number: int, params: dict) -> None:
         self._metric_text = ""

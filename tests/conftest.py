@@ -70,6 +70,20 @@ def quora_study(tmp_path: Path, cs224n: Path):
 
 
 @pytest.fixture
+def cli(capsys):
+    """``cli(*args)``: run the hpsearch command in this process; (exit code, stdout, stderr)."""
+    from hpsearch.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as info:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return info.value.code or 0, out, err
+
+    return run
+
+
+@pytest.fixture
 def wait_for_line():
     """``wait_for_line(proc, needle, timeout)``: the first stderr line of a running command
     that contains ``needle``; fails after ``timeout`` s or if the command exits first."""

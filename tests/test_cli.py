@@ -1,62 +1,51 @@
 from __future__ import annotations
 
-import pytest
 
-from hpsearch.cli import main
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return info.value.code or 0, out, err
-
-
-def test_help_lists_commands_with_examples(capsys):
-    code, out, _ = run_cli(capsys, "--help")
+def test_help_lists_commands_with_examples(cli):
+    code, out, _ = cli("--help")
     assert code == 0
     assert "run" in out and "leaderboard" in out and "hpsearch run studies/" in out
 
 
-def test_bad_spec_is_one_line_and_creates_nothing(quora_study, tmp_path, capsys):
+def test_bad_spec_is_one_line_and_creates_nothing(quora_study, tmp_path, cli):
     path = quora_study(name="bad")
-    code, _, err = run_cli(capsys, "run", str(path), "--set", "train.lr=-1")
+    code, _, err = cli("run", str(path), "--set", "train.lr=-1")
     assert code == 1
     assert err.startswith("error: ") and "`train.lr`" in err and str(path) in err
     assert "Traceback" not in err
     assert not (tmp_path / "bad.db").exists()
 
 
-def test_malformed_set_is_reported(quora_study, capsys):
-    code, _, err = run_cli(capsys, "run", str(quora_study()), "--set", "epochs")
+def test_malformed_set_is_reported(quora_study, cli):
+    code, _, err = cli("run", str(quora_study()), "--set", "epochs")
     assert code == 1 and "--set" in err and "section.key=value" in err
 
 
-def test_leaderboard_of_a_missing_study_creates_no_database(quora_study, tmp_path, capsys):
+def test_leaderboard_of_a_missing_study_creates_no_database(quora_study, tmp_path, cli):
     path = quora_study(name="never")
-    code, _, err = run_cli(capsys, "leaderboard", str(path))
+    code, _, err = cli("leaderboard", str(path))
     assert code == 1 and "no study 'never'" in err and "hpsearch run" in err
     assert not (tmp_path / "never.db").exists()
 
 
-def test_missing_study_file_is_a_usage_error(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "run", str(tmp_path / "nope.toml"))
+def test_missing_study_file_is_a_usage_error(tmp_path, cli):
+    code, _, err = cli("run", str(tmp_path / "nope.toml"))
     assert code == 2 and "does not exist" in err
 
 
-def test_run_then_leaderboard(quora_study, capsys):
+def test_run_then_leaderboard(quora_study, cli):
     path = quora_study(name="tiny", n_trials=2, train=64, eval=64)
-    code, out, err = run_cli(capsys, "run", str(path))
+    code, out, err = cli("run", str(path))
     assert code == 0, err
     assert "2/2 trials finished" in out and "trial 0 complete" in err
-    code, out, _ = run_cli(capsys, "leaderboard", str(path), "--top", "1")
+    code, out, _ = cli("leaderboard", str(path), "--top", "1")
     assert code == 0
     assert "complete" in out and "rank" in out and "lr" in out
     assert out.count("complete") == 1  # --top 1
 
 
-def test_optimizers_lists_the_registry(capsys):
-    code, out, _ = run_cli(capsys, "optimizers")
+def test_optimizers_lists_the_registry(cli):
+    code, out, _ = cli("optimizers")
     assert code == 0
     for name in ("adamw", "mfac", "sgd", "num_grads=1024", "damp=1e-06"):
         assert name in out

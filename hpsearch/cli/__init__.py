@@ -10,6 +10,7 @@ from rich.console import Console
 
 from hpsearch.cli import dashboard, leaderboard, optimizers, report, run
 from hpsearch.errors import HpsearchError
+from hpsearch.interrupts import Interrupted
 
 app = typer.Typer(
     name="hpsearch",
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     except (HpsearchError, KeyboardInterrupt) as e:
         if debug:
             raise
-        message = "interrupted" if isinstance(e, KeyboardInterrupt) else str(e)
-        Console(stderr=True).print(f"error: {message}", markup=False, highlight=False, style="red")
-        sys.exit(1)
+        message = str(e) or "interrupted"  # a bare Ctrl-C's KeyboardInterrupt has no text
+        Console(stderr=True).print(
+            f"error: {message}", markup=False, highlight=False, style="red", soft_wrap=True
+        )
+        sys.exit(e.exit_code if isinstance(e, Interrupted) else 1)

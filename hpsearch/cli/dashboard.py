@@ -10,7 +10,8 @@ from rich.console import Console
 from hpsearch.cli.options import Storage, StudyFile
 from hpsearch.report.dashboard import HOST, has_note, make_dashboard_server, save_study_note
 from hpsearch.spec import load_spec
-from hpsearch.study import load_study, open_storage
+from hpsearch.storage import open_storage
+from hpsearch.study import load_study
 
 
 def dashboard(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +17,8 @@ from hpsearch.leaderboard import (
 )
 from hpsearch.leaderboard import watch as watch_view
 from hpsearch.spec import load_spec
-from hpsearch.study import StudyNotFoundError, load_study, open_storage
+from hpsearch.storage import display_url, open_storage, storage_exists
+from hpsearch.study import StudyNotFoundError, load_study
 
 
 def leaderboard(
@@ -44,14 +44,15 @@ def leaderboard(
     url = storage or spec.study.storage
     assert url is not None
     if all_studies:
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            raise StudyNotFoundError(f"no studies in {url}: the database does not exist yet")
-        opened = open_storage(url)
+        shown = display_url(url)
+        if not storage_exists(url):
+            raise StudyNotFoundError(f"no studies in {shown}: the database does not exist yet")
+        opened = open_storage(url, write=False)
 
         def render() -> RenderableType:
-            return render_study_summary(study_summary_rows(opened), title=f"studies in {url}")
+            return render_study_summary(study_summary_rows(opened), title=f"studies in {shown}")
 
-        what = f"every study in {url}"
+        what = f"every study in {shown}"
     else:
         study = load_study(spec, storage)
 

@@ -9,7 +9,7 @@ import typer
 
 from hpsearch.cli.options import StudyFile, output_console
 from hpsearch.progress import RunProgress
-from hpsearch.report.build import build_report, open_sources, results_dir
+from hpsearch.report.build import build_report, open_sources
 from hpsearch.report.render import terminal_tables, write_report
 from hpsearch.spec import load_spec
 
@@ -35,7 +35,7 @@ def report(
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     with RunProgress() as progress:
         data = build_report(sources, seeds=seeds, top=top, progress=progress)
-    folder = results_dir(spec)
+    folder = spec.results_dir()
     written, plots = write_report(data, folder)
     out = output_console()
     for table in terminal_tables(data):

@@ -1,4 +1,5 @@
-"""``hpsearch run``: create or resume a study and run it to its budget."""
+"""``hpsearch run``: create or resume a study and run it to its budget, with one or more
+workers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import optuna
 import typer
 
 from hpsearch.cli.options import Overrides, Storage, StudyFile, output_console
+from hpsearch.interrupts import Interrupted
 from hpsearch.leaderboard import leaderboard_rows, render_leaderboard
 from hpsearch.progress import RunProgress
-from hpsearch.spec import load_spec
-from hpsearch.study import run_study
+from hpsearch.spec import Spec, load_spec
+from hpsearch.storage import display_url
+from hpsearch.study import RunSummary, load_study, resolve_storage_url, run_study
+from hpsearch.workers import create_study, run_workers
 
 
 def run(
@@ -19,29 +23,87 @@ def run(
     storage: Storage = None,
     n_trials: Annotated[
         int | None,
-        typer.Option("--n-trials", min=1, help="Total budget (complete + pruned trials)."),
+        typer.Option(
+            "--n-trials", min=1, help="Total budget (complete + pruned trials, all workers)."
+        ),
     ] = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", min=1, help="Stop starting trials after S s.")
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Local worker processes; 0 only creates the study (for a cluster's workers).",
+        ),
+    ] = 1,
+    worker_index: Annotated[
+        int | None,
+        typer.Option(
+            "--worker-index",
+            min=0,
+            help="This worker's number when several start together; offsets the sampler seed.",
+        ),
     ] = None,
     overrides: Overrides = None,
 ) -> None:
     """Create a study, or resume it, and run trials until its total budget is reached.
 
     Running the same command again resumes: finished trials are kept and only the rest of
-    the budget runs.
+    the budget runs. The same command started on several machines (with a shared
+    --storage) joins one study, and the budget holds across all of them.
     """
     spec = load_spec(study_file, overrides or [])
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
-    with RunProgress() as progress:
-        summary = run_study(
-            spec, storage_url=storage, n_trials=n_trials, timeout=timeout, progress=progress
+    if workers == 0:
+        study = create_study(spec, storage)
+        output_console().print(
+            f"study {spec.study.name} ready in {display_url(resolve_storage_url(spec, storage))} "
+            f"({len(study.trials)} trials); start workers with `hpsearch run {study_file}"
+            + (f" --storage {storage}`" if storage else "`"),
+            markup=False,
+            highlight=False,
         )
+        return
+    try:
+        with RunProgress() as progress:
+            if workers == 1:
+                summary = run_study(
+                    spec,
+                    storage_url=storage,
+                    n_trials=n_trials,
+                    timeout=timeout,
+                    progress=progress,
+                    worker_index=worker_index,
+                    on_wait=progress.set_running,
+                )
+            else:
+                summary = run_workers(
+                    spec,
+                    study_file,
+                    workers,
+                    storage_url=storage,
+                    n_trials=n_trials,
+                    timeout=timeout,
+                    overrides=overrides or [],
+                    progress=progress,
+                )
+    except Interrupted as stop:
+        _print_interrupted(spec, storage, n_trials, stop)
+        raise typer.Exit(stop.exit_code) from None
+    _print_summary(spec, storage, summary)
+    if summary.stopped_on_failures:
+        raise typer.Exit(1)
+
+
+def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None:
     out = output_console()
     failed = sum(t.state == optuna.trial.TrialState.FAIL for t in summary.study.trials)
     out.print(
         f"study {spec.study.name}: {summary.finished}/{summary.budget} trials finished "
-        f"({summary.ran} run now, {failed} failed in all); storage {storage or spec.study.storage}",
+        f"({summary.ran} run now, {failed} failed in all); "
+        f"storage {display_url(resolve_storage_url(spec, storage))}",
         markup=False,
         highlight=False,
     )
@@ -55,5 +117,19 @@ def run(
     rows = leaderboard_rows(summary.study, spec.metric, top=10)
     if rows:
         out.print(render_leaderboard(rows, spec.metric, title=f"{spec.study.name}: top 10"))
-    if summary.stopped_on_failures:
-        raise typer.Exit(1)
+
+
+def _print_interrupted(
+    spec: Spec, storage: str | None, n_trials: int | None, stop: Interrupted
+) -> None:
+    from hpsearch.runner import count_finished
+
+    study = load_study(spec, storage)
+    budget = n_trials or spec.study.n_trials
+    output_console().print(
+        f"{stop}: study {spec.study.name} has {count_finished(study)}/{budget} trials "
+        "finished; the running trial was recorded as failed. Run the same command to resume.",
+        markup=False,
+        highlight=False,
+        style="yellow",
+    )

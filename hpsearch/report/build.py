@@ -77,11 +77,6 @@ def _open(spec: Spec, role: Literal["study", "baseline"]) -> Source:
     return Source(role, spec, study)
 
 
-def results_dir(spec: Spec) -> Path:
-    """Where a study's report goes: ``<folder of the study file>/results/<study name>/``."""
-    return Path(spec.source).resolve().parent / "results" / spec.study.name
-
-
 def build_report(
     sources: list[Source],
     *,

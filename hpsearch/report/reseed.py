@@ -25,13 +25,15 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.data import DataCache
-from hpsearch.errors import HpsearchError
-from hpsearch.objective import Objective, TrialFailed
+from hpsearch.errors import HpsearchError, TrialFailed
+from hpsearch.interrupts import stop_on_signals
+from hpsearch.objective import Objective
 from hpsearch.progress import RunProgress
 from hpsearch.report.dashboard import save_study_note
+from hpsearch.runner import count_finished, run_trials
 from hpsearch.space import IntRange
 from hpsearch.spec import Spec
-from hpsearch.study import open_storage
+from hpsearch.storage import open_storage
 
 RESEED_SUFFIX = "-reseed"
 # The seed as the re-run spec's only searched field. A fixed, wide range rather than the
@@ -120,17 +122,17 @@ def reseed(
     if pending:
         cache = cache or DataCache()
         cache.encoded(spec)  # data or tokenizer problems stop here, before any run
-        callbacks = []
         if progress is not None:
             progress.start_run(companion, len(plan), sum(k in finished for k in plan))
-            callbacks.append(progress.on_trial_end)
-        companion.optimize(
-            _ReseedObjective(spec, study, cache, progress),
-            n_trials=pending,
-            catch=(TrialFailed,),
-            callbacks=callbacks,
-            gc_after_trial=True,
-        )
+        with stop_on_signals() as guard:
+            run_trials(
+                companion,
+                _ReseedObjective(spec, study, cache, progress),
+                budget=count_finished(companion) + pending,
+                max_trials=pending,  # a failed re-run is reported below, not retried here
+                guard=guard,
+                callbacks=[] if progress is None else [progress.on_trial_end],
+            )
         finished, _ = _existing(companion, spec.study.name)
     missing = [key for key in plan if key not in finished]
     if missing:
