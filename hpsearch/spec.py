@@ -119,6 +119,8 @@ class TaskEntry(TaskSpec):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # names its head and metrics: "sst/accuracy"
     # the task's metric in the study's mean; default: accuracy (classification) or pearson
     metric: str | None = None
+    # the task's columns in the report's per-task table; default: [metric]
+    report_metrics: list[str] | None = Field(None, min_length=1)
 
 
 class ModelSpec(_Section):
@@ -245,6 +247,15 @@ class Spec(BaseModel):
     @property
     def is_multitask(self) -> bool:
         return bool(self.tasks)
+
+    @property
+    def shown_metrics(self) -> list[str] | None:
+        """The metric columns of tables (leaderboard, report) for a multitask study: each
+        task's ``report_metrics`` (``sst/accuracy``, ``quora/f1``, ...), then the mean. None
+        for a single-task study: its few metrics are all shown."""
+        if not self.is_multitask:
+            return None
+        return [task_metric(t.key, m) for t in self.tasks for m in t.report_metrics or ()] + [MEAN]
 
     def results_dir(self) -> Path:
         """Where outputs of the study go: ``<folder of the study file>/results/<name>/``."""
@@ -478,7 +489,15 @@ def _parse_tasks(raw: Mapping[str, Any], source: str, base_dir: Path) -> tuple[T
                 f"the mean takes a metric to maximize; a {kind} task reports {allowed}, "
                 f"not {metric!r}",
             )
-        tasks.append(task.model_copy(update={"metric": metric}))
+        shown = task.report_metrics or [metric]
+        for name in shown:
+            if name not in metric_names(kind):
+                raise SpecError(
+                    source,
+                    f"{where}.report_metrics",
+                    f"a {kind} task reports {list(metric_names(kind))}, not {name!r}",
+                )
+        tasks.append(task.model_copy(update={"metric": metric, "report_metrics": shown}))
     keys = [t.key for t in tasks]
     for i, key in enumerate(keys):
         if key in keys[:i]:
