@@ -39,6 +39,11 @@ class BottleneckAdapter(nn.Module):
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return hidden + self.up(self.act(self.down(hidden)))
 
+    def after(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        """Forward hook that runs this adapter on a module's output. A bound method, not a
+        closure: ``copy.deepcopy`` of the model then hooks the copy's adapter, not this one."""
+        return self(output)
+
 
 def _output_sublayers(model: nn.Module) -> list[nn.Module]:
     """Every BERT-style sublayer output: ``*SelfOutput`` (after attention) and ``*Output``
@@ -75,15 +80,8 @@ def add_houlsby_adapters(model: nn.Module, size: int) -> int:
         dense = sublayer.dense
         adapter = BottleneckAdapter(dense.out_features, size).to(dense.weight.device)
         sublayer.add_module(ADAPTER, adapter)
-        sublayer.dropout.register_forward_hook(_run_adapter(adapter))
+        sublayer.dropout.register_forward_hook(adapter.after)
     return len(sublayers)
-
-
-def _run_adapter(adapter: BottleneckAdapter) -> Any:
-    def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
-        return adapter(output)
-
-    return hook
 
 
 def add_lora(model: nn.Module, r: int, alpha: float) -> None:

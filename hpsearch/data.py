@@ -9,7 +9,7 @@ import torch
 
 from hpsearch.metrics import LabelKind
 from hpsearch.models import load_tokenizer
-from hpsearch.spec import Spec
+from hpsearch.spec import Spec, TaskSpec
 from hpsearch.tasks import Split, TaskData, load_task
 
 
@@ -99,26 +99,47 @@ class DataCache:
     _encoded: dict[tuple[str, str, int], EncodedTask] = field(default_factory=dict)
 
     def task(self, spec: Spec) -> TaskData:
-        key = spec.task.model_dump_json(exclude={"max_length"})
-        if key not in self._tasks:
-            self._tasks[key] = load_task(spec.task)
-        return self._tasks[key]
+        """The raw data of a single-task study."""
+        return self._load(spec.task)
 
     def encoded(self, spec: Spec) -> EncodedTask:
-        key = (spec.task.model_dump_json(), spec.model.name, spec.task.max_length)
+        """The tokenized data of a single-task study."""
+        return self._encode(spec.task, spec.model.name)
+
+    def encoded_tasks(self, spec: Spec) -> dict[str, EncodedTask]:
+        """The tokenized data of every task of a study, by task key: ``{"": data}`` for a
+        single-task study (its metrics keep their plain names), ``{"sst": ..., "sts": ...}``
+        for a multitask one."""
+        if not spec.is_multitask:
+            return {"": self.encoded(spec)}
+        return {t.key: self._encode(t, spec.model.name) for t in spec.tasks}
+
+    def _load(self, task: TaskSpec) -> TaskData:
+        key = _data_key(task, "max_length")
+        if key not in self._tasks:
+            self._tasks[key] = load_task(task)
+        return self._tasks[key]
+
+    def _encode(self, task: TaskSpec, model_name: str) -> EncodedTask:
+        key = (_data_key(task), model_name, task.max_length)
         if key not in self._encoded:
-            task = self.task(spec)
-            tokenizer = load_tokenizer(spec.model.name)
+            data = self._load(task)
+            tokenizer = load_tokenizer(model_name)
             self._encoded[key] = EncodedTask(
-                kind=task.kind,
-                num_labels=task.num_labels,
+                kind=data.kind,
+                num_labels=data.num_labels,
                 pad_id=tokenizer.pad_token_id or 0,
-                train=encode_split(task.train, tokenizer, spec.task.max_length, task.kind),
-                validation=encode_split(
-                    task.validation, tokenizer, spec.task.max_length, task.kind
-                ),
+                train=encode_split(data.train, tokenizer, task.max_length, data.kind),
+                validation=encode_split(data.validation, tokenizer, task.max_length, data.kind),
             )
         return self._encoded[key]
+
+
+def _data_key(task: TaskSpec, *exclude: str) -> str:
+    """What decides a task's data: its ``[task]`` fields (not a multitask entry's key or
+    metric, so two entries on the same files share it), less ``exclude``."""
+    fields = set(TaskSpec.model_fields) - set(exclude)
+    return task.model_dump_json(include=fields)
 
 
 def train_batches(

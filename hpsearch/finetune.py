@@ -100,6 +100,21 @@ def prepare(model: nn.Module, cfg: FinetuneSpec) -> list[LayerGroup]:
     ]
 
 
+def rebind(groups: Iterable[LayerGroup], model: nn.Module) -> list[LayerGroup]:
+    """``groups`` over the same-named parameters of ``model``, a copy of the model they were
+    made for (a per-task copy of a multitask model); names ``model`` lacks (the heads it
+    dropped) are left out, and so is a group left empty."""
+    named = dict(model.named_parameters())
+    rebound = []
+    for group in groups:
+        names = tuple(n for n in group.names if n in named)
+        if names:
+            rebound.append(
+                LayerGroup(group.name, group.depth, names, tuple(named[n] for n in names))
+            )
+    return rebound
+
+
 def _layer_index(name: str) -> int | None:
     found = _LAYER.search(name)
     return None if found is None else int(found.group(1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
@@ -86,9 +86,16 @@ def short_names(names: list[str]) -> dict[str, str]:
     return {n: s if last.count(s) == 1 else n for n, s in zip(names, last, strict=True)}
 
 
-def render_leaderboard(rows: list[dict], metric: str, title: str = "") -> Table:
-    """A rich table of leaderboard rows; the objective metric is the first, bold column."""
-    metric_names = list(dict.fromkeys([metric, *(k for r in rows for k in r["metrics"])]))
+def render_leaderboard(
+    rows: list[dict], metric: str, title: str = "", *, columns: Sequence[str] | None = None
+) -> Table:
+    """A rich table of leaderboard rows; the objective metric is the first, bold column.
+
+    ``columns``: the metrics to show (a multitask study's ``Spec.shown_metrics``); default:
+    every metric the trials have.
+    """
+    shown = columns if columns is not None else [k for r in rows for k in r["metrics"]]
+    metric_names = list(dict.fromkeys([metric, *shown]))
     param_names = list(dict.fromkeys(k for r in rows for k in r["params"]))
     shorts = short_names(param_names)
     table = Table(title=title, title_justify="left")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -17,6 +18,11 @@ METRICS: dict[str, tuple[str, ...]] = {
 }
 # Metrics where smaller is better; every other metric is maximized.
 MINIMIZED = frozenset({"loss", "mse"})
+# A multitask study's metrics: every task's own under "<task key>/<metric>" ("sts/pearson"),
+# and MEAN, the mean of each task's chosen metric (the CS224N leaderboard's mean of SST
+# accuracy, Quora accuracy and STS Pearson).
+MEAN = "mean"
+SEPARATOR = "/"
 
 
 def metric_names(kind: LabelKind) -> tuple[str, ...]:
@@ -25,7 +31,42 @@ def metric_names(kind: LabelKind) -> tuple[str, ...]:
 
 
 def default_direction(metric: str) -> Literal["maximize", "minimize"]:
-    return "minimize" if metric in MINIMIZED else "maximize"
+    """Whether ``metric`` is minimized (a loss, an error) or maximized; ``"sts/mse"`` is
+    judged by its own name, ``mse``."""
+    return "minimize" if metric.rsplit(SEPARATOR, 1)[-1] in MINIMIZED else "maximize"
+
+
+def default_task_metric(kind: LabelKind) -> str:
+    """The metric a task adds to a multitask mean unless its study says otherwise: accuracy
+    for classification, Pearson for regression, as on the CS224N leaderboard."""
+    return "accuracy" if kind == "classification" else "pearson"
+
+
+def task_metric(key: str, metric: str) -> str:
+    """The name of a task's metric in a multitask study: ``task_metric("sts", "pearson")``
+    is ``"sts/pearson"``."""
+    return f"{key}{SEPARATOR}{metric}"
+
+
+def multitask_metrics(
+    per_task: Mapping[str, Mapping[str, float]], chosen: Mapping[str, str]
+) -> dict[str, float]:
+    """One evaluation of several tasks as one flat dict: every task's metrics under
+    ``"<key>/<metric>"``, and :data:`MEAN`, the mean over tasks of ``chosen[key]``.
+
+    Example: ``multitask_metrics({"sst": {"accuracy": 0.5}, "sts": {"pearson": 0.7}},
+    {"sst": "accuracy", "sts": "pearson"})`` holds ``sst/accuracy``, ``sts/pearson`` and
+    ``mean`` = 0.6.
+    """
+    flat = {task_metric(key, m): v for key, metrics in per_task.items() for m, v in metrics.items()}
+    flat[MEAN] = float(np.mean([per_task[key][chosen[key]] for key in per_task]))
+    return flat
+
+
+def metrics_of_task(flat: Mapping[str, float], key: str) -> dict[str, float]:
+    """The metrics of task ``key`` in a flat multitask dict, under their own names."""
+    prefix = key + SEPARATOR
+    return {m[len(prefix) :]: v for m, v in flat.items() if m.startswith(prefix)}
 
 
 def compute_metrics(

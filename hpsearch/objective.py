@@ -1,7 +1,10 @@
 """The Optuna objective: suggest → spec with the trial's values → train → the trial's value.
 
 Every evaluation is reported to Optuna (for pruning) and stored in the trial's user attrs as
-it happens, so a trial that is pruned, fails or is killed keeps what it had measured.
+it happens, so a trial that is pruned, fails or is killed keeps what it had measured. The
+trial's value is the study's metric of what the trial made: the best evaluation, or for a
+multitask trial with ``multitask.ensemble``, its per-task ensemble (whose per-task finetuning
+is not pruned: only joint training's evaluations are reported).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ class Objective:
         try:
             result = train(
                 spec,
-                self.cache.encoded(spec),
+                self.cache.encoded_tasks(spec),
                 on_eval=on_eval,
                 on_step=None if self.progress is None else self.progress.on_step,
             )
@@ -82,8 +85,8 @@ class Objective:
         release_memory()
         if outcome is not None:
             raise outcome
-        for key, value in {
-            "metrics": result.best.metrics,
+        attrs = {
+            "metrics": result.metrics,  # of what the trial made: its value is among them
             "best_eval": result.best.index,
             "num_params": result.num_params,
             "trainable_params": result.trainable_params,
@@ -91,9 +94,21 @@ class Objective:
             "seconds_per_step": result.seconds_per_step,
             "wall_time": result.wall_time,
             "device": result.device,
-        }.items():
+        }
+        if spec.is_multitask:
+            # The report's per-task table: the jointly trained model's metrics (its best
+            # evaluation) and, with the ensemble, each task's copy's.
+            attrs["joint_metrics"] = result.best.metrics
+        if result.ensemble is not None:
+            attrs["ensemble_metrics"] = result.ensemble.metrics
+            attrs["ensemble_best_eval"] = {k: r.index for k, r in result.ensemble.best.items()}
+            attrs["ensemble_evals"] = {
+                k: [r.to_dict() for r in records] for k, records in result.ensemble.evals.items()
+            }
+            attrs["ensemble_wall_time"] = result.ensemble.wall_time
+        for key, value in attrs.items():
             trial.set_user_attr(key, value)
-        return result.best.metrics[metric]
+        return result.metrics[metric]
 
 
 def release_memory() -> None:

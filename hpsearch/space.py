@@ -1,7 +1,8 @@
 """The search space: which fields a study searches, and the one mapping to ``trial.suggest_*``.
 
-A study file's ``[space]`` holds one table per section (``train``, ``optimizer``, ``model``);
-each key names a field of that section and says how to search it:
+A study file's ``[space]`` holds one table per section (``train``, ``finetune``,
+``multitask``, ``optimizer``, ``model``); each key names a field of that section and says how
+to search it:
 
 .. code-block:: toml
 
@@ -35,7 +36,7 @@ from hpsearch.optim import get_optimizer
 if TYPE_CHECKING:
     from hpsearch.spec import Spec
 
-SEARCHABLE_SECTIONS = ("train", "finetune", "optimizer", "model")
+SEARCHABLE_SECTIONS = ("train", "finetune", "multitask", "optimizer", "model")
 Scalar = int | float | str | bool
 
 

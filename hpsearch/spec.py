@@ -11,13 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hpsearch.errors import SpecError
-from hpsearch.metrics import default_direction, metric_names
+from hpsearch.metrics import (
+    MEAN,
+    MINIMIZED,
+    default_direction,
+    default_task_metric,
+    metric_names,
+    task_metric,
+)
 from hpsearch.optim import get_optimizer, list_optimizers
 from hpsearch.space import (
     SEARCHABLE_SECTIONS,
@@ -27,6 +34,11 @@ from hpsearch.space import (
     parse_param,
 )
 from hpsearch.tasks import LOCAL, TASKS, task_names
+
+if TYPE_CHECKING:
+    from hpsearch.metrics import LabelKind
+
+T = TypeVar("T", bound="TaskSpec")
 
 
 class _Section(BaseModel):
@@ -101,6 +113,16 @@ class TaskSpec(_Section):
     seed: int = 0  # seeds subsets and splits; fixed across trials so all see the same data
 
 
+class TaskEntry(TaskSpec):
+    """One task of a multitask study (``[[tasks]]``): a ``[task]`` with a key and a metric."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # names its head and metrics: "sst/accuracy"
+    # the task's metric in the study's mean; default: accuracy (classification) or pearson
+    metric: str | None = None
+    # the task's columns in the report's per-task table; default: [metric]
+    report_metrics: list[str] | None = Field(None, min_length=1)
+
+
 class ModelSpec(_Section):
     name: str = "minilm"  # hub id, local folder, or minilm (offline all-MiniLM-L6-v2)
     num_hidden_layers: int | None = Field(None, ge=1)  # keep only the first N layers
@@ -147,6 +169,22 @@ class FinetuneSpec(_Section):
     unfreeze_unit: Literal["steps", "epochs"] = "epochs"
 
 
+class MultitaskSpec(_Section):
+    """How a multitask study (``[[tasks]]``) trains its tasks together (hpsearch/trainer.py).
+
+    A step takes one batch of every task; an epoch is as many steps as the largest task
+    needs for one pass (smaller tasks start another pass when theirs ends).
+    """
+
+    # sum: the tasks' losses summed; pcgrad: Yu et al. (2020) gradient surgery, where two
+    # tasks' gradients of the shared encoder conflict, each is projected off the other's
+    combine: Literal["sum", "pcgrad"] = "sum"
+    # after joint training, finetune a copy of the model on each task alone; each task is
+    # then predicted by its own copy (and the trial's value is that ensemble's)
+    ensemble: bool = False
+    ensemble_epochs: int = Field(1, ge=1)  # ensemble: epochs of each copy on its task
+
+
 class OptimizerSpec(BaseModel):
     """``kind`` plus the optimizer's own hyperparameters, checked against the registry."""
 
@@ -164,8 +202,14 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "model": ModelSpec,
     "train": TrainSpec,
     "finetune": FinetuneSpec,
+    "multitask": MultitaskSpec,
     "optimizer": OptimizerSpec,
 }
+# Top-level names of a study file: the sections, the [[tasks]] array and [space].
+_TASKS = "tasks"
+_TOP_LEVEL = [*_SECTIONS, _TASKS, "space"]
+# Sections that only a multitask study may have (`[multitask]`, `[space.multitask]`).
+_MULTITASK_ONLY = ("multitask",)
 
 # Fields that only matter for some values of another field of their section: such a field
 # is only suggested when it applies, and setting it where it cannot apply is an error.
@@ -181,6 +225,7 @@ APPLIES_WHEN: dict[str, tuple[str, frozenset[str]]] = {
     "finetune.layer_lr_decay": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
     "finetune.unfreeze_every": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
     "finetune.unfreeze_unit": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
+    "multitask.ensemble_epochs": ("multitask.ensemble", frozenset({True})),
 }
 
 
@@ -194,16 +239,38 @@ class Spec(BaseModel):
     train: TrainSpec = TrainSpec()
     finetune: FinetuneSpec = FinetuneSpec()
     optimizer: OptimizerSpec = OptimizerSpec()
+    tasks: tuple[TaskEntry, ...] = ()  # a multitask study's tasks ([[tasks]]); then no [task]
+    multitask: MultitaskSpec = MultitaskSpec()  # only used with `tasks`
     space: dict[str, Param] = {}  # "section.field" -> how to search it
     source: str = ""  # the study file this spec came from
+
+    @property
+    def is_multitask(self) -> bool:
+        return bool(self.tasks)
+
+    @property
+    def shown_metrics(self) -> list[str] | None:
+        """The metric columns of tables (leaderboard, report) for a multitask study: each
+        task's ``report_metrics`` (``sst/accuracy``, ``quora/f1``, ...), then the mean. None
+        for a single-task study: its few metrics are all shown."""
+        if not self.is_multitask:
+            return None
+        return [task_metric(t.key, m) for t in self.tasks for m in t.report_metrics or ()] + [MEAN]
 
     def results_dir(self) -> Path:
         """Where outputs of the study go: ``<folder of the study file>/results/<name>/``."""
         return Path(self.source).resolve().parent / "results" / self.study.name
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved spec as plain, JSON-able data (saved with the study)."""
-        out = {name: getattr(self, name).model_dump() for name in _SECTIONS}
+        """The resolved spec as plain, JSON-able data (saved with the study).
+
+        A single-task spec has ``task`` and no ``tasks`` or ``multitask``; a multitask spec
+        the other way round (so a single-task study's saved spec is as it always was).
+        """
+        skip = {"task"} if self.is_multitask else set(_MULTITASK_ONLY)
+        out = {name: getattr(self, name).model_dump() for name in _SECTIONS if name not in skip}
+        if self.is_multitask:
+            out[_TASKS] = [t.model_dump() for t in self.tasks]
         out["space"] = {k: p.to_dict() for k, p in self.space.items()}
         return out
 
@@ -269,7 +336,8 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
 
     The value is read as a TOML value (``1e-4``, ``true``, ``[16, 32]``, ``"x"``); anything
     that is not valid TOML is taken as a string, so ``model.name=prajjwal1/bert-tiny`` works.
-    Fixing a field that the space searches removes it from the space.
+    Fixing a field that the space searches removes it from the space. An entry of an
+    array of tables is named by its ``key``: ``tasks.sts.max_train_samples=500``.
     """
     key, sep, text = item.partition("=")
     key = key.strip()
@@ -280,12 +348,23 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
     except tomllib.TOMLDecodeError:
         value = text.strip()
     *parents, last = key.split(".")
-    node = raw
+    node: Any = raw
     for i, part in enumerate(parents):
+        if isinstance(node, list):  # [[tasks]]: the entry with this key
+            found = [t for t in node if isinstance(t, dict) and t.get("key") == part]
+            if not found:
+                keys = [t.get("key") for t in node if isinstance(t, dict)]
+                raise SpecError(
+                    "--set", ".".join(parents[: i + 1]), f"no entry with key {part!r}; keys {keys}"
+                )
+            node = found[0]
+            continue
         child = node.setdefault(part, {})
-        if not isinstance(child, dict):
+        if not isinstance(child, (dict, list)):
             raise SpecError("--set", ".".join(parents[: i + 1]), "is a value, not a table")
         node = child
+    if isinstance(node, list):
+        raise SpecError("--set", key, "names an array of tables; name an entry by its key")
     node[last] = value
     if len(parents) == 1 and parents[0] in SEARCHABLE_SECTIONS:
         _unsearch(raw, parents[0], last, value)
@@ -320,11 +399,9 @@ def _unsearch(raw: dict[str, Any], section: str, field: str, value: Any) -> None
 def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | None = None) -> Spec:
     """Validate a raw study dict; relative paths are taken from ``base_dir``."""
     base_dir = base_dir or Path.cwd()
-    unknown = sorted(set(raw) - {*_SECTIONS, "space"})
+    unknown = sorted(set(raw) - set(_TOP_LEVEL))
     if unknown:
-        raise SpecError(
-            source, unknown[0], f"unknown section; valid sections are {[*_SECTIONS, 'space']}"
-        )
+        raise SpecError(source, unknown[0], f"unknown section; valid sections are {_TOP_LEVEL}")
     if "study" not in raw:
         raise SpecError(source, "study", "missing section; it needs at least `name`")
     sections: dict[str, Any] = {}
@@ -333,8 +410,10 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | Non
             sections[name] = model.model_validate(raw.get(name, {}))
         except ValidationError as e:
             raise _spec_error(source, name, model, e) from None
-    spec = Spec(**sections, source=source)
-    spec = _resolve_task(spec, source, base_dir)
+    tasks = _parse_tasks(raw, source, base_dir)
+    spec = Spec(**sections, tasks=tasks, source=source)
+    if not tasks:
+        spec = spec.model_copy(update={"task": _resolve_task(spec.task, "task", source, base_dir)})
     space = _parse_space(raw.get("space", {}), spec, source)
     spec = spec.model_copy(update={"space": space})
     _check_optimizer(spec, source)
@@ -368,11 +447,74 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return sorted(model.model_fields)
 
 
-def _resolve_task(spec: Spec, source: str, base_dir: Path) -> Spec:
-    task = spec.task
+def _parse_tasks(raw: Mapping[str, Any], source: str, base_dir: Path) -> tuple[TaskEntry, ...]:
+    """The ``[[tasks]]`` of a multitask study, each checked like a ``[task]``; () without.
+
+    A study has either ``[task]`` or ``[[tasks]]`` (two or more, with distinct keys), and
+    ``[multitask]`` only with ``[[tasks]]``.
+    """
+    if _TASKS not in raw:
+        space = raw.get("space", {})
+        for name in _MULTITASK_ONLY:
+            if name in raw or (isinstance(space, Mapping) and name in space):
+                key = name if name in raw else f"space.{name}"
+                raise SpecError(source, key, f"only applies to a multitask study ([[{_TASKS}]])")
+        return ()
+    if "task" in raw:
+        raise SpecError(
+            source, "task", f"a study has either [task] or [[{_TASKS}]] (multitask), not both"
+        )
+    items = raw[_TASKS]
+    if not isinstance(items, list) or not all(isinstance(t, Mapping) for t in items):
+        raise SpecError(source, _TASKS, f"expected an array of tables [[{_TASKS}]], got {items!r}")
+    if len(items) < 2:
+        raise SpecError(
+            source, _TASKS, f"a multitask study needs two or more tasks, got {len(items)}"
+        )
+    tasks = []
+    for i, item in enumerate(items):
+        where = f"{_TASKS}[{i}]"
+        try:
+            task = TaskEntry.model_validate(item)
+        except ValidationError as e:
+            raise _spec_error(source, where, TaskEntry, e) from None
+        task = _resolve_task(task, where, source, base_dir)
+        kind = _task_kind(task)
+        metric = task.metric or default_task_metric(kind)
+        allowed = [m for m in metric_names(kind) if m not in MINIMIZED]
+        if metric not in allowed:
+            raise SpecError(
+                source,
+                f"{where}.metric",
+                f"the mean takes a metric to maximize; a {kind} task reports {allowed}, "
+                f"not {metric!r}",
+            )
+        shown = task.report_metrics or [metric]
+        for name in shown:
+            if name not in metric_names(kind):
+                raise SpecError(
+                    source,
+                    f"{where}.report_metrics",
+                    f"a {kind} task reports {list(metric_names(kind))}, not {name!r}",
+                )
+        tasks.append(task.model_copy(update={"metric": metric, "report_metrics": shown}))
+    keys = [t.key for t in tasks]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise SpecError(source, f"{_TASKS}[{i}].key", f"{key!r} is the key of another task")
+    return tuple(tasks)
+
+
+def _task_kind(task: TaskSpec) -> LabelKind:
+    return task.label_kind if task.name == LOCAL else TASKS[task.name].kind
+
+
+def _resolve_task(task: T, where: str, source: str, base_dir: Path) -> T:
+    """``task`` checked, with absolute file paths; ``where`` names it in errors (``task``,
+    ``tasks[1]``)."""
     if task.name not in task_names():
         raise SpecError(
-            source, "task.name", f"unknown task {task.name!r}; choose one of {task_names()}"
+            source, f"{where}.name", f"unknown task {task.name!r}; choose one of {task_names()}"
         )
     local_keys = ("train_file", "validation_file", "text_fields", "label_field")
     if task.name != LOCAL:
@@ -381,37 +523,37 @@ def _resolve_task(spec: Spec, source: str, base_dir: Path) -> Spec:
         if given:
             raise SpecError(
                 source,
-                f"task.{given[0]}",
+                f"{where}.{given[0]}",
                 f'only applies to task.name = "{LOCAL}", not {task.name!r}',
             )
-        return spec
+        return task
     for key in local_keys:
         if getattr(task, key) is None:
-            raise SpecError(source, f"task.{key}", f'required when task.name = "{LOCAL}"')
+            raise SpecError(source, f"{where}.{key}", f'required when task.name = "{LOCAL}"')
     if not 1 <= len(task.text_fields or []) <= 2:
         raise SpecError(
             source,
-            "task.text_fields",
+            f"{where}.text_fields",
             f"expected one or two column names, got {task.text_fields!r}",
         )
     if task.label_map is not None:
         if task.label_kind != "classification":
             raise SpecError(
-                source, "task.label_map", 'only applies to label_kind = "classification"'
+                source, f"{where}.label_map", 'only applies to label_kind = "classification"'
             )
         if not task.label_map:
             raise SpecError(
                 source,
-                "task.label_map",
+                f"{where}.label_map",
                 'expected at least one raw label -> class, e.g. { "0" = 0, "4" = 1 }',
             )
     files = {}
     for key in ("train_file", "validation_file"):
         path = (base_dir / str(getattr(task, key))).resolve()
         if not path.is_file():
-            raise SpecError(source, f"task.{key}", f"no such file: {path}")
+            raise SpecError(source, f"{where}.{key}", f"no such file: {path}")
         files[key] = str(path)
-    return spec.model_copy(update={"task": task.model_copy(update=files)})
+    return task.model_copy(update=files)
 
 
 def _field_type(spec: Spec, section: str, field: str, source: str, key: str) -> type:
@@ -549,20 +691,29 @@ def _check_conditions(spec: Spec, source: str) -> None:
         )
 
 
-def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
-    study, task = spec.study, spec.task
-    kind = task.label_kind if task.name == LOCAL else TASKS[task.name].kind
-    metrics = metric_names(kind)
+def _study_metrics(spec: Spec) -> tuple[str, list[str], str]:
+    """What the study's objective may be: (default metric, metrics, what reports them)."""
+    if spec.is_multitask:
+        metrics = [MEAN] + [
+            task_metric(t.key, m) for t in spec.tasks for m in metric_names(_task_kind(t))
+        ]
+        return MEAN, metrics, f"tasks {[t.key for t in spec.tasks]}"
+    task = spec.task
+    kind = _task_kind(task)
     default_metric = (
         TASKS[task.name].metric
         if task.name != LOCAL
         else ("f1" if kind == "classification" else "pearson")
     )
+    return default_metric, list(metric_names(kind)), f"task {task.name!r}"
+
+
+def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
+    study = spec.study
+    default_metric, metrics, reporter = _study_metrics(spec)
     metric = study.metric or default_metric
     if metric not in metrics:
-        raise SpecError(
-            source, "study.metric", f"task {task.name!r} reports {list(metrics)}, not {metric!r}"
-        )
+        raise SpecError(source, "study.metric", f"{reporter} report {metrics}, not {metric!r}")
     if study.heartbeat_grace <= study.heartbeat_interval:
         raise SpecError(
             source,

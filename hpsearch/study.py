@@ -162,7 +162,7 @@ def run_study(
     # Data or tokenizer problems stop here: before any trial, and before a new study is
     # written to storage.
     cache = DataCache()
-    cache.encoded(spec)
+    cache.encoded_tasks(spec)
     study, _ = prepare_study(spec, storage, seed_offset=_seed_salt(storage, name, worker_index))
     if progress is not None:
         progress.start_run(study, budget, count_finished(study))

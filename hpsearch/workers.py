@@ -49,7 +49,7 @@ class WorkersFailed(HpsearchError):
 
 def create_study(spec: Spec, storage_url: str | None = None) -> optuna.Study:
     """Check the data and create the study with its queued trials, without running any."""
-    DataCache().encoded(spec)
+    DataCache().encoded_tasks(spec)
     url = resolve_storage_url(spec, storage_url)
     study, _ = prepare_study(spec, open_storage(url))
     return study

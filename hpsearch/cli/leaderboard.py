@@ -58,7 +58,9 @@ def leaderboard(
 
         def render() -> RenderableType:
             rows = leaderboard_rows(study, spec.metric, top=top)
-            return render_leaderboard(rows, spec.metric, title=spec.study.name)
+            return render_leaderboard(
+                rows, spec.metric, title=spec.study.name, columns=spec.shown_metrics
+            )
 
         what = f"study {spec.study.name}"
     out = output_console()

@@ -116,7 +116,8 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
         )
     rows = leaderboard_rows(summary.study, spec.metric, top=10)
     if rows:
-        out.print(render_leaderboard(rows, spec.metric, title=f"{spec.study.name}: top 10"))
+        title = f"{spec.study.name}: top 10"
+        out.print(render_leaderboard(rows, spec.metric, title=title, columns=spec.shown_metrics))
 
 
 def _print_interrupted(

@@ -21,13 +21,14 @@ from hpsearch.errors import HpsearchError
 from hpsearch.leaderboard import state_name
 from hpsearch.metrics import default_direction
 from hpsearch.progress import RunProgress
+from hpsearch.report.multitask import multitask_table
 from hpsearch.report.reseed import SeedRun, reseed, reseed_name, seeds_for, top_trials
 from hpsearch.report.schemes import scheme_table
 from hpsearch.report.stats import summarize, welch
 from hpsearch.spec import Spec, load_spec
 from hpsearch.study import StudyNotFoundError, load_study
 
-REPORT_VERSION = 2  # 2: "schemes", the best config of each learning scheme
+REPORT_VERSION = 3  # 2: "schemes", the best config of each learning scheme; 3: "multitask"
 # Metrics left out of the model-card comparison: the cards compare quality (F1, accuracy),
 # and the validation loss is in every config's table anyway.
 NOT_COMPARED = frozenset({"loss"})
@@ -105,7 +106,10 @@ def build_report(
             )
         runs = reseed(source.spec, source.study, trials, seeds, cache=cache, progress=progress)
         configs += [_config_data(source, t, runs[t.number]) for t in trials]
-    metrics = list(dict.fromkeys([main.metric, *(m for c in configs for m in c["summary"])]))
+    # A multitask study's configs show its tables' columns (each task's report_metrics and
+    # the mean), not every metric of every task; report.json keeps them all.
+    shown = main.shown_metrics or [m for c in configs for m in c["summary"]]
+    metrics = list(dict.fromkeys([main.metric, *shown]))
     baseline = next((s for s in sources if s.role == "baseline"), None)
     if baseline is None:
         notes.append(
@@ -132,6 +136,7 @@ def build_report(
         "configs": configs,
         "comparison": None if baseline is None else _comparison(configs, main.metric),
         "schemes": scheme_table(main, sources[0].study),
+        "multitask": multitask_table(main, sources[0].study),
         "studies": studies,
         "notes": notes,
     }

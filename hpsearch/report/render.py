@@ -1,5 +1,5 @@
 """Rendering report data: rich tables for the terminal, and report.md, report.csv, schemes.csv,
-report.json.
+multitask.csv (a multitask study), report.json.
 
 Every function here reads the plain dict of :func:`hpsearch.report.build.build_report` and
 nothing else. Tables are built once as header and rows of strings, then rendered as rich
@@ -146,7 +146,9 @@ def scheduler_label(schedule: dict[str, Any]) -> str:
 
 def scheme_rows(report: dict[str, Any]) -> Rows:
     """The survey's table: the best config of each learning scheme, best first."""
-    metrics = [*SCHEME_METRICS]
+    schemes = report["schemes"]
+    # A survey column no scheme has (a multitask study's metrics are per task) is left out.
+    metrics = [m for m in SCHEME_METRICS if not schemes or any(m in r["metrics"] for r in schemes)]
     if report["metric"] not in metrics:
         metrics.append(report["metric"])
     header = ["learning scheme", "adapter", "scheduler"]
@@ -167,6 +169,40 @@ def _scheme_title(report: dict[str, Any]) -> str:
     return (
         f"learning schemes of {report['study']}: the best config of each, by "
         f"{report['metric']} in the search"
+    )
+
+
+MULTITASK_ROWS = {"sum": "summed loss", "pcgrad": "PCGrad", "ensemble": "per-task ensemble"}
+COMBINE_NAMES = {"sum": "summed loss", "pcgrad": "PCGrad"}
+
+
+def column_name(metric: str) -> str:
+    """``sts/pearson`` → ``sts Pearson``, ``quora/f1`` → ``quora F1``; ``mean`` stays."""
+    task, _, name = metric.rpartition("/")
+    proper = {**METRIC_NAMES, "accuracy": "accuracy", "pearson": "Pearson", "spearman": "Spearman"}
+    return f"{task} {proper.get(name, name)}" if task else name
+
+
+def multitask_rows(report: dict[str, Any]) -> Rows | None:
+    """The per-task table of a multitask study: summed loss, PCGrad, per-task ensemble."""
+    table = report.get("multitask")
+    if table is None:
+        return None
+    header = ["", *(column_name(m) for m in table["columns"]), "trial"]
+    rows = []
+    for r in table["rows"]:
+        label = MULTITASK_ROWS[r["row"]]
+        if r["row"] == "ensemble" and r["combine"] is not None:
+            label += f" (after {COMBINE_NAMES[r['combine']]})"
+        trial = "–" if r["trial"] is None else f"{r['trial']} (best of {r['n_trials']})"
+        rows.append([label, *(_num(r["metrics"].get(m)) for m in table["columns"]), trial])
+    return header, rows
+
+
+def _multitask_title(report: dict[str, Any]) -> str:
+    return (
+        f"tasks of {report['study']}: the best config of summed loss, PCGrad and the per-task "
+        f"ensemble, by {report['multitask']['metric']} in the search"
     )
 
 
@@ -215,6 +251,9 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
     comp = comparison_rows(report)
     if comp is not None:
         tables.append(rich_table(comp, title=_comparison_title(report)))
+    tasks = multitask_rows(report)
+    if tasks is not None:
+        tables.append(rich_table(tasks, title=_multitask_title(report)))
     tables.append(rich_table(scheme_rows(report), title=_scheme_title(report)))
     tables.append(
         rich_table(
@@ -276,6 +315,29 @@ def to_markdown(report: dict[str, Any], plots: dict[str, str | None] | None = No
             markdown_table(comp),
             "",
         ]
+    tasks = multitask_rows(report)
+    if tasks is not None:
+        parts += [
+            f"## Tasks: summed loss, PCGrad and the per-task ensemble, by {report['metric']}",
+            "",
+            "Validation metrics of the best complete trial of the search (not re-run) of each "
+            "kind. Summed loss and PCGrad: the jointly trained model at its best evaluation "
+            "(`multitask.combine`). Per-task ensemble: each task predicted by its own copy of "
+            "the joint model, finetuned on that task alone (`multitask.ensemble`).",
+            "",
+            markdown_table(tasks),
+            "",
+        ]
+        for r in report["multitask"]["rows"]:
+            if r["trial"] is None:
+                parts.append(f"- {MULTITASK_ROWS[r['row']]}: no complete trial in the search")
+                continue
+            params = ", ".join(f"`{k}` = {_param(v)}" for k, v in r["params"].items())
+            parts.append(
+                f"- {MULTITASK_ROWS[r['row']]}: trial {r['trial']}; "
+                f"{params or 'no searched params'}"
+            )
+        parts.append("")
     parts += [
         f"## Learning schemes: the best config of each, by {report['metric']}",
         "",
@@ -381,6 +443,27 @@ def schemes_csv(report: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
+def multitask_csv(report: dict[str, Any]) -> str:
+    """multitask.csv: the per-task table, one row per kind (summed loss, PCGrad, ensemble)."""
+    table = report["multitask"]
+    fields = ["row", *table["columns"], "trial", "n_trials", "combine", "params"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for r in table["rows"]:
+        writer.writerow(
+            {
+                "row": r["row"],
+                **{m: r["metrics"].get(m, "") for m in table["columns"]},
+                "trial": "" if r["trial"] is None else r["trial"],
+                "n_trials": r["n_trials"],
+                "combine": r["combine"] or "",
+                "params": json.dumps(r["params"], sort_keys=True),
+            }
+        )
+    return buf.getvalue()
+
+
 def to_json(report: dict[str, Any]) -> str:
     """report.json: the whole report data. NaN (a diverged run) is written as null."""
     return json.dumps(_no_nan(report), indent=2) + "\n"
@@ -399,14 +482,16 @@ def _no_nan(value: Any) -> Any:
 def write_text_files(
     report: dict[str, Any], folder: Path, plots: dict[str, str | None] | None = None
 ) -> list[Path]:
-    """Write report.md, report.csv, schemes.csv and report.json into ``folder``; their
-    paths."""
+    """Write report.md, report.csv, schemes.csv, report.json and (a multitask study)
+    multitask.csv into ``folder``; their paths."""
     files = {
         "report.md": to_markdown(report, plots),
         "report.csv": to_csv(report),
         "schemes.csv": schemes_csv(report),
         "report.json": to_json(report),
     }
+    if report.get("multitask") is not None:
+        files["multitask.csv"] = multitask_csv(report)
     paths = []
     for name, text in files.items():
         path = folder / name

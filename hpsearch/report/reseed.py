@@ -121,7 +121,7 @@ def reseed(
     pending = len(companion.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     if pending:
         cache = cache or DataCache()
-        cache.encoded(spec)  # data or tokenizer problems stop here, before any run
+        cache.encoded_tasks(spec)  # data or tokenizer problems stop here, before any run
         if progress is not None:
             progress.start_run(companion, len(plan), sum(k in finished for k in plan))
         with stop_on_signals() as guard:

@@ -1,0 +1,82 @@
+"""The per-task table of a multitask study, as plain data: the summed loss, PCGrad and the
+per-task ensemble, each with its best config of the search (no re-runs).
+
+- summed loss, PCGrad: the best complete trial with ``multitask.combine`` = ``sum`` (or
+  ``pcgrad``), by the study's metric of its jointly trained model (``joint_metrics``: its
+  best evaluation), ensemble or not;
+- per-task ensemble: the best complete trial with ``multitask.ensemble`` on, by the metric of
+  its ensemble (``ensemble_metrics``: each task predicted by its own finetuned copy).
+
+The columns are each task's ``report_metrics`` (``sst/accuracy``, ``quora/accuracy``,
+``quora/f1``, ``sts/pearson``), then the mean. :mod:`hpsearch.report.render` draws the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from hpsearch.spec import Spec
+
+# (row, what picks its trials, the user attr holding that row's metrics)
+_ROWS = (
+    ("sum", "joint_metrics"),
+    ("pcgrad", "joint_metrics"),
+    ("ensemble", "ensemble_metrics"),
+)
+
+
+def multitask_table(spec: Spec, study: optuna.Study) -> dict[str, Any] | None:
+    """The per-task table of ``study``: None for a single-task study.
+
+    Returns ``{"metric", "columns", "rows"}``; one row each for ``sum``, ``pcgrad`` and
+    ``ensemble``, in that order, always (``trial`` None when the search has no complete trial
+    of that kind). A row holds its trial's number, params, combine, the metrics of its
+    columns, and how many complete trials it was chosen from. Ties go to the earlier trial.
+    """
+    columns = spec.shown_metrics
+    if columns is None:
+        return None
+    maximize = spec.direction == "maximize"
+    candidates: dict[str, list[tuple[FrozenTrial, Spec]]] = {row: [] for row, _ in _ROWS}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        run = spec.with_params(trial.params)
+        candidates[run.multitask.combine].append((trial, run))
+        if run.multitask.ensemble:
+            candidates["ensemble"].append((trial, run))
+    rows = []
+    for row, attr in _ROWS:
+        scored = [
+            (t, run, t.user_attrs[attr])
+            for t, run in candidates[row]
+            if spec.metric in t.user_attrs.get(attr, {})
+        ]
+        sign = 1.0 if maximize else -1.0
+        best = min(scored, key=lambda x: (-sign * x[2][spec.metric], x[0].number), default=None)
+        rows.append(_row(row, best, len(scored), columns))
+    return {"metric": spec.metric, "columns": columns, "rows": rows}
+
+
+def _row(
+    row: str, best: tuple[FrozenTrial, Spec, dict[str, float]] | None, n: int, names: list[str]
+) -> dict[str, Any]:
+    if best is None:
+        return {
+            "row": row,
+            "trial": None,
+            "n_trials": 0,
+            "combine": None,
+            "params": {},
+            "metrics": {},
+        }
+    trial, run, metrics = best
+    return {
+        "row": row,
+        "trial": trial.number,
+        "n_trials": n,
+        "combine": run.multitask.combine,
+        "params": dict(trial.params),
+        "metrics": {m: float(metrics[m]) for m in names if m in metrics},
+    }
