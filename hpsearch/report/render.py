@@ -137,11 +137,10 @@ def adapter_label(finetune: dict[str, Any]) -> str:
 def scheduler_label(schedule: dict[str, Any]) -> str:
     name = schedule["schedule"]
     if name == "slanted_triangular":
-        return (
-            f"slanted triangular (cut_frac {schedule['cut_frac']:g}, ratio {schedule['ratio']:g})"
-        )
+        cut, ratio = schedule["cut_frac"], schedule["ratio"]
+        return f"slanted triangular (cut_frac {cut:.3g}, ratio {ratio:.3g})"
     warmup = schedule["warmup_ratio"]
-    return f"{name} (warmup {warmup:g})" if warmup else name
+    return f"{name} (warmup {warmup:.3g})" if warmup else name
 
 
 def scheme_rows(report: dict[str, Any]) -> Rows:
