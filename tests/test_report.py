@@ -395,7 +395,7 @@ class FakeObjective:
 
 
 class NoData:
-    def encoded(self, spec):  # the stand-in trains nothing: no data to load
+    def encoded_tasks(self, spec):  # the stand-in trains nothing: no data to load
         return None
 
 
