@@ -91,7 +91,7 @@ def test_multitask_spec_defaults(cs224n):
         ("quora", "accuracy"),
         ("sts", "pearson"),
     ]
-    assert spec.tasks[0].train_file == str(cs224n / "sst-train.tsv")
+    assert spec.tasks[0].train_file == str((cs224n / "sst-train.tsv").resolve())
     assert spec.shown_metrics == [
         "sst/accuracy",
         "quora/accuracy",
