@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import select
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +69,24 @@ def quora_study(tmp_path: Path, cs224n: Path):
         return path
 
     return write
+
+
+def run_study_file(
+    study_file: Path, folder: Path, shrink: list[str], n_trials: int
+) -> tuple[list[str], optuna.Study]:
+    """Run a study file of ``studies/`` through the command line, shrunk with ``--set``
+    overrides and stored in ``folder``; the overrides (storage included) and the study."""
+    from hpsearch.spec import load_spec
+
+    overrides = [f"study.storage=sqlite:///{folder / 'study.db'}", *shrink]
+    args = [sys.executable, "-m", "hpsearch", "run", str(study_file), "--n-trials", str(n_trials)]
+    for item in overrides:
+        args += ["--set", item]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert f"{n_trials}/{n_trials} trials finished" in done.stdout
+    spec = load_spec(study_file, overrides)
+    return overrides, optuna.load_study(study_name=spec.study.name, storage=spec.study.storage)
 
 
 @pytest.fixture

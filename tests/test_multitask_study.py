@@ -5,12 +5,11 @@ on the shared SST, Quora and STS files, then the report's per-task table is buil
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
 import pytest
+from conftest import run_study_file
 
 from hpsearch.report.build import build_report, open_sources
 from hpsearch.report.render import write_report
@@ -33,16 +32,7 @@ SHRINK = [
 
 @pytest.fixture(scope="module")
 def multitask(tmp_path_factory) -> tuple[list[str], optuna.Study]:
-    folder = tmp_path_factory.mktemp("multitask")
-    overrides = [f"study.storage=sqlite:///{folder / 'multitask.db'}", *SHRINK]
-    args = [sys.executable, "-m", "hpsearch", "run", str(STUDY), "--n-trials", str(N_TRIALS)]
-    for item in overrides:
-        args += ["--set", item]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
-    assert f"{N_TRIALS}/{N_TRIALS} trials finished" in done.stdout
-    spec = load_spec(STUDY, overrides)
-    return overrides, optuna.load_study(study_name=spec.study.name, storage=spec.study.storage)
+    return run_study_file(STUDY, tmp_path_factory.mktemp("multitask"), SHRINK, N_TRIALS)
 
 
 def test_every_trial_records_each_tasks_metrics(multitask):

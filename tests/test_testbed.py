@@ -4,12 +4,11 @@ through the command line, then the report's learning-schemes table is built from
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
 import pytest
+from conftest import run_study_file
 
 from hpsearch.report.build import build_report, open_sources
 from hpsearch.report.render import write_report
@@ -31,16 +30,7 @@ SHRINK = [
 
 @pytest.fixture(scope="module")
 def testbed(tmp_path_factory) -> tuple[list[str], optuna.Study]:
-    folder = tmp_path_factory.mktemp("testbed")
-    overrides = [f"study.storage=sqlite:///{folder / 'testbed.db'}", *SHRINK]
-    args = [sys.executable, "-m", "hpsearch", "run", str(STUDY), "--n-trials", str(N_TRIALS)]
-    for item in overrides:
-        args += ["--set", item]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
-    assert f"{N_TRIALS}/{N_TRIALS} trials finished" in done.stdout
-    spec = load_spec(STUDY, overrides)
-    return overrides, optuna.load_study(study_name=spec.study.name, storage=spec.study.storage)
+    return run_study_file(STUDY, tmp_path_factory.mktemp("testbed"), SHRINK, N_TRIALS)
 
 
 def test_each_trial_records_its_trainable_params_and_time_per_step(testbed):
