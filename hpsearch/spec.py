@@ -697,7 +697,7 @@ def _study_metrics(spec: Spec) -> tuple[str, list[str], str]:
         metrics = [MEAN] + [
             task_metric(t.key, m) for t in spec.tasks for m in metric_names(_task_kind(t))
         ]
-        return MEAN, metrics, f"tasks {[t.key for t in spec.tasks]}"
+        return MEAN, metrics, f"tasks {[t.key for t in spec.tasks]} report"
     task = spec.task
     kind = _task_kind(task)
     default_metric = (
@@ -705,7 +705,7 @@ def _study_metrics(spec: Spec) -> tuple[str, list[str], str]:
         if task.name != LOCAL
         else ("f1" if kind == "classification" else "pearson")
     )
-    return default_metric, list(metric_names(kind)), f"task {task.name!r}"
+    return default_metric, list(metric_names(kind)), f"task {task.name!r} reports"
 
 
 def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
@@ -713,7 +713,7 @@ def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
     default_metric, metrics, reporter = _study_metrics(spec)
     metric = study.metric or default_metric
     if metric not in metrics:
-        raise SpecError(source, "study.metric", f"{reporter} report {metrics}, not {metric!r}")
+        raise SpecError(source, "study.metric", f"{reporter} {metrics}, not {metric!r}")
     if study.heartbeat_grace <= study.heartbeat_interval:
         raise SpecError(
             source,

@@ -69,7 +69,7 @@ class EvalRecord:
     epoch: float  # epochs done, fractional
     step: int  # optimizer steps done
     metrics: dict[str, float]
-    train_loss: float  # mean training loss since the previous evaluation
+    train_loss: float  # mean training loss since the previous evaluation (tasks summed)
     samples_per_s: float  # training throughput so far, evaluation time excluded
     elapsed: float  # wall seconds since training started
     trainable_params: int  # trained in the last step (grows with gradual unfreezing)
@@ -172,7 +172,7 @@ def train(
         on_step=on_step,
     )
 
-    # --- model and finetuning scheme ----------------------------------------------------
+    # --- model and finetuning scheme ---------------------------------------------------
     dropout = {"hidden_dropout": cfg.hidden_dropout, "attention_dropout": cfg.attention_dropout}
     if spec.is_multitask:
         model = build_multitask_model(
@@ -196,7 +196,7 @@ def train(
     model.train()
     num_params = sum(p.numel() for p in model.parameters())
 
-    # --- joint training (or single-task training) -----------------------------------------
+    # --- training: joint training of every task (or the one task) ----------------------
     interval = unfreeze_interval(spec.finetune, _steps_per_epoch(tasks.values(), cfg.batch_size))
     joint = _fit(
         ctx,
@@ -212,7 +212,7 @@ def train(
         on_eval=on_eval,
     )
 
-    # --- per-task ensemble: a copy per task, finetuned on its task alone -------------------
+    # --- per-task ensemble: a copy per task, finetuned on its task alone ---------------
     ensemble = None
     if spec.is_multitask and spec.multitask.ensemble:
         tick = time.perf_counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import math
 from pathlib import Path
 
 import optuna
@@ -365,6 +366,29 @@ def test_pcgrad_and_summed_loss_see_the_same_batches(cs224n, cache):
         )
     assert losses["sum"][0] == losses["pcgrad"][0]
     assert losses["sum"][1] != losses["pcgrad"][1]
+
+
+def test_frozen_encoder_with_mfac_and_pcgrad_trains_the_heads_only(cs224n, cache, monkeypatch):
+    """M-FAC steps on PCGrad's combined gradient of what a frozen encoder leaves: BERT's
+    pooler (shared by the tasks) and the three heads."""
+    kept = {}
+    real = trainer_module.build_multitask_model
+
+    def build_and_keep(*args, **kwargs):
+        kept["model"] = model = real(*args, **kwargs)
+        kept["before"] = {n: p.detach().clone() for n, p in model.named_parameters()}
+        return model
+
+    monkeypatch.setattr(trainer_module, "build_multitask_model", build_and_keep)
+    raw = tiny(cs224n, multitask={"combine": "pcgrad"}, finetune={"mode": "frozen"})
+    raw["optimizer"] = {"kind": "mfac", "num_grads": 4}
+    spec = parse_spec(raw, base_dir=cs224n)
+    result = train(spec, cache.encoded_tasks(spec))
+    before = kept["before"]
+    after = dict(kept["model"].named_parameters())
+    changed = {n for n in before if not torch.equal(before[n], after[n].detach())}
+    assert changed == {n for n in before if n.startswith(("heads.", "encoder.pooler."))}
+    assert all(math.isfinite(v) for v in result.best.metrics.values())
 
 
 def test_regression_head_learns(cs224n, cache, tmp_path):
