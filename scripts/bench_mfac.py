@@ -38,7 +38,9 @@ What is measured, and how:
   RSS just before, so it is the optimizer's own peak (buffer, state and temporaries).
 - Configurations run one at a time, so a 16 GB buffer (m = 256) is freed before the next.
 - The second table sets the layouts side by side per m: buffer bytes, median step and peak
-  memory, and the ratios dense / row-sparse.
+  memory, and the ratios dense / row-sparse. The step ratio compares runs made at different
+  moments; ``paired`` divides each step by a fixed 256 MiB read timed right after it first,
+  so that load which differs between the two runs cancels out.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ LR = 1e-5  # irrelevant for timing; small so that parameters stay finite
 BATCH_SIZE = 32  # the model cards' batch of QQP pairs
 MAX_LENGTH = 128  # and their max length
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cs224n"
+PROBE_BYTES = 256 * 2**20  # the fixed read timed after every M-FAC step (load yardstick)
 
 
 # --------------------------------------------------------------------------- workers
@@ -196,6 +199,8 @@ def worker_step(
             # pages, whose first write would otherwise count as the optimizer's memory.
             p.mul_(1.0)
             p.grad = torch.zeros_like(p)  # as after a backward pass
+    # The yardstick: the same read in every configuration, timed right after each step.
+    probe = torch.empty(PROBE_BYTES // 4).uniform_() if kind == "mfac" else None
     gc.collect()
 
     load_before = os.getloadavg()[0]
@@ -260,7 +265,7 @@ def worker_step(
     else:
         raise ValueError(f"unknown kind {kind!r}")
 
-    times, g_reads = [], []
+    times, g_reads, probes = [], [], []
     dense_g = getattr(opt, "_buffer", None) is not None and hasattr(opt._buffer, "G")
     rss_high = _proc_status()["VmRSS"]
     for i in range(warmup + steps):
@@ -271,6 +276,10 @@ def worker_step(
         elapsed = time.perf_counter() - start
         if i >= warmup:
             times.append(elapsed)
+            if probe is not None:
+                start = time.perf_counter()
+                probe.sum()
+                probes.append(time.perf_counter() - start)
             if dense_g:
                 # The read bandwidth on G itself, in the same moment: one sum over G.
                 start = time.perf_counter()
@@ -293,6 +302,12 @@ def worker_step(
     )
     if kind == "mfac":
         result["buffer_nbytes"] = opt.buffer_nbytes  # allocated: equals the estimate
+        result["probe_times"] = probes
+        # Each step against the fixed read right after it: comparable across configurations
+        # run at different moments of a shared machine's load.
+        result["step_per_probe"] = statistics.median(
+            t / p for t, p in zip(times, probes, strict=True)
+        )
         if dense_g:
             result["g_read_times"] = g_reads
             result["g_read_bandwidth"] = result["buffer_bytes"] / min(g_reads)
@@ -399,12 +414,14 @@ def _layout_table(report: dict):
             "M-FAC gradient buffer: dense vs word embedding row-sparse (at most "
             f"{rows['max_rows'] if rows else '?'} rows: the trainer's bound for batches of "
             f"{BATCH_SIZE} Quora pairs at length {MAX_LENGTH}). ratio = dense / row-sparse; "
+            f"paired = the ratio of median (step / a {PROBE_BYTES // 2**20} MiB read timed "
+            "right after it), robust to load that differs between the runs; "
             "'-' = not run (does not fit)"
         )
     )
     for name in ["m", "buffer dense", "buffer rows", "ratio", "step dense", "step rows"]:
         table.add_column(name, justify="right")
-    for name in ["ratio", "peak dense", "peak rows", "ratio", "load avg"]:
+    for name in ["ratio", "paired", "peak dense", "peak rows", "ratio", "load avg"]:
         table.add_column(name, justify="right")
 
     def get(r: dict | None, key: str, fmt) -> str:
@@ -428,6 +445,7 @@ def _layout_table(report: dict):
             get(dense, "step_median", lambda t: f"{t * 1e3:.0f} ms"),
             get(sparse, "step_median", lambda t: f"{t * 1e3:.0f} ms"),
             ratio(dense, sparse, "step_median"),
+            ratio(dense, sparse, "step_per_probe"),
             get(dense, "peak_bytes", lambda b: f"{b / GIB:.2f} GiB"),
             get(sparse, "peak_bytes", lambda b: f"{b / GIB:.2f} GiB"),
             ratio(dense, sparse, "peak_bytes"),
