@@ -279,15 +279,21 @@ class CountForwards:
     forward pass of the model and of its per-task copies (deepcopy keeps the hook)."""
 
     def __init__(self, monkeypatch):
-        self.calls: list[tuple[int, str]] = []  # (id of the model, task)
+        self.calls: list[tuple[int, str]] = []  # (index of the model in `models`, task)
+        self.models: list[torch.nn.Module] = []  # every model seen, in order of first forward
         real = trainer_module.build_multitask_model
-        calls = self.calls
+        calls, models = self.calls, self.models
 
         # A closure, not a bound method: deepcopy would copy a method's object, and the
-        # copies would record into a copy of this list.
+        # copies would record into a copy of this list. Models are told apart by identity
+        # against strong references, never by id(): a freed copy's id is reused by the next.
         def hook(module, args, kwargs):
             if module.training:
-                calls.append((id(module), kwargs["task"]))
+                index = next((i for i, m in enumerate(models) if m is module), None)
+                if index is None:
+                    index = len(models)
+                    models.append(module)
+                calls.append((index, kwargs["task"]))
 
         def build_and_count(*args, **kwargs):
             model = real(*args, **kwargs)
