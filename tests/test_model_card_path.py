@@ -106,6 +106,7 @@ def test_qqp_card_study_runs_through_datasets_and_a_hub_style_model(
         args += ["--set", item]
     code, out, err = cli(*args)
     assert code == 0, err
+    assert "1/1 trials finished" in out
     assert calls == [("nyu-mll/glue", "qqp")]
     study = optuna.load_study(study_name="qqp-bert-tiny-mfac", storage=storage)
     (trial,) = study.trials
