@@ -1,7 +1,15 @@
 """hpsearch: find the best way to finetune small BERT models.
 
-Data flows one way: study file → validated spec (`hpsearch.spec`) → Optuna objective
-(`hpsearch.objective`) → trainer (`hpsearch.trainer`) → metrics → storage → reports.
+The subpackages are layers in the order data flows, each importing only those below it
+(checked by ``lint-imports``; see ``[tool.importlinter]`` in pyproject.toml):
+
+    cli → report → search → train → data → spec → optim → errors, metrics
+
+A study file becomes a validated spec (:mod:`hpsearch.spec`), the spec's task becomes
+tokenized batches (:mod:`hpsearch.data`), a trial trains a model on them
+(:mod:`hpsearch.train`, with :mod:`hpsearch.optim`), Optuna studies run trials on a storage
+(:mod:`hpsearch.search`), finished studies become report data (:mod:`hpsearch.report`), and
+the command line shows it all (:mod:`hpsearch.cli`).
 """
 
 from hpsearch.errors import HpsearchError, SpecError

@@ -85,8 +85,9 @@ def _minilm_2_layers() -> torch.nn.Module:
 
 def _token_rows(data_dir: Path, batches: int) -> tuple[list[torch.Tensor], int]:
     """Distinct token ids of ``batches`` real training batches, and the trainer's row bound."""
-    from hpsearch.data import DataCache, max_tokens_per_batch, train_batches
-    from hpsearch.spec import parse_spec
+    from hpsearch.data.batches import max_tokens_per_batch, train_batches
+    from hpsearch.data.encode import DataCache
+    from hpsearch.spec.validate import parse_spec
 
     spec = parse_spec(
         {

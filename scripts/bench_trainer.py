@@ -12,7 +12,7 @@ trains long enough for F1 to mean something.
 
 Three runners train the same model on the same rows with the same recipe, in one process:
 
-- ``hpsearch``: ``hpsearch.trainer.train`` (dynamic padding, batches grouped by length);
+- ``hpsearch``: ``hpsearch.train.trainer.train`` (dynamic padding, batches grouped by length);
 - ``Trainer-padded-128``: ``Trainer`` on rows padded to 128 tokens (run_glue's default,
   ``padding="max_length"`` with ``default_data_collator``);
 - ``Trainer-dynamic``: ``Trainer`` with ``DataCollatorWithPadding`` and random batches (the
@@ -103,7 +103,7 @@ class RunResult:
 def build_spec(
     data_dir: Path, train_samples: int, eval_samples: int, seed: int, lr: float, epochs: int
 ):
-    from hpsearch.spec import parse_spec
+    from hpsearch.spec.validate import parse_spec
 
     raw = {
         "study": {"name": "bench-trainer"},
@@ -189,7 +189,7 @@ def padding_stats(encoded, seed: int) -> dict[str, float]:
     hpsearch's batches are rebuilt with its own ``train_batches`` and the seed its trainer
     uses (exact); Trainer-dynamic's random batches are averaged over 5 random orders.
     """
-    from hpsearch.data import train_batches
+    from hpsearch.data.batches import train_batches
 
     lengths = encoded.lengths
     real = int(lengths.sum())
@@ -214,7 +214,7 @@ def padding_stats(encoded, seed: int) -> dict[str, float]:
 
 def warm_up(threads: int) -> None:
     """Untimed forward and backward passes, so one-time kernel setup falls on no runner."""
-    from hpsearch.models import build_model
+    from hpsearch.train.models import build_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -229,7 +229,7 @@ def warm_up(threads: int) -> None:
 
 
 def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
-    from hpsearch.trainer import train
+    from hpsearch.train.trainer import train
 
     torch.set_num_threads(threads)
     result = train(spec.with_params({"train.seed": seed}), encoded)
@@ -254,7 +254,7 @@ def run_trainer(
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
     from hpsearch.metrics import compute_metrics
-    from hpsearch.models import build_model
+    from hpsearch.train.models import build_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)  # the head's initial weights, as hpsearch's trainer seeds them
@@ -411,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
     from transformers import DataCollatorWithPadding, default_data_collator
 
-    from hpsearch.data import DataCache
-    from hpsearch.models import load_tokenizer
+    from hpsearch.data.encode import DataCache
+    from hpsearch.data.pretrained import load_tokenizer
 
     transformers.logging.set_verbosity_error()
     logging.getLogger("hpsearch").setLevel(logging.ERROR)

@@ -20,9 +20,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from hpsearch.data import DataCache
-from hpsearch.spec import parse_spec
-from hpsearch.trainer import train
+from hpsearch.data.encode import DataCache
+from hpsearch.spec.validate import parse_spec
+from hpsearch.train.trainer import train
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cs224n"
 

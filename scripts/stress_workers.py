@@ -30,7 +30,7 @@ from postgres_server import find_bindir, postgres_server
 from rich.console import Console
 from rich.table import Table
 
-from hpsearch.storage import open_storage
+from hpsearch.search.storage import open_storage
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "cs224n"

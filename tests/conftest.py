@@ -76,7 +76,7 @@ def run_study_file(
 ) -> tuple[list[str], optuna.Study]:
     """Run a study file of ``studies/`` through the command line, shrunk with ``--set``
     overrides and stored in ``folder``; the overrides (storage included) and the study."""
-    from hpsearch.spec import load_spec
+    from hpsearch.spec.load import load_spec
 
     overrides = [f"study.storage=sqlite:///{folder / 'study.db'}", *shrink]
     args = [sys.executable, "-m", "hpsearch", "run", str(study_file), "--n-trials", str(n_trials)]

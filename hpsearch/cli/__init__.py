@@ -10,7 +10,7 @@ from rich.console import Console
 
 from hpsearch.cli import dashboard, leaderboard, optimizers, report, run
 from hpsearch.errors import HpsearchError
-from hpsearch.interrupts import Interrupted
+from hpsearch.search.interrupts import Interrupted
 
 app = typer.Typer(
     name="hpsearch",

@@ -7,11 +7,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from hpsearch.cli.dashboard_server import HOST, make_dashboard_server
 from hpsearch.cli.options import Storage, StudyFile
-from hpsearch.report.dashboard import HOST, has_note, make_dashboard_server, save_study_note
-from hpsearch.spec import load_spec
-from hpsearch.storage import open_storage
-from hpsearch.study import load_study
+from hpsearch.search.note import has_note, save_study_note
+from hpsearch.search.storage import open_storage
+from hpsearch.search.study import load_study
+from hpsearch.spec.load import load_spec
 
 
 def dashboard(

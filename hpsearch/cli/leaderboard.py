@@ -8,17 +8,12 @@ import typer
 from rich.console import Console, Group, RenderableType
 
 from hpsearch.cli.options import Overrides, Storage, StudyFile, Top, output_console
-from hpsearch.leaderboard import (
-    leaderboard_rows,
-    render_leaderboard,
-    render_study_summary,
-    study_summary_rows,
-    watch_caption,
-)
-from hpsearch.leaderboard import watch as watch_view
-from hpsearch.spec import load_spec
-from hpsearch.storage import display_url, open_storage, storage_exists
-from hpsearch.study import StudyNotFoundError, load_study
+from hpsearch.cli.views import render_leaderboard, render_study_summary, watch_caption
+from hpsearch.cli.views import watch as watch_view
+from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
+from hpsearch.search.storage import display_url, open_storage, storage_exists
+from hpsearch.search.study import StudyNotFoundError, load_study
+from hpsearch.spec.load import load_spec
 
 
 def leaderboard(

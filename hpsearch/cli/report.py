@@ -8,10 +8,11 @@ import optuna
 import typer
 
 from hpsearch.cli.options import StudyFile, output_console
-from hpsearch.progress import RunProgress
+from hpsearch.cli.progress import RunProgress
+from hpsearch.cli.tables import terminal_tables
 from hpsearch.report.build import build_report, open_sources
-from hpsearch.report.render import terminal_tables, write_report
-from hpsearch.spec import load_spec
+from hpsearch.report.render import write_report
+from hpsearch.spec.load import load_spec
 
 
 def report(

@@ -9,13 +9,15 @@ import optuna
 import typer
 
 from hpsearch.cli.options import Overrides, Storage, StudyFile, output_console
-from hpsearch.interrupts import Interrupted
-from hpsearch.leaderboard import leaderboard_rows, render_leaderboard
-from hpsearch.progress import RunProgress
-from hpsearch.spec import Spec, load_spec
-from hpsearch.storage import display_url
-from hpsearch.study import RunSummary, load_study, resolve_storage_url, run_study
-from hpsearch.workers import create_study, run_workers
+from hpsearch.cli.progress import RunProgress
+from hpsearch.cli.views import render_leaderboard
+from hpsearch.report.leaderboard import leaderboard_rows
+from hpsearch.search.interrupts import Interrupted
+from hpsearch.search.storage import display_url
+from hpsearch.search.study import RunSummary, load_study, resolve_storage_url, run_study
+from hpsearch.search.workers import create_study, run_workers
+from hpsearch.spec.load import load_spec
+from hpsearch.spec.schema import Spec
 
 
 def run(
@@ -123,7 +125,7 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
 def _print_interrupted(
     spec: Spec, storage: str | None, n_trials: int | None, stop: Interrupted
 ) -> None:
-    from hpsearch.runner import count_finished
+    from hpsearch.search.runner import count_finished
 
     study = load_study(spec, storage)
     budget = n_trials or spec.study.n_trials

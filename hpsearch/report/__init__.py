@@ -1,18 +1,15 @@
-"""Reports and views of finished studies, built as plain data first, then rendered.
+"""Finished studies as typed report data, then rendered as markdown, CSV, JSON and plots.
 
-- :mod:`~hpsearch.report.reseed`: re-run a study's best configs with other seeds, in a
-  companion study ``<name>-reseed`` in the same storage.
-- :mod:`~hpsearch.report.stats`: mean ± std, best-of-N and Welch's t-test.
-- :mod:`~hpsearch.report.schemes`: the best trial of each learning scheme of a study.
-- :mod:`~hpsearch.report.build`: studies and re-runs → one JSON-able dict.
-- :mod:`~hpsearch.report.render`: that dict → rich tables, report.md, report.csv, report.json.
-- :mod:`~hpsearch.report.plots`: that dict → PNG plots.
-- :mod:`~hpsearch.report.dashboard`: the study file as a dashboard note, optuna-dashboard
-  on localhost.
+Layer 5 of 6: may import :mod:`hpsearch.search` and everything below it; never rich (the
+terminal's tables are :mod:`hpsearch.cli`'s). Modules:
 
-The submodules are imported one by one (``from hpsearch.report.build import ...``): this
-package imports none of them, because :mod:`hpsearch.study` uses the dashboard note while
-:mod:`~hpsearch.report.build` uses :mod:`hpsearch.study`.
+- :mod:`~hpsearch.report.build`: studies and re-runs → report data;
+- :mod:`~hpsearch.report.stats`: mean ± std, best-of-N and Welch's t-test;
+- :mod:`~hpsearch.report.schemes`, :mod:`~hpsearch.report.multitask`: the survey's and the
+  multitask per-task tables;
+- :mod:`~hpsearch.report.leaderboard`: a study's trials (and a storage's studies) as rows;
+- :mod:`~hpsearch.report.labels`: how names read; :mod:`~hpsearch.report.render`: tables,
+  report.md, CSV and JSON files; :mod:`~hpsearch.report.plots`: PNG plots.
 """
 
-__all__ = ["build", "dashboard", "plots", "render", "reseed", "schemes", "stats"]
+__all__ = ["build", "labels", "leaderboard", "multitask", "plots", "render", "schemes", "stats"]

@@ -16,17 +16,18 @@ from typing import Any, Literal
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpsearch.data import DataCache
+from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError
-from hpsearch.leaderboard import state_name
 from hpsearch.metrics import default_direction
-from hpsearch.progress import RunProgress
+from hpsearch.report.leaderboard import state_name
 from hpsearch.report.multitask import multitask_table
-from hpsearch.report.reseed import SeedRun, reseed, reseed_name, seeds_for, top_trials
 from hpsearch.report.schemes import scheme_table
 from hpsearch.report.stats import summarize, welch
-from hpsearch.spec import Spec, load_spec
-from hpsearch.study import StudyNotFoundError, load_study
+from hpsearch.search.progress import Progress
+from hpsearch.search.reseed import SeedRun, reseed, reseed_name, seeds_for, top_trials
+from hpsearch.search.study import StudyNotFoundError, load_study
+from hpsearch.spec.load import load_spec
+from hpsearch.spec.schema import Spec
 
 REPORT_VERSION = 3  # 2: "schemes", the best config of each learning scheme; 3: "multitask"
 # Metrics left out of the model-card comparison: the cards compare quality (F1, accuracy),
@@ -83,7 +84,7 @@ def build_report(
     *,
     seeds: int = 5,
     top: int = 1,
-    progress: RunProgress | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Re-run the ``top`` best configs of each source with ``seeds`` seeds; the report data.
 

@@ -18,7 +18,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpsearch.spec import Spec
+from hpsearch.spec.schema import Spec
 
 # (row, what picks its trials, the user attr holding that row's metrics)
 _ROWS = (

@@ -130,7 +130,7 @@ def seeds_figure(report: dict[str, Any]) -> Figure:
     """Box and points of the re-runs' objective, one box per config, one colour per optimizer."""
     import numpy as np
 
-    from hpsearch.report.render import optimizer_name
+    from hpsearch.report.labels import optimizer_name
 
     configs = report["configs"]
     kinds = list(dict.fromkeys(c["optimizer"] for c in configs))

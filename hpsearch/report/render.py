@@ -18,28 +18,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
-OPTIMIZER_NAMES = {"adamw": "AdamW", "mfac": "M-FAC", "sgd": "SGD"}
-METRIC_NAMES = {"f1": "F1", "accuracy": "Accuracy", "mcc": "MCC", "mse": "MSE"}
-# Shown ×100 in the comparison, as the model cards do; the other metrics as they are.
-PERCENT = frozenset({"f1", "accuracy", "mcc", "pearson", "spearman"})
+from hpsearch.report.labels import (
+    COMBINE_NAMES,
+    MULTITASK_ROWS,
+    PERCENT,
+    adapter_label,
+    column_name,
+    config_label,
+    metric_name,
+    optimizer_name,
+    scheduler_label,
+    scheme_label,
+)
 
 Rows = tuple[list[str], list[list[str]]]  # header, rows
-
-
-def optimizer_name(kind: str) -> str:
-    return OPTIMIZER_NAMES.get(kind, kind)
-
-
-def metric_name(metric: str) -> str:
-    return METRIC_NAMES.get(metric, metric.capitalize())
-
-
-def config_label(config: dict[str, Any]) -> str:
-    """``M-FAC (qqp-mfac, trial 3)``: the optimizer first, then where the config is from."""
-    return f"{optimizer_name(config['optimizer'])} ({config['study']}, trial {config['trial']})"
 
 
 def _num(value: float | None, digits: int = 4, scale: float = 1.0, sign: bool = False) -> str:
@@ -102,45 +94,8 @@ def comparison_rows(report: dict[str, Any]) -> Rows | None:
     return header, rows
 
 
-MODE_NAMES = {
-    "full": "full finetuning",
-    "frozen": "frozen encoder",
-    "adapter": "adapters",
-    "lora": "LoRA",
-}
 # The survey's columns; the objective gets its own column when it is neither.
 SCHEME_METRICS = ("loss", "accuracy")
-
-
-def scheme_label(scheme: dict[str, Any]) -> str:
-    """``full finetuning + discriminative lr + gradual unfreezing, AdamW``."""
-    parts = [MODE_NAMES.get(scheme["mode"], scheme["mode"])]
-    if scheme["discriminative"]:
-        parts.append("discriminative lr")
-    if scheme["gradual_unfreezing"]:
-        parts.append("gradual unfreezing")
-    optimizer = optimizer_name(scheme["optimizer"])
-    if scheme["nesterov"]:
-        optimizer += " (Nesterov)"
-    return f"{' + '.join(parts)}, {optimizer}"
-
-
-def adapter_label(finetune: dict[str, Any]) -> str:
-    """The survey's adapter column: yes (and the bottleneck width), LoRA (and its rank), no."""
-    if finetune["mode"] == "adapter":
-        return f"yes ({finetune['adapter_size']})"
-    if finetune["mode"] == "lora":
-        return f"LoRA (r={finetune['lora_r']})"
-    return "no"
-
-
-def scheduler_label(schedule: dict[str, Any]) -> str:
-    name = schedule["schedule"]
-    if name == "slanted_triangular":
-        cut, ratio = schedule["cut_frac"], schedule["ratio"]
-        return f"slanted triangular (cut_frac {cut:.3g}, ratio {ratio:.3g})"
-    warmup = schedule["warmup_ratio"]
-    return f"{name} (warmup {warmup:.3g})" if warmup else name
 
 
 def scheme_rows(report: dict[str, Any]) -> Rows:
@@ -164,24 +119,6 @@ def scheme_rows(report: dict[str, Any]) -> Rows:
     return header, rows
 
 
-def _scheme_title(report: dict[str, Any]) -> str:
-    return (
-        f"learning schemes of {report['study']}: the best config of each, by "
-        f"{report['metric']} in the search"
-    )
-
-
-MULTITASK_ROWS = {"sum": "summed loss", "pcgrad": "PCGrad", "ensemble": "per-task ensemble"}
-COMBINE_NAMES = {"sum": "summed loss", "pcgrad": "PCGrad"}
-
-
-def column_name(metric: str) -> str:
-    """``sts/pearson`` → ``sts Pearson``, ``quora/f1`` → ``quora F1``; ``mean`` stays."""
-    task, _, name = metric.rpartition("/")
-    proper = {**METRIC_NAMES, "accuracy": "accuracy", "pearson": "Pearson", "spearman": "Spearman"}
-    return f"{task} {proper.get(name, name)}" if task else name
-
-
 def multitask_rows(report: dict[str, Any]) -> Rows | None:
     """The per-task table of a multitask study: summed loss, PCGrad, per-task ensemble."""
     table = report.get("multitask")
@@ -196,13 +133,6 @@ def multitask_rows(report: dict[str, Any]) -> Rows | None:
         trial = "–" if r["trial"] is None else f"{r['trial']} (best of {r['n_trials']})"
         rows.append([label, *(_num(r["metrics"].get(m)) for m in table["columns"]), trial])
     return header, rows
-
-
-def _multitask_title(report: dict[str, Any]) -> str:
-    return (
-        f"tasks of {report['study']}: the best config of summed loss, PCGrad and the per-task "
-        f"ensemble, by {report['multitask']['metric']} in the search"
-    )
 
 
 def config_rows(report: dict[str, Any]) -> Rows:
@@ -232,44 +162,6 @@ def run_rows(report: dict[str, Any]) -> Rows:
         for r in c["runs"]
     ]
     return header, rows
-
-
-def rich_table(rows: Rows, title: str = "") -> Table:
-    header, body = rows
-    table = Table(title=escape(title), title_justify="left")
-    for i, name in enumerate(header):
-        table.add_column(escape(name), justify="left" if i == 0 else "right")
-    for row in body:
-        table.add_row(*(escape(cell) for cell in row))
-    return table
-
-
-def terminal_tables(report: dict[str, Any]) -> list[Table]:
-    """The tables ``hpsearch report`` prints: the comparison (if any), then the configs."""
-    tables = []
-    comp = comparison_rows(report)
-    if comp is not None:
-        tables.append(rich_table(comp, title=_comparison_title(report)))
-    tasks = multitask_rows(report)
-    if tasks is not None:
-        tables.append(rich_table(tasks, title=_multitask_title(report)))
-    tables.append(rich_table(scheme_rows(report), title=_scheme_title(report)))
-    tables.append(
-        rich_table(
-            config_rows(report),
-            title=f"top {report['top']} config(s) of each study over {report['seeds']} seeds",
-        )
-    )
-    return tables
-
-
-def _comparison_title(report: dict[str, Any]) -> str:
-    comp = report["comparison"]
-    return (
-        f"{optimizer_name(comp['study']['optimizer'])} against "
-        f"{optimizer_name(comp['baseline']['optimizer'])}: validation metrics ×100, "
-        f"mean ± std over {report['seeds']} seeds"
-    )
 
 
 def markdown_table(rows: Rows) -> str:
@@ -304,7 +196,7 @@ def to_markdown(report: dict[str, Any], plots: dict[str, str | None] | None = No
     comp = comparison_rows(report)
     if comp is not None:
         parts += [
-            f"## {_comparison_title(report)}",
+            f"## {comparison_title(report)}",
             "",
             "The best config of each study (by mean "
             f"{report['metric']} over the seeds). Best run: the seed with the best "
@@ -527,3 +419,26 @@ def write_report(report: dict[str, Any], folder: Path) -> tuple[list[Path], dict
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written, plots
+
+
+def comparison_title(report: dict[str, Any]) -> str:
+    comp = report["comparison"]
+    return (
+        f"{optimizer_name(comp['study']['optimizer'])} against "
+        f"{optimizer_name(comp['baseline']['optimizer'])}: validation metrics ×100, "
+        f"mean ± std over {report['seeds']} seeds"
+    )
+
+
+def multitask_title(report: dict[str, Any]) -> str:
+    return (
+        f"tasks of {report['study']}: the best config of summed loss, PCGrad and the per-task "
+        f"ensemble, by {report['multitask']['metric']} in the search"
+    )
+
+
+def scheme_title(report: dict[str, Any]) -> str:
+    return (
+        f"learning schemes of {report['study']}: the best config of each, by "
+        f"{report['metric']} in the search"
+    )

@@ -18,7 +18,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from hpsearch.spec import Spec
+from hpsearch.spec.schema import Spec
 
 
 def scheme_of(spec: Spec) -> dict[str, Any]:

@@ -11,13 +11,14 @@ import pytest
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
 
-from hpsearch.data import DataCache, max_tokens_per_batch, train_batches
+from hpsearch.data.batches import max_tokens_per_batch, train_batches
+from hpsearch.data.encode import DataCache
 from hpsearch.errors import InsufficientMemoryError
-from hpsearch.models import row_sparse_embeddings
 from hpsearch.optim import get_optimizer
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
-from hpsearch.spec import parse_spec
+from hpsearch.spec.validate import parse_spec
+from hpsearch.train.models import row_sparse_embeddings
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = [

@@ -1,0 +1,12 @@
+"""A spec's task as tokenized batches: loading rows, the tokenizer, encoding and batching.
+
+Layer 2 of 6: may import :mod:`hpsearch.spec`, :mod:`hpsearch.optim` and the leaves; never
+optuna or rich. Modules:
+
+- :mod:`~hpsearch.data.load`: GLUE through ``datasets``, local files, the offline snippets;
+- :mod:`~hpsearch.data.pretrained`: where ``model.name`` points, and its tokenizer;
+- :mod:`~hpsearch.data.encode`: tokenized splits and the per-run cache of them;
+- :mod:`~hpsearch.data.batches`: length-grouped, dynamically padded batches.
+"""
+
+__all__ = ["batches", "encode", "load", "pretrained"]

@@ -1,0 +1,125 @@
+"""The leaderboard as plain rows: a study's trials ranked, and every study of a storage.
+
+The rich views of these rows are :mod:`hpsearch.cli.views`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import optuna
+from optuna.trial import TrialState
+
+
+def state_name(state: TrialState) -> str:
+    """How a trial state reads in tables and files: complete, pruned, running, waiting, failed."""
+    return "failed" if state == TrialState.FAIL else state.name.lower()
+
+
+# Complete trials rank first, then pruned ones (by the best value they reached), then the rest.
+_STATE_ORDER = {
+    TrialState.COMPLETE: 0,
+    TrialState.PRUNED: 1,
+    TrialState.RUNNING: 2,
+    TrialState.WAITING: 3,
+    TrialState.FAIL: 4,
+}
+
+
+def leaderboard_rows(study: optuna.Study, metric: str, top: int | None = None) -> list[dict]:
+    """Trials as plain dicts, best first.
+
+    A complete trial's value is its objective; a pruned or running one shows the best
+    ``metric`` it reached before stopping, and its metrics are those of that evaluation.
+    """
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        evals = t.user_attrs.get("evals", [])
+        best_eval = _best_eval(evals, metric, maximize)
+        metrics = t.user_attrs.get("metrics") or (best_eval or {}).get("metrics", {})
+        value = t.value if t.state == TrialState.COMPLETE else metrics.get(metric)
+        rows.append(
+            {
+                "trial": t.number,
+                "state": state_name(t.state),
+                "value": value,
+                "metrics": metrics,
+                "params": dict(t.params),
+                "epochs": t.user_attrs.get("epochs_done"),
+                "duration": _duration(t),
+                "fail_reason": t.user_attrs.get("fail_reason"),
+                "_order": _STATE_ORDER.get(t.state, 5),
+            }
+        )
+    sign = -1.0 if maximize else 1.0
+    rows.sort(key=lambda r: (r["_order"], r["value"] is None, sign * (r["value"] or 0.0)))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+        del row["_order"]
+    return rows[:top] if top else rows
+
+
+def _best_eval(evals: list[dict], metric: str, maximize: bool) -> dict | None:
+    scored = [e for e in evals if metric in e.get("metrics", {})]
+    if not scored:
+        return None
+    pick = max if maximize else min
+    return pick(scored, key=lambda e: e["metrics"][metric])
+
+
+def _duration(t: optuna.trial.FrozenTrial) -> float | None:
+    if t.datetime_start is None:
+        return None
+    end = t.datetime_complete or dt.datetime.now()
+    return (end - t.datetime_start).total_seconds()
+
+
+def short_names(names: list[str]) -> dict[str, str]:
+    """``train.lr`` → ``lr`` where the last part is unique among ``names``."""
+    last = [n.rsplit(".", 1)[-1] for n in names]
+    return {n: s if last.count(s) == 1 else n for n, s in zip(names, last, strict=True)}
+
+
+# Trial states in the order the summary of a storage shows them.
+SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "failed")
+
+
+def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[dict]:
+    """Every study in ``storage`` as a plain dict: trials by state, best value and params.
+
+    Studies are sorted by name, so a study and its ``-reseed`` companion sit together.
+    """
+    rows = []
+    for name in sorted(optuna.get_all_study_names(storage)):
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        counts = {s: 0 for s in SUMMARY_STATES}
+        for t in trials:
+            state = state_name(t.state)
+            counts[state] = counts.get(state, 0) + 1
+        best = None
+        if len(study.directions) == 1 and counts["complete"]:
+            best = study.best_trial
+        rows.append(
+            {
+                "study": name,
+                "metric": _metric_name(study),
+                "direction": "/".join(d.name.lower() for d in study.directions),
+                "trials": len(trials),
+                "states": counts,
+                "best_value": None if best is None else best.value,
+                "best_trial": None if best is None else best.number,
+                "best_params": {} if best is None else dict(best.params),
+            }
+        )
+    return rows
+
+
+def _metric_name(study: optuna.Study) -> str:
+    import warnings
+
+    with warnings.catch_warnings():  # metric_names is experimental in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        names = study.metric_names
+    return names[0] if names else "value"

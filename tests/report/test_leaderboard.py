@@ -1,0 +1,188 @@
+"""The leaderboard: rows and states, the summary of every study in a storage (--all), and
+the live view (--watch), on studies written directly with Optuna (no training)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+from rich.console import Console
+
+from hpsearch.cli import main
+from hpsearch.cli.views import render_leaderboard, render_study_summary, watch
+from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
+from hpsearch.spec.load import load_spec
+
+HPSEARCH = (sys.executable, "-m", "hpsearch")
+LR = {"train.lr": FloatDistribution(1e-5, 1e-2, log=True)}
+
+
+def _complete(study: optuna.Study, lr: float, f1: float) -> None:
+    study.add_trial(
+        create_trial(
+            params={"train.lr": lr},
+            distributions=LR,
+            value=f1,
+            intermediate_values={0: f1 / 2, 1: f1},
+            user_attrs={"metrics": {"f1": f1, "accuracy": 0.5}, "epochs_done": 1.0},
+        )
+    )
+
+
+@pytest.fixture
+def study_file(quora_study) -> Path:
+    """A study file whose study holds complete, pruned, failed and running trials."""
+    path = quora_study(name="board")
+    spec = load_spec(path)
+    study = optuna.create_study(
+        study_name="board", storage=spec.study.storage, direction="maximize"
+    )
+    _complete(study, 1e-4, 0.70)
+    _complete(study, 3e-4, 0.80)
+    study.add_trial(
+        create_trial(
+            params={"train.lr": 1e-2},
+            distributions=LR,
+            state=TrialState.PRUNED,
+            intermediate_values={0: 0.2},
+            user_attrs={"evals": [{"metrics": {"f1": 0.2, "accuracy": 0.4}}], "epochs_done": 0.5},
+        )
+    )
+    study.add_trial(
+        create_trial(
+            params={"train.lr": 5e-3},
+            distributions=LR,
+            state=TrialState.FAIL,
+            user_attrs={"fail_reason": "NonFiniteLossError: loss is nan"},
+        )
+    )
+    study.ask()  # left RUNNING, as a worker's current trial
+    other = optuna.create_study(
+        study_name="other", storage=spec.study.storage, direction="minimize"
+    )
+    other.add_trial(create_trial(params={}, distributions={}, value=0.25))
+    return path
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+def test_rows_rank_complete_then_pruned_then_the_rest(study_file):
+    spec = load_spec(study_file)
+    study = optuna.load_study(study_name="board", storage=spec.study.storage)
+    rows = leaderboard_rows(study, "f1")
+    assert [(r["rank"], r["state"], r["value"]) for r in rows] == [
+        (1, "complete", 0.80),
+        (2, "complete", 0.70),
+        (3, "pruned", 0.2),  # the best f1 it reached before it was pruned
+        (4, "running", None),
+        (5, "failed", None),
+    ]
+    assert rows[0]["metrics"]["accuracy"] == 0.5 and rows[0]["epochs"] == 1.0
+    assert rows[0]["duration"] is not None
+    assert len(leaderboard_rows(study, "f1", top=2)) == 2
+
+
+def test_summary_of_every_study_in_the_storage(study_file):
+    spec = load_spec(study_file)
+    rows = study_summary_rows(optuna.storages.get_storage(spec.study.storage))
+    assert [r["study"] for r in rows] == ["board", "other"]
+    board, other = rows
+    assert board["states"] == {"complete": 2, "pruned": 1, "running": 1, "waiting": 0, "failed": 1}
+    assert board["trials"] == 5
+    assert (board["best_value"], board["best_trial"]) == (0.80, 1)
+    assert board["best_params"] == {"train.lr": 3e-4}
+    assert other["direction"] == "minimize" and other["best_value"] == 0.25
+    text = _text(render_study_summary(rows))
+    assert "board" in text and "other" in text and "lr=0.0003" in text
+
+
+def test_cli_all_shows_every_study(study_file, capsys):
+    code, out, err = run_cli(capsys, "leaderboard", str(study_file), "--all")
+    assert code == 0, err
+    assert "board" in out and "other" in out and "complete" in out and "0.8" in out
+
+
+def test_cli_all_on_a_missing_database_creates_nothing(quora_study, tmp_path, capsys):
+    path = quora_study(name="nothing")
+    code, _, err = run_cli(capsys, "leaderboard", str(path), "--all")
+    assert code == 1 and "does not exist" in err
+    assert not (tmp_path / "nothing.db").exists()
+
+
+def _text(renderable) -> str:
+    console = Console(file=io.StringIO(), width=200)
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+def test_watch_rereads_storage_on_each_refresh(study_file):
+    """A trial finished between two refreshes appears in the next one."""
+    spec = load_spec(study_file)
+    study = optuna.load_study(study_name="board", storage=spec.study.storage)
+    counts = []
+
+    def render():
+        rows = leaderboard_rows(study, "f1")
+        counts.append(sum(r["state"] == "complete" for r in rows))
+        return render_leaderboard(rows, "f1")
+
+    def sleep(seconds: float) -> None:
+        assert seconds == 2.5
+        _complete(study, 2e-4, 0.95)  # a worker finishes a trial meanwhile
+
+    console = Console(file=io.StringIO(), width=200, force_terminal=False)
+    assert watch(render, console, 2.5, refreshes=3, sleep=sleep) == 3
+    assert counts == [2, 3, 4]
+    assert "0.95" in console.file.getvalue()  # the last view is left on the console
+
+
+def test_watch_stops_cleanly_on_ctrl_c():
+    renders = []
+
+    def sleep(seconds: float) -> None:
+        if len(renders) == 2:
+            raise KeyboardInterrupt
+
+    console = Console(file=io.StringIO(), width=80)
+    shown = watch(lambda: renders.append(1) or f"view {len(renders)}", console, 1, sleep=sleep)
+    assert shown == 2 and len(renders) == 2
+    assert "view 2" in console.file.getvalue()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="select() on pipes, SIGINT")
+def test_cli_watch_refreshes_until_sigint(study_file, wait_for_line):
+    """The real command: it keeps running, and Ctrl-C (SIGINT) ends it with exit code 0."""
+    proc = subprocess.Popen(
+        [*HPSEARCH, "leaderboard", str(study_file), "--watch", "--interval", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = wait_for_line(proc, "watching", timeout=120)
+        assert "study board every 0.5 s" in line
+        time.sleep(1.5)  # a few refreshes
+        assert proc.poll() is None, "the watch ended by itself"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "interrupted" not in err and "Traceback" not in err
+    assert "board" in out and "complete" in out and "Ctrl-C to stop" in out

@@ -1,0 +1,458 @@
+"""``hpsearch report``: re-runs with seeds in a companion study (resumable), statistics,
+the model-card comparison, report files and plots, and bad input that writes nothing.
+
+Two tiny finished studies on the shared Quora data (an AdamW baseline and an M-FAC study,
+6 trials each) are built once for the module; the other tests need no training.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import optuna
+import pytest
+from matplotlib.image import imread
+from optuna.trial import TrialState
+from scipy import stats as scipy_stats
+
+from hpsearch.cli import main
+from hpsearch.report.plots import importance_figure
+from hpsearch.report.render import to_markdown
+from hpsearch.report.stats import summarize, welch
+from hpsearch.search import reseed as reseed_module
+from hpsearch.search.objective import TrialFailed
+from hpsearch.search.reseed import ReseedError, reseed_name, run_spec
+from hpsearch.search.study import run_study
+from hpsearch.spec.load import load_spec
+from hpsearch.spec.suggest import suggest
+
+STUDY = """
+[study]
+name = "{name}"
+n_trials = 6
+sampler = {{ name = "tpe", seed = 0, n_startup_trials = 3 }}
+pruner = {{ name = "median", n_startup_trials = 2, n_warmup_steps = 0 }}
+{baseline}
+
+[task]
+name = "local"
+train_file = "{data}/quora-train.tsv"
+validation_file = "{data}/quora-dev.tsv"
+text_fields = ["sentence1", "sentence2"]
+label_field = "is_duplicate"
+max_length = 32
+max_train_samples = 64
+max_eval_samples = 64
+
+[model]
+name = "minilm"
+num_hidden_layers = 1
+
+[train]
+epochs = 1
+batch_size = 16
+evals_per_epoch = 2
+
+[optimizer]
+kind = "{kind}"
+{optimizer}
+
+[space.train]
+lr = {{ low = 5e-5, high = 5e-3, log = true }}
+warmup_ratio = {{ low = 0.0, high = 0.3 }}
+"""
+MFAC_SPACE = """
+[space.optimizer]
+damp = { low = 1e-6, high = 1e-2, log = true }
+"""
+
+
+def write_study(folder: Path, data: Path, name: str, kind: str, baseline: str = "") -> Path:
+    path = folder / f"{name}.toml"
+    text = STUDY.format(
+        name=name,
+        data=data,
+        kind=kind,
+        baseline=f'baseline = "{baseline}"' if baseline else "",
+        optimizer="num_grads = 4" if kind == "mfac" else "",
+    )
+    path.write_text(text + (MFAC_SPACE if kind == "mfac" else ""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory, cs224n) -> dict[str, Path]:
+    """A finished AdamW study and a finished M-FAC study whose baseline it is."""
+    folder = tmp_path_factory.mktemp("report")
+    adam = write_study(folder, cs224n, "adam", "adamw")
+    mfac = write_study(folder, cs224n, "mfac", "mfac", baseline="adam.toml")
+    for path in (adam, mfac):
+        assert run_study(load_spec(path)).finished == 6
+    return {"adam": adam, "mfac": mfac, "folder": folder}
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Exit code, stdout, and stderr with its lines joined (rich wraps long errors)."""
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, " ".join(err.split())
+
+
+def companion_trials(path: Path) -> list[optuna.trial.FrozenTrial]:
+    spec = load_spec(path)
+    names = optuna.get_all_study_names(spec.study.storage)
+    if reseed_name(spec.study.name) not in names:
+        return []
+    study = optuna.load_study(study_name=reseed_name(spec.study.name), storage=spec.study.storage)
+    return study.get_trials()
+
+
+def best_trial(path: Path) -> optuna.trial.FrozenTrial:
+    spec = load_spec(path)
+    return optuna.load_study(study_name=spec.study.name, storage=spec.study.storage).best_trial
+
+
+def assert_picture(path: Path) -> None:
+    """A real, non-blank picture: decodes as a PNG of a sensible size with drawn pixels."""
+    image = imread(path)
+    height, width = image.shape[:2]
+    assert height >= 200 and width >= 300, (path.name, image.shape)
+    rgb = image[..., :3]
+    drawn = (rgb < 0.9).any(axis=-1).mean()  # share of pixels that are not (near) white
+    assert 0.01 < drawn < 0.9, (path.name, drawn)
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 10  # more than a flat fill
+
+
+def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies, capsys):
+    mfac, adam = studies["mfac"], studies["adam"]
+    code, out, err = run_cli(capsys, "report", str(mfac), "--seeds", "3", "--top", "1")
+    assert code == 0, err
+
+    # The re-runs: one trial per seed in each companion study, params fixed, never pruned.
+    for path in (mfac, adam):
+        trials = companion_trials(path)
+        source = best_trial(path)
+        assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+        assert [t.params for t in trials] == [{"train.seed": s} for s in (0, 1, 2)]
+        assert {t.user_attrs["source_trial"] for t in trials} == {source.number}
+        assert {t.user_attrs["source_study"] for t in trials} == {load_spec(path).study.name}
+        assert [t.user_attrs["seed"] for t in trials] == [0, 1, 2]
+        # train.seed 0 is the search's own seed: the same config reproduces its value, so
+        # the trial's params (lr, warmup, damp) were used as they are, not sampled again.
+        assert trials[0].value == pytest.approx(source.value, abs=1e-6)
+
+    # A second call runs nothing and reports the same numbers.
+    before = {
+        p: [(t.number, t.datetime_complete) for t in companion_trials(p)] for p in (mfac, adam)
+    }
+    report = json.loads((studies["folder"] / "results" / "mfac" / "report.json").read_text())
+    code, out2, err2 = run_cli(capsys, "report", str(mfac), "--seeds", "3", "--top", "1")
+    assert code == 0, err2
+    assert "M-FAC against AdamW" in out2
+    after = {p: [(t.number, t.datetime_complete) for t in companion_trials(p)] for p in before}
+    assert after == before
+    assert "complete" not in err2  # no trial line from the progress display
+    again = json.loads((studies["folder"] / "results" / "mfac" / "report.json").read_text())
+    assert again["configs"] == report["configs"] and again["comparison"] == report["comparison"]
+
+    # The terminal: the comparison table and the configs table.
+    assert "M-FAC against AdamW" in out and "Welch t-test p" in out and "±" in out
+    assert "M-FAC (mfac, trial" in out and "AdamW (adam, trial" in out
+
+    results = studies["folder"] / "results" / "mfac"
+    check_report_data(report, studies)
+    check_markdown((results / "report.md").read_text(), report)
+    check_csv((results / "report.csv").read_text(), report)
+    for name in ("history.png", "intermediate.png", "seeds.png"):
+        assert_picture(results / name)
+    importance = results / "importance.png"
+    if importance.exists():
+        assert_picture(importance)
+    else:  # both studies' values may be flat on 64 examples: then the reason is given
+        assert "importance.png`: skipped" in (results / "report.md").read_text()
+    # Rendering needs the plain data only: report.json alone gives report.md again.
+    plots = {p: None for p in ("history.png", "intermediate.png", "seeds.png")}
+    written = (results / "report.md").read_text()
+    assert to_markdown(again, plots).split("## Plots")[0] == written.split("## Plots")[0]
+
+
+def check_report_data(report: dict, studies: dict[str, Path]) -> None:
+    assert report["study"] == "mfac" and report["baseline"] == "adam"
+    assert report["seeds"] == 3 and report["metric"] == "f1"
+    assert [(c["role"], c["optimizer"]) for c in report["configs"]] == [
+        ("study", "mfac"),
+        ("baseline", "adamw"),
+    ]
+    for config in report["configs"]:
+        assert config["seeds"] == [0, 1, 2] and len(config["runs"]) == 3
+        for metric in ("f1", "accuracy", "loss"):
+            values = [r["metrics"][metric] for r in config["runs"]]
+            summary = config["summary"][metric]
+            assert summary["mean"] == pytest.approx(np.mean(values))
+            assert summary["std"] == pytest.approx(np.std(values, ddof=1))
+            pick = min if metric == "loss" else max  # best-of-N per metric's direction
+            assert summary["best"] == pytest.approx(pick(values))
+        f1s = [r["value"] for r in config["runs"]]
+        assert config["best_run"]["value"] == max(f1s)
+    comp = report["comparison"]
+    assert comp["metrics"][0] == "f1" and "accuracy" in comp["metrics"]
+    assert "loss" not in comp["metrics"]
+    assert (comp["baseline"]["optimizer"], comp["study"]["optimizer"]) == ("adamw", "mfac")
+    study_f1 = [r["metrics"]["f1"] for r in report["configs"][0]["runs"]]
+    base_f1 = [r["metrics"]["f1"] for r in report["configs"][1]["runs"]]
+    assert comp["difference"]["f1"]["mean"] == pytest.approx(np.mean(study_f1) - np.mean(base_f1))
+    expected = scipy_stats.ttest_ind(study_f1, base_f1, equal_var=False).pvalue
+    if math.isfinite(expected):
+        assert comp["welch"]["f1"]["p"] == pytest.approx(expected)
+    else:
+        assert comp["welch"]["f1"]["p"] is None
+    assert {s["name"] for s in report["studies"]} == {"mfac", "adam"}
+    assert all(len(s["trials"]) == 6 for s in report["studies"])
+
+
+def check_markdown(text: str, report: dict) -> None:
+    number = r"-?\d+\.\d\d"
+    for label in (r"AdamW \(adam, trial \d+\)", r"M-FAC \(mfac, trial \d+\)"):
+        row = rf"^\| {label} \| {number} ± {number} \| {number} ± {number} \|"
+        assert re.search(row, text, re.MULTILINE), f"no row {label} with mean ± std"
+    assert re.search(r"^\| difference \(M-FAC − AdamW\) \| [+-]\d+\.\d\d \|", text, re.MULTILINE)
+    assert "| Welch t-test p |" in text
+    base_f1 = report["comparison"]["baseline"]["summary"]["f1"]
+    assert f"{100 * base_f1['mean']:.2f} ± {100 * base_f1['std']:.2f}" in text  # ×100, as the cards
+    assert "![history](history.png)" in text
+
+
+def check_csv(text: str, report: dict) -> None:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["study"], r["optimizer"], r["n_seeds"]) for r in rows] == [
+        ("mfac", "mfac", "3"),
+        ("adam", "adamw", "3"),
+    ]
+    for row, config in zip(rows, report["configs"], strict=True):
+        assert float(row["f1_mean"]) == pytest.approx(config["summary"]["f1"]["mean"])
+        assert float(row["accuracy_best"]) == pytest.approx(config["summary"]["accuracy"]["best"])
+        assert json.loads(row["params"]) == config["params"]
+
+
+def test_more_seeds_later_runs_only_the_missing_ones(studies, capsys):
+    """--seeds 4 after --seeds 3 shares the companion study and adds one seed per config."""
+    mfac, adam = studies["mfac"], studies["adam"]
+    code, _, err = run_cli(capsys, "report", str(mfac), "--seeds", "3")
+    assert code == 0, err
+    before = {p: len(companion_trials(p)) for p in (mfac, adam)}
+    code, _, err = run_cli(capsys, "report", str(mfac), "--seeds", "4")
+    assert code == 0, err
+    for path in (mfac, adam):
+        trials = companion_trials(path)
+        assert len(trials) == before[path] + 1
+        assert trials[-1].params == {"train.seed": 3} and trials[-1].state == TrialState.COMPLETE
+    report = json.loads((studies["folder"] / "results" / "mfac" / "report.json").read_text())
+    assert [len(c["runs"]) for c in report["configs"]] == [4, 4]
+
+
+# Bad input: a clear one-line error, exit code 1, and nothing written anywhere.
+
+
+def fake_finished(path: Path) -> None:
+    """Give the study of ``path`` one complete trial, without training."""
+    spec = load_spec(path)
+    study = optuna.create_study(
+        study_name=spec.study.name, storage=spec.study.storage, direction="maximize"
+    )
+    dist = {"train.lr": optuna.distributions.FloatDistribution(5e-5, 5e-3, log=True)}
+    study.add_trial(
+        optuna.trial.create_trial(params={"train.lr": 1e-4}, distributions=dist, value=0.5)
+    )
+
+
+def assert_nothing_written(folder: Path, dbs_before: set[Path]) -> None:
+    assert not (folder / "results").exists()
+    assert set(folder.glob("*.db")) == dbs_before
+    for db in dbs_before:
+        names = optuna.get_all_study_names(f"sqlite:///{db}")
+        assert not any(n.endswith("-reseed") for n in names), names
+
+
+def test_a_study_that_was_never_run(tmp_path, cs224n, capsys):
+    path = write_study(tmp_path, cs224n, "never", "adamw")
+    code, _, err = run_cli(capsys, "report", str(path), "--seeds", "2")
+    assert code == 1 and err.startswith("error: ") and "no study 'never'" in err
+    assert "hpsearch run" in err and "Traceback" not in err
+    assert_nothing_written(tmp_path, set())
+
+
+def test_a_study_without_complete_trials(tmp_path, cs224n, capsys):
+    path = write_study(tmp_path, cs224n, "empty", "adamw")
+    study = optuna.create_study(study_name="empty", storage=load_spec(path).study.storage)
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, state=TrialState.FAIL))
+    code, _, err = run_cli(capsys, "report", str(path))
+    assert code == 1 and "study 'empty' has no complete trial" in err
+    assert_nothing_written(tmp_path, {tmp_path / "empty.db"})
+
+
+def test_a_baseline_study_that_was_never_run(tmp_path, cs224n, capsys):
+    """The baseline's file exists, its study does not: checked before any re-run starts."""
+    write_study(tmp_path, cs224n, "base", "adamw")
+    path = write_study(tmp_path, cs224n, "main", "mfac", baseline="base.toml")
+    fake_finished(path)
+    code, _, err = run_cli(capsys, "report", str(path), "--seeds", "2")
+    assert code == 1 and "baseline of study 'main' is missing" in err and "'base'" in err
+    assert_nothing_written(tmp_path, {tmp_path / "main.db"})
+
+
+def test_a_baseline_study_without_complete_trials(tmp_path, cs224n, capsys):
+    base = write_study(tmp_path, cs224n, "base", "adamw")
+    optuna.create_study(study_name="base", storage=load_spec(base).study.storage)
+    path = write_study(tmp_path, cs224n, "main", "mfac", baseline="base.toml")
+    fake_finished(path)
+    code, _, err = run_cli(capsys, "report", str(path))
+    assert code == 1 and "baseline study 'base' has no complete trial" in err
+    assert_nothing_written(tmp_path, {tmp_path / "main.db", tmp_path / "base.db"})
+
+
+def test_seeds_must_be_positive(tmp_path, cs224n, capsys):
+    path = write_study(tmp_path, cs224n, "main", "adamw")
+    code, _, err = run_cli(capsys, "report", str(path), "--seeds", "0")
+    assert code == 2 and "--seeds" in err
+
+
+# Units: the re-run spec, the statistics, a plot without data.
+
+
+def test_run_spec_fixes_the_params_and_searches_only_the_seed(tmp_path, cs224n):
+    spec = load_spec(write_study(tmp_path, cs224n, "m", "mfac"))
+    params = {"train.lr": 1e-3, "train.warmup_ratio": 0.1, "optimizer.damp": 1e-4}
+    fixed = run_spec(spec, params)
+    assert (fixed.train.lr, fixed.train.warmup_ratio) == (1e-3, 0.1)
+    assert fixed.optimizer.hparams == {"num_grads": 4, "damp": 1e-4}
+    assert list(fixed.space) == ["train.seed"]
+    assert suggest(optuna.trial.FixedTrial({"train.seed": 7}), fixed) == {"train.seed": 7}
+
+
+def test_summarize_mean_sample_std_and_best_of_n():
+    s = summarize([0.7, 0.8, 0.9])
+    assert (s.n, s.mean, s.best, s.worst) == (3, pytest.approx(0.8), 0.9, 0.7)
+    assert s.std == pytest.approx(0.1)  # sample std (ddof=1)
+    loss = summarize([0.5, 0.3], maximize=False)
+    assert (loss.best, loss.worst) == (0.3, 0.5)
+    one = summarize([0.42])
+    assert one.std is None and one.best == 0.42
+    with pytest.raises(ValueError, match="must not be empty"):
+        summarize([])
+
+
+def test_welch_matches_scipy_and_is_none_when_undefined():
+    a, b = [0.80, 0.82, 0.81, 0.79], [0.75, 0.77, 0.74]
+    expected = scipy_stats.ttest_ind(a, b, equal_var=False)
+    result = welch(a, b)
+    assert result.t == pytest.approx(expected.statistic) and result.t > 0
+    assert result.p == pytest.approx(expected.pvalue) and result.p < 0.01
+    assert welch([0.5, 0.5], [0.5, 0.5]).p is None  # no variance anywhere
+    assert welch([0.5], [0.4, 0.6]) == welch([0.4, 0.6], [0.5])
+    assert welch([0.5], [0.4, 0.6]).p is None  # a single run on one side
+
+
+def test_importance_plot_is_skipped_with_the_reason():
+    report = {
+        "studies": [
+            {"name": "a", "importance": None, "importance_note": "needs at least 2 complete trials"}
+        ]
+    }
+    skipped = importance_figure(report)
+    assert isinstance(skipped, str) and "a: needs at least 2 complete trials" in skipped
+
+
+# Resuming and failures, with a stand-in for the trainer (no training): the seed decides the
+# value, so what ran, and with which seed, is visible.
+
+
+class FakeObjective:
+    """Stands in for hpsearch.search.objective.Objective: suggests as it does, trains nothing."""
+
+    calls: ClassVar[list[tuple[float, int]]] = []  # (lr, seed) of each run, in order
+    fail_seeds: ClassVar[set[int]] = set()
+
+    def __init__(self, spec, cache, progress=None):
+        self.spec = spec
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        (seed,) = suggest(trial, self.spec).values()
+        FakeObjective.calls.append((self.spec.train.lr, seed))
+        if seed in FakeObjective.fail_seeds:
+            trial.set_user_attr("fail_reason", "RuntimeError: out of luck")
+            raise TrialFailed("RuntimeError: out of luck")
+        value = 0.5 + seed / 100
+        trial.set_user_attr("metrics", {"f1": value, "accuracy": 0.6, "loss": 1 - value})
+        return value
+
+
+class NoData:
+    def encoded_tasks(self, spec):  # the stand-in trains nothing: no data to load
+        return None
+
+
+@pytest.fixture
+def fake_objective(monkeypatch):
+    monkeypatch.setattr(reseed_module, "Objective", FakeObjective)
+    FakeObjective.calls = []
+    FakeObjective.fail_seeds = set()
+    return FakeObjective
+
+
+def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
+    tmp_path, cs224n, fake_objective
+):
+    path = write_study(tmp_path, cs224n, "src", "adamw")
+    fake_finished(path)
+    spec = load_spec(path)
+    study = optuna.load_study(study_name="src", storage=spec.study.storage)
+    (source,) = study.get_trials()
+
+    fake_objective.fail_seeds = {1}
+    with pytest.raises(ReseedError, match=r"1 of 3 re-runs .* seed 1: RuntimeError: out of luck"):
+        reseed_module.reseed(spec, study, [source], 3, cache=NoData())
+    assert fake_objective.calls == [(1e-4, 0), (1e-4, 1), (1e-4, 2)]  # the source's lr, fixed
+
+    # An interrupted call left seed 3 enqueued but not started.
+    companion = optuna.load_study(study_name="src-reseed", storage=spec.study.storage)
+    companion.enqueue_trial(
+        {"train.seed": 3}, user_attrs={"source_study": "src", "source_trial": 0, "seed": 3}
+    )
+    fake_objective.calls, fake_objective.fail_seeds = [], set()
+    runs = reseed_module.reseed(spec, study, [source], 4, cache=NoData())
+    assert sorted(fake_objective.calls) == [(1e-4, 1), (1e-4, 3)]  # only the missing seeds
+    assert [(r.seed, r.value) for r in runs[0]] == [(s, 0.5 + s / 100) for s in range(4)]
+    states = [t.state for t in companion.get_trials()]
+    assert states.count(TrialState.COMPLETE) == 4 and states.count(TrialState.FAIL) == 1
+    assert TrialState.WAITING not in states  # the waiting seed 3 ran, not a second copy
+
+    fake_objective.calls = []
+    reseed_module.reseed(spec, study, [source], 4, cache=NoData())
+    assert fake_objective.calls == []
+
+
+def test_report_without_a_baseline_has_no_comparison(tmp_path, cs224n, fake_objective, capsys):
+    path = write_study(tmp_path, cs224n, "alone", "adamw")
+    fake_finished(path)
+    code, out, err = run_cli(capsys, "report", str(path), "--seeds", "2", "--top", "3")
+    assert code == 0, err
+    report = json.loads((tmp_path / "results" / "alone" / "report.json").read_text())
+    assert report["comparison"] is None and report["baseline"] is None
+    assert any("names no baseline" in n for n in report["notes"])
+    assert any("only 1 complete trial(s), fewer than --top 3" in n for n in report["notes"])
+    assert [len(c["runs"]) for c in report["configs"]] == [2]
+    text = (tmp_path / "results" / "alone" / "report.md").read_text()
+    assert "against" not in text and "| AdamW (alone, trial 0) | 0.5000 | 2 |" in text
+    assert "Welch" not in out and "AdamW (alone, trial 0)" in out
+    # one complete trial: no importances, said in the report instead of an empty picture
+    assert not (tmp_path / "results" / "alone" / "importance.png").exists()
+    assert "`importance.png`: skipped" in text
+    assert_picture(tmp_path / "results" / "alone" / "seeds.png")

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from hpsearch.spec.space import Categorical, FloatRange, IntRange, parse_param
+from hpsearch.spec.suggest import suggest
+from hpsearch.spec.validate import parse_spec
+
+SPACE = {
+    "train": {
+        "lr": {"low": 1e-5, "high": 1e-3, "log": True},
+        "epochs": {"low": 1, "high": 3},
+        "batch_size": {"choices": [16, 32]},
+    },
+    "optimizer": {
+        "kind": {"choices": ["adamw", "mfac"]},
+        "num_grads": {"choices": [8, 16]},
+        "beta1": {"low": 0.8, "high": 0.95},
+    },
+}
+
+
+def spec_with(space):
+    return parse_spec({"study": {"name": "s"}, "space": space})
+
+
+@pytest.mark.parametrize("kind", ["adamw", "mfac"])
+def test_optimizer_hparams_are_conditional_on_kind(kind):
+    spec = spec_with(SPACE)
+    study = optuna.create_study()
+    study.enqueue_trial({"optimizer.kind": kind})
+    trial = study.ask()
+    params = suggest(trial, spec)
+    assert params["optimizer.kind"] == kind
+    assert ("optimizer.num_grads" in params) == (kind == "mfac")
+    assert ("optimizer.beta1" in params) == (kind == "adamw")
+    assert 1e-5 <= params["train.lr"] <= 1e-3
+    assert isinstance(params["train.epochs"], int) and 1 <= params["train.epochs"] <= 3
+    assert trial.distributions["train.lr"].log is True
+
+
+def test_suggested_values_apply_to_spec():
+    spec = spec_with(SPACE)
+    trial = optuna.trial.FixedTrial(
+        {
+            "optimizer.kind": "mfac",
+            "optimizer.num_grads": 16,
+            "train.lr": 2e-4,
+            "train.epochs": 2,
+            "train.batch_size": 16,
+        }
+    )
+    run = spec.with_params(suggest(trial, spec))
+    assert (run.train.lr, run.train.epochs, run.train.batch_size) == (2e-4, 2, 16)
+    assert run.optimizer.kind == "mfac" and run.optimizer.hparams == {"num_grads": 16}
+
+
+@pytest.mark.parametrize(
+    ("raw", "value_type", "expected"),
+    [
+        ({"low": 1, "high": 5}, int, IntRange(1, 5)),
+        ({"low": 2, "high": 64, "log": True}, int, IntRange(2, 64, log=True)),
+        ({"low": 0, "high": 1, "step": 0.25}, float, FloatRange(0.0, 1.0, step=0.25)),
+        ({"choices": ["a", "b"]}, str, Categorical(("a", "b"))),
+    ],
+)
+def test_parse_param(raw, value_type, expected):
+    assert parse_param(raw, value_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "value_type", "match"),
+    [
+        ({"low": 0.1, "high": 0.5, "log": True, "step": 0.1}, float, "cannot be combined"),
+        ({"low": 1, "high": 5, "step": 0}, int, "step > 0"),
+        ({"low": 1, "high": 5}, str, "cannot take a range"),
+        ({"choices": [1, 1]}, int, "duplicates"),
+        (3, int, "expected a table"),
+    ],
+)
+def test_parse_param_errors(raw, value_type, match):
+    with pytest.raises(ValueError, match=match):
+        parse_param(raw, value_type)
+
+
+TESTBED_SPACE = {
+    "train": {
+        "schedule": {"choices": ["linear", "slanted_triangular"]},
+        "warmup_ratio": {"low": 0.0, "high": 0.2},
+        "cut_frac": {"low": 0.05, "high": 0.3},
+    },
+    "finetune": {
+        "mode": {"choices": ["full", "frozen", "adapter", "lora"]},
+        "adapter_size": {"choices": [8, 64]},
+        "lora_r": {"choices": [4, 8]},
+        "layer_lr_decay": {"choices": [1.0, 0.385]},
+        "unfreeze_every": {"choices": [0, 2]},
+    },
+}
+
+
+@pytest.mark.parametrize("mode", ["full", "frozen", "adapter", "lora"])
+@pytest.mark.parametrize("schedule", ["linear", "slanted_triangular"])
+def test_finetune_and_schedule_fields_are_conditional(mode, schedule):
+    spec = spec_with(TESTBED_SPACE)
+    study = optuna.create_study()
+    study.enqueue_trial({"finetune.mode": mode, "train.schedule": schedule})
+    params = suggest(study.ask(), spec)
+    assert params["finetune.mode"] == mode and params["train.schedule"] == schedule
+    assert ("finetune.adapter_size" in params) == (mode == "adapter")
+    assert ("finetune.lora_r" in params) == (mode == "lora")
+    assert ("finetune.layer_lr_decay" in params) == (mode != "frozen")
+    assert ("finetune.unfreeze_every" in params) == (mode != "frozen")
+    assert ("train.cut_frac" in params) == (schedule == "slanted_triangular")
+    assert ("train.warmup_ratio" in params) == (schedule == "linear")
+    run = spec.with_params(params)
+    assert run.finetune.mode == mode and run.train.schedule == schedule
+
+
+def test_a_fixed_deciding_field_decides_too():
+    spec = parse_spec(
+        {
+            "study": {"name": "s"},
+            "finetune": {"mode": "adapter"},
+            "space": {"finetune": {"adapter_size": {"choices": [8, 64]}}},
+        }
+    )
+    params = suggest(optuna.create_study().ask(), spec)
+    assert set(params) == {"finetune.adapter_size"}

@@ -1,0 +1,366 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hpsearch.errors import SpecError
+from hpsearch.spec.load import apply_override, load_spec
+from hpsearch.spec.schema import FinetuneSpec
+from hpsearch.spec.space import Categorical, FloatRange, IntRange
+from hpsearch.spec.validate import parse_spec
+
+MIN = {"study": {"name": "s"}}
+# A local task whose files are not read before the keys are checked.
+LOCAL = {
+    "name": "local",
+    "train_file": "t.tsv",
+    "validation_file": "v.tsv",
+    "text_fields": ["sentence"],
+    "label_field": "sentiment",
+}
+
+
+def parse(extra: dict) -> object:
+    raw = {**MIN, **extra}
+    return parse_spec(raw, source="study.toml", base_dir=Path("/tmp"))
+
+
+def test_defaults_are_resolved_once():
+    spec = parse({})
+    assert spec.study.metric == "f1"  # primary metric of the offline default task
+    assert spec.study.direction == "maximize"
+    assert spec.study.storage == "sqlite:////tmp/s.db"
+    assert spec.train.lr == 1e-4 and spec.train.batch_size == 32
+    assert spec.train.max_grad_norm == 1.0 and spec.train.warmup_ratio == 0.0
+
+
+def test_loss_metric_defaults_to_minimize():
+    assert parse({"study": {"name": "s", "metric": "loss"}}).study.direction == "minimize"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "expected"),
+    [
+        ({"study": {"name": "s", "bogus": 1}}, "study.bogus", "unknown key"),
+        ({"train": {"lr": "1e-4"}}, "train.lr", "valid number"),
+        ({"train": {"epochs": 1.5}}, "train.epochs", "valid integer"),
+        ({"train": {"epochs": True}}, "train.epochs", "valid integer"),
+        ({"train": {"lr": 0}}, "train.lr", "greater than 0"),
+        ({"trian": {"lr": 1e-4}}, "trian", "unknown section"),
+        ({"task": {"name": "qqqp"}}, "task.name", "unknown task 'qqqp'"),
+        ({"optimizer": {"kind": "adam"}}, "optimizer.kind", "unknown optimizer 'adam'"),
+        ({"optimizer": {"kind": "sgd", "eps": 1e-8}}, "optimizer.eps", "not a hyperparameter"),
+        ({"optimizer": {"kind": "mfac", "num_grads": 1.5}}, "optimizer.num_grads", "expected int"),
+        (
+            {"space": {"train": {"lr": {"low": 1e-3, "high": 1e-5}}}},
+            "space.train.lr",
+            "`low <= high`",
+        ),
+        ({"space": {"train": {"lr": {"low": 1e-3, "high": 1e-3}}}}, "space.train.lr", "empty"),
+        (
+            {"space": {"train": {"lr": {"low": 0.0, "high": 1e-3, "log": True}}}},
+            "space.train.lr",
+            "low > 0",
+        ),
+        (
+            {"space": {"train": {"batch_size": {"low": 8.5, "high": 64}}}},
+            "space.train.batch_size",
+            "integer",
+        ),
+        (
+            {"space": {"train": {"batch_size": {"choices": []}}}},
+            "space.train.batch_size",
+            "non-empty",
+        ),
+        (
+            {"space": {"train": {"batch_size": {"choices": [16, 0]}}}},
+            "space.train.batch_size",
+            "greater than or equal to 1",
+        ),
+        (
+            {"space": {"train": {"lr": {"low": 1e-5, "high": 1e-3, "logg": True}}}},
+            "space.train.lr",
+            "`low`, `high`",
+        ),
+        (
+            {"space": {"train": {"nope": {"low": 1, "high": 2}}}},
+            "space.train.nope",
+            "unknown field",
+        ),
+        (
+            {"space": {"study": {"n_trials": {"low": 1, "high": 2}}}},
+            "space.study.n_trials",
+            "only sections",
+        ),
+        (
+            {"space": {"optimizer": {"num_grads": {"choices": [8]}}}},
+            "space.optimizer.num_grads",
+            "no optimizer among ['adamw']",
+        ),
+        (
+            {"space": {"optimizer": {"kind": {"choices": ["adamw", "lion"]}}}},
+            "space.optimizer.kind",
+            "unknown optimizer 'lion'",
+        ),
+        ({"study": {"name": "s", "metric": "pearson"}}, "study.metric", "not 'pearson'"),
+        (
+            {"study": {"name": "s", "pruner": {"name": "hyperband", "n_warmup_steps": 1}}},
+            "study.pruner.n_warmup_steps",
+            "does not apply",
+        ),
+        (
+            {"study": {"name": "s", "enqueue": [{"train.lr": 1e-4}]}},
+            "study.enqueue[0].train.lr",
+            "not a searched parameter",
+        ),
+        ({"task": {"name": "local"}}, "task.train_file", "required"),
+        ({"task": {"train_file": "x.tsv"}}, "task.train_file", "only applies"),
+        ({"task": {"label_map": {"0": 0}}}, "task.label_map", "only applies"),
+        (
+            {"task": {**LOCAL, "label_kind": "regression", "label_map": {"0": 0}}},
+            "task.label_map",
+            "classification",
+        ),
+        ({"task": {**LOCAL, "label_map": {}}}, "task.label_map", "at least one"),
+        ({"finetune": {"mode": "prefix"}}, "finetune.mode", "'adapter' or 'lora'"),
+        ({"finetune": {"mode": "full", "bogus": 1}}, "finetune.bogus", "unknown key"),
+        ({"finetune": {"layer_lr_decay": 1.5}}, "finetune.layer_lr_decay", "less than or equal"),
+        ({"finetune": {"adapter_size": 0}}, "finetune.adapter_size", "greater than or equal"),
+        ({"train": {"schedule": "cyclic"}}, "train.schedule", "'slanted_triangular'"),
+        ({"train": {"cut_frac": 1.0}}, "train.cut_frac", "less than 1"),
+        (
+            {"finetune": {"adapter_size": 16}},
+            "finetune.adapter_size",
+            "only applies when finetune.mode is one of ['adapter'], not 'full'",
+        ),
+        (
+            {"finetune": {"mode": "frozen", "unfreeze_every": 1}},
+            "finetune.unfreeze_every",
+            "only applies when finetune.mode",
+        ),
+        (
+            {"finetune": {"mode": "frozen", "layer_lr_decay": 0.5}},
+            "finetune.layer_lr_decay",
+            "not 'frozen'",
+        ),
+        ({"train": {"cut_frac": 0.2}}, "train.cut_frac", "only applies when train.schedule"),
+        (
+            {"train": {"schedule": "slanted_triangular", "warmup_ratio": 0.1}},
+            "train.warmup_ratio",
+            "only applies",
+        ),
+        (
+            {"space": {"train": {"ratio": {"choices": [8.0, 32.0]}}}},
+            "space.train.ratio",
+            "not 'linear'",
+        ),
+        (
+            {
+                "space": {
+                    "train": {
+                        "schedule": {"choices": ["linear", "cosine"]},
+                        "cut_frac": {"low": 0.05, "high": 0.3},
+                    }
+                }
+            },
+            "space.train.cut_frac",
+            "not ['linear', 'cosine']",
+        ),
+        (
+            {"space": {"finetune": {"mode": {"choices": ["full", "ladder"]}}}},
+            "space.finetune.mode",
+            "'adapter' or 'lora'",
+        ),
+    ],
+)
+def test_bad_spec_names_file_key_and_expectation(raw, key, expected):
+    with pytest.raises(SpecError) as info:
+        parse(raw)
+    err = info.value
+    assert err.source == "study.toml"
+    assert err.key == key
+    assert expected in str(err)
+    assert str(err).startswith(f"study.toml: `{key}`")
+
+
+def test_missing_local_file_is_named(tmp_path):
+    raw = {
+        **MIN,
+        "task": {
+            "name": "local",
+            "train_file": "nope.tsv",
+            "validation_file": "v.tsv",
+            "text_fields": ["a"],
+            "label_field": "y",
+        },
+    }
+    with pytest.raises(SpecError, match="no such file") as info:
+        parse_spec(raw, source="x.toml", base_dir=tmp_path)
+    assert info.value.key == "task.train_file"
+
+
+def test_space_types_follow_fields():
+    spec = parse(
+        {
+            "space": {
+                "train": {
+                    "lr": {"low": 1e-5, "high": 1e-3, "log": True},
+                    "epochs": {"low": 1, "high": 4},
+                    "batch_size": {"choices": [16, 32]},
+                },
+                "optimizer": {
+                    "kind": {"choices": ["adamw", "mfac"]},
+                    "num_grads": {"choices": [8, 16]},
+                    "damp": {"low": 1e-8, "high": 1e-2, "log": True},
+                },
+            }
+        }
+    )
+    assert spec.space["train.lr"] == FloatRange(1e-5, 1e-3, log=True)
+    assert spec.space["train.epochs"] == IntRange(1, 4)
+    assert spec.space["train.batch_size"] == Categorical((16, 32))
+    assert isinstance(spec.space["optimizer.damp"], FloatRange)
+
+
+def test_finetune_defaults_train_everything_from_the_start_with_one_lr():
+    spec = parse({})
+    assert spec.finetune == FinetuneSpec()
+    assert spec.finetune.mode == "full" and spec.finetune.layer_lr_decay == 1.0
+    assert spec.finetune.unfreeze_every == 0
+    assert spec.train.schedule == "linear"
+    assert spec.to_dict()["finetune"]["mode"] == "full"
+
+
+def test_conditional_fields_are_accepted_where_they_can_apply():
+    spec = parse(
+        {
+            "train": {"schedule": "slanted_triangular", "cut_frac": 0.2, "ratio": 16},
+            "finetune": {"adapter_size": 16},  # the searched mode can be adapter
+            "space": {
+                "finetune": {
+                    "mode": {"choices": ["frozen", "adapter"]},
+                    "adapter_size": {"choices": [8, 64]},
+                    "layer_lr_decay": {"choices": [1.0, 0.385]},
+                    "unfreeze_every": {"low": 0, "high": 3},
+                },
+            },
+        }
+    )
+    assert (spec.train.cut_frac, spec.train.ratio) == (0.2, 16)
+    assert spec.space["finetune.adapter_size"] == Categorical((8, 64))
+    assert spec.space["finetune.unfreeze_every"] == IntRange(0, 3)
+    assert spec.space["finetune.layer_lr_decay"] == Categorical((1.0, 0.385))
+    assert spec.applies("train.cut_frac") and not spec.applies("train.warmup_ratio")
+    assert spec.applies("finetune.adapter_size", {"finetune.mode": "adapter"})
+    assert not spec.applies("finetune.unfreeze_every", {"finetune.mode": "frozen"})
+    assert spec.applies("train.lr", {}) and not spec.is_conditional("finetune.mode")
+
+
+def test_override_of_a_deciding_field_drops_the_fields_it_rules_out():
+    raw = {
+        "study": {"name": "s", "enqueue": [{"train.schedule": "cosine", "train.cut_frac": 0.1}]},
+        "space": {
+            "train": {
+                "schedule": {"choices": ["cosine", "slanted_triangular"]},
+                "cut_frac": {"low": 0.05, "high": 0.3},
+                "ratio": {"choices": [8.0, 32.0]},
+                "warmup_ratio": {"low": 0.0, "high": 0.2},
+            },
+            "finetune": {
+                "mode": {"choices": ["full", "adapter"]},
+                "adapter_size": {"low": 8, "high": 64},
+            },
+        },
+    }
+    apply_override(raw, "train.schedule=cosine")
+    apply_override(raw, "finetune.mode=full")
+    spec = parse_spec(raw)
+    assert set(spec.space) == {"train.warmup_ratio"}
+    assert spec.study.enqueue == [{}]
+
+
+def test_with_params_fills_sections():
+    spec = parse({}).with_params(
+        {"train.lr": 3e-4, "optimizer.kind": "mfac", "optimizer.num_grads": 8}
+    )
+    assert spec.train.lr == 3e-4
+    assert spec.optimizer.kind == "mfac" and spec.optimizer.hparams == {"num_grads": 8}
+
+
+def test_to_dict_round_trips_through_json():
+    import json
+
+    spec = parse({"space": {"train": {"lr": {"low": 1e-5, "high": 1e-3, "log": True}}}})
+    data = json.loads(json.dumps(spec.to_dict()))
+    assert data["space"]["train.lr"] == {"low": 1e-5, "high": 1e-3, "log": True}
+    assert data["train"]["lr"] == 1e-4
+
+
+def test_override_parses_toml_values_and_strings():
+    raw: dict = {"study": {"name": "s"}}
+    apply_override(raw, "train.epochs=1")
+    apply_override(raw, "model.name=prajjwal1/bert-tiny")
+    apply_override(raw, "train.group_by_length=false")
+    assert raw["train"] == {"epochs": 1, "group_by_length": False}
+    assert raw["model"]["name"] == "prajjwal1/bert-tiny"
+
+
+def test_override_fixes_a_searched_field():
+    raw = {
+        "study": {
+            "name": "s",
+            "enqueue": [{"optimizer.kind": "mfac", "optimizer.num_grads": 8, "train.lr": 1e-4}],
+        },
+        "space": {
+            "train": {"lr": {"low": 1e-5, "high": 1e-3}},
+            "optimizer": {"kind": {"choices": ["adamw", "mfac"]}, "num_grads": {"choices": [8]}},
+        },
+    }
+    apply_override(raw, "optimizer.kind=adamw")
+    spec = parse_spec(raw)
+    assert spec.optimizer.kind == "adamw"
+    assert set(spec.space) == {"train.lr"}
+    assert spec.study.enqueue == [{"train.lr": 1e-4}]
+
+
+@pytest.mark.parametrize("item", ["train.epochs", "epochs=1", "=1", "train..x=1"])
+def test_malformed_override(item):
+    with pytest.raises(SpecError, match=r"section\.key=value"):
+        apply_override({}, item)
+
+
+def test_load_spec_reports_toml_syntax(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[study\nname = 'x'\n")
+    with pytest.raises(SpecError, match="not valid TOML") as info:
+        load_spec(path)
+    assert str(path) in str(info.value)
+
+
+def test_shipped_studies_are_valid():
+    root = Path(__file__).resolve().parents[2] / "studies"
+    files = sorted(root.glob("*.toml"))
+    assert files, "no study files shipped"
+    for path in files:
+        spec = load_spec(path)
+        assert spec.study.name
+
+
+@pytest.mark.parametrize("model", ["tiny", "mini"])
+@pytest.mark.parametrize("optimizer", ["adam", "mfac"])
+def test_seed_reproductions_start_with_the_cards_setting(model, optimizer):
+    root = Path(__file__).resolve().parents[2] / "studies"
+    spec = load_spec(root / f"qqp-bert-{model}-{optimizer}.toml")
+    first = spec.study.enqueue[0]
+    assert set(first) == set(spec.space)  # every searched value is pinned
+    assert (first["train.lr"], first["train.batch_size"], first["train.epochs"]) == (1e-4, 32, 5)
+    assert spec.task.name == "qqp" and spec.task.max_length == 128
+    assert spec.model.name == f"prajjwal1/bert-{model}" and spec.metric == "f1"
+    assert spec.train.max_grad_norm == 1.0 and spec.train.warmup_ratio == 0.0
+    if optimizer == "mfac":
+        assert (first["optimizer.num_grads"], first["optimizer.damp"]) == (1024, 1e-6)
+        assert spec.optimizer.kind == "mfac"
+        assert spec.study.baseline == str(root / f"qqp-bert-{model}-adam.toml")
+    else:
+        assert spec.optimizer.kind == "adamw"

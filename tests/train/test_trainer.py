@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import hpsearch.train.trainer as trainer_module
+from hpsearch.data.batches import max_tokens_per_batch
+from hpsearch.data.encode import DataCache
+from hpsearch.optim import mfac as mfac_module
+from hpsearch.spec.validate import parse_spec
+from hpsearch.train.trainer import NonFiniteLossError, train
+
+
+@pytest.fixture(scope="module")
+def cache() -> DataCache:
+    return DataCache()
+
+
+def tiny_spec(cs224n, **train):
+    return parse_spec(
+        {
+            "study": {"name": "t"},
+            "task": {
+                "name": "local",
+                "train_file": str(cs224n / "quora-train.tsv"),
+                "validation_file": str(cs224n / "quora-dev.tsv"),
+                "text_fields": ["sentence1", "sentence2"],
+                "label_field": "is_duplicate",
+                "max_length": 32,
+                "max_train_samples": 96,
+                "max_eval_samples": 64,
+            },
+            "model": {"num_hidden_layers": 1},
+            "train": {"epochs": 2, "batch_size": 16, "evals_per_epoch": 3, **train},
+        }
+    )
+
+
+def test_evaluates_k_times_per_epoch_and_keeps_the_best(cs224n, cache):
+    spec = tiny_spec(cs224n, lr=3e-4)
+    seen = []
+    result = train(spec, cache.encoded(spec), on_eval=seen.append)
+    assert [r.index for r in seen] == list(range(6))
+    assert [r.step for r in seen] == [2, 4, 6, 8, 10, 12]  # 6 steps an epoch, 3 evaluations
+    assert seen[-1].epoch == pytest.approx(2.0)
+    assert result.best.metrics["f1"] == max(r.metrics["f1"] for r in seen)
+    assert result.evals == seen and result.steps == 12
+    assert {"accuracy", "f1", "mcc", "loss"} <= set(result.best.metrics)
+    assert result.trainable_params == result.num_params > 1_000_000
+    assert result.samples_per_s > 0 and result.seconds_per_step > 0
+    assert all(math.isfinite(r.train_loss) for r in seen)
+
+
+def test_deterministic_on_cpu_for_a_seed(cs224n, cache):
+    spec = tiny_spec(cs224n, epochs=1)
+    a = train(spec, cache.encoded(spec))
+    b = train(spec, cache.encoded(spec))
+    c = train(spec.with_params({"train.seed": 1}), cache.encoded(spec))
+    assert [r.train_loss for r in a.evals] == [r.train_loss for r in b.evals]
+    assert [r.metrics for r in a.evals] == [r.metrics for r in b.evals]
+    assert [r.train_loss for r in a.evals] != [r.train_loss for r in c.evals]
+
+
+def test_minimized_metric_keeps_the_lowest(cs224n, cache):
+    spec = tiny_spec(cs224n, epochs=1).model_copy()
+    spec = spec.model_copy(
+        update={"study": spec.study.model_copy(update={"metric": "loss", "direction": "minimize"})}
+    )
+    result = train(spec, cache.encoded(spec))
+    assert result.best.metrics["loss"] == min(r.metrics["loss"] for r in result.evals)
+
+
+def test_non_finite_loss_names_the_step(cs224n, cache, monkeypatch):
+    real = trainer_module.build_model
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        model = real(*args, **kwargs)
+
+        def hook(module, inputs, output):
+            if module.training:
+                calls["n"] += 1
+                if calls["n"] >= 3:
+                    output.loss = output.loss * float("nan")
+            return output
+
+        model.register_forward_hook(hook)
+        return model
+
+    monkeypatch.setattr(trainer_module, "build_model", poisoned)
+    spec = tiny_spec(cs224n, epochs=1)
+    with pytest.raises(NonFiniteLossError, match="non-finite loss at step 3"):
+        train(spec, cache.encoded(spec))
+
+
+def test_an_eval_hook_can_stop_training(cs224n, cache):
+    class Stop(Exception):
+        pass
+
+    def on_eval(record):
+        raise Stop
+
+    spec = tiny_spec(cs224n)
+    with pytest.raises(Stop):
+        train(spec, cache.encoded(spec), on_eval=on_eval)
+
+
+@pytest.mark.parametrize("kind", ["adamw", "mfac", "sgd"])
+def test_each_optimizer_trains(cs224n, cache, kind):
+    params = {"optimizer.kind": kind}
+    if kind == "mfac":
+        params["optimizer.num_grads"] = 4
+    spec = tiny_spec(cs224n, epochs=1).with_params(params)
+    before = {
+        n: p.clone()
+        for n, p in trainer_module.build_model(
+            "minilm", num_labels=2, kind="classification", num_hidden_layers=1
+        ).named_parameters()
+    }
+    result = train(spec, cache.encoded(spec))
+    assert all(math.isfinite(v) for v in result.best.metrics.values())
+    assert len(before) > 0
+
+
+def test_mfac_keeps_the_word_embedding_row_sparse(cs224n, cache, monkeypatch):
+    built: list[mfac_module.MFAC] = []
+
+    class Recorded(mfac_module.MFAC):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(mfac_module, "MFAC", Recorded)
+    losses = {}
+    for layout in ("auto", "dense"):
+        spec = tiny_spec(cs224n, epochs=1, lr=1e-3).with_params(
+            {"optimizer.kind": "mfac", "optimizer.num_grads": 4, "optimizer.layout": layout}
+        )
+        data = cache.encoded(spec)
+        losses[layout] = train(spec, data).best.metrics["loss"]
+    rows, dense = built
+    d = dense.num_params
+    bound = max_tokens_per_batch(data.train, 16)  # far below 16 x 32 rows
+    assert bound < 16 * 32
+    assert rows.buffer_nbytes == mfac_module.mfac_buffer_bytes(
+        d, 4, row_sparse=[((30_522, 384), bound)]
+    )
+    assert dense.buffer_nbytes == mfac_module.mfac_buffer_bytes(d, 4) > 3 * rows.buffer_nbytes
+    # The same training (up to float32 rounding) either way.
+    assert losses["auto"] == pytest.approx(losses["dense"], rel=1e-4)
+
+
+def test_regression_head_learns(cs224n, cache):
+    spec = parse_spec(
+        {
+            "study": {"name": "t"},
+            "task": {
+                "name": "local",
+                "train_file": str(cs224n / "sts-train.tsv"),
+                "validation_file": str(cs224n / "sts-dev.tsv"),
+                "label_kind": "regression",
+                "text_fields": ["sentence1", "sentence2"],
+                "label_field": "similarity",
+                "max_length": 64,
+                "max_train_samples": 600,
+                "max_eval_samples": 200,
+            },
+            "model": {"num_hidden_layers": 2},
+            "train": {"epochs": 2, "batch_size": 16, "lr": 5e-4, "evals_per_epoch": 1},
+        }
+    )
+    result = train(spec, cache.encoded(spec))
+    assert spec.metric == "pearson"
+    assert result.best.metrics["pearson"] > 0.2
+
+
+def test_cuda_device_without_cuda_is_a_clear_error(cs224n, cache):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present")
+    spec = tiny_spec(cs224n, device="cuda")
+    with pytest.raises(Exception, match="CUDA is not available"):
+        train(spec, cache.encoded(spec))
