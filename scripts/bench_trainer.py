@@ -20,7 +20,7 @@ Three runners train the same model on the same rows with the same recipe, in one
 
 The recipe: minilm (all-MiniLM-L6-v2) cut to 2 layers with a new 2-label head, the Quora
 question pairs of the cs224n data (a seeded subset: the rows come from
-``hpsearch.tasks.load_task``, so every runner sees exactly the same rows and tokens), max length
+``hpsearch.data.load.load_task``, so every runner sees exactly the same rows and tokens), max length
 128, batch size 32, one epoch (``--epochs``), torch AdamW (lr 1e-4 or ``--lr``, betas
 0.9/0.999, eps 1e-8, weight decay 0), linear decay to 0 without warmup, gradient clipping at
 1.0, dropout 0.1, float32 on CPU.

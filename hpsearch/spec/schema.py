@@ -113,7 +113,7 @@ class TrainSpec(_Section):
     weight_decay: float = Field(0.0, ge=0)  # decoupled; matrices only (p.dim() >= 2)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with linear warmup
     # linear or cosine decay to 0 after warmup, constant, or Howard & Ruder's slanted
-    # triangular (its own warmup); see hpsearch/schedules.py
+    # triangular (its own warmup); see hpsearch/train/schedules.py
     schedule: Literal["linear", "constant", "cosine", "slanted_triangular"] = "linear"
     cut_frac: float = Field(0.1, gt=0, lt=1)  # slanted_triangular: share of steps rising
     ratio: float = Field(32.0, ge=1)  # slanted_triangular: peak lr / lowest lr
@@ -129,7 +129,7 @@ class TrainSpec(_Section):
 
 
 class FinetuneSpec(_Section):
-    """Which parameters train, at which lr, from which step (see hpsearch/finetune.py)."""
+    """Which parameters train, at which lr, from which step (see hpsearch/train/finetune.py)."""
 
     # full: every parameter; frozen: the head only (MinBERT's "pretrain" mode); adapter:
     # Houlsby bottleneck adapters and the head, encoder frozen; lora: LoRA on the attention's
@@ -148,7 +148,7 @@ class FinetuneSpec(_Section):
 
 
 class MultitaskSpec(_Section):
-    """How a multitask study (``[[tasks]]``) trains its tasks together (hpsearch/trainer.py).
+    """How a multitask study (``[[tasks]]``) trains its tasks together (hpsearch/train/trainer.py).
 
     A step takes one batch of every task; an epoch is as many steps as the largest task
     needs for one pass (smaller tasks start another pass when theirs ends).

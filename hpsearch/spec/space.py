@@ -1,4 +1,4 @@
-"""The search space: which fields a study searches, and the one mapping to ``trial.suggest_*``.
+"""The search space: which fields a study searches, ranges and choices (``trial.suggest_*`` is called in :mod:`hpsearch.spec.suggest`).
 
 A study file's ``[space]`` holds one table per section (``train``, ``finetune``,
 ``multitask``, ``optimizer``, ``model``); each key names a field of that section and says how
@@ -18,7 +18,7 @@ to search it:
 A field that is not in the space keeps the fixed value of its section. Optuna parameter names
 are the dotted ``section.field`` (``train.lr``), so enqueued trials use the same names.
 Some fields are conditional: an optimizer hyperparameter is suggested only when the trial's
-optimizer takes it, and a field of ``hpsearch.spec.APPLIES_WHEN`` only when it applies
+optimizer takes it, and a field of ``hpsearch.spec.schema.APPLIES_WHEN`` only when it applies
 (``train.cut_frac`` for a slanted triangular schedule, ``finetune.adapter_size`` for
 adapters).
 """

@@ -371,8 +371,8 @@ def test_max_tokens_per_batch_bounds_every_batch(quora):
     assert bound < 8 * 64
 
 
-def test_bert_tiny_estimate_in_study_file_and_readme():
-    """The study file and README state the bytes the optimizer's own function gives."""
+def test_bert_tiny_estimate_in_study_file_and_docs():
+    """The study file and docs/optim.md state the bytes the optimizer's own function gives."""
     model = BertForSequenceClassification(
         BertConfig(
             hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512
@@ -383,7 +383,7 @@ def test_bert_tiny_estimate_in_study_file_and_readme():
     dense = mfac_buffer_bytes(d, 1024)
     rows = mfac_buffer_bytes(d, 1024, row_sparse=[(embedding.shape, 32 * 128)])
     study = (REPO / "studies" / "qqp-bert-tiny-mfac.toml").read_text()
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "optim.md").read_text()
     assert re.search(r"^num_grads = 1024$", study, re.MULTILINE)
     for text in (study, readme):
         assert f"{d:,}" in text
