@@ -1,4 +1,6 @@
-"""The search space: which fields a study searches, ranges and choices (``trial.suggest_*`` is called in :mod:`hpsearch.spec.suggest`).
+"""The search space: which fields a study searches, as ranges and choices.
+
+Each entry asks the trial for a value; :mod:`hpsearch.spec.suggest` decides which to ask.
 
 A study file's ``[space]`` holds one table per section (``train``, ``finetune``,
 ``multitask``, ``optimizer``, ``model``); each key names a field of that section and says how
