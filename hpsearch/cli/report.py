@@ -11,7 +11,7 @@ from hpsearch.cli.options import StudyFile, output_console
 from hpsearch.cli.progress import RunProgress
 from hpsearch.cli.tables import terminal_tables
 from hpsearch.report.build import build_report, open_sources
-from hpsearch.report.render import write_report
+from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 
 
@@ -41,7 +41,7 @@ def report(
     out = output_console()
     for table in terminal_tables(data):
         out.print(table)
-    for note in data["notes"]:
+    for note in data.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
     names = ", ".join(p.name for p in written)
     out.print(f"wrote {folder}: {names}", markup=False, highlight=False, soft_wrap=True)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.markup import escape
 from rich.table import Table
 
-from hpsearch.report.render import (
+from hpsearch.report.model import Report
+from hpsearch.report.tables import (
     Rows,
     comparison_rows,
     comparison_title,
     config_rows,
+    config_title,
     multitask_rows,
     multitask_title,
     scheme_rows,
@@ -29,20 +29,17 @@ def rich_table(rows: Rows, title: str = "") -> Table:
     return table
 
 
-def terminal_tables(report: dict[str, Any]) -> list[Table]:
-    """The tables ``hpsearch report`` prints: the comparison (if any), then the configs."""
+def terminal_tables(report: Report) -> list[Table]:
+    """The tables ``hpsearch report`` prints: the comparison (if any), the per-task table (a
+    multitask study), the learning schemes, then the configs."""
     tables = []
-    comp = comparison_rows(report)
-    if comp is not None:
-        tables.append(rich_table(comp, title=comparison_title(report)))
-    tasks = multitask_rows(report)
-    if tasks is not None:
-        tables.append(rich_table(tasks, title=multitask_title(report)))
-    tables.append(rich_table(scheme_rows(report), title=scheme_title(report)))
-    tables.append(
-        rich_table(
-            config_rows(report),
-            title=f"top {report['top']} config(s) of each study over {report['seeds']} seeds",
-        )
-    )
+    if report.comparison is not None:
+        title = comparison_title(report.comparison, report.seeds)
+        tables.append(rich_table(comparison_rows(report.comparison), title=title))
+    if report.multitask is not None:
+        title = multitask_title(report.study, report.multitask)
+        tables.append(rich_table(multitask_rows(report.multitask), title=title))
+    title = scheme_title(report.study, report.metric)
+    tables.append(rich_table(scheme_rows(report.schemes, report.metric), title=title))
+    tables.append(rich_table(config_rows(report), title=config_title(report)))
     return tables

@@ -13,20 +13,29 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from hpsearch.report.leaderboard import SUMMARY_STATES, short_names
+from hpsearch.report.leaderboard import (
+    SUMMARY_STATES,
+    LeaderboardRow,
+    StudySummary,
+    short_names,
+)
 
 
 def render_leaderboard(
-    rows: list[dict], metric: str, title: str = "", *, columns: Sequence[str] | None = None
+    rows: Sequence[LeaderboardRow],
+    metric: str,
+    title: str = "",
+    *,
+    columns: Sequence[str] | None = None,
 ) -> Table:
     """A rich table of leaderboard rows; the objective metric is the first, bold column.
 
     ``columns``: the metrics to show (a multitask study's ``Spec.shown_metrics``); default:
     every metric the trials have.
     """
-    shown = columns if columns is not None else [k for r in rows for k in r["metrics"]]
+    shown = columns if columns is not None else [k for r in rows for k in r.metrics]
     metric_names = list(dict.fromkeys([metric, *shown]))
-    param_names = list(dict.fromkeys(k for r in rows for k in r["params"]))
+    param_names = list(dict.fromkeys(k for r in rows for k in r.params))
     shorts = short_names(param_names)
     table = Table(title=title, title_justify="left")
     table.add_column("rank", justify="right")
@@ -40,15 +49,15 @@ def render_leaderboard(
     table.add_column("time", justify="right")
     styles = {"complete": "green", "pruned": "yellow", "failed": "red", "running": "cyan"}
     for r in rows:
-        metrics = {**r["metrics"], metric: r["value"]}
+        metrics = {**r.metrics, metric: r.value}
         table.add_row(
-            str(r["rank"]),
-            str(r["trial"]),
-            f"[{styles[r['state']]}]{r['state']}[/]" if r["state"] in styles else r["state"],
+            str(r.rank),
+            str(r.trial),
+            f"[{styles[r.state]}]{r.state}[/]" if r.state in styles else r.state,
             *(_fmt(metrics.get(m)) for m in metric_names),
-            *(_fmt(r["params"].get(p)) for p in param_names),
-            _fmt(r["epochs"], ".2g"),
-            _fmt_seconds(r["duration"]),
+            *(_fmt(r.params.get(p)) for p in param_names),
+            _fmt(r.epochs, ".2g"),
+            _fmt_seconds(r.duration),
         )
     return table
 
@@ -68,7 +77,7 @@ def _fmt_seconds(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}"
 
 
-def render_study_summary(rows: list[dict], title: str = "") -> Table:
+def render_study_summary(rows: Sequence[StudySummary], title: str = "") -> Table:
     """A rich table of :func:`study_summary_rows`: one line per study."""
     table = Table(title=escape(title), title_justify="left")
     table.add_column("study")
@@ -79,14 +88,14 @@ def render_study_summary(rows: list[dict], title: str = "") -> Table:
     table.add_column("trial", justify="right")
     table.add_column("best params")
     for r in rows:
-        shorts = short_names(list(r["best_params"]))
-        params = ", ".join(f"{shorts[k]}={_fmt(v)}" for k, v in r["best_params"].items())
+        shorts = short_names(list(r.best_params))
+        params = ", ".join(f"{shorts[k]}={_fmt(v)}" for k, v in r.best_params.items())
         table.add_row(
-            escape(r["study"]),
-            escape(f"{r['metric']} ({r['direction']})"),
-            *(str(r["states"].get(s, 0)) for s in SUMMARY_STATES),
-            _fmt(r["best_value"]),
-            _fmt(r["best_trial"]),
+            escape(r.study),
+            escape(f"{r.metric} ({r.direction})"),
+            *(str(r.states.get(s, 0)) for s in SUMMARY_STATES),
+            _fmt(r.best_value),
+            _fmt(r.best_trial),
             params or "–",
         )
     return table

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from hpsearch.report.model import (
+    ComparisonSide,
+    ConfigResult,
+    FinetuneSettings,
+    ScheduleSettings,
+    Scheme,
+)
 
 OPTIMIZER_NAMES = {"adamw": "AdamW", "mfac": "M-FAC", "sgd": "SGD"}
 
@@ -22,9 +28,9 @@ def metric_name(metric: str) -> str:
     return METRIC_NAMES.get(metric, metric.capitalize())
 
 
-def config_label(config: dict[str, Any]) -> str:
+def config_label(config: ConfigResult | ComparisonSide) -> str:
     """``M-FAC (qqp-mfac, trial 3)``: the optimizer first, then where the config is from."""
-    return f"{optimizer_name(config['optimizer'])} ({config['study']}, trial {config['trial']})"
+    return f"{optimizer_name(config.optimizer)} ({config.study}, trial {config.trial})"
 
 
 MODE_NAMES = {
@@ -35,34 +41,34 @@ MODE_NAMES = {
 }
 
 
-def scheme_label(scheme: dict[str, Any]) -> str:
+def scheme_label(scheme: Scheme) -> str:
     """``full finetuning + discriminative lr + gradual unfreezing, AdamW``."""
-    parts = [MODE_NAMES.get(scheme["mode"], scheme["mode"])]
-    if scheme["discriminative"]:
+    parts = [MODE_NAMES.get(scheme.mode, scheme.mode)]
+    if scheme.discriminative:
         parts.append("discriminative lr")
-    if scheme["gradual_unfreezing"]:
+    if scheme.gradual_unfreezing:
         parts.append("gradual unfreezing")
-    optimizer = optimizer_name(scheme["optimizer"])
-    if scheme["nesterov"]:
+    optimizer = optimizer_name(scheme.optimizer)
+    if scheme.nesterov:
         optimizer += " (Nesterov)"
     return f"{' + '.join(parts)}, {optimizer}"
 
 
-def adapter_label(finetune: dict[str, Any]) -> str:
+def adapter_label(finetune: FinetuneSettings) -> str:
     """The survey's adapter column: yes (and the bottleneck width), LoRA (and its rank), no."""
-    if finetune["mode"] == "adapter":
-        return f"yes ({finetune['adapter_size']})"
-    if finetune["mode"] == "lora":
-        return f"LoRA (r={finetune['lora_r']})"
+    if finetune.mode == "adapter":
+        return f"yes ({finetune.adapter_size})"
+    if finetune.mode == "lora":
+        return f"LoRA (r={finetune.lora_r})"
     return "no"
 
 
-def scheduler_label(schedule: dict[str, Any]) -> str:
-    name = schedule["schedule"]
+def scheduler_label(schedule: ScheduleSettings) -> str:
+    name = schedule.schedule
     if name == "slanted_triangular":
-        cut, ratio = schedule["cut_frac"], schedule["ratio"]
+        cut, ratio = schedule.cut_frac, schedule.ratio
         return f"slanted triangular (cut_frac {cut:.3g}, ratio {ratio:.3g})"
-    warmup = schedule["warmup_ratio"]
+    warmup = schedule.warmup_ratio
     return f"{name} (warmup {warmup:.3g})" if warmup else name
 
 

@@ -1,4 +1,4 @@
-"""The leaderboard as plain rows: a study's trials ranked, and every study of a storage.
+"""The leaderboard as typed rows: a study's trials ranked, and every study of a storage.
 
 The rich views of these rows are :mod:`hpsearch.cli.views`.
 """
@@ -6,9 +6,42 @@ The rich views of these rows are :mod:`hpsearch.cli.views`.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import optuna
+from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
+
+Params = dict[str, CategoricalChoiceType]  # a trial's params
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """A trial of a study, ranked."""
+
+    rank: int  # 1 is the best
+    trial: int
+    state: str  # see :func:`state_name`
+    value: float | None  # the objective; for a pruned or running trial its best evaluation's
+    metrics: dict[str, float]  # the evaluation ``value`` comes from
+    params: Params
+    epochs: float | None  # epochs done
+    duration: float | None  # seconds, until now for a running trial
+    fail_reason: str | None
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """A study of a storage: its trials by state, and its best trial."""
+
+    study: str
+    metric: str
+    direction: str  # "maximize", "minimize", or one per objective joined by "/"
+    trials: int
+    states: dict[str, int]  # trials per state, in SUMMARY_STATES's order
+    best_value: float | None  # None: no complete trial, or a multi-objective study
+    best_trial: int | None
+    best_params: Params
 
 
 def state_name(state: TrialState) -> str:
@@ -26,37 +59,39 @@ _STATE_ORDER = {
 }
 
 
-def leaderboard_rows(study: optuna.Study, metric: str, top: int | None = None) -> list[dict]:
-    """Trials as plain dicts, best first.
+def leaderboard_rows(
+    study: optuna.Study, metric: str, top: int | None = None
+) -> list[LeaderboardRow]:
+    """The trials of ``study``, best first (the ``top`` best when given).
 
     A complete trial's value is its objective; a pruned or running one shows the best
     ``metric`` it reached before stopping, and its metrics are those of that evaluation.
     """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    rows = []
+    sign = -1.0 if maximize else 1.0
+    ranked = []
     for t in study.get_trials(deepcopy=False):
         evals = t.user_attrs.get("evals", [])
         best_eval = _best_eval(evals, metric, maximize)
         metrics = t.user_attrs.get("metrics") or (best_eval or {}).get("metrics", {})
         value = t.value if t.state == TrialState.COMPLETE else metrics.get(metric)
-        rows.append(
-            {
-                "trial": t.number,
-                "state": state_name(t.state),
-                "value": value,
-                "metrics": metrics,
-                "params": dict(t.params),
-                "epochs": t.user_attrs.get("epochs_done"),
-                "duration": _duration(t),
-                "fail_reason": t.user_attrs.get("fail_reason"),
-                "_order": _STATE_ORDER.get(t.state, 5),
-            }
+        order = (_STATE_ORDER.get(t.state, 5), value is None, sign * (value or 0.0))
+        ranked.append((order, t, value, metrics))
+    ranked.sort(key=lambda x: x[0])
+    rows = [
+        LeaderboardRow(
+            rank=rank,
+            trial=t.number,
+            state=state_name(t.state),
+            value=value,
+            metrics=metrics,
+            params=dict(t.params),
+            epochs=t.user_attrs.get("epochs_done"),
+            duration=_duration(t),
+            fail_reason=t.user_attrs.get("fail_reason"),
         )
-    sign = -1.0 if maximize else 1.0
-    rows.sort(key=lambda r: (r["_order"], r["value"] is None, sign * (r["value"] or 0.0)))
-    for rank, row in enumerate(rows, start=1):
-        row["rank"] = rank
-        del row["_order"]
+        for rank, (_, t, value, metrics) in enumerate(ranked, start=1)
+    ]
     return rows[:top] if top else rows
 
 
@@ -85,8 +120,8 @@ def short_names(names: list[str]) -> dict[str, str]:
 SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "failed")
 
 
-def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[dict]:
-    """Every study in ``storage`` as a plain dict: trials by state, best value and params.
+def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
+    """Every study in ``storage``: trials by state, best value and params.
 
     Studies are sorted by name, so a study and its ``-reseed`` companion sit together.
     """
@@ -102,16 +137,16 @@ def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[dict]:
         if len(study.directions) == 1 and counts["complete"]:
             best = study.best_trial
         rows.append(
-            {
-                "study": name,
-                "metric": _metric_name(study),
-                "direction": "/".join(d.name.lower() for d in study.directions),
-                "trials": len(trials),
-                "states": counts,
-                "best_value": None if best is None else best.value,
-                "best_trial": None if best is None else best.number,
-                "best_params": {} if best is None else dict(best.params),
-            }
+            StudySummary(
+                study=name,
+                metric=_metric_name(study),
+                direction="/".join(d.name.lower() for d in study.directions),
+                trials=len(trials),
+                states=counts,
+                best_value=None if best is None else best.value,
+                best_trial=None if best is None else best.number,
+                best_params={} if best is None else dict(best.params),
+            )
         )
     return rows
 

@@ -1,5 +1,5 @@
-"""The per-task table of a multitask study, as plain data: the summed loss, PCGrad and the
-per-task ensemble, each with its best config of the search (no re-runs).
+"""The per-task table of a multitask study: the summed loss, PCGrad and the per-task
+ensemble, each with its best config of the search (no re-runs).
 
 - summed loss, PCGrad: the best complete trial with ``multitask.combine`` = ``sum`` (or
   ``pcgrad``), by the study's metric of its jointly trained model (``joint_metrics``: its
@@ -8,33 +8,37 @@ per-task ensemble, each with its best config of the search (no re-runs).
   its ensemble (``ensemble_metrics``: each task predicted by its own finetuned copy).
 
 The columns are each task's ``report_metrics`` (``sst/accuracy``, ``quora/accuracy``,
-``quora/f1``, ``sts/pearson``), then the mean. :mod:`hpsearch.report.render` draws the table.
+``quora/f1``, ``sts/pearson``), then the mean. :func:`hpsearch.report.tables.multitask_rows`
+draws the table.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Literal
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from hpsearch.report.model import MultitaskRow, MultitaskTable
 from hpsearch.spec.schema import Spec
 
-# (row, what picks its trials, the user attr holding that row's metrics)
-_ROWS = (
+RowName = Literal["sum", "pcgrad", "ensemble"]
+# (row, the user attr holding that row's metrics)
+_ROWS: tuple[tuple[RowName, str], ...] = (
     ("sum", "joint_metrics"),
     ("pcgrad", "joint_metrics"),
     ("ensemble", "ensemble_metrics"),
 )
 
 
-def multitask_table(spec: Spec, study: optuna.Study) -> dict[str, Any] | None:
+def multitask_table(spec: Spec, study: optuna.Study) -> MultitaskTable | None:
     """The per-task table of ``study``: None for a single-task study.
 
-    Returns ``{"metric", "columns", "rows"}``; one row each for ``sum``, ``pcgrad`` and
-    ``ensemble``, in that order, always (``trial`` None when the search has no complete trial
-    of that kind). A row holds its trial's number, params, combine, the metrics of its
-    columns, and how many complete trials it was chosen from. Ties go to the earlier trial.
+    One row each for ``sum``, ``pcgrad`` and ``ensemble``, in that order, always (``trial``
+    None when the search has no complete trial of that kind). A row holds its trial's number,
+    params, combine, the metrics of its columns, and how many complete trials it was chosen
+    from. Ties go to the earlier trial.
     """
     columns = spec.shown_metrics
     if columns is None:
@@ -56,27 +60,23 @@ def multitask_table(spec: Spec, study: optuna.Study) -> dict[str, Any] | None:
         sign = 1.0 if maximize else -1.0
         best = min(scored, key=lambda x: (-sign * x[2][spec.metric], x[0].number), default=None)
         rows.append(_row(row, best, len(scored), columns))
-    return {"metric": spec.metric, "columns": columns, "rows": rows}
+    return MultitaskTable(metric=spec.metric, columns=tuple(columns), rows=tuple(rows))
 
 
 def _row(
-    row: str, best: tuple[FrozenTrial, Spec, dict[str, float]] | None, n: int, names: list[str]
-) -> dict[str, Any]:
+    row: RowName,
+    best: tuple[FrozenTrial, Spec, dict[str, float]] | None,
+    n: int,
+    names: Sequence[str],
+) -> MultitaskRow:
     if best is None:
-        return {
-            "row": row,
-            "trial": None,
-            "n_trials": 0,
-            "combine": None,
-            "params": {},
-            "metrics": {},
-        }
+        return MultitaskRow(row=row, trial=None, n_trials=0, combine=None, params={}, metrics={})
     trial, run, metrics = best
-    return {
-        "row": row,
-        "trial": trial.number,
-        "n_trials": n,
-        "combine": run.multitask.combine,
-        "params": dict(trial.params),
-        "metrics": {m: float(metrics[m]) for m in names if m in metrics},
-    }
+    return MultitaskRow(
+        row=row,
+        trial=trial.number,
+        n_trials=n,
+        combine=run.multitask.combine,
+        params=dict(trial.params),
+        metrics={m: float(metrics[m]) for m in names if m in metrics},
+    )

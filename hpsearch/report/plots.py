@@ -20,15 +20,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpsearch.report.labels import optimizer_name
+from hpsearch.report.model import Report, StudyTrials
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PlotResult = dict[str, str | None]  # file name → None if written, else why it was skipped
 
 
-def write_plots(report: dict[str, Any], folder: Path) -> PlotResult:
+def write_plots(report: Report, folder: Path) -> PlotResult:
     """Draw every plot of ``report`` into ``folder``."""
-    makers: dict[str, Callable[[dict[str, Any]], Figure | str]] = {
+    makers: dict[str, Callable[[Report], Figure | str]] = {
         "history.png": history_figure,
         "intermediate.png": intermediate_figure,
         "seeds.png": seeds_figure,
@@ -64,53 +67,53 @@ def _integer_ticks(axis: Any) -> None:
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _study_label(study: dict[str, Any]) -> str:
-    return f"{study['name']} ({study['role']})"
+def _study_label(study: StudyTrials) -> str:
+    return f"{study.name} ({study.role})"
 
 
-def history_figure(report: dict[str, Any]) -> Figure:
+def history_figure(report: Report) -> Figure:
     """Complete trials' values by trial number, and each study's best so far."""
     figure = _figure(8, 4.5)
     ax = figure.add_subplot()
-    for i, study in enumerate(report["studies"]):
+    for i, study in enumerate(report.studies):
         color = f"C{i}"
-        complete = [t for t in study["trials"] if t["state"] == "complete"]
-        xs = [t["number"] for t in complete]
-        ys = [t["value"] for t in complete]
+        complete = [t for t in study.trials if t.state == "complete"]
+        xs = [t.number for t in complete]
+        ys = [t.value for t in complete]
         ax.scatter(xs, ys, color=color, alpha=0.6, s=20, label=f"{_study_label(study)}: trial")
-        pick = max if study["direction"] == "maximize" else min
+        pick = max if study.direction == "maximize" else min
         best = [pick(ys[: k + 1]) for k in range(len(ys))]
         ax.step(xs, best, where="post", color=color, label=f"{_study_label(study)}: best so far")
-    ax.set_title(f"Optimization history ({report['metric']})")
+    ax.set_title(f"Optimization history ({report.metric})")
     ax.set_xlabel("trial")
     _integer_ticks(ax.xaxis)
-    ax.set_ylabel(report["metric"])
+    ax.set_ylabel(report.metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return figure
 
 
-def intermediate_figure(report: dict[str, Any]) -> Figure:
+def intermediate_figure(report: Report) -> Figure:
     """The objective per evaluation step, one panel per study; pruned trials marked."""
     from matplotlib.lines import Line2D
 
-    studies = report["studies"]
+    studies = report.studies
     figure = _figure(5.5 * len(studies), 4.5)
     axes = figure.subplots(1, len(studies), squeeze=False, sharey=True)[0]
     for i, (ax, study) in enumerate(zip(axes, studies, strict=True)):
         color = f"C{i}"
-        for t in study["trials"]:
-            if not t["intermediate"]:
+        for t in study.trials:
+            if not t.intermediate:
                 continue
-            steps, values = zip(*t["intermediate"], strict=True)
-            if t["state"] == "pruned":
+            steps, values = zip(*t.intermediate, strict=True)
+            if t.state == "pruned":
                 ax.plot(steps, values, color="0.55", linestyle="--", linewidth=1)
                 ax.plot(steps[-1], values[-1], marker="x", color="C3", markersize=8)
-            elif t["state"] == "failed":
+            elif t.state == "failed":
                 ax.plot(steps, values, color="0.75", linestyle=":", linewidth=1)
             else:
                 ax.plot(steps, values, color=color, marker="o", markersize=3, alpha=0.8)
-        ax.set_title(f"{_study_label(study)}: {study['metric']} per evaluation")
+        ax.set_title(f"{_study_label(study)}: {study.metric} per evaluation")
         ax.set_xlabel("evaluation")
         _integer_ticks(ax.xaxis)
         ax.grid(alpha=0.3)
@@ -122,53 +125,51 @@ def intermediate_figure(report: dict[str, Any]) -> Figure:
             ],
             fontsize="small",
         )
-    axes[0].set_ylabel(report["metric"])
+    axes[0].set_ylabel(report.metric)
     return figure
 
 
-def seeds_figure(report: dict[str, Any]) -> Figure:
+def seeds_figure(report: Report) -> Figure:
     """Box and points of the re-runs' objective, one box per config, one colour per optimizer."""
     import numpy as np
 
-    from hpsearch.report.labels import optimizer_name
-
-    configs = report["configs"]
-    kinds = list(dict.fromkeys(c["optimizer"] for c in configs))
+    configs = report.configs
+    kinds = list(dict.fromkeys(c.optimizer for c in configs))
     figure = _figure(max(5.0, 1.8 * len(configs) + 2), 4.5)
     ax = figure.add_subplot()
-    data = [[r["value"] for r in c["runs"]] for c in configs]
+    data = [[r.value for r in c.runs] for c in configs]
     ax.boxplot(data, widths=0.5, showfliers=False)
     jitter = np.random.default_rng(0)  # fixed: the same report draws the same picture
     for x, (c, values) in enumerate(zip(configs, data, strict=True), start=1):
-        color = f"C{kinds.index(c['optimizer'])}"
+        color = f"C{kinds.index(c.optimizer)}"
         xs = x + jitter.uniform(-0.12, 0.12, len(values))
         ax.scatter(xs, values, color=color, s=28, alpha=0.8, zorder=3)
     ax.set_xticks(
         range(1, len(configs) + 1),
-        [f"{optimizer_name(c['optimizer'])}\n{c['study']} #{c['trial']}" for c in configs],
+        [f"{optimizer_name(c.optimizer)}\n{c.study} #{c.trial}" for c in configs],
     )
     for i, kind in enumerate(kinds):
         ax.scatter([], [], color=f"C{i}", label=optimizer_name(kind))
     ax.legend(fontsize="small")
-    ax.set_title(f"{report['metric']} of each config over {report['seeds']} seeds")
-    ax.set_ylabel(report["metric"])
+    ax.set_title(f"{report.metric} of each config over {report.seeds} seeds")
+    ax.set_ylabel(report.metric)
     ax.grid(alpha=0.3, axis="y")
     return figure
 
 
-def importance_figure(report: dict[str, Any]) -> Figure | str:
+def importance_figure(report: Report) -> Figure | str:
     """Horizontal bars of fANOVA importances, one panel per study that has them."""
-    studies = [s for s in report["studies"] if s["importance"]]
+    studies = [(s, s.importance) for s in report.studies if s.importance]
     if not studies:
-        reasons = "; ".join(f"{s['name']}: {s['importance_note']}" for s in report["studies"])
+        reasons = "; ".join(f"{s.name}: {s.importance_note}" for s in report.studies)
         return f"skipped, no study has parameter importances ({reasons})"
-    rows = max(len(s["importance"]) for s in studies)
+    rows = max(len(importance) for _, importance in studies)
     figure = _figure(5.5 * len(studies), max(3.0, 1.2 + 0.45 * rows))
     axes = figure.subplots(1, len(studies), squeeze=False)[0]
-    for i, (ax, study) in enumerate(zip(axes, studies, strict=True)):
-        items = sorted(study["importance"].items(), key=lambda kv: kv[1])
+    for i, (ax, (study, importance)) in enumerate(zip(axes, studies, strict=True)):
+        items = sorted(importance.items(), key=lambda kv: kv[1])
         ax.barh([k for k, _ in items], [v for _, v in items], color=f"C{i}")
-        ax.set_title(f"{_study_label(study)}: importance for {study['metric']}")
+        ax.set_title(f"{_study_label(study)}: importance for {study.metric}")
         ax.set_xlabel("fANOVA importance")
         ax.set_xlim(0, 1)
     return figure

@@ -1,7 +1,8 @@
 """Numbers of a report: mean ± std and best-of-N over seeds, and Welch's t-test.
 
-Plain functions over lists of floats, returning frozen dataclasses with ``to_dict()``, so the
-report data stays JSON-able and knows nothing of Optuna or of how it will be shown.
+Plain functions over lists of floats that return the report's
+:class:`~hpsearch.report.model.Summary` and :class:`~hpsearch.report.model.Welch`; they know
+nothing of Optuna or of how the numbers will be shown.
 """
 
 from __future__ import annotations
@@ -9,23 +10,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Summary:
-    """One metric over N runs (seeds) of one config."""
-
-    n: int
-    mean: float
-    std: float | None  # sample standard deviation (ddof=1); None for a single run
-    best: float  # best-of-N: the max, or the min for a minimized metric (loss)
-    worst: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from hpsearch.report.model import Summary, Welch
 
 
 def summarize(values: Sequence[float], *, maximize: bool = True) -> Summary:
@@ -51,17 +39,6 @@ def summarize(values: Sequence[float], *, maximize: bool = True) -> Summary:
         best=hi if maximize else lo,
         worst=lo if maximize else hi,
     )
-
-
-@dataclass(frozen=True)
-class Welch:
-    """Welch's unequal-variance t-test of two samples (``a`` minus ``b``)."""
-
-    t: float | None  # None when the test is undefined (see :func:`welch`)
-    p: float | None  # two-sided p-value
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> Welch:

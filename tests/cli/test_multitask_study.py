@@ -11,7 +11,7 @@ import optuna
 import pytest
 
 from hpsearch.report.build import build_report, open_sources
-from hpsearch.report.render import write_report
+from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 from tests.conftest import run_study_file
 

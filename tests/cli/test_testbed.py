@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from hpsearch.report.build import build_report, open_sources
-from hpsearch.report.render import write_report
+from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 from tests.conftest import run_study_file
 
@@ -53,8 +53,8 @@ def test_report_has_a_row_per_scheme(testbed, tmp_path):
     spec = load_spec(STUDY, overrides)
     report = build_report(open_sources(spec), seeds=1)
     names = {
-        (r["scheme"]["mode"], r["scheme"]["discriminative"], r["scheme"]["gradual_unfreezing"])
-        for r in report["schemes"]
+        (r.scheme.mode, r.scheme.discriminative, r.scheme.gradual_unfreezing)
+        for r in report.schemes
     }
     assert names == {
         ("full", False, False),

@@ -84,28 +84,30 @@ def test_rows_rank_complete_then_pruned_then_the_rest(study_file):
     spec = load_spec(study_file)
     study = optuna.load_study(study_name="board", storage=spec.study.storage)
     rows = leaderboard_rows(study, "f1")
-    assert [(r["rank"], r["state"], r["value"]) for r in rows] == [
+    assert [(r.rank, r.state, r.value) for r in rows] == [
         (1, "complete", 0.80),
         (2, "complete", 0.70),
         (3, "pruned", 0.2),  # the best f1 it reached before it was pruned
         (4, "running", None),
         (5, "failed", None),
     ]
-    assert rows[0]["metrics"]["accuracy"] == 0.5 and rows[0]["epochs"] == 1.0
-    assert rows[0]["duration"] is not None
+    assert rows[0].metrics["accuracy"] == 0.5 and rows[0].epochs == 1.0
+    assert rows[0].duration is not None
+    assert rows[2].metrics == {"f1": 0.2, "accuracy": 0.4}  # the evaluation it was pruned at
+    assert rows[4].fail_reason == "NonFiniteLossError: loss is nan"
     assert len(leaderboard_rows(study, "f1", top=2)) == 2
 
 
 def test_summary_of_every_study_in_the_storage(study_file):
     spec = load_spec(study_file)
     rows = study_summary_rows(optuna.storages.get_storage(spec.study.storage))
-    assert [r["study"] for r in rows] == ["board", "other"]
+    assert [r.study for r in rows] == ["board", "other"]
     board, other = rows
-    assert board["states"] == {"complete": 2, "pruned": 1, "running": 1, "waiting": 0, "failed": 1}
-    assert board["trials"] == 5
-    assert (board["best_value"], board["best_trial"]) == (0.80, 1)
-    assert board["best_params"] == {"train.lr": 3e-4}
-    assert other["direction"] == "minimize" and other["best_value"] == 0.25
+    assert board.states == {"complete": 2, "pruned": 1, "running": 1, "waiting": 0, "failed": 1}
+    assert board.trials == 5
+    assert (board.best_value, board.best_trial) == (0.80, 1)
+    assert board.best_params == {"train.lr": 3e-4}
+    assert other.direction == "minimize" and other.best_value == 0.25
     text = _text(render_study_summary(rows))
     assert "board" in text and "other" in text and "lr=0.0003" in text
 
@@ -137,7 +139,7 @@ def test_watch_rereads_storage_on_each_refresh(study_file):
 
     def render():
         rows = leaderboard_rows(study, "f1")
-        counts.append(sum(r["state"] == "complete" for r in rows))
+        counts.append(sum(r.state == "complete" for r in rows))
         return render_leaderboard(rows, "f1")
 
     def sleep(seconds: float) -> None:

@@ -23,8 +23,9 @@ from optuna.trial import TrialState
 from scipy import stats as scipy_stats
 
 from hpsearch.cli import main
+from hpsearch.report.markdown import to_markdown
+from hpsearch.report.model import Report, StudyTrials
 from hpsearch.report.plots import importance_figure
-from hpsearch.report.render import to_markdown
 from hpsearch.report.stats import summarize, welch
 from hpsearch.search import reseed as reseed_module
 from hpsearch.search.objective import TrialFailed
@@ -32,6 +33,7 @@ from hpsearch.search.reseed import ReseedError, reseed_name, run_spec
 from hpsearch.search.study import run_study
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.suggest import suggest
+from tests.report.helpers import make_report
 
 STUDY = """
 [study]
@@ -178,10 +180,11 @@ def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies,
         assert_picture(importance)
     else:  # both studies' values may be flat on 64 examples: then the reason is given
         assert "importance.png`: skipped" in (results / "report.md").read_text()
-    # Rendering needs the plain data only: report.json alone gives report.md again.
+    # Rendering needs the report data only: report.json alone gives report.md again.
     plots = {p: None for p in ("history.png", "intermediate.png", "seeds.png")}
     written = (results / "report.md").read_text()
-    assert to_markdown(again, plots).split("## Plots")[0] == written.split("## Plots")[0]
+    markdown = to_markdown(Report.from_dict(again), plots)
+    assert markdown.split("## Plots")[0] == written.split("## Plots")[0]
 
 
 def check_report_data(report: dict, studies: dict[str, Path]) -> None:
@@ -361,12 +364,16 @@ def test_welch_matches_scipy_and_is_none_when_undefined():
 
 
 def test_importance_plot_is_skipped_with_the_reason():
-    report = {
-        "studies": [
-            {"name": "a", "importance": None, "importance_note": "needs at least 2 complete trials"}
-        ]
-    }
-    skipped = importance_figure(report)
+    study = StudyTrials(
+        name="a",
+        role="study",
+        metric="f1",
+        direction="maximize",
+        trials=(),
+        importance=None,
+        importance_note="needs at least 2 complete trials",
+    )
+    skipped = importance_figure(make_report(studies=(study,)))
     assert isinstance(skipped, str) and "a: needs at least 2 complete trials" in skipped
 
 

@@ -12,10 +12,14 @@ import io
 import optuna
 import pytest
 
-from hpsearch.report.render import markdown_table, scheme_rows, schemes_csv, to_markdown
+from hpsearch.report.files import schemes_csv
+from hpsearch.report.markdown import markdown_table, to_markdown
+from hpsearch.report.model import ScheduleSettings, Scheme
 from hpsearch.report.schemes import scheme_table
+from hpsearch.report.tables import scheme_rows
 from hpsearch.spec.suggest import suggest
 from hpsearch.spec.validate import parse_spec
+from tests.report.helpers import make_report
 
 SPACE = {
     "train": {
@@ -89,29 +93,27 @@ def study_and_spec():
 def test_one_row_per_scheme_with_its_best_trial(study_and_spec):
     study, spec = study_and_spec
     rows = scheme_table(spec, study)
-    assert [r["trial"] for r in rows] == [3, 1, 4, 5, 2]  # best first; trial 0 lost to 1
-    assert [r["n_trials"] for r in rows] == [1, 2, 1, 1, 1]
+    assert [r.trial for r in rows] == [3, 1, 4, 5, 2]  # best first; trial 0 lost to 1
+    assert [r.n_trials for r in rows] == [1, 2, 1, 1, 1]
     ulmfit = rows[0]
-    assert ulmfit["scheme"] == {
-        "mode": "full",
-        "discriminative": True,
-        "gradual_unfreezing": True,
-        "optimizer": "adamw",
-        "nesterov": None,
-    }
-    assert ulmfit["schedule"] == {
-        "schedule": "slanted_triangular",
-        "warmup_ratio": None,
-        "cut_frac": 0.1,
-        "ratio": 32.0,
-    }
-    assert ulmfit["metrics"]["loss"] == 0.38 and ulmfit["trainable_params"] == 1000
+    assert ulmfit.scheme == Scheme(
+        mode="full",
+        discriminative=True,
+        gradual_unfreezing=True,
+        optimizer="adamw",
+        nesterov=None,
+    )
+    assert ulmfit.schedule == ScheduleSettings(
+        schedule="slanted_triangular", warmup_ratio=None, cut_frac=0.1, ratio=32.0
+    )
+    assert ulmfit.metrics["loss"] == 0.38 and ulmfit.trainable_params == 1000
+    assert (rows[2].finetune.mode, rows[2].finetune.adapter_size) == ("adapter", 64)
+    assert rows[2].finetune.lora_r is None  # applies to LoRA only
 
 
 def test_survey_table_columns_and_labels(study_and_spec):
     study, spec = study_and_spec
-    report = {"study": "testbed", "metric": "accuracy", "schemes": scheme_table(spec, study)}
-    header, rows = scheme_rows(report)
+    header, rows = scheme_rows(scheme_table(spec, study), "accuracy")
     assert header == [
         "learning scheme",
         "adapter",
@@ -139,15 +141,13 @@ def test_survey_table_columns_and_labels(study_and_spec):
 
 def test_another_objective_gets_its_own_column(study_and_spec):
     study, spec = study_and_spec
-    report = {"study": "testbed", "metric": "f1", "schemes": scheme_table(spec, study)}
-    header, rows = scheme_rows(report)
+    header, rows = scheme_rows(scheme_table(spec, study), "f1")
     assert header[-1] == "validation f1" and rows[0][-1] == "0.8500"
 
 
 def test_schemes_csv_has_a_row_per_scheme(study_and_spec):
     study, spec = study_and_spec
-    report = {"study": "testbed", "metric": "accuracy", "schemes": scheme_table(spec, study)}
-    rows = list(csv.DictReader(io.StringIO(schemes_csv(report))))
+    rows = list(csv.DictReader(io.StringIO(schemes_csv(scheme_table(spec, study)))))
     assert [r["trial"] for r in rows] == ["3", "1", "4", "5", "2"]
     assert rows[2]["adapter"] == "yes (64)" and rows[2]["optimizer"] == "mfac"
     assert float(rows[0]["validation_loss"]) == 0.38
@@ -156,21 +156,9 @@ def test_schemes_csv_has_a_row_per_scheme(study_and_spec):
 
 def test_markdown_report_has_the_schemes_section(study_and_spec):
     study, spec = study_and_spec
-    report = {
-        "study": "testbed",
-        "study_file": "t.toml",
-        "baseline": None,
-        "metric": "accuracy",
-        "direction": "maximize",
-        "seeds": 1,
-        "top": 1,
-        "created": "now",
-        "metrics": [],
-        "configs": [],
-        "comparison": None,
-        "schemes": scheme_table(spec, study),
-        "notes": [],
-    }
+    report = make_report(
+        study="testbed", study_file="t.toml", metric="accuracy", schemes=scheme_table(spec, study)
+    )
     text = to_markdown(report)
     assert "## Learning schemes: the best config of each, by accuracy" in text
     assert (

@@ -23,14 +23,17 @@ import hpsearch.train.trainer as trainer_module
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import SpecError
 from hpsearch.metrics import default_direction, metrics_of_task, multitask_metrics
+from hpsearch.report.files import multitask_csv
+from hpsearch.report.markdown import to_markdown
 from hpsearch.report.multitask import multitask_table
-from hpsearch.report.render import multitask_csv, multitask_rows, to_markdown
+from hpsearch.report.tables import multitask_rows
 from hpsearch.search.objective import Objective
 from hpsearch.spec.load import apply_override
 from hpsearch.spec.suggest import suggest
 from hpsearch.spec.validate import parse_spec
 from hpsearch.train.heads import HeadSpec, TaskHead
 from hpsearch.train.trainer import train
+from tests.report.helpers import make_report
 
 SST = {
     "key": "sst",
@@ -461,16 +464,15 @@ def test_report_table_has_the_best_of_sum_pcgrad_and_the_ensemble(cs224n):
     add(study, "pcgrad", True, 0.40, ensemble_mean=0.70)  # the best ensemble
     add(study, "pcgrad", False, 0.90, state="PRUNED")  # not complete: not a candidate
     table = multitask_table(spec, study)
-    rows = {r["row"]: r for r in table["rows"]}
-    assert [r["row"] for r in table["rows"]] == ["sum", "pcgrad", "ensemble"]
-    assert (rows["sum"]["trial"], rows["sum"]["n_trials"]) == (1, 2)
-    assert rows["sum"]["metrics"]["mean"] == 0.55  # its joint model, not its ensemble
-    assert (rows["pcgrad"]["trial"], rows["pcgrad"]["n_trials"]) == (2, 2)
-    assert (rows["ensemble"]["trial"], rows["ensemble"]["combine"]) == (3, "pcgrad")
-    assert rows["ensemble"]["metrics"]["quora/accuracy"] == pytest.approx(0.9)
+    rows = {r.row: r for r in table.rows}
+    assert [r.row for r in table.rows] == ["sum", "pcgrad", "ensemble"]
+    assert (rows["sum"].trial, rows["sum"].n_trials) == (1, 2)
+    assert rows["sum"].metrics["mean"] == 0.55  # its joint model, not its ensemble
+    assert (rows["pcgrad"].trial, rows["pcgrad"].n_trials) == (2, 2)
+    assert (rows["ensemble"].trial, rows["ensemble"].combine) == (3, "pcgrad")
+    assert rows["ensemble"].metrics["quora/accuracy"] == pytest.approx(0.9)
 
-    report = {"study": "mt", "metric": "mean", "multitask": table}
-    header, body = multitask_rows(report)
+    header, body = multitask_rows(table)
     assert header == [
         "",
         "sst accuracy",
@@ -490,7 +492,7 @@ def test_report_table_has_the_best_of_sum_pcgrad_and_the_ensemble(cs224n):
         "1 (best of 2)",
     ]
     assert body[2][0] == "per-task ensemble (after PCGrad)"
-    rows_csv = list(csv.DictReader(io.StringIO(multitask_csv(report))))
+    rows_csv = list(csv.DictReader(io.StringIO(multitask_csv(table))))
     assert [r["row"] for r in rows_csv] == ["sum", "pcgrad", "ensemble"]
     assert float(rows_csv[2]["mean"]) == 0.7
 
@@ -500,24 +502,8 @@ def test_report_table_shows_a_missing_kind_and_none_for_a_single_task(cs224n):
     study = optuna.create_study(direction="maximize")
     add(study, "sum", False, 0.5)
     table = multitask_table(spec, study)
-    assert [r["trial"] for r in table["rows"]] == [0, None, None]
-    report = {
-        "study": "mt",
-        "study_file": "mt.toml",
-        "baseline": None,
-        "metric": "mean",
-        "direction": "maximize",
-        "seeds": 1,
-        "top": 1,
-        "created": "now",
-        "metrics": [],
-        "configs": [],
-        "comparison": None,
-        "schemes": [],
-        "multitask": table,
-        "notes": [],
-    }
-    text = to_markdown(report)
+    assert [r.trial for r in table.rows] == [0, None, None]
+    text = to_markdown(make_report(study="mt", metric="mean", multitask=table))
     assert "## Tasks: summed loss, PCGrad and the per-task ensemble, by mean" in text
     assert "| PCGrad | – | – | – | – | – | – |" in text
     assert "- per-task ensemble: no complete trial in the search" in text
