@@ -1,8 +1,16 @@
-"""Benchmark M-FAC's step, dense and row-sparse, against torch AdamW on minilm with 2 layers (CPU).
+"""Benchmark M-FAC's step, dense and row-sparse, against torch AdamW on minilm with 2 layers.
 
 Usage:
     python scripts/bench_mfac.py                  # m in {64, 256, 512, 1024}, both layouts
     python scripts/bench_mfac.py --m 16 64 --layouts dense --steps 20 --json bench.json
+    python scripts/bench_mfac.py --device cuda --m 256 1024 --no-adamw   # on a GPU
+
+On CPU (the default) as described below. With ``--device cuda`` the parameters, gradients,
+buffer and bandwidth tensors live on the GPU; every timed region synchronizes the device
+before and after (CUDA runs asynchronously); the free memory is the GPU's
+(``torch.cuda.mem_get_info``); and the peak is the optimizer's own peak of allocated device
+memory (``torch.cuda.max_memory_allocated`` after a reset, minus what was allocated before).
+``scripts/gpu_check.sh`` runs it so on the GPU machine.
 
 What is measured, and how:
 - The parameters are the real trainable parameters of all-MiniLM-L6-v2 cut to 2 layers with a
@@ -17,17 +25,18 @@ What is measured, and how:
   the rest dense; ``layout="auto"``). Buffer bytes come from ``mfac_buffer_bytes``; a
   configuration that does not fit in memory (with ``--headroom-gib`` to spare, since the
   machine is shared) reports its bytes and is not run.
-- The lower bound of a dense M-FAC step is two reads of the gradient buffer G (m·d numbers) at the
-  machine's memory bandwidth. The bandwidth is measured with torch on the same threads, in
-  its own subprocess right before and right after each configuration (the machine may be
-  shared): a sum (bytes read), a copy (bytes read + written) and a matrix-vector product
-  (bytes read) over a 1 GiB tensor, the fastest of several repeats, the best over all runs.
-  After every timed M-FAC step, a sum over G itself is timed too (the same memory, at the
-  same moment). ``bound`` uses the best copy/sum bandwidth of all of these; ``strict`` uses
-  the highest bandwidth seen at all, often the matrix-vector product's, i.e. the smallest
-  bound: its ratio is the overhead beyond the BLAS kernels themselves. ``paired`` is the
-  median over steps of (step time) / (2 x the sum over G right after it), which holds up
-  best when other processes come and go during the run.
+- The lower bound of a dense M-FAC step is two reads of the gradient buffer G (m·d numbers) at
+  the machine's memory bandwidth; a row-sparse step is held to two reads of its own buffer's
+  bytes (its rows and their indices), at the same bandwidth. The bandwidth is measured with
+  torch on the same threads, in its own subprocess right before and right after each
+  configuration (the machine may be shared): a sum (bytes read), a copy (bytes read + written)
+  and a matrix-vector product (bytes read) over a 1 GiB tensor, the fastest of several
+  repeats, the best over all runs. After every timed M-FAC step, a sum over G itself is timed
+  too (the same memory, at the same moment). ``bound`` uses the best copy/sum bandwidth of all
+  of these; ``strict`` uses the highest bandwidth seen at all, often the matrix-vector
+  product's, i.e. the smallest bound: its ratio is the overhead beyond the BLAS kernels
+  themselves. ``paired`` is the median over steps of (step time) / (2 x the sum over G right
+  after it), which holds up best when other processes come and go during the run.
 - The machine's load average is recorded around every configuration: timings on a shared
   machine are only meaningful when nothing else runs.
 - Before timing, every slot of G is filled (random numbers, and the matching Gram diagonal), so
@@ -123,7 +132,9 @@ def _refill_grads(
         for p in params:
             if p is embedding:
                 p.grad[previous] = 0.0
-                p.grad[rows] = torch.empty(len(rows), p.shape[1]).normal_(0.0, 1e-3)
+                p.grad[rows] = torch.empty(len(rows), p.shape[1], device=p.device).normal_(
+                    0.0, 1e-3
+                )
             else:
                 p.grad.normal_(0.0, 1e-3)
 
@@ -148,27 +159,33 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _best_time(fn, repeats: int) -> float:
+def _elapsed(fn, device: torch.device) -> float:
+    """Seconds that ``fn()`` takes, its device work included (CUDA runs asynchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def _best_time(fn, repeats: int, device: torch.device) -> float:
     fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(_elapsed(fn, device) for _ in range(repeats))
 
 
-def worker_bandwidth(nbytes: int, repeats: int) -> dict:
-    """Memory bandwidth in bytes/s, three ways, on torch's current threads."""
+def worker_bandwidth(nbytes: int, repeats: int, device: torch.device) -> dict:
+    """Memory bandwidth in bytes/s, three ways, on torch's current threads (or the GPU)."""
     n = nbytes // 4
-    x = torch.empty(n).uniform_()
+    x = torch.empty(n, device=device).uniform_()
     y = torch.empty_like(x)
     rows = 64
-    ones = torch.ones(n // rows)
-    out = torch.empty(rows)
-    read_sum = nbytes / _best_time(lambda: x.sum(), repeats)
-    copy = 2 * nbytes / _best_time(lambda: y.copy_(x), repeats)  # read + write bytes
-    matvec = nbytes / _best_time(lambda: torch.mv(x.view(rows, -1), ones, out=out), repeats)
+    ones = torch.ones(n // rows, device=device)
+    out = torch.empty(rows, device=device)
+    read_sum = nbytes / _best_time(lambda: x.sum(), repeats, device)
+    copy = 2 * nbytes / _best_time(lambda: y.copy_(x), repeats, device)  # read + write bytes
+    matvec = nbytes / _best_time(lambda: torch.mv(x.view(rows, -1), ones, out=out), repeats, device)
     return {"sum": read_sum, "copy": copy, "matvec": matvec}
 
 
@@ -181,10 +198,11 @@ def worker_step(
     layout: str,
     data_dir: Path,
     headroom: int,
+    device: torch.device,
 ) -> dict:
     """Time ``steps`` optimizer steps on minilm-2-layer params; peak memory of the optimizer."""
     torch.manual_seed(0)
-    model = _minilm_2_layers()
+    model = _minilm_2_layers().to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     embedding = model.get_input_embeddings().weight
     d = sum(p.numel() for p in params)
@@ -201,13 +219,19 @@ def worker_step(
             p.mul_(1.0)
             p.grad = torch.zeros_like(p)  # as after a backward pass
     # The yardstick: the same read in every configuration, timed right after each step.
-    probe = torch.empty(PROBE_BYTES // 4).uniform_() if kind == "mfac" else None
+    probe = torch.empty(PROBE_BYTES // 4, device=device).uniform_() if kind == "mfac" else None
     gc.collect()
 
     load_before = os.getloadavg()[0]
     peak_reset = _reset_peak_rss()
     rss_before = _proc_status()["VmRSS"]
+    cuda = device.type == "cuda"
+    if cuda:  # the optimizer's own peak: allocated device memory from here on
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        allocated_before = torch.cuda.memory_allocated(device)
     result = {"kind": kind, "m": m, "d": d, "threads": torch.get_num_threads()}
+    result["device"] = torch.cuda.get_device_name(device) if cuda else "cpu"
     previous = batch_rows[0][:0]
 
     if kind == "mfac":
@@ -225,7 +249,9 @@ def worker_step(
         )
         # The optimizer refuses a buffer that does not fit (before allocating); one that
         # fits but would leave less than the headroom free is not run (a shared machine).
-        available = psutil.virtual_memory().available
+        available = (
+            torch.cuda.mem_get_info(device)[0] if cuda else psutil.virtual_memory().available
+        )
         if result["buffer_bytes"] <= available < result["buffer_bytes"] + headroom:
             return {
                 **result,
@@ -272,30 +298,29 @@ def worker_step(
     for i in range(warmup + steps):
         _refill_grads(params, embedding, batch_rows[i], previous)  # outside the timed region
         previous = batch_rows[i]
-        start = time.perf_counter()
-        opt.step()
-        elapsed = time.perf_counter() - start
+        elapsed = _elapsed(opt.step, device)
         if i >= warmup:
             times.append(elapsed)
             if probe is not None:
-                start = time.perf_counter()
-                probe.sum()
-                probes.append(time.perf_counter() - start)
+                probes.append(_elapsed(probe.sum, device))
             if dense_g:
                 # The read bandwidth on G itself, in the same moment: one sum over G.
-                start = time.perf_counter()
-                opt._buffer.G.sum()
-                g_reads.append(time.perf_counter() - start)
+                g_reads.append(_elapsed(opt._buffer.G.sum, device))
         rss_high = max(rss_high, _proc_status()["VmRSS"])
 
-    # Without clear_refs, fall back to the sampled high-water mark (misses in-step temporaries).
-    peak = (_proc_status()["VmHWM"] if peak_reset else rss_high) - rss_before
+    if cuda:
+        peak = torch.cuda.max_memory_allocated(device) - allocated_before
+        peak_method = "torch.cuda.max_memory_allocated after a reset"
+    else:
+        # Without clear_refs, fall back to the sampled high-water mark (misses temporaries).
+        peak = (_proc_status()["VmHWM"] if peak_reset else rss_high) - rss_before
+        peak_method = "VmHWM after clear_refs" if peak_reset else "sampled RSS"
     result.update(
         step_times=times,
         step_median=statistics.median(times),
         step_min=min(times),
         peak_bytes=peak,
-        peak_method="VmHWM after clear_refs" if peak_reset else "sampled RSS",
+        peak_method=peak_method,
         rss_before=rss_before,
         process_peak_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         load_before=load_before,
@@ -335,9 +360,18 @@ def _run_worker(args: list[str], threads: int) -> dict:
     return {"error": f"worker {args} exited with {proc.returncode}: {tail}"}
 
 
-def _bandwidth(threads: int, nbytes: int, repeats: int) -> dict:
+def _bandwidth(threads: int, nbytes: int, repeats: int, device: str) -> dict:
     return _run_worker(
-        ["--worker", "bandwidth", "--bw-bytes", str(nbytes), "--bw-repeats", str(repeats)],
+        [
+            "--worker",
+            "bandwidth",
+            "--bw-bytes",
+            str(nbytes),
+            "--bw-repeats",
+            str(repeats),
+            "--device",
+            device,
+        ],
         threads,
     )
 
@@ -354,12 +388,13 @@ def _table(report: dict):
 
     table = Table(
         title=(
-            f"M-FAC vs AdamW step on minilm-2-layer (d = {report['d']:,}), CPU, "
-            f"{report['threads']} threads. bound = 2 reads of a dense G at the copy/sum "
-            f"bandwidth {report['bandwidth'] / 1e9:.1f} GB/s; strict = at the best bandwidth "
-            f"{report['bandwidth_strict'] / 1e9:.1f} GB/s; paired = median over steps of "
-            "step / (2 x a sum over G timed right after it); "
-            "peak mem = the optimizer's peak RSS"
+            f"M-FAC vs AdamW step on minilm-2-layer (d = {report['d']:,}), "
+            f"{report['device_name']}, {report['threads']} threads. bound = 2 reads of the "
+            f"buffer at the copy/sum bandwidth {report['bandwidth'] / 1e9:.1f} GB/s; strict = "
+            f"at the best bandwidth {report['bandwidth_strict'] / 1e9:.1f} GB/s; paired = "
+            "median over steps of step / (2 x a sum over G timed right after it; dense); "
+            "peak mem = the optimizer's peak "
+            + ("device memory" if report["device"] == "cuda" else "RSS")
         )
     )
     for name in [
@@ -394,7 +429,7 @@ def _table(report: dict):
             f"{r['ratio_median']:.2f}x" if bounded else "-",
             f"{r['ratio_min']:.2f}x" if bounded else "-",
             f"{r['ratio_strict']:.2f}x" if bounded else "-",
-            f"{r['ratio_paired']:.2f}x" if bounded else "-",
+            f"{r['ratio_paired']:.2f}x" if "ratio_paired" in r else "-",
             f"{r['peak_bytes'] / GIB:.2f} GiB",
             f"{r['load_before']:.1f}/{r['load_after']:.1f}",
         )
@@ -473,14 +508,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--bw-bytes", type=int, default=GIB, help="bandwidth tensor size")
     parser.add_argument("--bw-repeats", type=int, default=7)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run")
     parser.add_argument(
         "--worker", choices=["bandwidth", "mfac", "adamw", "adamw-fused"], help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda, but CUDA is not available")
+    device = torch.device(args.device)
 
     if args.worker == "bandwidth":
-        print(RESULT_MARKER + json.dumps(worker_bandwidth(args.bw_bytes, args.bw_repeats)))
+        bandwidth = worker_bandwidth(args.bw_bytes, args.bw_repeats, device)
+        print(RESULT_MARKER + json.dumps(bandwidth))
         return
     if args.worker is not None:
         result = worker_step(
@@ -492,6 +532,7 @@ def main() -> None:
             args.layouts[0],
             args.data,
             int(args.headroom_gib * GIB),
+            device,
         )
         print(RESULT_MARKER + json.dumps(result))
         return
@@ -500,14 +541,14 @@ def main() -> None:
 
     console = Console(stderr=True)
     common = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--data", str(args.data)]
-    common += ["--headroom-gib", str(args.headroom_gib)]
+    common += ["--headroom-gib", str(args.headroom_gib), "--device", args.device]
     configs = [] if args.no_adamw else [("adamw", 0, ""), ("adamw-fused", 0, "")]
     configs += [("mfac", m, layout) for m in args.m for layout in args.layouts]
     results, bandwidths = [], []
     for kind, m, layout in configs:
         label = f"{kind} {layout} m={m}" if kind == "mfac" else kind
         console.print(f"bandwidth before {label} ...", markup=False)
-        bandwidths.append(_bandwidth(args.threads, args.bw_bytes, args.bw_repeats))
+        bandwidths.append(_bandwidth(args.threads, args.bw_bytes, args.bw_repeats, args.device))
         console.print(f"running {label} ...", markup=False)
         extra = ["--buffer-dtype", args.buffer_dtype, "--layouts", layout] if layout else []
         results.append(
@@ -515,7 +556,7 @@ def main() -> None:
         )
         if "error" in results[-1]:
             console.print(f"{label}: {results[-1]['error']}", markup=False)
-    bandwidths.append(_bandwidth(args.threads, args.bw_bytes, args.bw_repeats))
+    bandwidths.append(_bandwidth(args.threads, args.bw_bytes, args.bw_repeats, args.device))
 
     measured = [b for b in bandwidths if "error" not in b]
     if not measured:
@@ -525,8 +566,8 @@ def main() -> None:
     bandwidth_strict = max([max(b.values()) for b in measured] + g_reads)
     d = next((r["d"] for r in results if "d" in r), 0)
     for r in results:
-        # The bandwidth bound is a dense G's: two reads of every slot.
-        if "ratio_paired" in r:
+        # The bandwidth bound: two reads of every byte of the buffer (dense or row-sparse).
+        if r.get("kind") == "mfac" and "step_median" in r:
             r["bound"] = 2 * r["buffer_bytes"] / bandwidth
             r["bound_strict"] = 2 * r["buffer_bytes"] / bandwidth_strict
             r["ratio_median"] = r["step_median"] / r["bound"]
@@ -534,6 +575,10 @@ def main() -> None:
             r["ratio_strict"] = r["step_median"] / r["bound_strict"]
     report = {
         "d": d,
+        "device": args.device,
+        # The workers name the GPU (this process never initializes CUDA).
+        "device_name": next((r["device"] for r in results if "device" in r), args.device),
+        "torch": torch.__version__,
         "threads": args.threads,
         "cpu_count": os.cpu_count(),
         "total_memory": psutil.virtual_memory().total,

@@ -5,6 +5,7 @@ Usage:
     python scripts/bench_trainer.py --runs 3 --json bench.json
     python scripts/bench_trainer.py --train-samples 128 --eval-samples 64   # smoke test
     python scripts/bench_trainer.py --lr 5e-4 --epochs 2   # a recipe that learns: compare F1
+    python scripts/bench_trainer.py --device cuda          # on a GPU, bf16 autocast both ways
 
 At the issue's recipe (lr 1e-4, one epoch of 2,000 pairs: 63 steps) no runner gets past the
 majority class (dev F1 0 for all), so F1 agreement says little there; the second command
@@ -23,7 +24,9 @@ question pairs of the cs224n data (a seeded subset: the rows come from
 ``hpsearch.data.load.load_task``, so every runner sees exactly the same rows and tokens), max length
 128, batch size 32, one epoch (``--epochs``), torch AdamW (lr 1e-4 or ``--lr``, betas
 0.9/0.999, eps 1e-8, weight decay 0), linear decay to 0 without warmup, gradient clipping at
-1.0, dropout 0.1, float32 on CPU.
+1.0, dropout 0.1, float32 on CPU. With ``--device cuda`` every runner trains on the GPU
+under bf16 autocast with float32 weights (``--precision``, default bf16 there: hpsearch's
+``train.precision = "bf16"``, Trainer's ``bf16=True``); ``scripts/gpu_check.sh`` runs it so.
 
 What is measured:
 - samples/s is training throughput with evaluation excluded: for hpsearch its own
@@ -212,17 +215,19 @@ def padding_stats(encoded, seed: int) -> dict[str, float]:
 # --------------------------------------------------------------------------- runners
 
 
-def warm_up(threads: int) -> None:
+def warm_up(threads: int, device: str = "cpu", bf16: bool = False) -> None:
     """Untimed forward and backward passes, so one-time kernel setup falls on no runner."""
     from hpsearch.train.models import build_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = build_model(MODEL, num_labels=2, kind="classification", num_hidden_layers=LAYERS)
-    model.train()
+    model.to(device).train()
     for width in (MAX_LENGTH, 48, 24):
-        ids = torch.randint(1000, 2000, (BATCH_SIZE, width))
-        out = model(input_ids=ids, labels=torch.zeros(BATCH_SIZE, dtype=torch.long))
+        ids = torch.randint(1000, 2000, (BATCH_SIZE, width), device=device)
+        labels = torch.zeros(BATCH_SIZE, dtype=torch.long, device=device)
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+            out = model(input_ids=ids, labels=labels)
         out.loss.backward()
     del model
     gc.collect()
@@ -249,7 +254,17 @@ def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
 
 
 def run_trainer(
-    name: str, train_ds, eval_ds, collator, seed: int, threads: int, lr: float, epochs: int
+    name: str,
+    train_ds,
+    eval_ds,
+    collator,
+    seed: int,
+    threads: int,
+    lr: float,
+    epochs: int,
+    *,
+    device: str = "cpu",
+    bf16: bool = False,
 ) -> RunResult:
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
@@ -281,7 +296,8 @@ def run_trainer(
             eval_strategy="no",
             logging_strategy="no",
             dataloader_num_workers=0,
-            use_cpu=True,
+            use_cpu=device == "cpu",
+            bf16=bf16,  # autocast, as hpsearch's train.precision = "bf16"
             disable_tqdm=True,
         )
         trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=train_ds)
@@ -404,9 +420,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="repeats per runner (median samples/s)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        help="autocast dtype of every runner (default: bf16 on cuda, fp32 on cpu)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.threads < 1:
         parser.error("--runs and --threads must be at least 1")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda, but CUDA is not available")
+    precision = args.precision or ("bf16" if args.device == "cuda" else "fp32")
+    bf16 = precision == "bf16"
 
     import transformers
     from transformers import DataCollatorWithPadding, default_data_collator
@@ -428,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed,
         args.lr,
         args.epochs,
-    )
+    ).with_params({"train.device": args.device, "train.precision": precision})
     cache = DataCache()
     task = cache.task(spec)  # load_task(spec.task): the rows every runner trains on
     encoded = cache.encoded(spec)
@@ -453,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
             args.threads,
             args.lr,
             args.epochs,
+            device=args.device,
+            bf16=bf16,
         ),
         DYNAMIC: lambda seed: run_trainer(
             DYNAMIC,
@@ -463,11 +491,13 @@ def main(argv: list[str] | None = None) -> int:
             args.threads,
             args.lr,
             args.epochs,
+            device=args.device,
+            bf16=bf16,
         ),
     }
 
     other = OtherLoad()
-    warm_up(args.threads)
+    warm_up(args.threads, args.device, bf16)
     results: list[RunResult] = []
     started = time.perf_counter()
     for r in range(args.runs):
@@ -497,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
     met = ratio is not None and ratio >= TARGET_RATIO
     notes = [
         f"{len(task.train)} train / {len(task.validation)} dev pairs, batch {BATCH_SIZE}, "
-        f"max length {MAX_LENGTH}, {args.threads} torch threads, {args.runs} run(s) per runner "
+        f"max length {MAX_LENGTH}, {args.device} {precision}, {args.threads} torch threads, "
+        f"{args.runs} run(s) per runner "
         "(samples/s and train seconds: median; F1 and accuracy: mean ± sd over seeds "
         f"{args.seed}..{args.seed + args.runs - 1})",
         "token positions computed per real token: "
@@ -534,12 +565,15 @@ def main(argv: list[str] | None = None) -> int:
                 "seed": args.seed,
                 "runs": args.runs,
                 "threads": args.threads,
+                "device": args.device,
+                "precision": precision,
                 "steps_per_epoch": math.ceil(len(task.train) / BATCH_SIZE),
             },
             "machine": {
                 "python": platform.python_version(),
                 "torch": torch.__version__,
                 "transformers": transformers.__version__,
+                "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
                 "cpu_count": os.cpu_count(),
                 "load_average_before": load_before,
                 "load_average_after": load_after,
