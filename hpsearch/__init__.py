@@ -3,7 +3,11 @@
 The subpackages are layers in the order data flows, each importing only those below it
 (checked by ``lint-imports``; see ``[tool.importlinter]`` in pyproject.toml):
 
-    cli → report → search → train → data → spec → optim → errors, metrics
+    cli → report → search → train → data → spec → registries → errors, metrics
+
+The registries are every extensible choice a study names, one entry each: optimizers
+(:mod:`hpsearch.optim`), pruners and samplers (:mod:`hpsearch.pruners`) and lr schedules
+(:mod:`hpsearch.schedules`), over :mod:`hpsearch.registry`.
 
 A study file becomes a validated spec (:mod:`hpsearch.spec`), the spec's task becomes
 tokenized batches (:mod:`hpsearch.data`), a trial trains a model on them

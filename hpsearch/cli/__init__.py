@@ -8,19 +8,24 @@ import sys
 import typer
 from rich.console import Console
 
-from hpsearch.cli import dashboard, leaderboard, optimizers, report, run
+from hpsearch.cli import dashboard, leaderboard, registries, report, run
 from hpsearch.errors import HpsearchError
+from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.interrupts import Interrupted
+
+_OPTIMIZER_LABELS = ", ".join(e.label for e in OPTIMIZERS.values())
+_LISTINGS = ", ".join(f"hpsearch {listed.command}" for listed in registries.LISTED)
 
 app = typer.Typer(
     name="hpsearch",
     help=(
         "Find the best way to finetune small BERT models: Optuna studies over learning "
-        "rate, batch size, dropout, optimizer (AdamW, M-FAC, SGD) and more.\n\n"
+        f"rate, batch size, dropout, optimizer ({_OPTIMIZER_LABELS}) and more.\n\n"
         "Examples:\n\n"
         "  hpsearch run studies/quickstart.toml\n\n"
         "  hpsearch run studies/quickstart.toml --n-trials 20 --set train.epochs=1\n\n"
         "  hpsearch leaderboard studies/quickstart.toml --top 5\n\n"
+        f"What a study can choose from: {_LISTINGS}.\n\n"
         "Set HPSEARCH_DEBUG=1 (or pass --debug first) for full tracebacks."
     ),
     no_args_is_help=True,
@@ -29,9 +34,9 @@ app = typer.Typer(
 )
 app.command("run")(run.run)
 app.command("leaderboard")(leaderboard.leaderboard)
-app.command("optimizers")(optimizers.optimizers)
 app.command("report")(report.report)
 app.command("dashboard")(dashboard.dashboard)
+registries.add_commands(app)
 
 
 @app.callback()

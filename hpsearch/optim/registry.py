@@ -1,7 +1,8 @@
 """The optimizer registry: every optimizer a study can name, with its hyperparameters.
 
-Each optimizer is one frozen :class:`OptimizerEntry`: a name, a one-line description, a
-factory and the defaults of its hyperparameters. A study file's ``[optimizer]`` section may
+Each optimizer is one frozen :class:`OptimizerEntry`: a name, a display label, a one-line
+description, a factory and the defaults of its hyperparameters, in a
+:class:`~hpsearch.registry.Registry`. A study file's ``[optimizer]`` section may
 only set hyperparameters that the chosen optimizer takes; anything else is an error rather
 than being silently dropped. ``lr`` and ``weight_decay`` are not hyperparameters of an entry:
 they live in ``[train]`` and reach the factory through the parameter groups. Nor is
@@ -13,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import torch
 
-from hpsearch.errors import HpsearchError
+from hpsearch.registry import Registry, resolve_options
 
 ParamGroups = Iterable[dict[str, Any]]
 RowSparse = Mapping[torch.Tensor, int]  # parameter -> the most rows one gradient touches
@@ -30,6 +30,7 @@ class OptimizerEntry:
 
     Args:
         name: Lower-case name used in study files (``optimizer.kind``).
+        label: How the name reads in reports and help ("M-FAC").
         description: One line for ``hpsearch optimizers`` and error messages.
         factory: ``factory(param_groups, lr=..., **hparams) -> torch.optim.Optimizer``. Each
             group carries its own ``weight_decay`` (and, for layer-wise rates, its own ``lr``).
@@ -44,11 +45,17 @@ class OptimizerEntry:
     """
 
     name: str
+    label: str
     description: str
     factory: Callable[..., torch.optim.Optimizer]
     hparams: Mapping[str, Any] = field(default_factory=dict)
     accepts_new_params: bool = True
     takes_row_sparse: bool = False
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The hyperparameters, under the name every registry entry uses."""
+        return self.hparams
 
     def create(
         self,
@@ -64,13 +71,9 @@ class OptimizerEntry:
         with ``takes_row_sparse``; the others' steps do not depend on how sparse a gradient is,
         so they have no use for it.
         """
-        unknown = sorted(set(hparams) - set(self.hparams))
-        if unknown:
-            raise HpsearchError(
-                f"optimizer {self.name!r} does not take {unknown}; it takes {sorted(self.hparams)}"
-            )
+        resolved = resolve_options(f"optimizer {self.name!r}", self.hparams, hparams)
         extra = {"row_sparse": row_sparse} if self.takes_row_sparse and row_sparse else {}
-        return self.factory(param_groups, lr=lr, **{**self.hparams, **hparams}, **extra)
+        return self.factory(param_groups, lr=lr, **resolved, **extra)
 
 
 def _adamw(param_groups: ParamGroups, *, lr: float, beta1: float, beta2: float, eps: float):
@@ -87,16 +90,18 @@ def _sgd(param_groups: ParamGroups, *, lr: float, momentum: float, nesterov: boo
     return torch.optim.SGD(param_groups, lr=lr, momentum=momentum, nesterov=nesterov)
 
 
-def _entries() -> Mapping[str, OptimizerEntry]:
-    entries = [
+def _entries() -> list[OptimizerEntry]:
+    return [
         OptimizerEntry(
             "adamw",
+            "AdamW",
             "AdamW (decoupled weight decay); the baseline of the M-FAC model cards",
             _adamw,
             {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
         ),
         OptimizerEntry(
             "mfac",
+            "M-FAC",
             "M-FAC: matrix-free inverse empirical Fisher over the last num_grads gradients",
             _mfac,
             # The model cards' setup: m = 1024 gradients, damping 1e-6, no momentum. layout:
@@ -114,27 +119,22 @@ def _entries() -> Mapping[str, OptimizerEntry]:
         ),
         OptimizerEntry(
             "sgd",
+            "SGD",
             "SGD with (optionally Nesterov) momentum",
             _sgd,
             {"momentum": 0.9, "nesterov": True},
         ),
     ]
-    return MappingProxyType({e.name: e for e in entries})
 
 
-OPTIMIZERS: Mapping[str, OptimizerEntry] = _entries()
+OPTIMIZERS: Registry[OptimizerEntry] = Registry("optimizer", _entries())
 
 
 def list_optimizers() -> list[str]:
     """Names of all registered optimizers, sorted."""
-    return sorted(OPTIMIZERS)
+    return OPTIMIZERS.names()
 
 
 def get_optimizer(name: str) -> OptimizerEntry:
     """The registry entry called ``name``; an unknown name lists the valid ones."""
-    try:
-        return OPTIMIZERS[name]
-    except KeyError:
-        raise HpsearchError(
-            f"unknown optimizer {name!r}; choose one of {list_optimizers()}"
-        ) from None
+    return OPTIMIZERS.entry(name)

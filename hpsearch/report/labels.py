@@ -1,7 +1,11 @@
-"""How names read in reports: optimizers, metrics, learning schemes, schedules."""
+"""How names read in reports: optimizers, metrics, learning schemes, schedules.
+
+Optimizers and schedules read as their registry entries' labels say.
+"""
 
 from __future__ import annotations
 
+from hpsearch.optim import OPTIMIZERS
 from hpsearch.report.model import (
     ComparisonSide,
     ConfigResult,
@@ -9,9 +13,7 @@ from hpsearch.report.model import (
     ScheduleSettings,
     Scheme,
 )
-
-OPTIMIZER_NAMES = {"adamw": "AdamW", "mfac": "M-FAC", "sgd": "SGD"}
-
+from hpsearch.schedules import SCHEDULES
 
 METRIC_NAMES = {"f1": "F1", "accuracy": "Accuracy", "mcc": "MCC", "mse": "MSE"}
 
@@ -21,7 +23,8 @@ PERCENT = frozenset({"f1", "accuracy", "mcc", "pearson", "spearman"})
 
 
 def optimizer_name(kind: str) -> str:
-    return OPTIMIZER_NAMES.get(kind, kind)
+    """The optimizer's label ("M-FAC"); a name no longer registered stays as it is."""
+    return OPTIMIZERS[kind].label if kind in OPTIMIZERS else kind
 
 
 def metric_name(metric: str) -> str:
@@ -63,13 +66,24 @@ def adapter_label(finetune: FinetuneSettings) -> str:
     return "no"
 
 
+# How a schedule's options read after its label; 0 (no warmup) and None (does not apply)
+# are not shown.
+_SCHEDULE_OPTIONS = {"warmup_ratio": "warmup"}
+
+
 def scheduler_label(schedule: ScheduleSettings) -> str:
+    """``linear (warmup 0.1)``, ``slanted triangular (cut_frac 0.1, ratio 32)``: the
+    schedule's label, then the values of the options its entry takes."""
     name = schedule.schedule
-    if name == "slanted_triangular":
-        cut, ratio = schedule.cut_frac, schedule.ratio
-        return f"slanted triangular (cut_frac {cut:.3g}, ratio {ratio:.3g})"
-    warmup = schedule.warmup_ratio
-    return f"{name} (warmup {warmup:.3g})" if warmup else name
+    if name not in SCHEDULES:
+        return name
+    entry = SCHEDULES[name]
+    shown = [
+        f"{_SCHEDULE_OPTIONS.get(option, option)} {getattr(schedule, option):.3g}"
+        for option in entry.options
+        if getattr(schedule, option, None)
+    ]
+    return f"{entry.label} ({', '.join(shown)})" if shown else entry.label
 
 
 MULTITASK_ROWS = {"sum": "summed loss", "pcgrad": "PCGrad", "ensemble": "per-task ensemble"}

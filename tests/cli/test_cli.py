@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import pytest
+
+from hpsearch.cli.registries import LISTED
+
 
 def test_help_lists_commands_with_examples(cli):
     code, out, _ = cli("--help")
     assert code == 0
     assert "run" in out and "leaderboard" in out and "hpsearch run studies/" in out
+    assert "AdamW, M-FAC, SGD" in out  # the optimizer registry's labels
+    for listed in LISTED:
+        assert f"hpsearch {listed.command}" in out
 
 
 def test_bad_spec_is_one_line_and_creates_nothing(quora_study, tmp_path, cli):
@@ -49,3 +56,27 @@ def test_optimizers_lists_the_registry(cli):
     assert code == 0
     for name in ("adamw", "mfac", "sgd", "num_grads=1024", "damp=1e-06"):
         assert name in out
+
+
+@pytest.mark.parametrize("listed", LISTED, ids=[listed.command for listed in LISTED])
+def test_every_registry_is_listed_with_labels_and_defaults(cli, listed):
+    code, out, _ = cli(listed.command)
+    assert code == 0
+    assert listed.key in out and listed.options in out
+    for name, entry in listed.registry.items():
+        assert name in out and entry.label in out
+        for option, default in entry.options.items():
+            assert f"{option}={default!r}" in out
+
+
+@pytest.mark.parametrize("listed", LISTED, ids=[listed.command for listed in LISTED])
+def test_every_listing_has_help_naming_its_key(cli, listed):
+    code, out, _ = cli(listed.command, "--help")
+    assert code == 0 and listed.key in out
+
+
+def test_listings_show_the_pruner_and_schedule_options(cli):
+    _, out, _ = cli("pruners")
+    assert "successive-halving" in out and "percentile=25.0" in out
+    _, out, _ = cli("schedules")
+    assert "slanted_triangular" in out and "cut_frac=0.1" in out and "ratio=32.0" in out

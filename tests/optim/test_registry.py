@@ -107,3 +107,10 @@ def test_unknown_name_lists_valid_names():
         get_optimizer("adamx")
     for name in list_optimizers():
         assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("name", list_optimizers())
+def test_every_optimizer_has_a_label_and_a_description(name):
+    entry = get_optimizer(name)
+    assert entry.name == name and entry.label and entry.description
+    assert entry.options is entry.hparams  # what listings and reports read

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from hpsearch.errors import SpecError
+from hpsearch.pruners import PRUNERS, SAMPLERS
+from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.load import apply_override, load_spec
-from hpsearch.spec.schema import FinetuneSpec
+from hpsearch.spec.schema import APPLIES_WHEN, FinetuneSpec, PrunerSpec, SamplerSpec, TrainSpec
 from hpsearch.spec.space import Categorical, FloatRange, IntRange
 from hpsearch.spec.validate import parse_spec
 
@@ -113,6 +115,32 @@ def test_loss_metric_defaults_to_minimize():
             {"study": {"name": "s", "enqueue": [{"train.lr": 1e-4}]}},
             "study.enqueue[0].train.lr",
             "not a searched parameter",
+        ),
+        (
+            {"study": {"name": "s", "pruner": {"name": "asha"}}},
+            "study.pruner.name",
+            "unknown pruner 'asha'; choose one of ['hyperband', 'median', 'none',",
+        ),
+        (
+            {"study": {"name": "s", "sampler": {"name": "random", "multivariate": False}}},
+            "study.sampler.multivariate",
+            "does not apply to the 'random' sampler; it takes no options",
+        ),
+        (
+            {"study": {"name": "s", "heartbeat_interval": 200}},
+            "study.heartbeat_grace",
+            "must be longer than study.heartbeat_interval (200 s)",
+        ),
+        (
+            {"space": {"train": {"schedule": {"choices": ["linear", "cyclic"]}}}},
+            "space.train.schedule",
+            "unknown schedule 'cyclic'",
+        ),
+        ({"task": {**LOCAL, "text_fields": []}}, "task.text_fields", "one or two column names"),
+        (
+            {"tasks": [{**LOCAL, "key": "a", "label_map": {}}, {**LOCAL, "key": "b"}]},
+            "tasks[0].label_map",
+            "at least one",
         ),
         ({"task": {"name": "local"}}, "task.train_file", "required"),
         ({"task": {"train_file": "x.tsv"}}, "task.train_file", "only applies"),
@@ -364,3 +392,34 @@ def test_seed_reproductions_start_with_the_cards_setting(model, optimizer):
         assert spec.study.baseline == str(root / f"qqp-bert-{model}-adam.toml")
     else:
         assert spec.optimizer.kind == "adamw"
+
+
+def test_schedule_options_apply_to_the_schedules_whose_entries_take_them():
+    for option in SCHEDULES.option_names():
+        decider, allowed = APPLIES_WHEN[f"train.{option}"]
+        assert decider == "train.schedule"
+        assert allowed == {e.name for e in SCHEDULES.takers(option)}
+    assert APPLIES_WHEN["train.cut_frac"][1] == {"slanted_triangular"}
+    assert APPLIES_WHEN["train.warmup_ratio"][1] == {"linear", "constant", "cosine"}
+
+
+@pytest.mark.parametrize(
+    ("registry", "section"),
+    [(PRUNERS, PrunerSpec), (SAMPLERS, SamplerSpec), (SCHEDULES, TrainSpec)],
+)
+def test_every_registered_option_is_a_field_with_the_entries_default(registry, section):
+    for entry in registry.values():
+        for option, default in entry.options.items():
+            assert section.model_fields[option].default == default, (entry.name, option)
+
+
+@pytest.mark.parametrize("name", list(PRUNERS))
+def test_every_pruner_takes_its_own_options_and_rejects_the_others(name):
+    takes = PRUNERS[name].options
+    spec = parse({"study": {"name": "s", "pruner": {"name": name, "patience": 1, **takes}}})
+    assert spec.study.pruner.options == dict(takes)
+    for option in sorted(set(PRUNERS.option_names()) - set(takes)):
+        raw = {"name": name, option: PRUNERS.default(option)}
+        with pytest.raises(SpecError, match="does not apply") as info:
+            parse({"study": {"name": "s", "pruner": raw}})
+        assert info.value.key == f"study.pruner.{option}"
