@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-from scipy import stats
-from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+if TYPE_CHECKING:
+    # numpy, scipy and scikit-learn are imported where metrics are computed: the names and
+    # directions here are read by every command, which must start fast.
+    import numpy as np
 
 LabelKind = Literal["classification", "regression"]
 
@@ -58,6 +59,8 @@ def multitask_metrics(
     {"sst": "accuracy", "sts": "pearson"})`` holds ``sst/accuracy``, ``sts/pearson`` and
     ``mean`` = 0.6.
     """
+    import numpy as np
+
     flat = {task_metric(key, m): v for key, metrics in per_task.items() for m, v in metrics.items()}
     flat[MEAN] = float(np.mean([per_task[key][chosen[key]] for key in per_task]))
     return flat
@@ -84,6 +87,10 @@ def compute_metrics(
     QQP and MRPC, and macro-F1 for more. A constant prediction gives ``pearson`` and
     ``spearman`` of 0 rather than NaN, so that a collapsed model ranks last, not unranked.
     """
+    import numpy as np
+    from scipy import stats
+    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+
     if kind == "classification":
         preds = outputs.argmax(axis=-1)
         binary = outputs.shape[-1] == 2

@@ -6,7 +6,6 @@ import logging
 import sys
 
 import typer
-from rich.console import Console
 
 from hpsearch.cli import dashboard, leaderboard, registries, report, run
 from hpsearch.errors import HpsearchError
@@ -58,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     except (HpsearchError, KeyboardInterrupt) as e:
         if debug:
             raise
+        from rich.console import Console  # rich is slow to import; only errors need it here
+
         message = str(e) or "interrupted"  # a bare Ctrl-C's KeyboardInterrupt has no text
         Console(stderr=True).print(
             f"error: {message}", markup=False, highlight=False, style="red", soft_wrap=True

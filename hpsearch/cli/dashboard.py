@@ -5,14 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from hpsearch.cli.dashboard_server import HOST, make_dashboard_server
 from hpsearch.cli.options import Storage, StudyFile
-from hpsearch.search.note import has_note, save_study_note
-from hpsearch.search.storage import open_storage
-from hpsearch.search.study import load_study
-from hpsearch.spec.load import load_spec
 
 
 def dashboard(
@@ -27,6 +21,15 @@ def dashboard(
     Listens on 127.0.0.1 only: the dashboard can edit and delete studies and has no login.
     To look from another machine, forward the port (ssh -L 8080:127.0.0.1:8080 host).
     """
+    # Imported here, not above, so that `hpsearch --help` does not pay for them.
+    from rich.console import Console
+
+    from hpsearch.cli.dashboard_server import HOST, make_dashboard_server
+    from hpsearch.search.note import has_note, save_study_note
+    from hpsearch.search.storage import open_storage
+    from hpsearch.search.study import load_study
+    from hpsearch.spec.load import load_spec
+
     spec = load_spec(study_file)
     url = storage or spec.study.storage
     assert url is not None

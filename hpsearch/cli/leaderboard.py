@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, Group, RenderableType
 
 from hpsearch.cli.options import Overrides, Storage, StudyFile, Top, output_console
-from hpsearch.cli.views import render_leaderboard, render_study_summary, watch_caption
-from hpsearch.cli.views import watch as watch_view
-from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
-from hpsearch.search.storage import display_url, open_storage, storage_exists
-from hpsearch.search.study import StudyNotFoundError, load_study
-from hpsearch.spec.load import load_spec
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 
 def leaderboard(
@@ -35,6 +31,16 @@ def leaderboard(
     ] = False,
 ) -> None:
     """Show the best trials of a study: rank, state, value, metrics, params and time."""
+    # Imported here, not above, so that `hpsearch --help` does not pay for them.
+    from rich.console import Console, Group
+
+    from hpsearch.cli.views import render_leaderboard, render_study_summary, watch_caption
+    from hpsearch.cli.views import watch as watch_view
+    from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
+    from hpsearch.search.storage import display_url, open_storage, storage_exists
+    from hpsearch.search.study import StudyNotFoundError, load_study
+    from hpsearch.spec.load import load_spec
+
     spec = load_spec(study_file, overrides or [])
     url = storage or spec.study.storage
     assert url is not None

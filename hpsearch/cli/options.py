@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 StudyFile = Annotated[
     Path,
@@ -30,5 +32,7 @@ Top = Annotated[int, typer.Option("--top", min=1, help="How many trials to show.
 def output_console() -> Console:
     """The console for data on stdout; wide when piped, so tables are not cut to 80 columns."""
     import sys
+
+    from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 240)

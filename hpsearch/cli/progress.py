@@ -4,6 +4,7 @@ and a bar for the current trial with its epoch, step, loss and last metric."""
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import optuna
 from rich.console import Console
@@ -11,7 +12,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hpsearch.report.leaderboard import state_name
-from hpsearch.train.trainer import EvalRecord
+
+if TYPE_CHECKING:
+    from hpsearch.train.trainer import EvalRecord  # only a type: the trainer imports torch
 
 
 class RunProgress:

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import optuna
 import typer
 
 from hpsearch.cli.options import StudyFile, output_console
-from hpsearch.cli.progress import RunProgress
-from hpsearch.cli.tables import terminal_tables
-from hpsearch.report.build import build_report, open_sources
-from hpsearch.report.files import write_report
-from hpsearch.spec.load import load_spec
 
 
 def report(
@@ -31,6 +25,15 @@ def report(
     and plots to results/<study name>/ beside the study file. The re-runs are trials of the
     companion study <name>-reseed: running the command again skips the seeds that finished.
     """
+    # Imported here, not above, so that `hpsearch --help` does not pay for them.
+    import optuna
+
+    from hpsearch.cli.progress import RunProgress
+    from hpsearch.cli.tables import terminal_tables
+    from hpsearch.report.build import build_report, open_sources
+    from hpsearch.report.files import write_report
+    from hpsearch.spec.load import load_spec
+
     spec = load_spec(study_file)
     sources = open_sources(spec)  # every check, before anything is written
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines

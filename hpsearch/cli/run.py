@@ -3,21 +3,16 @@ workers."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import optuna
 import typer
 
 from hpsearch.cli.options import Overrides, Storage, StudyFile, output_console
-from hpsearch.cli.progress import RunProgress
-from hpsearch.cli.views import render_leaderboard
-from hpsearch.report.leaderboard import leaderboard_rows
-from hpsearch.search.interrupts import Interrupted
-from hpsearch.search.storage import display_url
-from hpsearch.search.study import RunSummary, load_study, resolve_storage_url, run_study
-from hpsearch.search.workers import create_study, run_workers
-from hpsearch.spec.load import load_spec
-from hpsearch.spec.schema import Spec
+
+if TYPE_CHECKING:
+    from hpsearch.search.interrupts import Interrupted
+    from hpsearch.search.study import RunSummary
+    from hpsearch.spec.schema import Spec
 
 
 def run(
@@ -56,6 +51,16 @@ def run(
     the budget runs. The same command started on several machines (with a shared
     --storage) joins one study, and the budget holds across all of them.
     """
+    # Imported here, not above, so that `hpsearch --help` does not pay for them.
+    import optuna
+
+    from hpsearch.cli.progress import RunProgress
+    from hpsearch.search.interrupts import Interrupted
+    from hpsearch.search.storage import display_url
+    from hpsearch.search.study import resolve_storage_url, run_study
+    from hpsearch.search.workers import create_study, run_workers
+    from hpsearch.spec.load import load_spec
+
     spec = load_spec(study_file, overrides or [])
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     if workers == 0:
@@ -100,6 +105,13 @@ def run(
 
 
 def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None:
+    import optuna
+
+    from hpsearch.cli.views import render_leaderboard
+    from hpsearch.report.leaderboard import leaderboard_rows
+    from hpsearch.search.storage import display_url
+    from hpsearch.search.study import resolve_storage_url
+
     out = output_console()
     failed = sum(t.state == optuna.trial.TrialState.FAIL for t in summary.study.trials)
     out.print(
@@ -126,6 +138,7 @@ def _print_interrupted(
     spec: Spec, storage: str | None, n_trials: int | None, stop: Interrupted
 ) -> None:
     from hpsearch.search.runner import count_finished
+    from hpsearch.search.study import load_study
 
     study = load_study(spec, storage)
     budget = n_trials or spec.study.n_trials

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from hpsearch.registry import Registry, resolve_options
 
+if TYPE_CHECKING:
+    import torch  # imported by the factories: spec validation reads the registry, torch-free
+
 ParamGroups = Iterable[dict[str, Any]]
-RowSparse = Mapping[torch.Tensor, int]  # parameter -> the most rows one gradient touches
+RowSparse = Mapping["torch.Tensor", int]  # parameter -> the most rows one gradient touches
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class OptimizerEntry:
 
 
 def _adamw(param_groups: ParamGroups, *, lr: float, beta1: float, beta2: float, eps: float):
+    import torch
+
     return torch.optim.AdamW(param_groups, lr=lr, betas=(beta1, beta2), eps=eps)
 
 
@@ -87,6 +90,8 @@ def _mfac(param_groups: ParamGroups, *, lr: float, **hparams: Any):
 
 
 def _sgd(param_groups: ParamGroups, *, lr: float, momentum: float, nesterov: bool):
+    import torch
+
     return torch.optim.SGD(param_groups, lr=lr, momentum=momentum, nesterov=nesterov)
 
 

@@ -13,11 +13,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError
 from hpsearch.search.interrupts import stop_on_signals
 from hpsearch.search.liveness import Heartbeat, Liveness
-from hpsearch.search.objective import Objective
 from hpsearch.search.progress import Progress
 from hpsearch.search.pruners import build_pruner, build_sampler
 from hpsearch.search.runner import BUDGET_STATES, count_finished, run_trials
@@ -159,6 +157,11 @@ def run_study(
     if len(_trials(storage, name, BUDGET_STATES)) >= budget:
         done = optuna.load_study(study_name=name, storage=storage)
         return RunSummary(done, budget, 0, count_finished(done))
+    # Training (torch, transformers) is imported only to run trials: reading a study, as
+    # the leaderboard does, must start fast.
+    from hpsearch.data.encode import DataCache
+    from hpsearch.search.objective import Objective
+
     # Data or tokenizer problems stop here: before any trial, and before a new study is
     # written to storage.
     cache = DataCache()
