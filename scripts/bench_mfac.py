@@ -67,6 +67,7 @@ from pathlib import Path
 
 import psutil
 import torch
+from quora_studies import data_folder, quora_spec
 
 GIB = 2**30
 RESULT_MARKER = "BENCH_RESULT "
@@ -74,7 +75,6 @@ WEIGHT_DECAY = 0.01  # the same decoupled decay for both optimizers
 LR = 1e-5  # irrelevant for timing; small so that parameters stay finite
 BATCH_SIZE = 32  # the model cards' batch of QQP pairs
 MAX_LENGTH = 128  # and their max length
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cs224n"
 PROBE_BYTES = 256 * 2**20  # the fixed read timed after every M-FAC step (load yardstick)
 
 
@@ -96,22 +96,10 @@ def _token_rows(data_dir: Path, batches: int) -> tuple[list[torch.Tensor], int]:
     """Distinct token ids of ``batches`` real training batches, and the trainer's row bound."""
     from hpsearch.data.batches import max_tokens_per_batch, train_batches
     from hpsearch.data.encode import DataCache
-    from hpsearch.spec.validate import parse_spec
 
-    spec = parse_spec(
-        {
-            "study": {"name": "bench"},
-            "task": {
-                "name": "local",
-                "train_file": str(data_dir / "quora-train.tsv"),
-                "validation_file": str(data_dir / "quora-dev.tsv"),
-                "text_fields": ["sentence1", "sentence2"],
-                "label_field": "is_duplicate",
-                "max_length": MAX_LENGTH,
-            },
-            "model": {"name": "minilm"},
-        }
-    )
+    # Every training pair: a subset of more pairs than the file has is all of them.
+    every_row = "task.max_train_samples=1000000000"
+    spec = quora_spec("adamw", [f"task.max_length={MAX_LENGTH}", every_row], data_dir)
     split = DataCache().encoded(spec).train
     rows: list[torch.Tensor] = []
     epoch = 0
@@ -500,7 +488,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--buffer-dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--no-adamw", action="store_true", help="skip the AdamW baselines")
-    parser.add_argument("--data", type=Path, default=DATA, help="folder of quora-train.tsv")
+    parser.add_argument("--data", type=Path, default=data_folder(), help="folder of quora-*.tsv")
     parser.add_argument(
         "--headroom-gib", type=float, default=2.0, help="memory to leave free (shared machine)"
     )

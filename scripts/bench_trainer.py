@@ -19,8 +19,9 @@ Three runners train the same model on the same rows with the same recipe, in one
 - ``Trainer-dynamic``: ``Trainer`` with ``DataCollatorWithPadding`` and random batches (the
   Trainer default, ``train_sampling_strategy="random"``, i.e. no grouping by length).
 
-The recipe: minilm (all-MiniLM-L6-v2) cut to 2 layers with a new 2-label head, the Quora
-question pairs of the cs224n data (a seeded subset: the rows come from
+The recipe (studies/quora-adam.toml, every field below pinned by ``--set`` overrides): minilm
+(all-MiniLM-L6-v2) cut to 2 layers with a new 2-label head, the Quora question pairs of the
+cs224n data (a seeded subset: the rows come from
 ``hpsearch.data.load.load_task``, so every runner sees exactly the same rows and tokens), max length
 128, batch size 32, one epoch (``--epochs``), torch AdamW (lr 1e-4 or ``--lr``, betas
 0.9/0.999, eps 1e-8, weight decay 0), linear decay to 0 without warmup, gradient clipping at
@@ -68,8 +69,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from quora_studies import data_folder, quora_spec
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/cs224n"
 MODEL = "minilm"
 LAYERS = 2
 BATCH_SIZE = 32
@@ -106,43 +107,38 @@ class RunResult:
 def build_spec(
     data_dir: Path, train_samples: int, eval_samples: int, seed: int, lr: float, epochs: int
 ):
-    from hpsearch.spec.validate import parse_spec
-
-    raw = {
-        "study": {"name": "bench-trainer"},
-        "task": {
-            "name": "local",
-            "train_file": str(data_dir / "quora-train.tsv"),
-            "validation_file": str(data_dir / "quora-dev.tsv"),
-            "text_fields": ["sentence1", "sentence2"],
-            "label_field": "is_duplicate",
-            "max_length": MAX_LENGTH,
-            "max_train_samples": train_samples,
-            "max_eval_samples": eval_samples,
-            "seed": seed,
-        },
-        "model": {"name": MODEL, "num_hidden_layers": LAYERS},
-        "train": {
-            "epochs": epochs,
-            "batch_size": BATCH_SIZE,
-            "lr": lr,
-            "weight_decay": 0.0,
-            "warmup_ratio": 0.0,
-            "schedule": "linear",
-            "hidden_dropout": 0.1,
-            "attention_dropout": 0.1,
-            "max_grad_norm": 1.0,
-            "evals_per_epoch": 1,
-            "eval_batch_size": EVAL_BATCH_SIZE,
-            "group_by_length": True,
-            "seed": seed,
-            "device": "cpu",
-            "precision": "fp32",
-        },
-        "optimizer": {"kind": "adamw", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-    }
-    # base_dir only resolves the (unused) default storage URL; nothing is written there.
-    return parse_spec(raw, source="bench_trainer", base_dir=data_dir)
+    """studies/quora-adam.toml with every field the runners share pinned by overrides."""
+    return quora_spec(
+        "adamw",
+        [
+            f"task.max_length={MAX_LENGTH}",
+            f"task.max_train_samples={train_samples}",
+            f"task.max_eval_samples={eval_samples}",
+            f"task.seed={seed}",
+            f'model.name="{MODEL}"',
+            f"model.num_hidden_layers={LAYERS}",
+            f"train.epochs={epochs}",
+            f"train.batch_size={BATCH_SIZE}",
+            f"train.lr={lr!r}",
+            "train.weight_decay=0.0",
+            "train.warmup_ratio=0.0",
+            'train.schedule="linear"',
+            "train.hidden_dropout=0.1",
+            "train.attention_dropout=0.1",
+            "train.max_grad_norm=1.0",
+            "train.evals_per_epoch=1",
+            f"train.eval_batch_size={EVAL_BATCH_SIZE}",
+            "train.group_by_length=true",
+            f"train.seed={seed}",
+            'train.device="cpu"',
+            'train.precision="fp32"',
+            'optimizer.kind="adamw"',
+            "optimizer.beta1=0.9",
+            "optimizer.beta2=0.999",
+            "optimizer.eps=1e-8",
+        ],
+        data_dir,
+    )
 
 
 def hf_datasets(split, tokenizer, padded: bool):
@@ -409,7 +405,7 @@ class OtherLoad:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of quora-*.tsv")
+    parser.add_argument("--data", type=Path, default=data_folder(), help="folder of quora-*.tsv")
     parser.add_argument("--train-samples", type=int, default=2000)
     parser.add_argument("--eval-samples", type=int, default=1000)
     parser.add_argument(

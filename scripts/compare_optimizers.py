@@ -1,7 +1,9 @@
 """AdamW against M-FAC on real data, several seeds each: does M-FAC learn as well as Adam?
 
 The issue's setup: 4,000 training pairs from the shared Quora data, minilm with 2 layers,
-2 epochs, 3 seeds per optimizer; dev F1 and accuracy as mean ± std.
+2 epochs, 3 seeds per optimizer; dev F1 and accuracy as mean ± std. Each optimizer's run is
+its study file's setup (studies/quora-adam.toml, studies/quora-mfac.toml) with the fields
+above and below set by ``--set`` overrides.
 
     python3 scripts/compare_optimizers.py [--seeds 3] [--json results.json]
 
@@ -17,19 +19,17 @@ import statistics
 import time
 from pathlib import Path
 
+from quora_studies import data_folder, quora_spec
 from rich.console import Console
 from rich.table import Table
 
 from hpsearch.data.encode import DataCache
-from hpsearch.spec.validate import parse_spec
 from hpsearch.train.trainer import train
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cs224n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="folder of quora-*.tsv")
+    parser.add_argument("--data", type=Path, default=data_folder(), help="folder of quora-*.tsv")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--train-samples", type=int, default=4000)
     parser.add_argument("--eval-samples", type=int, default=1000)
@@ -43,8 +43,11 @@ def main() -> None:
     args = parser.parse_args()
 
     setups = {
-        "adamw": ({"kind": "adamw"}, args.adam_lr),
-        "mfac": ({"kind": "mfac", "num_grads": args.num_grads, "damp": args.damp}, args.mfac_lr),
+        "adamw": ([], args.adam_lr),
+        "mfac": (
+            [f"optimizer.num_grads={args.num_grads}", f"optimizer.damp={args.damp!r}"],
+            args.mfac_lr,
+        ),
     }
     chosen = args.optimizers.split(",")
     unknown = sorted(set(chosen) - set(setups))
@@ -56,30 +59,20 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     for name, (optimizer, lr) in setups.items():
         for seed in range(args.seeds):
-            spec = parse_spec(
-                {
-                    "study": {"name": "compare"},
-                    "task": {
-                        "name": "local",
-                        "train_file": str(args.data / "quora-train.tsv"),
-                        "validation_file": str(args.data / "quora-dev.tsv"),
-                        "text_fields": ["sentence1", "sentence2"],
-                        "label_field": "is_duplicate",
-                        "max_length": 128,
-                        "max_train_samples": args.train_samples,
-                        "max_eval_samples": args.eval_samples,
-                    },
-                    "model": {"name": "minilm", "num_hidden_layers": 2},
-                    "train": {
-                        "epochs": args.epochs,
-                        "batch_size": 32,
-                        "lr": lr,
-                        "seed": seed,
-                        "evals_per_epoch": 1,
-                    },
-                    "optimizer": optimizer,
-                }
-            )
+            overrides = [
+                "task.max_length=128",
+                f"task.max_train_samples={args.train_samples}",
+                f"task.max_eval_samples={args.eval_samples}",
+                'model.name="minilm"',
+                "model.num_hidden_layers=2",
+                f"train.epochs={args.epochs}",
+                "train.batch_size=32",
+                f"train.lr={lr!r}",
+                f"train.seed={seed}",
+                "train.evals_per_epoch=1",
+                *optimizer,
+            ]
+            spec = quora_spec(name, overrides, args.data)
             start = time.perf_counter()
             result = train(spec, cache.encoded(spec))
             last = result.evals[-1].metrics  # the end of training, as the cards report it

@@ -3,7 +3,7 @@
     python scripts/stress_workers.py                       # all scenarios
     python scripts/stress_workers.py --only sqlite journal --trials 24
 
-Scenarios (tiny models on the shared Quora data, ../shared/data/cs224n):
+Scenarios (studies/quora-adam.toml made tiny with --set overrides; the shared Quora data):
 - sqlite, journal: 4 local workers (``hpsearch run --workers 4``), 12 trials;
 - postgres: 3 workers, 9 trials, on a throwaway server (scripts/postgres_server.py) or on
   --postgres-url;
@@ -27,51 +27,37 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 from postgres_server import find_bindir, postgres_server
+from quora_studies import quora_study_file, set_args
 from rich.console import Console
 from rich.table import Table
 
 from hpsearch.search.storage import open_storage
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "cs224n"
-
-STUDY = """
-[study]
-name = "{name}"
-n_trials = {n_trials}
-heartbeat_interval = 1
-heartbeat_grace = 5
-sampler = {{ name = "tpe", seed = 0, n_startup_trials = 4 }}
-pruner = {{ name = "median", n_startup_trials = 4 }}
-
-[task]
-name = "local"
-train_file = "{data}/quora-train.tsv"
-validation_file = "{data}/quora-dev.tsv"
-text_fields = ["sentence1", "sentence2"]
-label_field = "is_duplicate"
-max_length = 32
-max_train_samples = {train}
-max_eval_samples = 64
-
-[model]
-name = "minilm"
-num_hidden_layers = 1
-
-[train]
-epochs = 1
-batch_size = 32
-evals_per_epoch = 2
-
-[space.train]
-lr = {{ low = 5e-5, high = 5e-4, log = true }}
-"""
+# studies/quora-adam.toml made tiny: minilm with 1 layer, 32 tokens, one epoch of batches of
+# 32, two evaluations on 64 pairs, lr alone searched; fast heartbeats for the kill scenario.
+TINY = [
+    "study.heartbeat_interval=1",
+    "study.heartbeat_grace=5",
+    'study.sampler={ name = "tpe", seed = 0, n_startup_trials = 4 }',
+    'study.pruner={ name = "median", n_startup_trials = 4 }',
+    "study.enqueue=[]",
+    "task.max_length=32",
+    "task.max_eval_samples=64",
+    "model.num_hidden_layers=1",
+    "train.epochs=1",
+    "train.batch_size=32",
+    "train.hidden_dropout=0.1",
+    "train.warmup_ratio=0.0",
+    "train.evals_per_epoch=2",
+    "space.train.lr={ low = 5e-5, high = 5e-4, log = true }",
+]
 
 
-def write_study(folder: Path, name: str, n_trials: int, train: int = 64) -> Path:
-    path = folder / f"{name}.toml"
-    path.write_text(STUDY.format(name=name, n_trials=n_trials, data=DATA, train=train))
-    return path
+def write_study(folder: Path, name: str, n_trials: int, train: int = 64) -> tuple[Path, list[str]]:
+    """The study file of a scenario in ``folder`` and the ``--set`` arguments that shrink it."""
+    path, overrides = quora_study_file(folder, name)
+    size = [f"study.n_trials={n_trials}", f"task.max_train_samples={train}"]
+    return path, set_args([*overrides, *TINY, *size])
 
 
 def hpsearch(*args: str) -> subprocess.CompletedProcess:
@@ -99,9 +85,9 @@ def check(url: str, name: str, budget: int, logs: Path | None, seconds: float) -
 
 
 def workers_scenario(folder: Path, kind: str, url: str, workers: int, budget: int) -> dict:
-    path = write_study(folder, f"stress-{kind}", budget)
+    path, shrink = write_study(folder, f"stress-{kind}", budget)
     start = time.monotonic()
-    done = hpsearch("run", str(path), "--storage", url, "--workers", str(workers))
+    done = hpsearch("run", str(path), "--storage", url, "--workers", str(workers), *shrink)
     seconds = time.monotonic() - start
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:], file=sys.stderr)
@@ -113,9 +99,9 @@ def workers_scenario(folder: Path, kind: str, url: str, workers: int, budget: in
 def kill_scenario(folder: Path, budget: int) -> dict:
     """SIGKILL a lone worker once a trial has reported an evaluation; then run again."""
     url = f"sqlite:///{folder / 'killed.db'}"
-    path = write_study(folder, "stress-kill", budget, train=512)
+    path, shrink = write_study(folder, "stress-kill", budget, train=512)
     start = time.monotonic()
-    command = [sys.executable, "-m", "hpsearch", "run", str(path), "--storage", url]
+    command = [sys.executable, "-m", "hpsearch", "run", str(path), "--storage", url, *shrink]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     victim = None
     while victim is None and proc.poll() is None:
@@ -134,7 +120,7 @@ def kill_scenario(folder: Path, budget: int) -> dict:
         for t in optuna.load_study(study_name=path.stem, storage=open_storage(url)).trials
         if t.state == TrialState.COMPLETE
     }
-    again = hpsearch("run", str(path), "--storage", url)
+    again = hpsearch("run", str(path), "--storage", url, *shrink)
     row = check(url, path.stem, budget, None, time.monotonic() - start)
     trials = {t.number: t for t in optuna.load_study(study_name=path.stem, storage=url).trials}
     retried = [t for t in trials.values() if t.user_attrs.get("retry_of") == victim.number]

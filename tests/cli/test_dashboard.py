@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -16,44 +14,22 @@ from pathlib import Path
 import optuna
 import pytest
 
-from hpsearch.cli import main
 from hpsearch.cli.dashboard_server import HOST, make_dashboard_server
 from hpsearch.search.study import open_storage, run_study
 from hpsearch.spec.load import load_spec
-
-DASH_STUDY = """
-[study]
-name = "dash"
-n_trials = 1
-
-[task]
-name = "local"
-train_file = "{data}/quora-train.tsv"
-validation_file = "{data}/quora-dev.tsv"
-text_fields = ["sentence1", "sentence2"]
-label_field = "is_duplicate"
-max_length = 32
-max_train_samples = 32
-max_eval_samples = 32
-
-[model]
-name = "minilm"
-num_hidden_layers = 1
-
-[train]
-epochs = 1
-evals_per_epoch = 1
-
-[space.train]
-lr = {{ low = 5e-5, high = 5e-4, log = true }}
-"""
+from tests.conftest import QuoraStudies
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory, cs224n) -> Path:
     """A study run by hpsearch: one tiny trial (32 Quora pairs, one layer)."""
-    path = tmp_path_factory.mktemp("dashboard") / "dash.toml"
-    path.write_text(DASH_STUDY.format(data=cs224n))
+    path = QuoraStudies(tmp_path_factory.mktemp("dashboard"))(
+        name="dash",
+        n_trials=1,
+        train=32,
+        eval=32,
+        set=["task.max_length=32", "model.num_hidden_layers=1", "train.evals_per_epoch=1"],
+    )
     summary = run_study(load_spec(path))
     assert summary.finished == 1
     return path
@@ -109,7 +85,7 @@ def free_port() -> int:
 
 @pytest.mark.skipif(os.name != "posix", reason="select() on pipes, SIGINT")
 def test_cli_serves_an_older_study_with_a_note_added_and_stops_on_ctrl_c(
-    quora_study, wait_for_line
+    quora_study, cli_process, wait_for_line
 ):
     """A study created without hpsearch's note (an older one) gets it; Ctrl-C exits 0."""
     path = quora_study(name="older")
@@ -117,12 +93,7 @@ def test_cli_serves_an_older_study_with_a_note_added_and_stops_on_ctrl_c(
     study = optuna.create_study(study_name="older", storage=spec.study.storage)
     study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.5))
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hpsearch", "dashboard", str(path), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = cli_process.start("dashboard", str(path), "--port", str(port))
     try:
         line = wait_for_line(proc, "optuna-dashboard on", timeout=120)
         assert f"http://127.0.0.1:{port}/dashboard/studies/" in line
@@ -140,24 +111,20 @@ def test_cli_serves_an_older_study_with_a_note_added_and_stops_on_ctrl_c(
     assert [t["values"] for t in detail["trials"]] == [[0.5]]
 
 
-def test_cli_dashboard_of_a_missing_study_creates_nothing(quora_study, tmp_path, capsys):
+def test_cli_dashboard_of_a_missing_study_creates_nothing(quora_study, tmp_path, cli):
     path = quora_study(name="ghost")
-    with pytest.raises(SystemExit) as info:
-        main(["dashboard", str(path), "--port", "0"])
-    err = capsys.readouterr().err
-    assert info.value.code == 1 and "no study 'ghost'" in err
+    code, _, err = cli("dashboard", str(path), "--port", "0")
+    assert code == 1 and "no study 'ghost'" in err
     assert not (tmp_path / "ghost.db").exists()
 
 
-def test_cli_dashboard_on_a_taken_port_is_a_clear_error(quora_study, capsys):
+def test_cli_dashboard_on_a_taken_port_is_a_clear_error(quora_study, cli):
     path = quora_study(name="busy")
     optuna.create_study(study_name="busy", storage=load_spec(path).study.storage)
     with socket.socket() as taken:
         taken.bind((HOST, 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(SystemExit) as info:
-            main(["dashboard", str(path), "--port", str(port)])
-    err = capsys.readouterr().err
-    assert info.value.code == 1
+        code, _, err = cli("dashboard", str(path), "--port", str(port))
+    assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err

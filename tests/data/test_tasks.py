@@ -8,22 +8,17 @@ import pytest
 from hpsearch.data.load import load_task
 from hpsearch.errors import DataError
 from hpsearch.spec.schema import TaskSpec
+from tests.conftest import quora_data
 
 
-def local(cs224n, **kw) -> TaskSpec:
-    fields = {
-        "name": "local",
-        "train_file": str(cs224n / "quora-train.tsv"),
-        "validation_file": str(cs224n / "quora-dev.tsv"),
-        "text_fields": ["sentence1", "sentence2"],
-        "label_field": "is_duplicate",
-    }
-    return TaskSpec.model_validate({**fields, **kw})
+def local(**kw) -> TaskSpec:
+    """The Quora task of the shipped studies, all of it unless ``kw`` says otherwise."""
+    return TaskSpec.model_validate({**quora_data(), **kw})
 
 
-def test_quora_tsv_drops_missing_labels_with_a_warning(cs224n, caplog):
+def test_quora_tsv_drops_missing_labels_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING):
-        data = load_task(local(cs224n))
+        data = load_task(local())
     # The README of the shared data: 14,000 train rows, a few with an empty label.
     assert 13_990 <= len(data.train) < 14_000
     assert "missing label" in caplog.text and "of 14000 rows" in caplog.text
@@ -33,10 +28,10 @@ def test_quora_tsv_drops_missing_labels_with_a_warning(cs224n, caplog):
     assert all(len(t) == 2 and all(isinstance(s, str) for s in t) for t in data.train.texts[:50])
 
 
-def test_subsets_are_seeded(cs224n):
-    a = load_task(local(cs224n, max_train_samples=100, max_eval_samples=50, seed=1))
-    b = load_task(local(cs224n, max_train_samples=100, max_eval_samples=50, seed=1))
-    c = load_task(local(cs224n, max_train_samples=100, max_eval_samples=50, seed=2))
+def test_subsets_are_seeded():
+    a = load_task(local(max_train_samples=100, max_eval_samples=50, seed=1))
+    b = load_task(local(max_train_samples=100, max_eval_samples=50, seed=1))
+    c = load_task(local(max_train_samples=100, max_eval_samples=50, seed=2))
     assert len(a.train) == 100 and len(a.validation) == 50
     assert a.train.texts == b.train.texts
     assert a.train.texts != c.train.texts
@@ -71,9 +66,9 @@ def test_sst_has_five_classes(cs224n):
     assert load_task(spec).num_labels == 5
 
 
-def test_unknown_column_lists_the_columns(cs224n):
+def test_unknown_column_lists_the_columns():
     with pytest.raises(DataError, match=r"no column \['question1'\].*sentence1"):
-        load_task(local(cs224n, text_fields=["question1", "sentence2"]))
+        load_task(local(text_fields=["question1", "sentence2"]))
 
 
 def test_offline_default_task():

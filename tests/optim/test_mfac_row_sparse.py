@@ -17,8 +17,8 @@ from hpsearch.errors import InsufficientMemoryError
 from hpsearch.optim import get_optimizer
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
-from hpsearch.spec.validate import parse_spec
 from hpsearch.train.models import row_sparse_embeddings
+from tests.conftest import quora_spec
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = [
@@ -59,23 +59,10 @@ def tiny_bert(dtype=torch.float32, cls=BertForSequenceClassification):
 
 
 @pytest.fixture(scope="module")
-def quora(cs224n):
+def quora():
     """200 Quora pairs tokenized for BERT (max length 64), in batches of 8 as the trainer draws."""
-    spec = parse_spec(
-        {
-            "study": {"name": "rows"},
-            "task": {
-                "name": "local",
-                "train_file": str(cs224n / "quora-train.tsv"),
-                "validation_file": str(cs224n / "quora-dev.tsv"),
-                "text_fields": ["sentence1", "sentence2"],
-                "label_field": "is_duplicate",
-                "max_length": 64,
-                "max_train_samples": 200,
-                "max_eval_samples": 8,
-            },
-            "model": {"name": "minilm"},
-        }
+    spec = quora_spec(
+        ["task.max_length=64", "task.max_train_samples=200", "task.max_eval_samples=8"]
     )
     data = DataCache().encoded(spec)
     batch_size = 8

@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,12 +15,10 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 from rich.console import Console
 
-from hpsearch.cli import main
 from hpsearch.cli.views import render_leaderboard, render_study_summary, watch
 from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
 from hpsearch.spec.load import load_spec
 
-HPSEARCH = (sys.executable, "-m", "hpsearch")
 LR = {"train.lr": FloatDistribution(1e-5, 1e-2, log=True)}
 
 
@@ -73,13 +69,6 @@ def study_file(quora_study) -> Path:
     return path
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return info.value.code or 0, out, err
-
-
 def test_rows_rank_complete_then_pruned_then_the_rest(study_file):
     spec = load_spec(study_file)
     study = optuna.load_study(study_name="board", storage=spec.study.storage)
@@ -112,15 +101,15 @@ def test_summary_of_every_study_in_the_storage(study_file):
     assert "board" in text and "other" in text and "lr=0.0003" in text
 
 
-def test_cli_all_shows_every_study(study_file, capsys):
-    code, out, err = run_cli(capsys, "leaderboard", str(study_file), "--all")
+def test_cli_all_shows_every_study(study_file, cli):
+    code, out, err = cli("leaderboard", str(study_file), "--all")
     assert code == 0, err
     assert "board" in out and "other" in out and "complete" in out and "0.8" in out
 
 
-def test_cli_all_on_a_missing_database_creates_nothing(quora_study, tmp_path, capsys):
+def test_cli_all_on_a_missing_database_creates_nothing(quora_study, tmp_path, cli):
     path = quora_study(name="nothing")
-    code, _, err = run_cli(capsys, "leaderboard", str(path), "--all")
+    code, _, err = cli("leaderboard", str(path), "--all")
     assert code == 1 and "does not exist" in err
     assert not (tmp_path / "nothing.db").exists()
 
@@ -166,14 +155,9 @@ def test_watch_stops_cleanly_on_ctrl_c():
 
 
 @pytest.mark.skipif(os.name != "posix", reason="select() on pipes, SIGINT")
-def test_cli_watch_refreshes_until_sigint(study_file, wait_for_line):
+def test_cli_watch_refreshes_until_sigint(study_file, cli_process, wait_for_line):
     """The real command: it keeps running, and Ctrl-C (SIGINT) ends it with exit code 0."""
-    proc = subprocess.Popen(
-        [*HPSEARCH, "leaderboard", str(study_file), "--watch", "--interval", "0.5"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = cli_process.start("leaderboard", str(study_file), "--watch", "--interval", "0.5")
     try:
         line = wait_for_line(proc, "watching", timeout=120)
         assert "study board every 0.5 s" in line

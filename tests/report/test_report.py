@@ -22,7 +22,6 @@ from matplotlib.image import imread
 from optuna.trial import TrialState
 from scipy import stats as scipy_stats
 
-from hpsearch.cli import main
 from hpsearch.report.markdown import to_markdown
 from hpsearch.report.model import Report, StudyTrials
 from hpsearch.report.plots import importance_figure
@@ -33,79 +32,48 @@ from hpsearch.search.reseed import ReseedError, reseed_name, run_spec
 from hpsearch.search.study import run_study
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.suggest import suggest
+from tests.conftest import QuoraStudies
 from tests.report.helpers import make_report
 
-STUDY = """
-[study]
-name = "{name}"
-n_trials = 6
-sampler = {{ name = "tpe", seed = 0, n_startup_trials = 3 }}
-pruner = {{ name = "median", n_startup_trials = 2, n_warmup_steps = 0 }}
-{baseline}
 
-[task]
-name = "local"
-train_file = "{data}/quora-train.tsv"
-validation_file = "{data}/quora-dev.tsv"
-text_fields = ["sentence1", "sentence2"]
-label_field = "is_duplicate"
-max_length = 32
-max_train_samples = 64
-max_eval_samples = 64
-
-[model]
-name = "minilm"
-num_hidden_layers = 1
-
-[train]
-epochs = 1
-batch_size = 16
-evals_per_epoch = 2
-
-[optimizer]
-kind = "{kind}"
-{optimizer}
-
-[space.train]
-lr = {{ low = 5e-5, high = 5e-3, log = true }}
-warmup_ratio = {{ low = 0.0, high = 0.3 }}
-"""
-MFAC_SPACE = """
-[space.optimizer]
-damp = { low = 1e-6, high = 1e-2, log = true }
-"""
-
-
-def write_study(folder: Path, data: Path, name: str, kind: str, baseline: str = "") -> Path:
-    path = folder / f"{name}.toml"
-    text = STUDY.format(
-        name=name,
-        data=data,
-        kind=kind,
-        baseline=f'baseline = "{baseline}"' if baseline else "",
-        optimizer="num_grads = 4" if kind == "mfac" else "",
-    )
-    path.write_text(text + (MFAC_SPACE if kind == "mfac" else ""))
-    return path
+def write_study(folder: Path, name: str, kind: str, baseline: str = "") -> Path:
+    """A study of 6 trials (minilm with 1 layer, 64 Quora pairs) searching lr and warmup,
+    and damp for M-FAC (num_grads 4); ``baseline``: its baseline's study file."""
+    overrides = [
+        'study.sampler={ name = "tpe", seed = 0, n_startup_trials = 3 }',
+        'study.pruner={ name = "median", n_startup_trials = 2, n_warmup_steps = 0 }',
+        "task.max_length=32",
+        "model.num_hidden_layers=1",
+        "train.batch_size=16",
+        f"optimizer.kind={kind}",
+        "space.train.lr={ low = 5e-5, high = 5e-3, log = true }",
+        "space.train.warmup_ratio={ low = 0.0, high = 0.3 }",
+    ]
+    if kind == "mfac":
+        overrides += [
+            "optimizer.num_grads=4",
+            "space.optimizer.damp={ low = 1e-6, high = 1e-2, log = true }",
+        ]
+    if baseline:
+        overrides.append(f"study.baseline={baseline}")
+    return QuoraStudies(folder)(name, n_trials=6, train=64, eval=64, set=overrides)
 
 
 @pytest.fixture(scope="module")
-def studies(tmp_path_factory, cs224n) -> dict[str, Path]:
+def studies(tmp_path_factory) -> dict[str, Path]:
     """A finished AdamW study and a finished M-FAC study whose baseline it is."""
     folder = tmp_path_factory.mktemp("report")
-    adam = write_study(folder, cs224n, "adam", "adamw")
-    mfac = write_study(folder, cs224n, "mfac", "mfac", baseline="adam.toml")
+    adam = write_study(folder, "adam", "adamw")
+    mfac = write_study(folder, "mfac", "mfac", baseline="adam.toml")
     for path in (adam, mfac):
         assert run_study(load_spec(path)).finished == 6
     return {"adam": adam, "mfac": mfac, "folder": folder}
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+def run_cli(cli, *args: str) -> tuple[int, str, str]:
     """Exit code, stdout, and stderr with its lines joined (rich wraps long errors)."""
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return info.value.code or 0, out, " ".join(err.split())
+    code, out, err = cli(*args)
+    return code, out, " ".join(err.split())
 
 
 def companion_trials(path: Path) -> list[optuna.trial.FrozenTrial]:
@@ -133,9 +101,9 @@ def assert_picture(path: Path) -> None:
     assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 10  # more than a flat fill
 
 
-def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies, capsys):
+def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies, cli):
     mfac, adam = studies["mfac"], studies["adam"]
-    code, out, err = run_cli(capsys, "report", str(mfac), "--seeds", "3", "--top", "1")
+    code, out, err = run_cli(cli, "report", str(mfac), "--seeds", "3", "--top", "1")
     assert code == 0, err
 
     # The re-runs: one trial per seed in each companion study, params fixed, never pruned.
@@ -156,7 +124,7 @@ def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies,
         p: [(t.number, t.datetime_complete) for t in companion_trials(p)] for p in (mfac, adam)
     }
     report = json.loads((studies["folder"] / "results" / "mfac" / "report.json").read_text())
-    code, out2, err2 = run_cli(capsys, "report", str(mfac), "--seeds", "3", "--top", "1")
+    code, out2, err2 = run_cli(cli, "report", str(mfac), "--seeds", "3", "--top", "1")
     assert code == 0, err2
     assert "M-FAC against AdamW" in out2
     after = {p: [(t.number, t.datetime_complete) for t in companion_trials(p)] for p in before}
@@ -245,13 +213,13 @@ def check_csv(text: str, report: dict) -> None:
         assert json.loads(row["params"]) == config["params"]
 
 
-def test_more_seeds_later_runs_only_the_missing_ones(studies, capsys):
+def test_more_seeds_later_runs_only_the_missing_ones(studies, cli):
     """--seeds 4 after --seeds 3 shares the companion study and adds one seed per config."""
     mfac, adam = studies["mfac"], studies["adam"]
-    code, _, err = run_cli(capsys, "report", str(mfac), "--seeds", "3")
+    code, _, err = run_cli(cli, "report", str(mfac), "--seeds", "3")
     assert code == 0, err
     before = {p: len(companion_trials(p)) for p in (mfac, adam)}
-    code, _, err = run_cli(capsys, "report", str(mfac), "--seeds", "4")
+    code, _, err = run_cli(cli, "report", str(mfac), "--seeds", "4")
     assert code == 0, err
     for path in (mfac, adam):
         trials = companion_trials(path)
@@ -284,54 +252,54 @@ def assert_nothing_written(folder: Path, dbs_before: set[Path]) -> None:
         assert not any(n.endswith("-reseed") for n in names), names
 
 
-def test_a_study_that_was_never_run(tmp_path, cs224n, capsys):
-    path = write_study(tmp_path, cs224n, "never", "adamw")
-    code, _, err = run_cli(capsys, "report", str(path), "--seeds", "2")
+def test_a_study_that_was_never_run(tmp_path, cli):
+    path = write_study(tmp_path, "never", "adamw")
+    code, _, err = run_cli(cli, "report", str(path), "--seeds", "2")
     assert code == 1 and err.startswith("error: ") and "no study 'never'" in err
     assert "hpsearch run" in err and "Traceback" not in err
     assert_nothing_written(tmp_path, set())
 
 
-def test_a_study_without_complete_trials(tmp_path, cs224n, capsys):
-    path = write_study(tmp_path, cs224n, "empty", "adamw")
+def test_a_study_without_complete_trials(tmp_path, cli):
+    path = write_study(tmp_path, "empty", "adamw")
     study = optuna.create_study(study_name="empty", storage=load_spec(path).study.storage)
     study.add_trial(optuna.trial.create_trial(params={}, distributions={}, state=TrialState.FAIL))
-    code, _, err = run_cli(capsys, "report", str(path))
+    code, _, err = run_cli(cli, "report", str(path))
     assert code == 1 and "study 'empty' has no complete trial" in err
     assert_nothing_written(tmp_path, {tmp_path / "empty.db"})
 
 
-def test_a_baseline_study_that_was_never_run(tmp_path, cs224n, capsys):
+def test_a_baseline_study_that_was_never_run(tmp_path, cli):
     """The baseline's file exists, its study does not: checked before any re-run starts."""
-    write_study(tmp_path, cs224n, "base", "adamw")
-    path = write_study(tmp_path, cs224n, "main", "mfac", baseline="base.toml")
+    write_study(tmp_path, "base", "adamw")
+    path = write_study(tmp_path, "main", "mfac", baseline="base.toml")
     fake_finished(path)
-    code, _, err = run_cli(capsys, "report", str(path), "--seeds", "2")
+    code, _, err = run_cli(cli, "report", str(path), "--seeds", "2")
     assert code == 1 and "baseline of study 'main' is missing" in err and "'base'" in err
     assert_nothing_written(tmp_path, {tmp_path / "main.db"})
 
 
-def test_a_baseline_study_without_complete_trials(tmp_path, cs224n, capsys):
-    base = write_study(tmp_path, cs224n, "base", "adamw")
+def test_a_baseline_study_without_complete_trials(tmp_path, cli):
+    base = write_study(tmp_path, "base", "adamw")
     optuna.create_study(study_name="base", storage=load_spec(base).study.storage)
-    path = write_study(tmp_path, cs224n, "main", "mfac", baseline="base.toml")
+    path = write_study(tmp_path, "main", "mfac", baseline="base.toml")
     fake_finished(path)
-    code, _, err = run_cli(capsys, "report", str(path))
+    code, _, err = run_cli(cli, "report", str(path))
     assert code == 1 and "baseline study 'base' has no complete trial" in err
     assert_nothing_written(tmp_path, {tmp_path / "main.db", tmp_path / "base.db"})
 
 
-def test_seeds_must_be_positive(tmp_path, cs224n, capsys):
-    path = write_study(tmp_path, cs224n, "main", "adamw")
-    code, _, err = run_cli(capsys, "report", str(path), "--seeds", "0")
+def test_seeds_must_be_positive(tmp_path, cli):
+    path = write_study(tmp_path, "main", "adamw")
+    code, _, err = run_cli(cli, "report", str(path), "--seeds", "0")
     assert code == 2 and "--seeds" in err
 
 
 # Units: the re-run spec, the statistics, a plot without data.
 
 
-def test_run_spec_fixes_the_params_and_searches_only_the_seed(tmp_path, cs224n):
-    spec = load_spec(write_study(tmp_path, cs224n, "m", "mfac"))
+def test_run_spec_fixes_the_params_and_searches_only_the_seed(tmp_path):
+    spec = load_spec(write_study(tmp_path, "m", "mfac"))
     params = {"train.lr": 1e-3, "train.warmup_ratio": 0.1, "optimizer.damp": 1e-4}
     fixed = run_spec(spec, params)
     assert (fixed.train.lr, fixed.train.warmup_ratio) == (1e-3, 0.1)
@@ -415,9 +383,9 @@ def fake_objective(monkeypatch):
 
 
 def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
-    tmp_path, cs224n, fake_objective
+    tmp_path, fake_objective
 ):
-    path = write_study(tmp_path, cs224n, "src", "adamw")
+    path = write_study(tmp_path, "src", "adamw")
     fake_finished(path)
     spec = load_spec(path)
     study = optuna.load_study(study_name="src", storage=spec.study.storage)
@@ -446,10 +414,10 @@ def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
     assert fake_objective.calls == []
 
 
-def test_report_without_a_baseline_has_no_comparison(tmp_path, cs224n, fake_objective, capsys):
-    path = write_study(tmp_path, cs224n, "alone", "adamw")
+def test_report_without_a_baseline_has_no_comparison(tmp_path, fake_objective, cli):
+    path = write_study(tmp_path, "alone", "adamw")
     fake_finished(path)
-    code, out, err = run_cli(capsys, "report", str(path), "--seeds", "2", "--top", "3")
+    code, out, err = run_cli(cli, "report", str(path), "--seeds", "2", "--top", "3")
     assert code == 0, err
     report = json.loads((tmp_path / "results" / "alone" / "report.json").read_text())
     assert report["comparison"] is None and report["baseline"] is None

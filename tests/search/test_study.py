@@ -17,12 +17,6 @@ from hpsearch.search.study import StudyNotFoundError, load_study, run_study
 from hpsearch.spec.load import load_spec
 
 
-def hpsearch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "hpsearch", *args], capture_output=True, text=True, timeout=900
-    )
-
-
 def optuna_cli() -> str:
     """Optuna's own command, installed beside this Python."""
     found = shutil.which("optuna") or str(Path(sys.executable).parent / "optuna")
@@ -30,10 +24,10 @@ def optuna_cli() -> str:
     return found
 
 
-def test_quora_study_resumes_to_the_new_budget(quora_study, tmp_path):
+def test_quora_study_resumes_to_the_new_budget(quora_study, cli_process, tmp_path):
     """Acceptance: 4 trials of 1 epoch on 1,000 pairs, then --n-trials 6 adds exactly 2."""
     path = quora_study(name="quora-acceptance", n_trials=4, train=1000, eval=500)
-    first = hpsearch("run", str(path))
+    first = cli_process("run", str(path))
     assert first.returncode == 0, first.stderr
     db = tmp_path / "quora-acceptance.db"
     assert db.is_file()
@@ -58,7 +52,7 @@ def test_quora_study_resumes_to_the_new_budget(quora_study, tmp_path):
     trials = json.loads(listed.stdout)
     assert [t["state"] for t in trials] == ["COMPLETE"] * 4
 
-    second = hpsearch("run", str(path), "--n-trials", "6")
+    second = cli_process("run", str(path), "--n-trials", "6")
     assert second.returncode == 0, second.stderr
     study = optuna.load_study(study_name="quora-acceptance", storage=f"sqlite:///{db}")
     assert len(study.trials) == 6
@@ -71,15 +65,9 @@ def test_quora_study_resumes_to_the_new_budget(quora_study, tmp_path):
     assert "quora-acceptance" in study.user_attrs["study_file"]
 
 
-def test_a_rerun_at_the_budget_runs_nothing(quora_study, tmp_path):
-    path = quora_study(name="again", n_trials=1, train=64, eval=64)
-    path.write_text(
-        path.read_text().replace(
-            'pruner = { name = "none" }',
-            'pruner = { name = "none" }\nenqueue = [{ "train.lr" = 1e-4 }]',
-        )
-    )
-    spec = load_spec(path)
+def test_a_rerun_at_the_budget_runs_nothing(quora_study):
+    enqueue = 'study.enqueue=[{ "train.lr" = 1e-4 }]'
+    spec = quora_study.spec(name="again", n_trials=1, train=64, eval=64, set=[enqueue])
     first = run_study(spec)
     assert first.ran == 1  # the enqueued trial counts as run now
     assert first.study.trials[0].params == {"train.lr": 1e-4}
@@ -129,26 +117,18 @@ lr = { choices = [3e-4, 1.0] }  # 1.0 wrecks the weights: validation loss > 5
 
 def test_a_failing_trial_is_recorded_and_the_study_goes_on(quora_study):
     """An M-FAC trial whose buffer cannot fit fails with the reason; the next one runs."""
-    path = quora_study(
+    spec = quora_study.spec(
         name="fails",
         n_trials=1,
         train=64,
         eval=64,
-        extra="""
-[optimizer]
-kind = "mfac"
-
-[space.optimizer]
-num_grads = { choices = [100000000, 4] }
-""",
+        set=[
+            "optimizer.kind=mfac",
+            "space.optimizer.num_grads={ choices = [100000000, 4] }",
+            'study.enqueue=[{ "optimizer.num_grads" = 100000000 }, { "optimizer.num_grads" = 4 }]',
+        ],
     )
-    text = path.read_text().replace(
-        'pruner = { name = "none" }',
-        'pruner = { name = "none" }\nenqueue = [{ "optimizer.num_grads" = 100000000 }, '
-        '{ "optimizer.num_grads" = 4 }]',
-    )
-    path.write_text(text)
-    study = run_study(load_spec(path)).study
+    study = run_study(spec).study
     failed, complete = study.trials
     assert failed.state == optuna.trial.TrialState.FAIL
     assert "bytes" in failed.user_attrs["fail_reason"]
@@ -157,27 +137,21 @@ num_grads = { choices = [100000000, 4] }
 
 
 def test_failures_in_a_row_stop_the_run(quora_study):
-    path = quora_study(
+    spec = quora_study.spec(
         name="allfail",
         n_trials=5,
         train=64,
         eval=64,
-        extra="""
-[optimizer]
-kind = "mfac"
-num_grads = 100000000
-""",
+        set=["optimizer.kind=mfac", "optimizer.num_grads=100000000", "study.max_failures=2"],
     )
-    summary = run_study(load_spec(path, ["study.max_failures=2"]))
+    summary = run_study(spec)
     assert summary.stopped_on_failures
     assert summary.ran == 2 and summary.finished == 0
     assert [t.state for t in summary.study.trials] == [optuna.trial.TrialState.FAIL] * 2
 
 
 def test_an_unloadable_model_stops_before_any_trial(quora_study, tmp_path):
-    path = quora_study(name="nomodel", extra="")
-    path.write_text(path.read_text().replace('name = "minilm"', f'name = "{tmp_path}/none"'))
-    spec = load_spec(path)
+    spec = quora_study.spec(name="nomodel", set=[f'model.name="{tmp_path}/none"'])
     with pytest.raises(ModelLoadError, match="cannot load the tokenizer"):
         run_study(spec)
     with pytest.raises(StudyNotFoundError):  # nothing was written to storage
@@ -185,9 +159,6 @@ def test_an_unloadable_model_stops_before_any_trial(quora_study, tmp_path):
 
 
 def test_a_bad_data_file_stops_before_any_trial(quora_study):
-    path = quora_study(name="badcol")
-    path.write_text(
-        path.read_text().replace('label_field = "is_duplicate"', 'label_field = "duplicate"')
-    )
+    spec = quora_study.spec(name="badcol", set=["task.label_field=duplicate"])
     with pytest.raises(DataError, match="no column"):
-        run_study(load_spec(path))
+        run_study(spec)

@@ -23,7 +23,6 @@ from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.objective import Objective
 from hpsearch.search.runner import claims_place, give_back, run_trials
 from hpsearch.search.storage import open_storage
-from hpsearch.spec.load import load_spec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from postgres_server import find_bindir, postgres_server
@@ -39,16 +38,6 @@ TINY = [
     "--set",
     "study.heartbeat_grace=4",
 ]
-
-
-def hpsearch(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "hpsearch", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        **kwargs,
-    )
 
 
 def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
@@ -79,10 +68,10 @@ def assert_clean_logs(folder: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_four_workers_run_exactly_the_budget(kind, quora_study, tmp_path):
+def test_four_workers_run_exactly_the_budget(kind, quora_study, cli_process, tmp_path):
     path = quora_study(name=f"w-{kind}", n_trials=12, train=32, eval=32)
     url = f"sqlite:///{tmp_path}/w.db" if kind == "sqlite" else f"journal:///{tmp_path}/w.log"
-    done = hpsearch("run", str(path), "--storage", url, "--workers", "4", *TINY)
+    done = cli_process("run", str(path), "--storage", url, "--workers", "4", *TINY)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "12/12 trials finished" in done.stdout
     assert_exactly(trials_of(url, f"w-{kind}"), 12)
@@ -105,9 +94,9 @@ def postgres_url() -> str:
 
 
 @pytest.mark.slow
-def test_three_workers_on_postgresql(postgres_url, quora_study, tmp_path):
+def test_three_workers_on_postgresql(postgres_url, quora_study, cli_process, tmp_path):
     path = quora_study(name="w-postgres", n_trials=9, train=32, eval=32)
-    done = hpsearch("run", str(path), "--storage", postgres_url, "--workers", "3", *TINY)
+    done = cli_process("run", str(path), "--storage", postgres_url, "--workers", "3", *TINY)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "9/9 trials finished" in done.stdout
     assert_exactly(trials_of(postgres_url, "w-postgres"), 9)
@@ -115,13 +104,6 @@ def test_three_workers_on_postgresql(postgres_url, quora_study, tmp_path):
 
 
 # ---- crashes and signals ------------------------------------------------------------------
-
-
-def start_run(path: Path, url: str, *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "hpsearch", "run", str(path), "--storage", url]
-    return subprocess.Popen(
-        [*command, *TINY, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
 
 
 def wait_for_trials(url: str, name: str, proc: subprocess.Popen, *, complete: int) -> None:
@@ -142,12 +124,12 @@ def wait_for_trials(url: str, name: str, proc: subprocess.Popen, *, complete: in
 
 
 @pytest.mark.slow
-def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, tmp_path):
+def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, cli_process, tmp_path):
     """SIGKILL in the middle of a trial; the restarted run finishes the budget exactly."""
     path = quora_study(name="killed", n_trials=4, train=512, eval=32)
     url = f"sqlite:///{tmp_path}/killed.db"
     # Two evaluations per epoch: the victim has reported one when it is killed.
-    proc = start_run(path, url)
+    proc = cli_process.start("run", str(path), "--storage", url, *TINY)
     wait_for_trials(url, "killed", proc, complete=1)
     proc.kill()
     proc.wait()
@@ -155,7 +137,7 @@ def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, tmp_path):
     victim = next(t for t in before.values() if t.state == TrialState.RUNNING)
     completed = {n: t.value for n, t in before.items() if t.state == TrialState.COMPLETE}
 
-    again = hpsearch("run", str(path), "--storage", url, *TINY)
+    again = cli_process("run", str(path), "--storage", url, *TINY)
     assert again.returncode == 0, again.stderr
     trials = {t.number: t for t in trials_of(url, "killed")}
     assert trials[victim.number].state == TrialState.FAIL
@@ -171,10 +153,10 @@ def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, tmp_path):
+def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, cli_process, tmp_path):
     path = quora_study(name="termed", n_trials=2, train=512, eval=32)
     url = f"sqlite:///{tmp_path}/termed.db"
-    proc = start_run(path, url)
+    proc = cli_process.start("run", str(path), "--storage", url, *TINY)
     wait_for_trials(url, "termed", proc, complete=0)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
@@ -188,7 +170,7 @@ def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, tmp_pat
     assert stopped.user_attrs["fail_reason"] == "interrupted by SIGTERM"
     assert stopped.user_attrs["evals"]  # what it had measured is kept
 
-    again = hpsearch("run", str(path), "--storage", url, *TINY)
+    again = cli_process("run", str(path), "--storage", url, *TINY)
     assert again.returncode == 0, again.stderr
     states = [t.state for t in trials_of(url, "termed")]
     assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
@@ -306,7 +288,7 @@ def test_a_signal_inside_a_shielded_block_is_raised_after_it(tmp_path):
 def test_out_of_memory_fails_the_trial_frees_it_and_the_study_goes_on(
     quora_study, tmp_path, monkeypatch
 ):
-    spec = load_spec(quora_study(name="oom", train=32, eval=32))
+    spec = quora_study.spec(name="oom", train=32, eval=32)
     held: list[weakref.ref] = []
 
     class Model(torch.nn.Module):

@@ -33,6 +33,7 @@ from hpsearch.spec.suggest import suggest
 from hpsearch.spec.validate import parse_spec
 from hpsearch.train.heads import HeadSpec, TaskHead
 from hpsearch.train.trainer import train
+from tests.conftest import quora_data
 from tests.report.helpers import make_report
 
 SST = {
@@ -43,15 +44,7 @@ SST = {
     "text_fields": ["sentence"],
     "label_field": "sentiment",
 }
-QUORA = {
-    "key": "quora",
-    "name": "local",
-    "train_file": "quora-train.tsv",
-    "validation_file": "quora-dev.tsv",
-    "text_fields": ["sentence1", "sentence2"],
-    "label_field": "is_duplicate",
-    "report_metrics": ["accuracy", "f1"],
-}
+QUORA = {"key": "quora", "report_metrics": ["accuracy", "f1"]}  # and the shipped studies' data
 STS = {
     "key": "sts",
     "name": "local",
@@ -64,7 +57,8 @@ STS = {
 
 
 def raw_study(**sections) -> dict:
-    return {"study": {"name": "mt"}, "tasks": [dict(SST), dict(QUORA), dict(STS)], **sections}
+    tasks = [dict(SST), {**QUORA, **quora_data()}, dict(STS)]
+    return {"study": {"name": "mt"}, "tasks": tasks, **sections}
 
 
 def tiny(cs224n: Path, sizes=(32, 48, 16), **sections) -> dict:

@@ -11,6 +11,7 @@ from hpsearch.data.encode import DataCache
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.spec.validate import parse_spec
 from hpsearch.train.trainer import NonFiniteLossError, train
+from tests.conftest import quora_spec, toml_value
 
 
 @pytest.fixture(scope="module")
@@ -18,28 +19,25 @@ def cache() -> DataCache:
     return DataCache()
 
 
-def tiny_spec(cs224n, **train):
-    return parse_spec(
-        {
-            "study": {"name": "t"},
-            "task": {
-                "name": "local",
-                "train_file": str(cs224n / "quora-train.tsv"),
-                "validation_file": str(cs224n / "quora-dev.tsv"),
-                "text_fields": ["sentence1", "sentence2"],
-                "label_field": "is_duplicate",
-                "max_length": 32,
-                "max_train_samples": 96,
-                "max_eval_samples": 64,
-            },
-            "model": {"num_hidden_layers": 1},
-            "train": {"epochs": 2, "batch_size": 16, "evals_per_epoch": 3, **train},
-        }
+def tiny_spec(**train):
+    """96 Quora pairs (max length 32), minilm with 1 layer, 2 epochs of 6 steps, 3
+    evaluations an epoch on 64 pairs; ``train``: other [train] fields."""
+    return quora_spec(
+        [
+            "task.max_length=32",
+            "task.max_train_samples=96",
+            "task.max_eval_samples=64",
+            "model.num_hidden_layers=1",
+            "train.epochs=2",
+            "train.batch_size=16",
+            "train.evals_per_epoch=3",
+            *(f"train.{key}={toml_value(value)}" for key, value in train.items()),
+        ]
     )
 
 
-def test_evaluates_k_times_per_epoch_and_keeps_the_best(cs224n, cache):
-    spec = tiny_spec(cs224n, lr=3e-4)
+def test_evaluates_k_times_per_epoch_and_keeps_the_best(cache):
+    spec = tiny_spec(lr=3e-4)
     seen = []
     result = train(spec, cache.encoded(spec), on_eval=seen.append)
     assert [r.index for r in seen] == list(range(6))
@@ -53,8 +51,8 @@ def test_evaluates_k_times_per_epoch_and_keeps_the_best(cs224n, cache):
     assert all(math.isfinite(r.train_loss) for r in seen)
 
 
-def test_deterministic_on_cpu_for_a_seed(cs224n, cache):
-    spec = tiny_spec(cs224n, epochs=1, device="cpu")  # CUDA kernels may add in any order
+def test_deterministic_on_cpu_for_a_seed(cache):
+    spec = tiny_spec(epochs=1, device="cpu")  # CUDA kernels may add in any order
     a = train(spec, cache.encoded(spec))
     b = train(spec, cache.encoded(spec))
     c = train(spec.with_params({"train.seed": 1}), cache.encoded(spec))
@@ -63,8 +61,8 @@ def test_deterministic_on_cpu_for_a_seed(cs224n, cache):
     assert [r.train_loss for r in a.evals] != [r.train_loss for r in c.evals]
 
 
-def test_minimized_metric_keeps_the_lowest(cs224n, cache):
-    spec = tiny_spec(cs224n, epochs=1).model_copy()
+def test_minimized_metric_keeps_the_lowest(cache):
+    spec = tiny_spec(epochs=1).model_copy()
     spec = spec.model_copy(
         update={"study": spec.study.model_copy(update={"metric": "loss", "direction": "minimize"})}
     )
@@ -72,7 +70,7 @@ def test_minimized_metric_keeps_the_lowest(cs224n, cache):
     assert result.best.metrics["loss"] == min(r.metrics["loss"] for r in result.evals)
 
 
-def test_non_finite_loss_names_the_step(cs224n, cache, monkeypatch):
+def test_non_finite_loss_names_the_step(cache, monkeypatch):
     real = trainer_module.build_model
     calls = {"n": 0}
 
@@ -90,29 +88,29 @@ def test_non_finite_loss_names_the_step(cs224n, cache, monkeypatch):
         return model
 
     monkeypatch.setattr(trainer_module, "build_model", poisoned)
-    spec = tiny_spec(cs224n, epochs=1)
+    spec = tiny_spec(epochs=1)
     with pytest.raises(NonFiniteLossError, match="non-finite loss at step 3"):
         train(spec, cache.encoded(spec))
 
 
-def test_an_eval_hook_can_stop_training(cs224n, cache):
+def test_an_eval_hook_can_stop_training(cache):
     class Stop(Exception):
         pass
 
     def on_eval(record):
         raise Stop
 
-    spec = tiny_spec(cs224n)
+    spec = tiny_spec()
     with pytest.raises(Stop):
         train(spec, cache.encoded(spec), on_eval=on_eval)
 
 
 @pytest.mark.parametrize("kind", ["adamw", "mfac", "sgd"])
-def test_each_optimizer_trains(cs224n, cache, kind):
+def test_each_optimizer_trains(cache, kind):
     params = {"optimizer.kind": kind}
     if kind == "mfac":
         params["optimizer.num_grads"] = 4
-    spec = tiny_spec(cs224n, epochs=1).with_params(params)
+    spec = tiny_spec(epochs=1).with_params(params)
     before = {
         n: p.clone()
         for n, p in trainer_module.build_model(
@@ -124,7 +122,7 @@ def test_each_optimizer_trains(cs224n, cache, kind):
     assert len(before) > 0
 
 
-def test_mfac_keeps_the_word_embedding_row_sparse(cs224n, cache, monkeypatch):
+def test_mfac_keeps_the_word_embedding_row_sparse(cache, monkeypatch):
     built: list[mfac_module.MFAC] = []
 
     class Recorded(mfac_module.MFAC):
@@ -137,7 +135,7 @@ def test_mfac_keeps_the_word_embedding_row_sparse(cs224n, cache, monkeypatch):
     for layout in ("auto", "dense"):
         # float32 everywhere: the layouts differ by float32 rounding, which bf16 autocast (the
         # default on CUDA) would amplify past the tolerance below.
-        spec = tiny_spec(cs224n, epochs=1, lr=1e-3, precision="fp32").with_params(
+        spec = tiny_spec(epochs=1, lr=1e-3, precision="fp32").with_params(
             {"optimizer.kind": "mfac", "optimizer.num_grads": 4, "optimizer.layout": layout}
         )
         data = cache.encoded(spec)
@@ -178,9 +176,9 @@ def test_regression_head_learns(cs224n, cache):
     assert result.best.metrics["pearson"] > 0.2
 
 
-def test_cuda_device_without_cuda_is_a_clear_error(cs224n, cache):
+def test_cuda_device_without_cuda_is_a_clear_error(cache):
     if torch.cuda.is_available():
         pytest.skip("CUDA is present")
-    spec = tiny_spec(cs224n, device="cuda")
+    spec = tiny_spec(device="cuda")
     with pytest.raises(Exception, match="CUDA is not available"):
         train(spec, cache.encoded(spec))
