@@ -22,23 +22,27 @@ STUDIES = Path(__file__).resolve().parents[1] / "studies"
 STUDY_FILES = {"adamw": STUDIES / "quora-adam.toml", "mfac": STUDIES / "quora-mfac.toml"}
 
 
+def _data_files() -> dict[str, Path]:
+    """The Quora files the study files name, resolved but not checked: a script pointed at
+    another folder with ``--data`` must start where ``../shared`` does not exist."""
+    import tomllib
+
+    task = tomllib.loads(STUDY_FILES["adamw"].read_text(encoding="utf-8"))["task"]
+    return {key: (STUDIES / task[key]).resolve() for key in ("train_file", "validation_file")}
+
+
 def data_folder() -> Path:
     """The folder of the Quora files that the study files read (``../shared/data/cs224n``
     beside the repository), resolved."""
-    from hpsearch.spec.load import load_spec
-
-    return Path(load_spec(STUDY_FILES["adamw"]).task.train_file).parent
+    return _data_files()["train_file"].parent
 
 
 def data_overrides(data: Path) -> list[str]:
     """``--set`` overrides that read the Quora files of the study files' names from ``data``,
     by absolute path."""
-    from hpsearch.spec.load import load_spec
-
-    task = load_spec(STUDY_FILES["adamw"]).task
     return [
-        f"task.{key}={json.dumps(str(data.resolve() / Path(getattr(task, key)).name))}"
-        for key in ("train_file", "validation_file")
+        f"task.{key}={json.dumps(str(data.resolve() / path.name))}"
+        for key, path in _data_files().items()
     ]
 
 
