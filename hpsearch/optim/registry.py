@@ -80,7 +80,7 @@ class OptimizerEntry:
 def _adamw(param_groups: ParamGroups, *, lr: float, beta1: float, beta2: float, eps: float):
     import torch
 
-    return torch.optim.AdamW(param_groups, lr=lr, betas=(beta1, beta2), eps=eps)
+    return _fastest(torch.optim.AdamW, param_groups, lr=lr, betas=(beta1, beta2), eps=eps)
 
 
 def _mfac(param_groups: ParamGroups, *, lr: float, **hparams: Any):
@@ -92,7 +92,29 @@ def _mfac(param_groups: ParamGroups, *, lr: float, **hparams: Any):
 def _sgd(param_groups: ParamGroups, *, lr: float, momentum: float, nesterov: bool):
     import torch
 
-    return torch.optim.SGD(param_groups, lr=lr, momentum=momentum, nesterov=nesterov)
+    return _fastest(torch.optim.SGD, param_groups, lr=lr, momentum=momentum, nesterov=nesterov)
+
+
+def _fastest(
+    cls: type[torch.optim.Optimizer], param_groups: ParamGroups, **kwargs: Any
+) -> torch.optim.Optimizer:
+    """``cls`` in the fastest implementation torch has for the parameters' device: ``fused``
+    (one kernel for every parameter's update, on CUDA and, in recent torch, on CPU), else
+    ``foreach`` (one kernel per operation over all parameters).
+
+    The math is the same; only rounding may differ. The per-parameter loop (torch's default
+    on CPU) costs a trainer step on a small BERT about a third of its time on CPU.
+    """
+    # Each group's params as a list: a generator would be used up by a refused first try.
+    groups = [{**g, "params": _as_list(g["params"])} for g in param_groups]
+    try:
+        return cls(groups, fused=True, **kwargs)
+    except (RuntimeError, ValueError):  # this device or dtype has no fused implementation
+        return cls(groups, foreach=True, **kwargs)
+
+
+def _as_list(params: Any) -> list[Any]:
+    return [params] if hasattr(params, "grad") else list(params)
 
 
 def _entries() -> list[OptimizerEntry]:

@@ -114,3 +114,47 @@ def test_every_optimizer_has_a_label_and_a_description(name):
     entry = get_optimizer(name)
     assert entry.name == name and entry.label and entry.description
     assert entry.options is entry.hparams  # what listings and reports read
+
+
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("adamw", lambda groups: torch.optim.AdamW(groups, lr=LR, foreach=False)),
+        (
+            "sgd",
+            lambda groups: torch.optim.SGD(
+                groups, lr=LR, momentum=0.9, nesterov=True, foreach=False
+            ),
+        ),
+    ],
+)
+def test_fused_steps_equal_the_plain_implementation(name, plain):
+    """The registry builds the fastest implementation torch has (fused, else foreach); its
+    updates equal torch's per-parameter loop within float32 rounding, over several steps,
+    with param groups of different lrs and weight decays."""
+
+    def problem():
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+        groups = [
+            {"params": [model[0].weight, model[2].weight], "weight_decay": 0.01, "lr": LR},
+            {"params": [model[0].bias, model[2].bias], "weight_decay": 0.0, "lr": 3 * LR},
+        ]
+        return model, groups
+
+    X = torch.randn(32, 8, generator=torch.Generator().manual_seed(1))
+    y = torch.randn(32, 1, generator=torch.Generator().manual_seed(2))
+    models = []
+    for build in (lambda g: get_optimizer(name).create(g, lr=LR), plain):
+        model, groups = problem()
+        optimizer = build(groups)
+        for _ in range(5):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(X), y).backward()
+            optimizer.step()
+        models.append(model)
+    fast, reference = models
+    built = get_optimizer(name).create(problem()[1], lr=LR)
+    assert built.defaults.get("fused") or built.defaults.get("foreach")
+    for a, b in zip(fast.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
