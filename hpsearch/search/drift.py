@@ -86,10 +86,11 @@ def settings_attr(spec_id: str) -> str:
 def fixed_changes(stored: Mapping[str, Any], spec: Spec) -> list[Change]:
     """The fixed settings of ``spec`` that differ from the stored spec's, in file order.
 
-    Fields searched in both spaces are left out: each trial's params set them. A stored
+    Fields searched in either space are left out: a trial's params set them, and a field
+    fixed now (or before) at one value is a point of the space that searches it. A stored
     spec of a multitask study compares its tasks by key.
     """
-    searched = set(stored.get("space", {})) & set(spec.space)
+    searched = set(stored.get("space", {})) | set(spec.space)
     old = _flatten(_settings_of(stored))
     new = _flatten(trial_settings(spec))
     changes = []
@@ -158,7 +159,8 @@ def check_drift(
     if not allow_drift:
         raise SpecDriftError(
             f"{where}study {spec.study.name!r}: the study file's fixed settings differ from "
-            f"those its {trials} trials ran with ({listed}), and new trials could not be "
+            f"those its {trials} trial{'' if trials == 1 else 's'} ran with ({listed}), and new "
+            "trials could not be "
             "compared with them: give the study a new study.name, put the settings back, "
             "or pass --allow-drift to add trials anyway (each records the settings it ran "
             "under)"

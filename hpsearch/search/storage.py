@@ -330,7 +330,7 @@ def _check_journal_file(path: Path, url: str) -> None:
         record = json.loads(first)
     except ValueError:
         record = None
-    if not first.endswith(b"\n") and record is None:
+    if not first.endswith(b"\n") and first.startswith(b'{"op_code":'):
         return  # a first record cut short by a crash: recovery sets it aside
     if not (isinstance(record, dict) and "op_code" in record):
         raise StorageError(
