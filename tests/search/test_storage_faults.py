@@ -196,11 +196,11 @@ def test_the_leaderboard_reads_a_database_in_a_read_only_folder(tmp_path, quora_
     folder = tmp_path / "archive"
     folder.mkdir()
     url = f"sqlite:///{folder}/quora.db"
-    study = optuna.create_study(
-        study_name="quora", storage=open_storage(url), direction="maximize"
-    )  # in WAL mode, as hpsearch leaves every database
+    storage = open_storage(url)  # in WAL mode, as hpsearch leaves every database
+    study = optuna.create_study(study_name="quora", storage=storage, direction="maximize")
     study.optimize(lambda t: t.suggest_float("train.lr", 1e-5, 1e-3), n_trials=2)
-    del study
+    storage.engine.dispose()  # the last connection closes: SQLite removes its -wal and -shm
+    assert sorted(p.name for p in folder.iterdir()) == ["quora.db"]
     with read_only_folder(folder):
         code, out, err = cli("leaderboard", str(study_file), "--storage", url)
     assert code == 0, err
