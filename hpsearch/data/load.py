@@ -94,7 +94,7 @@ def warn_about_labels(data: TaskData, train_source: str) -> None:
             "task %r: validation labels %s never occur in training (%s): the model cannot "
             "learn to predict them",
             data.name,
-            unseen,
+            unseen if len(unseen) <= 10 else [*unseen[:10], "..."],
             train_source,
         )
 

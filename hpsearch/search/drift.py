@@ -97,8 +97,18 @@ def fixed_changes(stored: Mapping[str, Any], spec: Spec) -> list[Change]:
     for name in dict.fromkeys([*old, *new]):
         if name in searched or old.get(name) == new.get(name):
             continue
+        if name not in old and new.get(name) == _default(name):
+            continue  # a field added to hpsearch since: its default is how trials ran
         changes.append(Change(name, old.get(name), new.get(name)))
     return changes
+
+
+def _default(name: str) -> Any:
+    """The schema's default of ``section.field``; a marker that equals nothing if none."""
+    section, _, field = name.partition(".")
+    model = SECTIONS.get(section)
+    info = model.model_fields.get(field) if model is not None else None
+    return info.default if info is not None else object()
 
 
 def _settings_of(stored: Mapping[str, Any]) -> dict[str, Any]:

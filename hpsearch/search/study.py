@@ -87,8 +87,9 @@ def check_space(spec: Spec, budget: int) -> None:
     """A study that searches nothing runs the same trial again and again: refuse it."""
     if spec.space or budget <= 1:
         return
+    where = f"{spec.source}: " if spec.source else ""
     raise HpsearchError(
-        f"{spec.source}: study {spec.study.name!r} searches nothing (its space is empty: every "
+        f"{where}study {spec.study.name!r} searches nothing (its space is empty: every "
         f"searched field is fixed, in the file or by --set), so its {budget} trials would all "
         "be the same run; search a field in [space], set study.n_trials = 1, or re-run one "
         "config over seeds with `hpsearch report --seeds N`"

@@ -80,6 +80,14 @@ def test_allowed_drift_records_the_settings_each_trial_ran_under(quora_study, ca
     )
 
 
+def test_a_field_added_to_hpsearch_since_is_not_drift(quora_study):
+    """A study stored before a field existed ran as its default says."""
+    stored = prepared(quora_study.spec(name="upgrade")).study.user_attrs["spec"]
+    del stored["train"]["max_grad_norm"], stored["train"]["seed"]
+    changes = fixed_changes(stored, quora_study.spec(name="upgrade", set=["train.seed=3"]))
+    assert [str(c) for c in changes] == ["train.seed was unset, now 3"]
+
+
 def test_a_trial_from_before_settings_were_recorded_gets_the_creation_spec(quora_study):
     created = prepared(quora_study.spec(name="old"))
     trial = created.study.ask()
