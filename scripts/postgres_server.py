@@ -39,8 +39,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a server with an empty database; yield its SQLAlchemy URL; stop and delete it."""
+def postgres_server(password: str | None = None) -> Iterator[str]:
+    """Start a server with an empty database; yield its SQLAlchemy URL; stop and delete it.
+
+    With ``password``, connections over TCP must give it (scram-sha-256); the URL yielded
+    holds none, so the caller chooses how to pass it (in the URL, PGPASSWORD, ~/.pgpass).
+    """
     bindir = find_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
@@ -52,11 +56,21 @@ def postgres_server() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", _free_port()
 
+    env = dict(os.environ)
+    auth = ["--auth=trust"]
+    if password is not None:
+        pwfile = root / "pwfile"
+        pwfile.write_text(password + "\n")
+        if as_user:
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+        env["PGPASSWORD"] = password  # for createdb below, over TCP
+
     def run(*command: str) -> None:
-        subprocess.run([*as_user, *command], check=True, capture_output=True, text=True)
+        subprocess.run([*as_user, *command], check=True, capture_output=True, text=True, env=env)
 
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", DATABASE, "--auth=trust", "-E", "UTF8")
+        run(str(bindir / "initdb"), "-D", str(data), "-U", DATABASE, *auth, "-E", "UTF8")
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
         run(
             str(bindir / "pg_ctl"),

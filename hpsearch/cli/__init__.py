@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     except (HpsearchError, KeyboardInterrupt) as e:
         if debug:
             raise
-        from rich.console import Console  # rich is slow to import; only errors need it here
+        from hpsearch.cli.options import error_console  # rich: only errors need it here
 
         message = str(e) or "interrupted"  # a bare Ctrl-C's KeyboardInterrupt has no text
-        Console(stderr=True).print(
+        error_console().print(
             f"error: {message}", markup=False, highlight=False, style="red", soft_wrap=True
         )
         sys.exit(e.exit_code if isinstance(e, Interrupted) else 1)

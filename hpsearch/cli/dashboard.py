@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hpsearch.cli.options import Storage, StudyFile
+from hpsearch.cli.options import Storage, StudyFile, error_console
 
 
 def dashboard(
@@ -22,8 +22,6 @@ def dashboard(
     To look from another machine, forward the port (ssh -L 8080:127.0.0.1:8080 host).
     """
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
-    from rich.console import Console
-
     from hpsearch.cli.dashboard_server import HOST, make_dashboard_server
     from hpsearch.search.note import has_note, save_study_note
     from hpsearch.search.storage import open_storage
@@ -40,7 +38,7 @@ def dashboard(
     study_id = storage_.get_study_id_from_name(spec.study.name)
     server = make_dashboard_server(storage_, port)
     address = f"http://{HOST}:{server.server_port}"
-    Console(stderr=True).print(
+    error_console().print(
         f"optuna-dashboard on {address}/dashboard/studies/{study_id} "
         f"(study {spec.study.name}); Ctrl-C to stop",
         markup=False,

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hpsearch.cli.options import Overrides, Storage, StudyFile, Top, output_console
+from hpsearch.cli.options import (
+    Overrides,
+    Storage,
+    StudyFile,
+    Top,
+    error_console,
+    output_console,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -32,7 +39,7 @@ def leaderboard(
 ) -> None:
     """Show the best trials of a study: rank, state, value, metrics, params and time."""
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
-    from rich.console import Console, Group
+    from rich.console import Group
 
     from hpsearch.cli.views import render_leaderboard, render_study_summary, watch_caption
     from hpsearch.cli.views import watch as watch_view
@@ -68,7 +75,7 @@ def leaderboard(
     if not watch:
         out.print(render())
         return
-    Console(stderr=True).print(
+    error_console().print(
         f"watching {what} every {interval:g} s; Ctrl-C to stop",
         markup=False,
         highlight=False,

@@ -3,6 +3,8 @@ and a bar for the current trial with its epoch, step, loss and last metric."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hpsearch.report.leaderboard import state_name
 
 if TYPE_CHECKING:
+    from hpsearch.search.progress import Wait
     from hpsearch.train.trainer import EvalRecord  # only a type: the trainer imports torch
 
 
@@ -21,7 +24,7 @@ class RunProgress:
     """Rich progress for ``run_study``; use as a context manager around the run."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(stderr=True, emoji=False)
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -35,6 +38,7 @@ class RunProgress:
         self._trial = self._progress.add_task("trial", total=None, info="", visible=False)
         self._metric_text = ""
         self._study: optuna.Study | None = None
+        self._waiting_for = ""  # what the last "waiting for" line said
 
     def __enter__(self) -> RunProgress:
         return self  # the display starts with the run: an error before it prints alone
@@ -65,7 +69,23 @@ class RunProgress:
         best = _best_text(self._study) if self._study is not None else ""
         self._progress.update(self._run, info=f"{best}  {running} running".strip())
 
+    def waiting(self, wait: Wait) -> None:
+        """One line when a wait starts or what it waits for changes (the bar alone is
+        invisible when stderr is not a terminal), then the count beside the bar."""
+        self.set_running(wait.running)
+        if wait.what == self._waiting_for:
+            return
+        self._waiting_for = wait.what
+        until = ""
+        if wait.until is not None:
+            at = dt.datetime.fromtimestamp(wait.until).strftime("%H:%M:%S")
+            until = f" (by {at}, in {max(0, round(wait.until - time.time()))} s)"
+        self.console.print(
+            f"waiting for {wait.what}{until}", markup=False, highlight=False, soft_wrap=True
+        )
+
     def start_trial(self, number: int, params: dict) -> None:
+        self._waiting_for = ""
         self._metric_text = ""
         self._progress.reset(
             self._trial, total=None, visible=True, description=f"trial {number}", info="loading"
@@ -83,7 +103,7 @@ class RunProgress:
         """Optuna callback: one line per finished trial, then the run bar moves on."""
         state = state_name(trial.state)
         value = "" if trial.value is None else f" {trial.value:.4f}"
-        reason = trial.user_attrs.get("fail_reason", "")
+        reason = trial.user_attrs.get("fail_reason", "") or trial.user_attrs.get("diverged", "")
         params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())
         self.console.print(
             f"trial {trial.number} {state}{value}  {params}" + (f"  ({reason})" if reason else ""),

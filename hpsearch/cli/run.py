@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hpsearch.cli.options import Overrides, Storage, StudyFile, output_console
+from hpsearch.cli.options import AllowDrift, Overrides, Storage, StudyFile, output_console
 
 if TYPE_CHECKING:
     from hpsearch.search.interrupts import Interrupted
@@ -44,12 +44,15 @@ def run(
         ),
     ] = None,
     overrides: Overrides = None,
+    allow_drift: AllowDrift = False,
 ) -> None:
     """Create a study, or resume it, and run trials until its total budget is reached.
 
     Running the same command again resumes: finished trials are kept and only the rest of
     the budget runs. The same command started on several machines (with a shared
-    --storage) joins one study, and the budget holds across all of them.
+    --storage) joins one study, and the budget holds across all of them. A study whose
+    fixed settings changed in the study file is refused, naming what changed, unless
+    --allow-drift.
     """
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
     import optuna
@@ -64,13 +67,19 @@ def run(
     spec = load_spec(study_file, overrides or [])
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     if workers == 0:
-        study = create_study(spec, storage)
+        study = create_study(spec, storage, budget=n_trials, allow_drift=allow_drift)
+        url = resolve_storage_url(spec, storage)
+        shown = display_url(url)
+        # The URL in the hint is the shown one: a password is never printed.
+        where = f" with HPSEARCH_STORAGE={shown}" if storage else ""
+        if shown != url:
+            where += " (password hidden: set it there, or in PGPASSWORD or ~/.pgpass)"
         output_console().print(
-            f"study {spec.study.name} ready in {display_url(resolve_storage_url(spec, storage))} "
-            f"({len(study.trials)} trials); start workers with `hpsearch run {study_file}"
-            + (f" --storage {storage}`" if storage else "`"),
+            f"study {spec.study.name} ready in {shown} ({len(study.trials)} trials); start "
+            f"workers with `hpsearch run {study_file}`{where}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         return
     try:
@@ -83,7 +92,8 @@ def run(
                     timeout=timeout,
                     progress=progress,
                     worker_index=worker_index,
-                    on_wait=progress.set_running,
+                    on_wait=progress.waiting,
+                    allow_drift=allow_drift,
                 )
             else:
                 summary = run_workers(
@@ -95,6 +105,7 @@ def run(
                     timeout=timeout,
                     overrides=overrides or [],
                     progress=progress,
+                    allow_drift=allow_drift,
                 )
     except Interrupted as stop:
         _print_interrupted(spec, storage, n_trials, stop)

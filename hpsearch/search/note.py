@@ -1,4 +1,8 @@
-"""The study file as the study's optuna-dashboard note, saved when a study is created."""
+"""The study file as the study's optuna-dashboard note, saved when a study is created.
+
+The note is stored in the study, where anyone who can read the storage reads it: the
+password of any URL in the study file is hidden (``storage = "postgresql://me:***@..."``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from pathlib import Path
 
 import optuna
 
+from hpsearch.search.storage import mask_secrets
 from hpsearch.spec.schema import Spec
 
 
@@ -18,7 +23,8 @@ def study_note(spec: Spec, intro: str = "") -> str:
     lines = [f"## {spec.study.name}", ""]
     if intro:
         lines += [intro, ""]
-    lines += [f"Study file `{spec.source}`:", "", "```toml", text.rstrip("\n"), "```", ""]
+    text = mask_secrets(text.rstrip("\n"))
+    lines += [f"Study file `{spec.source}`:", "", "```toml", text, "```", ""]
     return "\n".join(lines)
 
 

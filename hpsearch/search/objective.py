@@ -19,6 +19,7 @@ import torch
 from hpsearch.data.encode import DataCache
 from hpsearch.data.pretrained import ModelLoadError
 from hpsearch.errors import DataError, SpecError, TrialFailed
+from hpsearch.search.divergence import divergence
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.suggest import suggest
 from hpsearch.train.trainer import EvalRecord, train
@@ -37,15 +38,27 @@ class Objective:
     """Callable for :func:`hpsearch.search.runner.run_trials`; one instance serves every trial.
 
     Raises ``optuna.TrialPruned`` or :class:`TrialFailed` for the trial's own outcome, and
-    :data:`FATAL_ERRORS` for a setup every trial would fail on.
+    :data:`FATAL_ERRORS` for a setup every trial would fail on. ``spec_id`` (the
+    fingerprint of the study's settings, :mod:`hpsearch.search.drift`) is recorded in each
+    trial, so that the settings a trial ran under can always be found again.
     """
 
-    def __init__(self, spec: Spec, cache: DataCache, progress: Progress | None = None):
+    def __init__(
+        self,
+        spec: Spec,
+        cache: DataCache,
+        progress: Progress | None = None,
+        *,
+        spec_id: str | None = None,
+    ):
         self.spec = spec
         self.cache = cache
         self.progress = progress
+        self.spec_id = spec_id
 
     def __call__(self, trial: optuna.Trial) -> float:
+        if self.spec_id is not None:
+            trial.set_user_attr("spec_id", self.spec_id)
         params = suggest(trial, self.spec)
         spec = self.spec.with_params(params)
         metric = spec.metric
@@ -58,7 +71,10 @@ class Objective:
             if self.progress is not None:
                 self.progress.on_eval(record, metric)
             trial.report(record.metrics[metric], record.index)
-            if trial.should_prune():
+            # The last evaluation never prunes: the trial has spent its whole budget, and
+            # pruning it then saves nothing but drops a finished trial from the results.
+            final = record.epoch >= spec.train.epochs
+            if not final and trial.should_prune():
                 raise optuna.TrialPruned(
                     f"pruned at evaluation {record.index} ({metric} = {record.metrics[metric]:.4f})"
                 )
@@ -66,10 +82,11 @@ class Objective:
         if self.progress is not None:
             self.progress.start_trial(trial.number, params)
         outcome: BaseException | None = None
+        data = self.cache.encoded_tasks(spec)
         try:
             result = train(
                 spec,
-                self.cache.encoded_tasks(spec),
+                data,
                 on_eval=on_eval,
                 on_step=None if self.progress is None else self.progress.on_step,
             )
@@ -106,6 +123,10 @@ class Objective:
                 k: [r.to_dict() for r in records] for k, records in result.ensemble.evals.items()
             }
             attrs["ensemble_wall_time"] = result.ensemble.wall_time
+        diverged = divergence(result.evals, data)
+        if diverged is not None:
+            log.warning("trial %d %s", trial.number, diverged)
+            attrs["diverged"] = diverged
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return result.metrics[metric]

@@ -6,12 +6,26 @@ is given (``hpsearch.cli.progress.RunProgress`` in the command line, nothing in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import optuna
 
     from hpsearch.train.trainer import EvalRecord
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A run waits: for what (a sentence), and at the latest until when.
+
+    ``until`` is a unix time, or None when no bound is known; ``running`` is how many
+    trials run elsewhere meanwhile.
+    """
+
+    what: str
+    until: float | None = None
+    running: int = 0
 
 
 class Progress(Protocol):
@@ -22,6 +36,10 @@ class Progress(Protocol):
 
     def set_running(self, running: int) -> None:
         """For a launcher of workers: how many trials run right now."""
+
+    def waiting(self, wait: Wait) -> None:
+        """The run waits, for longer than a moment; called again while it does (say it once
+        per different ``wait.what``, even when the output is not a terminal)."""
 
     def start_trial(self, number: int, params: dict[str, Any]) -> None:
         """Trial ``number`` starts with ``params``."""

@@ -29,7 +29,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.errors import TrialFailed
 from hpsearch.search.interrupts import SignalGuard
-from hpsearch.search.liveness import Liveness, retry_of
+from hpsearch.search.liveness import BEAT_ATTR, Liveness, retry_of
+from hpsearch.search.progress import Wait
 
 # Trials that use up the budget. Failed trials do not: they are retried work, not results.
 BUDGET_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -62,7 +63,7 @@ def run_trials(
     max_failures: int | None = None,
     max_trials: int | None = None,
     callbacks: Sequence[Callback] = (),
-    on_wait: Callable[[int], None] | None = None,
+    on_wait: Callable[[Wait], None] | None = None,
     poll_interval: float = 2.0,
 ) -> LoopResult:
     """Run trials of ``study`` until ``budget`` trials are COMPLETE or PRUNED.
@@ -71,7 +72,9 @@ def run_trials(
     its trial and go on; any other exception fails the trial with its message as
     ``fail_reason`` and stops the loop (an error every trial would hit, or an interrupt).
     ``max_trials`` caps the trials this worker runs (for a queue of known length).
-    ``on_wait(n)`` is called while this worker waits for ``n`` trials of other workers.
+    ``on_wait(wait)`` is called at each poll while this worker waits for trials of other
+    workers (or of a killed run) with what it waits for and until when
+    (:func:`waiting_for`).
     """
     result = LoopResult()
     started = time.monotonic()
@@ -85,10 +88,10 @@ def run_trials(
         finished = count_finished(study)
         if finished >= budget:
             return result
-        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-        if finished + running >= budget:
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if finished + len(running) >= budget:
             if on_wait is not None:
-                on_wait(running)
+                on_wait(waiting_for(running, liveness))
             time.sleep(poll_interval)
             continue
         with guard.shielded():
@@ -105,6 +108,30 @@ def run_trials(
             result.stopped_on_failures = True
             return result
     return result
+
+
+def waiting_for(running: Sequence[FrozenTrial], liveness: Liveness | None) -> Wait:
+    """What a worker with nothing to start waits for: the running trials, and the time by
+    which each is finished or, if its process died, failed and queued again (its last
+    heartbeat, or its start, plus the grace)."""
+    numbers = ", ".join(str(t.number) for t in running)
+    what = f"trial{'s' if len(running) > 1 else ''} {numbers} running elsewhere to finish"
+    if liveness is None:
+        return Wait(what, None, len(running))
+    grace = liveness.heartbeat.grace
+    now = time.time()
+
+    def last_sign_of_life(trial: FrozenTrial) -> float:
+        started = trial.datetime_start.timestamp() if trial.datetime_start else now
+        return float(trial.system_attrs.get(BEAT_ATTR, started))
+
+    # The sweep's rule (liveness.py): silent for longer than the grace is stale.
+    stale_at = max(last_sign_of_life(t) for t in running) + grace
+    what += (
+        f"; one left by a killed run is failed and run again once its heartbeat has been "
+        f"silent for {grace} s"
+    )
+    return Wait(what, stale_at, len(running))
 
 
 def claims_place(study: optuna.Study, trial: optuna.Trial, budget: int) -> bool:

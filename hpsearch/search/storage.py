@@ -12,15 +12,34 @@
 
 Running trials beat and stale ones are swept the same way on all of them:
 :mod:`hpsearch.search.liveness`.
-Every failure to open a storage is one :class:`StorageError` line naming the storage.
+
+What opening checks, so that a damaged or wrong file is one line, not a traceback later:
+
+- SQLite: the file is a SQLite database that passes ``PRAGMA quick_check`` (a partly
+  overwritten file is named as damaged). Creating the schema of a new file runs under a lock
+  on its folder, so two runs started at once on a new file do not both create the tables.
+  A database in a folder that cannot be written is read as an immutable file, if no
+  ``-wal`` file holds writes that are not in it yet.
+- Journal: the file is empty, new, or starts with a journal record (never some other text
+  file). A last line cut short by a crash mid-write is set aside (``<file>.torn``) with a
+  warning before anything is written after it, here and before every later write.
+
+Every failure to open a storage is one :class:`StorageError` line naming the storage, with
+any password hidden (:func:`display_url`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
+import logging
 import os
+import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage
@@ -28,9 +47,19 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from hpsearch.errors import HpsearchError
 
+log = logging.getLogger(__name__)
+
 JOURNAL_SCHEME = "journal:"
 SQLITE_TIMEOUT_S = 60  # how long a worker waits for SQLite's write lock before failing
 CONNECT_TIMEOUT_S = 10  # how long to wait for a database server that does not answer
+STORAGE_ENV = "HPSEARCH_STORAGE"  # the storage URL, off the command line (and out of `ps`)
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+TORN_SUFFIX = ".torn"  # where a journal's cut-short last line is set aside
+
+# A password in a query parameter (libpq and SQLAlchemy take ?password=...).
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|passwd|pwd)=)[^&#]*")
+# A URL inside free text (a study file, a note): a scheme, "://", then no space or quote.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]+")
 
 
 class StorageError(HpsearchError):
@@ -38,16 +67,28 @@ class StorageError(HpsearchError):
 
 
 def display_url(url: str) -> str:
-    """``url`` with any password hidden, for messages and logs."""
-    if url.startswith(("sqlite:", JOURNAL_SCHEME)) or "@" not in url:
-        return url
-    try:
-        from sqlalchemy.engine import make_url
+    """``url`` with any password hidden, for messages, logs and what is stored.
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy can parse: hide what looks like user:pass@
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    The user part ends at the last ``@`` before the query, so a password that holds ``@``,
+    ``:`` or ``/`` (percent-encoded or not) is hidden whole; a ``password=`` query
+    parameter is hidden too. File URLs (SQLite, journal) hold no password.
+    """
+    if url.startswith(("sqlite:", JOURNAL_SCHEME)):
+        return url
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    at = rest.rfind("@", 0, rest.find("?") if "?" in rest else len(rest))
+    if at < 0:
+        return url
+    user, colon, _password = rest[:at].partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{rest[at + 1 :]}"
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` (a study file, a note) with the password of every URL in it hidden."""
+    return _URL_IN_TEXT.sub(lambda m: display_url(m.group(0)), text)
 
 
 def storage_path(url: str) -> Path | None:
@@ -76,8 +117,8 @@ def open_storage(url: str, *, write: bool = True) -> optuna.storages.BaseStorage
     shown = display_url(url)
     if ":" not in url.split("/", 1)[0]:
         raise StorageError(
-            f"storage {url!r} is not a URL; write sqlite:///{url} (a file), "
-            "journal:///study.log or postgresql://user:password@host/database"
+            f"storage {shown!r} is not a URL; write sqlite:///{shown} (a file), "
+            "journal:///study.log or postgresql://user@host/database"
         )
     try:
         if url.startswith(JOURNAL_SCHEME):
@@ -92,14 +133,22 @@ def open_storage(url: str, *, write: bool = True) -> optuna.storages.BaseStorage
 
 
 def one_line(error: BaseException) -> str:
-    """The first line of a driver's message (they run to several), with its type."""
-    inner = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
-    text = str(inner).strip().splitlines()
+    """The first line of the innermost cause's message (drivers write several), with its
+    type: Optuna and SQLAlchemy wrap the driver's error, whose words say what is wrong."""
+    inner = error
+    for _ in range(8):  # a chain of wrappers is short; a cycle of causes must not hang
+        nested = getattr(inner, "orig", None) or inner.__cause__
+        if nested is None:
+            break
+        inner = nested
+    text = mask_secrets(str(inner)).strip().splitlines()
     return f"{type(inner).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _open_sqlite(url: str, write: bool) -> RDBStorage:
     path = storage_path(url)
+    if path is not None and path.exists():
+        _check_sqlite_file(path, url)
     if write and path is not None:
         _check_writable(path, url)
         # WAL lets readers (leaderboard, dashboard) work while a worker writes; the mode is
@@ -107,10 +156,18 @@ def _open_sqlite(url: str, write: bool) -> RDBStorage:
         with sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S) as db:
             db.execute("PRAGMA journal_mode=WAL")
         db.close()
-    storage = RDBStorage(
-        url,
-        engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}},
-    )
+    engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+    if not write:
+        try:
+            return RDBStorage(url, engine_kwargs=engine_kwargs)
+        except Exception as e:
+            if path is None or "unable to open database file" not in str(e):
+                raise
+            # A WAL database is read through its -shm file, which SQLite creates beside it:
+            # in a folder that cannot be written, read the file as it is instead.
+            return RDBStorage(_immutable_url(path, url), engine_kwargs=engine_kwargs)
+    with _schema_lock(path):
+        storage = RDBStorage(url, engine_kwargs=engine_kwargs)
     if write:
         _begin_immediate(storage)
         with storage.engine.begin() as connection:
@@ -119,6 +176,84 @@ def _open_sqlite(url: str, write: bool) -> RDBStorage:
             version = connection.exec_driver_sql("PRAGMA user_version").scalar()
             connection.exec_driver_sql(f"PRAGMA user_version = {int(version or 0)}")
     return storage
+
+
+def _check_sqlite_file(path: Path, url: str) -> None:
+    """A file that is not a SQLite database, or a damaged one, is named here with the rule,
+    not left to fail as Optuna's "invalid data in the commit" at the first query."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as e:
+        raise StorageError(f"storage {url}: cannot read {path}: {e.strerror}") from None
+    if not header:
+        return  # an empty file: SQLite makes it a database
+    if header != SQLITE_HEADER:
+        raise StorageError(
+            f"storage {url}: {path} is not a SQLite database (its first bytes are not "
+            "SQLite's header); name a new file, or the study's .db file"
+        )
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        if "malformed" not in str(e) and "not a database" not in str(e):
+            return  # locked, or a folder it cannot read: opening says so with its reason
+        problems = [str(e)]
+    if problems != ["ok"]:
+        raise StorageError(
+            f"storage {url}: the database file {path} is damaged (SQLite: database disk "
+            "image is malformed); "
+            f"restore it from a backup, or salvage what it holds with "
+            f"`sqlite3 {path} .recover | sqlite3 recovered.db`"
+        )
+
+
+def _immutable_url(path: Path, url: str) -> str:
+    """``path`` as a read-only, immutable SQLite URL, for a folder SQLite cannot write in.
+
+    Only safe when no writer is active: a writer's changes wait in the ``-wal`` file, which
+    an immutable read ignores, so a non-empty one is an error that says what to do.
+    """
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StorageError(
+            f"storage {url}: cannot read {path}: its folder {path.parent} cannot be written "
+            f"(SQLite needs a -shm file beside a database in WAL mode), and {wal.name} holds "
+            "writes not yet in the database; read it where it can be written, or copy "
+            "the .db and -wal files to a writable folder"
+        )
+    log.info("reading %s as an immutable file: its folder cannot be written", path)
+    return f"sqlite:///file:{path.resolve()}?mode=ro&immutable=1&uri=true"
+
+
+@contextlib.contextmanager
+def _schema_lock(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on the database's folder while Optuna creates its schema.
+
+    Optuna checks for its tables, then creates them: two processes started at once on a
+    new file both see none, and one fails ("table studies already exists", "UNIQUE
+    constraint failed: alembic_version"). A lock on the folder (not on the database file,
+    whose locks are SQLite's) makes them take turns; it needs no file of its own, and it
+    is released when the process dies.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one run at a time creates a new file there
+        yield
+        return
+    if path is None:
+        yield
+        return
+    fd = os.open(path.resolve().parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _begin_immediate(storage: RDBStorage) -> None:
@@ -167,16 +302,144 @@ def _open_journal(url: str, write: bool) -> JournalStorage:
         writable = os.access(path, os.W_OK) if path.exists() else os.access(path.parent, os.W_OK)
         if not writable:
             raise StorageError(f"storage {url} is read-only: cannot write {path}")
-    return JournalStorage(JournalFileBackend(str(path)))
+    if path.exists():
+        _check_journal_file(path, url)
+    backend = SafeJournalBackend(str(path))
+    if write:
+        backend.recover()
+    elif _torn_tail(path):
+        log.warning(
+            "journal %s: its last line is cut short (a crash while writing?) and is ignored; "
+            "the next `hpsearch run` sets it aside",
+            path,
+        )
+    return JournalStorage(backend)
+
+
+def _check_journal_file(path: Path, url: str) -> None:
+    """Only an empty file or a journal is opened as one: Optuna would append its records to
+    any text file it is given, and fail on it later."""
+    try:
+        with path.open("rb") as f:
+            first = f.readline(1 << 20)
+    except OSError as e:
+        raise StorageError(f"storage {url}: cannot read {path}: {e.strerror}") from None
+    if not first:
+        return
+    try:
+        record = json.loads(first)
+    except ValueError:
+        record = None
+    if not first.endswith(b"\n") and first.startswith(b'{"op_code":'):
+        return  # a first record cut short by a crash: recovery sets it aside
+    if not (isinstance(record, dict) and "op_code" in record):
+        raise StorageError(
+            f"storage {url}: {path} is not an Optuna journal (its first line is not a journal "
+            "record); name a new or empty file"
+        )
+
+
+def _torn_tail(path: Path) -> bytes:
+    """The bytes after the last newline of a journal: a record cut short, or nothing."""
+    with path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return b""
+        # Records are a few kB at most (a trial's evals); read back until a newline.
+        block = 1 << 16
+        tail = b""
+        while True:
+            start = max(0, size - len(tail) - block)
+            f.seek(start)
+            tail = f.read(size - start)
+            newline = tail.rfind(b"\n")
+            if newline >= 0:
+                return tail[newline + 1 :]
+            if start == 0:
+                return tail
+
+
+class SafeJournalBackend(JournalFileBackend):
+    """Optuna's journal file, which never appends after a line cut short by a crash.
+
+    Optuna appends its records to the end of the file: after a crash mid-write, the next
+    record would be glued to the cut one, and the journal could not be read again. Before
+    each write, under the journal's lock, a cut-short last line is set aside in
+    ``<file>.torn`` with a warning; every complete record stays.
+    """
+
+    def recover(self) -> None:
+        """Set aside a cut-short last line now (at open), under the journal's lock."""
+        from optuna.storages.journal._file import get_lock_file
+
+        with get_lock_file(self._lock):
+            self._set_aside_torn_tail()
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        # As Optuna's, with the torn-tail check under the same lock as the write.
+        from optuna.storages.journal._file import get_lock_file
+
+        with get_lock_file(self._lock):
+            self._set_aside_torn_tail()
+            text = "\n".join(json.dumps(r, separators=(",", ":")) for r in logs) + "\n"
+            with open(self._file_path, "ab") as f:
+                f.write(text.encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _set_aside_torn_tail(self) -> None:
+        path = Path(self._file_path)
+        torn = _torn_tail(path)
+        if not torn:
+            return
+        aside = path.with_name(path.name + TORN_SUFFIX)
+        with aside.open("ab") as f:
+            f.write(torn + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        with path.open("r+b") as f:
+            f.truncate(f.seek(0, os.SEEK_END) - len(torn))
+            f.flush()
+            os.fsync(f.fileno())
+        # The offsets Optuna cached for reading may point past the new end.
+        self._log_number_offset = {0: 0}
+        log.warning(
+            "journal %s: its last line was cut short (a crash while writing); set aside its "
+            "%d bytes in %s and kept every complete record",
+            path,
+            len(torn),
+            aside,
+        )
 
 
 def _open_server(url: str) -> RDBStorage:
+    _check_dialect(url)
     url = _with_installed_driver(url)
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if "://" in url else {}
     return RDBStorage(
         url,
         engine_kwargs={"pool_pre_ping": True, "connect_args": connect_args},
     )
+
+
+def _check_dialect(url: str) -> None:
+    """A URL whose scheme names no database SQLAlchemy knows (``ftp://``) is one line."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    scheme = url.partition("://")[0]
+    if scheme in ("postgresql", "postgres"):
+        return  # the driver is chosen below, with its own message
+    try:
+        make_url(url).get_dialect()
+    except (NoSuchModuleError, ArgumentError):
+        raise StorageError(
+            f"cannot open storage {display_url(url)}: {scheme!r} is not a kind of storage; "
+            "write sqlite:///FILE.db, journal:///FILE.log or a database URL "
+            "(postgresql://user@host/db, mysql://...)"
+        ) from None
+    except ImportError:
+        return  # a known database without its driver: connecting says which to install
 
 
 def _with_installed_driver(url: str) -> str:

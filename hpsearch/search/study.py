@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -14,17 +13,32 @@ import optuna
 from optuna.trial import TrialState
 
 from hpsearch.errors import HpsearchError
+from hpsearch.search.drift import SPEC_ATTR, check_drift, record_settings
 from hpsearch.search.interrupts import stop_on_signals
 from hpsearch.search.liveness import Heartbeat, Liveness
-from hpsearch.search.progress import Progress
+from hpsearch.search.progress import Progress, Wait
 from hpsearch.search.pruners import build_pruner, build_sampler
 from hpsearch.search.runner import BUDGET_STATES, count_finished, run_trials
-from hpsearch.search.storage import StorageError, display_url, open_storage, storage_exists
+from hpsearch.search.storage import (
+    StorageError,
+    display_url,
+    mask_secrets,
+    open_storage,
+    storage_exists,
+)
 from hpsearch.spec.schema import Spec
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunSummary", "StorageError", "StudyNotFoundError", "load_study", "run_study"]
+__all__ = [
+    "RunSummary",
+    "StorageError",
+    "StudyNotFoundError",
+    "check_space",
+    "load_study",
+    "prepare_study",
+    "run_study",
+]
 
 
 class StudyNotFoundError(HpsearchError):
@@ -62,13 +76,42 @@ class RunSummary:
     stopped_on_failures: bool = False  # study.max_failures trials in a row failed
 
 
+@dataclass(frozen=True)
+class Prepared:
+    study: optuna.Study
+    created: bool  # this call created the study
+    spec_id: str  # the fingerprint of the settings its new trials run under (drift.py)
+
+
+def check_space(spec: Spec, budget: int) -> None:
+    """A study that searches nothing runs the same trial again and again: refuse it."""
+    if spec.space or budget <= 1:
+        return
+    where = f"{spec.source}: " if spec.source else ""
+    raise HpsearchError(
+        f"{where}study {spec.study.name!r} searches nothing (its space is empty: every "
+        f"searched field is fixed, in the file or by --set), so its {budget} trials would all "
+        "be the same run; search a field in [space], set study.n_trials = 1, or re-run one "
+        "config over seeds with `hpsearch report --seeds N`"
+    )
+
+
 def prepare_study(
-    spec: Spec, storage: optuna.storages.BaseStorage, *, seed_offset: int = 0
-) -> tuple[optuna.Study, bool]:
+    spec: Spec,
+    storage: optuna.storages.BaseStorage,
+    *,
+    seed_offset: int = 0,
+    allow_drift: bool = False,
+) -> Prepared:
     """The study in ``storage``, created with its settings and queued trials if new.
 
     Safe when several workers start at once: one creates the study, the others load it.
-    Returns the study and whether this call created it.
+    An existing study must have been created with the same fixed settings and a space its
+    trials can share (:func:`hpsearch.search.drift.check_drift`; ``allow_drift`` lets
+    the settings differ).
+
+    Raises:
+        hpsearch.search.drift.SpecDriftError: the settings or the space drifted.
     """
     previous = len(_trials(storage, spec.study.name))
     kwargs = {
@@ -89,10 +132,12 @@ def prepare_study(
             f"study {spec.study.name!r} is set to {study.direction.name.lower()}, "
             f"but the study file says {spec.direction}"
         )
-    resolved = spec.to_dict()
     if created:
-        study.set_user_attr("spec", resolved)
-        study.set_user_attr("study_file", _read(spec.source))
+        resolved = spec.to_dict()
+        # A storage URL or study file may hold a password: what is stored never does.
+        resolved["study"]["storage"] = display_url(resolved["study"]["storage"] or "")
+        study.set_user_attr(SPEC_ATTR, resolved)
+        study.set_user_attr("study_file", mask_secrets(_read(spec.source)))
         with warnings.catch_warnings():  # experimental in Optuna, and all we need of it
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([spec.metric])
@@ -101,13 +146,9 @@ def prepare_study(
         save_study_note(study, spec)  # the study file as the note shown by optuna-dashboard
         for params in spec.study.enqueue:
             study.enqueue_trial(params)
-    elif study.user_attrs.get("spec", resolved) != json.loads(json.dumps(resolved)):
-        log.warning(
-            "the study file differs from the spec saved with study %r; continuing with the "
-            "file's settings (the saved spec is kept)",
-            spec.study.name,
-        )
-    return study, created
+    else:
+        check_drift(study, spec, allow_drift=allow_drift, source=spec.source)
+    return Prepared(study, created, record_settings(study, spec))
 
 
 def _trials(
@@ -129,8 +170,9 @@ def run_study(
     timeout: float | None = None,
     progress: Progress | None = None,
     worker_index: int | None = None,
-    on_wait: Callable[[int], None] | None = None,
+    on_wait: Callable[[Wait], None] | None = None,
     poll_interval: float = 2.0,
+    allow_drift: bool = False,
 ) -> RunSummary:
     """Create or resume the study and run it until its total budget is reached.
 
@@ -140,14 +182,19 @@ def run_study(
     workers started on one study run it once, not N times.
 
     ``worker_index`` (0, 1, ...) offsets the sampler's seed when several workers start
-    together, so their random start-up trials differ.
+    together, so their random start-up trials differ. ``allow_drift`` adds trials to a study
+    whose fixed settings changed (each records its own); ``on_wait`` hears what a worker
+    with nothing to start waits for (:class:`~hpsearch.search.progress.Wait`).
 
     Raises:
+        hpsearch.search.drift.SpecDriftError: the study file's settings or space differ
+            from those of the study's trials.
         hpsearch.search.interrupts.Interrupted: on SIGINT or SIGTERM, after the running trial was
             recorded as failed with the reason.
     """
     url = resolve_storage_url(spec, storage_url)
     budget = n_trials or spec.study.n_trials
+    check_space(spec, budget)
     settings = spec.study
     heartbeat = Heartbeat(
         settings.heartbeat_interval, settings.heartbeat_grace, settings.max_retries
@@ -166,13 +213,19 @@ def run_study(
     # written to storage.
     cache = DataCache()
     cache.encoded_tasks(spec)
-    study, _ = prepare_study(spec, storage, seed_offset=_seed_salt(storage, name, worker_index))
+    prepared = prepare_study(
+        spec,
+        storage,
+        seed_offset=_seed_salt(storage, name, worker_index),
+        allow_drift=allow_drift,
+    )
+    study = prepared.study
     if progress is not None:
         progress.start_run(study, budget, count_finished(study))
     with stop_on_signals() as guard:
         result = run_trials(
             study,
-            Objective(spec, cache, progress),
+            Objective(spec, cache, progress, spec_id=prepared.spec_id),
             budget=budget,
             guard=guard,
             liveness=Liveness(storage, heartbeat),

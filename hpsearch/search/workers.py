@@ -6,6 +6,10 @@ storage and watches the storage until they are done. Each worker's output goes t
 ``results/<study>/workers/worker-K.log`` beside the study file. SIGINT and SIGTERM are
 passed on to the workers, which record their running trials as failed and stop.
 
+The storage URL reaches the workers in their environment (``HPSEARCH_STORAGE``), never on
+their command lines, which any user of the machine can read (``ps``): a database password
+stays private.
+
 On a cluster, start the same ``hpsearch run`` command once per node or GPU instead, after
 ``hpsearch run ... --workers 0`` has created the study (see scripts/slurm_array.sh).
 """
@@ -27,10 +31,10 @@ from optuna.trial import TrialState
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError
 from hpsearch.search.interrupts import Interrupted, stop_on_signals
-from hpsearch.search.progress import Progress
+from hpsearch.search.progress import Progress, Wait
 from hpsearch.search.runner import count_finished
-from hpsearch.search.storage import open_storage
-from hpsearch.search.study import RunSummary, prepare_study, resolve_storage_url
+from hpsearch.search.storage import STORAGE_ENV, open_storage
+from hpsearch.search.study import RunSummary, check_space, prepare_study, resolve_storage_url
 from hpsearch.spec.schema import Spec
 
 SHUTDOWN_GRACE_S = 60  # how long stopped workers get to record their trials before SIGKILL
@@ -47,41 +51,54 @@ class WorkersFailed(HpsearchError):
     """Some workers exited with an error; the message names them and their logs."""
 
 
-def create_study(spec: Spec, storage_url: str | None = None) -> optuna.Study:
+def create_study(
+    spec: Spec,
+    storage_url: str | None = None,
+    *,
+    budget: int | None = None,
+    allow_drift: bool = False,
+) -> optuna.Study:
     """Check the data and create the study with its queued trials, without running any."""
+    check_space(spec, budget or spec.study.n_trials)
     DataCache().encoded_tasks(spec)
     url = resolve_storage_url(spec, storage_url)
-    study, _ = prepare_study(spec, open_storage(url))
-    return study
+    return prepare_study(spec, open_storage(url), allow_drift=allow_drift).study
 
 
 def worker_command(
     study_file: Path,
     index: int,
     *,
-    storage_url: str,
     n_trials: int,
     timeout: float | None,
     overrides: list[str],
+    allow_drift: bool = False,
 ) -> list[str]:
+    """The command line of worker ``index``; the storage goes in its environment
+    (:func:`worker_env`), and so does a ``--set study.storage=...`` override."""
     command = [sys.executable, "-m", "hpsearch", "run", str(study_file)]
-    command += ["--storage", storage_url, "--n-trials", str(n_trials)]
-    command += ["--worker-index", str(index)]
+    command += ["--n-trials", str(n_trials), "--worker-index", str(index)]
     if timeout is not None:
         command += ["--timeout", str(timeout)]
+    if allow_drift:
+        command += ["--allow-drift"]
     for override in overrides:
-        command += ["--set", override]
+        if override.partition("=")[0].strip() != "study.storage":
+            command += ["--set", override]
     return command
 
 
-def worker_env(index: int, n_workers: int) -> dict[str, str]:
-    """The environment of worker ``index``: its share of the CPU threads, and its own GPU.
+def worker_env(index: int, n_workers: int, storage_url: str) -> dict[str, str]:
+    """The environment of worker ``index``: the storage URL, its share of the CPU threads,
+    and its own GPU.
 
-    Without a limit each worker's PyTorch takes every core, and N workers thrash. With
-    several GPUs and no CUDA_VISIBLE_DEVICES set, worker K gets GPU K mod the count.
-    What the user set is kept.
+    The URL travels here because a process's environment is readable only by its user,
+    unlike its command line. Without a limit each worker's PyTorch takes every core, and N
+    workers thrash. With several GPUs and no CUDA_VISIBLE_DEVICES set, worker K gets GPU K
+    mod the count. What the user set is kept.
     """
     env = dict(os.environ)
+    env[STORAGE_ENV] = storage_url
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n_workers)))
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if gpus > 1 and "CUDA_VISIBLE_DEVICES" not in env:
@@ -101,6 +118,7 @@ def run_workers(
     progress: Progress | None = None,
     log_dir: Path | None = None,
     poll_interval: float = 1.0,
+    allow_drift: bool = False,
 ) -> RunSummary:
     """Run the study with ``n_workers`` local processes until its budget is reached.
 
@@ -110,7 +128,7 @@ def run_workers(
     """
     url = resolve_storage_url(spec, storage_url)
     budget = n_trials or spec.study.n_trials
-    study = create_study(spec, url)
+    study = create_study(spec, url, budget=budget, allow_drift=allow_drift)
     before = len(study.get_trials(deepcopy=False))
     if log_dir is None:
         log_dir = spec.results_dir() / "workers"
@@ -127,12 +145,12 @@ def run_workers(
                     command = worker_command(
                         study_file,
                         index,
-                        storage_url=url,
                         n_trials=budget,
                         timeout=timeout,
                         overrides=overrides or [],
+                        allow_drift=allow_drift,
                     )
-                    env = worker_env(index, n_workers)
+                    env = worker_env(index, n_workers, url)
                     with log.open("w") as out:
                         # Own session: a Ctrl-C reaches the workers once, from here, not
                         # also straight from the terminal.
@@ -148,10 +166,10 @@ def run_workers(
                 time.sleep(poll_interval)
                 seen |= _report_new_trials(study, seen, progress)
         except Interrupted as stop:
-            _stop(workers, stop.signum)
+            _stop(workers, stop.signum, progress)
             raise
         finally:
-            _stop(workers, signal.SIGTERM)
+            _stop(workers, signal.SIGTERM, progress)
     _report_new_trials(study, seen, progress)
     failed = [w for w in workers if w.process.returncode != 0]
     if failed:
@@ -181,11 +199,19 @@ def _report_new_trials(study: optuna.Study, seen: set[int], progress: Progress |
     return {t.number for t in new}
 
 
-def _stop(workers: list[Worker], signum: int) -> None:
+def _stop(workers: list[Worker], signum: int, progress: Progress | None = None) -> None:
     """Pass ``signum`` to running workers, give them time to record their trials, then kill."""
     alive = [w for w in workers if w.process.poll() is None]
     for w in alive:
         w.process.send_signal(signum)
+    if alive and progress is not None:
+        progress.waiting(
+            Wait(
+                f"{len(alive)} worker{'s' if len(alive) > 1 else ''} to record their running "
+                f"trials and stop; killed after {SHUTDOWN_GRACE_S} s",
+                time.time() + SHUTDOWN_GRACE_S,
+            )
+        )
     deadline = time.monotonic() + SHUTDOWN_GRACE_S
     for w in alive:
         try:

@@ -26,6 +26,15 @@ def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> Spec:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(source, "", "no such study file") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(
+            source,
+            "",
+            f"a study file is UTF-8 text (TOML), but byte {e.object[e.start]:#04x} at offset "
+            f"{e.start} is not; is this the study's .toml file?",
+        ) from None
+    except OSError as e:
+        raise SpecError(source, "", f"cannot read the study file: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(source, "", f"not valid TOML: {e}") from None
     for item in overrides:

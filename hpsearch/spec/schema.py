@@ -9,6 +9,7 @@ there. A rule within one section is a validator of its model; rules across secti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -127,8 +128,15 @@ class PrunerSpec(_Choice):
     patience: int = Field(0, ge=0)  # > 0: wrap in PatientPruner (evaluations without progress)
 
 
+# Limits that keep an absurd value (a typo's extra zeros) from starting trials that would
+# fail far from the field: a loss buffer of every step, an evaluation schedule per epoch.
+MAX_EPOCHS = 1000
+MAX_EVALS_PER_EPOCH = 1000
+
+
 class StudySpec(_Section):
-    name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")  # also the default database's name
+    # Names the database, the results folder and the re-runs' study: a safe file name.
+    name: str = Field(min_length=1)
     storage: str | None = None  # Optuna storage URL; default sqlite:///<study dir>/<name>.db
     metric: str | None = None  # objective; default: the task's primary metric (f1 for qqp)
     direction: Literal["maximize", "minimize"] | None = None  # default: from the metric
@@ -144,6 +152,16 @@ class StudySpec(_Section):
     pruner: PrunerSpec = PrunerSpec()
     baseline: str | None = None  # study file of the baseline to compare with (relative path)
     enqueue: list[dict[str, Any]] = []  # trials to run first, e.g. a paper's setting
+
+    @field_validator("name")
+    @classmethod
+    def _safe_file_name(cls, name: str) -> str:
+        if not re.fullmatch(r"\w[\w.\-]*", name):
+            raise ValueError(
+                "a study name names files and folders: letters, digits, `_`, `-` and `.`, "
+                f"starting with a letter, digit or `_` (never `.` or `..`); got {name!r}"
+            )
+        return name
 
     @model_validator(mode="after")
     def _grace_outlasts_a_beat(self) -> StudySpec:
@@ -226,7 +244,7 @@ class ModelSpec(_Section):
 
 
 class TrainSpec(_Section):
-    epochs: int = Field(3, ge=1)  # passes over the training split
+    epochs: int = Field(3, ge=1, le=MAX_EPOCHS)  # passes over the training split
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-4, gt=0)  # peak learning rate
     weight_decay: float = Field(0.0, ge=0)  # decoupled; matrices only (p.dim() >= 2)
@@ -241,7 +259,8 @@ class TrainSpec(_Section):
     hidden_dropout: float = Field(0.1, ge=0, lt=1)  # model config hidden_dropout_prob
     attention_dropout: float = Field(0.1, ge=0, lt=1)  # attention_probs_dropout_prob
     max_grad_norm: float = Field(1.0, ge=0)  # clip the global gradient norm; 0 disables
-    evals_per_epoch: int = Field(2, ge=1)  # evaluations per epoch, each a pruning point
+    # evaluations per epoch, each a pruning point
+    evals_per_epoch: int = Field(2, ge=1, le=MAX_EVALS_PER_EPOCH)
     eval_batch_size: int = Field(128, ge=1)
     group_by_length: bool = True  # batches of similar lengths: less padding, same epoch
     seed: int = 0  # weights of the head, dropout and batch order
@@ -281,7 +300,8 @@ class MultitaskSpec(_Section):
     # after joint training, finetune a copy of the model on each task alone; each task is
     # then predicted by its own copy (and the trial's value is that ensemble's)
     ensemble: bool = False
-    ensemble_epochs: int = Field(1, ge=1)  # ensemble: epochs of each copy on its task
+    # ensemble: epochs of each copy on its task
+    ensemble_epochs: int = Field(1, ge=1, le=MAX_EPOCHS)
 
 
 class OptimizerSpec(BaseModel):

@@ -50,6 +50,12 @@ class FloatRange:
     def suggest(self, trial: optuna.Trial, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, log=self.log, step=self.step)
 
+    def distribution(self) -> optuna.distributions.FloatDistribution:
+        """What :meth:`suggest` records in the trial (to check a stored trial against)."""
+        from optuna.distributions import FloatDistribution
+
+        return FloatDistribution(self.low, self.high, log=self.log, step=self.step)
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"low": self.low, "high": self.high, "log": self.log}
         return d if self.step is None else {**d, "step": self.step}
@@ -65,6 +71,11 @@ class IntRange:
     def suggest(self, trial: optuna.Trial, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high, log=self.log, step=self.step)
 
+    def distribution(self) -> optuna.distributions.IntDistribution:
+        from optuna.distributions import IntDistribution
+
+        return IntDistribution(self.low, self.high, log=self.log, step=self.step)
+
     def to_dict(self) -> dict[str, Any]:
         return {"low": self.low, "high": self.high, "log": self.log, "step": self.step}
 
@@ -75,6 +86,11 @@ class Categorical:
 
     def suggest(self, trial: optuna.Trial, name: str) -> Scalar:
         return trial.suggest_categorical(name, self.choices)
+
+    def distribution(self) -> optuna.distributions.CategoricalDistribution:
+        from optuna.distributions import CategoricalDistribution
+
+        return CategoricalDistribution(self.choices)
 
     def to_dict(self) -> dict[str, Any]:
         return {"choices": list(self.choices)}

@@ -1,0 +1,50 @@
+"""A trial whose validation loss ended far above chance: flagged as diverged.
+
+A learning rate far too high does not always make the loss NaN (which fails the trial):
+the model can end confidently wrong, with a validation loss of hundreds, and its metrics
+still look like numbers. Such a trial completes, and is flagged: the trial attr
+``diverged`` says so, and the run's line for the trial shows it.
+
+The yardstick is the loss of knowing nothing: ln(classes) for a uniform guess in
+classification, the variance of the training labels for regression (the head starts at
+their mean). A loss :data:`DIVERGED_FACTOR` times that is not a model that learned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from hpsearch.data.encode import EncodedTask
+from hpsearch.metrics import task_metric
+from hpsearch.train.trainer import EvalRecord
+
+DIVERGED_FACTOR = 10.0  # validation loss over this many times the chance level: diverged
+
+
+def chance_loss(task: EncodedTask) -> float:
+    """The validation loss of a model that learned nothing (see the module docstring)."""
+    if task.kind == "classification":
+        return math.log(max(task.num_labels, 2))
+    variance = float(task.train.labels.float().var(unbiased=False))
+    return variance if variance > 0 else 1.0
+
+
+def divergence(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> str | None:
+    """Why the last evaluation looks diverged, or None. ``tasks``: by key, as
+    ``DataCache.encoded_tasks`` gives them (a single task's key is ``""``, its loss
+    ``loss``; a multitask study's are ``<key>/loss``)."""
+    if not evals:
+        return None
+    last = evals[-1]
+    for key, task in tasks.items():
+        name = task_metric(key, "loss") if key else "loss"
+        loss = last.metrics.get(name)
+        chance = chance_loss(task)
+        if loss is not None and loss > DIVERGED_FACTOR * chance:
+            return (
+                f"diverged: validation {name} {loss:.4g} at the last evaluation is over "
+                f"{DIVERGED_FACTOR:g} x the loss of chance ({chance:.3g}); is the learning "
+                "rate too high?"
+            )
+    return None

@@ -1,0 +1,260 @@
+"""Spec drift: what changed between the settings a study's trials ran with and its study
+file now, and the spec each trial ran under.
+
+A study is created with its resolved spec (the study attr ``spec``). Run again after an
+edit of the study file (``train.epochs``, ``task.max_train_samples``, ...), its new trials
+would be ranked with the old ones under one "best" although they cannot be compared, so
+:func:`check_drift` refuses, naming every field that differs, unless the user allows it
+(``--allow-drift``). Every trial records the fingerprint of the fixed settings it ran under
+(the trial attr ``spec_id``; the settings themselves are the study attr ``spec:<id>``), so
+:func:`spec_of_trial` gives any trial's own spec: a re-run of a config (``report``) uses
+the settings the config ran with, never the file's newer ones.
+
+An edit of the space is checked too (:func:`space_conflicts`): Optuna keeps one
+distribution per parameter name in a study, and a range made linear, or a choice added,
+would fail every trial it asks for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    check_distribution_compatibility,
+)
+from optuna.trial import FrozenTrial
+
+from hpsearch.errors import HpsearchError
+from hpsearch.spec.schema import MULTITASK_ONLY, SECTIONS, TASKS_ARRAY, Spec, TaskEntry
+
+log = logging.getLogger(__name__)
+
+SPEC_ATTR = "spec"  # study attr: the resolved spec the study was created with
+TRIAL_SPEC_ATTR = "spec_id"  # trial attr: the fingerprint of the settings it ran under
+# The settings that make trials comparable: what a trial trains on, and how. The study
+# section's other fields (budget, sampler, pruner, storage) change how a study searches,
+# not what a trial measures; its metric is compared on its own.
+TRIAL_SECTIONS = ("task", "model", "train", "finetune", "optimizer", *MULTITASK_ONLY)
+
+
+class SpecDriftError(HpsearchError):
+    """The study file's fixed settings or space differ from those its trials ran with."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One fixed setting that differs: its dotted name, and its value then and now."""
+
+    field: str
+    stored: Any
+    now: Any
+
+    def __str__(self) -> str:
+        return f"{self.field} was {_shown(self.stored)}, now {_shown(self.now)}"
+
+
+def trial_settings(spec: Spec) -> dict[str, Any]:
+    """What a trial of ``spec`` trains with, as plain JSON-able data: the trial sections
+    (``tasks`` for a multitask study) and the study's metric."""
+    resolved = spec.to_dict()
+    settings = {name: resolved[name] for name in (*TRIAL_SECTIONS, TASKS_ARRAY) if name in resolved}
+    settings["metric"] = spec.metric
+    return json.loads(json.dumps(settings))  # as stored: tuples become lists
+
+
+def fingerprint(settings: Mapping[str, Any]) -> str:
+    """A short, stable name for a set of trial settings (the same settings, the same name)."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def settings_attr(spec_id: str) -> str:
+    """The study attr that holds the settings whose fingerprint is ``spec_id``."""
+    return f"{SPEC_ATTR}:{spec_id}"
+
+
+def fixed_changes(stored: Mapping[str, Any], spec: Spec) -> list[Change]:
+    """The fixed settings of ``spec`` that differ from the stored spec's, in file order.
+
+    Fields searched in either space are left out: a trial's params set them, and a field
+    fixed now (or before) at one value is a point of the space that searches it. A stored
+    spec of a multitask study compares its tasks by key.
+    """
+    searched = set(stored.get("space", {})) | set(spec.space)
+    old = _flatten(_settings_of(stored))
+    new = _flatten(trial_settings(spec))
+    changes = []
+    for name in dict.fromkeys([*old, *new]):
+        if name in searched or old.get(name) == new.get(name):
+            continue
+        if name not in old and new.get(name) == _default(name):
+            continue  # a field added to hpsearch since: its default is how trials ran
+        changes.append(Change(name, old.get(name), new.get(name)))
+    return changes
+
+
+def _default(name: str) -> Any:
+    """The schema's default of ``section.field``; a marker that equals nothing if none."""
+    section, _, field = name.partition(".")
+    model = SECTIONS.get(section)
+    info = model.model_fields.get(field) if model is not None else None
+    return info.default if info is not None else object()
+
+
+def _settings_of(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The trial settings in a stored spec (``Spec.to_dict``) or settings attr."""
+    settings = {k: stored[k] for k in (*TRIAL_SECTIONS, TASKS_ARRAY) if k in stored}
+    settings["metric"] = stored.get("metric", stored.get("study", {}).get("metric"))
+    return settings
+
+
+def _flatten(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"train.epochs": 1, "tasks.sst.max_train_samples": 500, "metric": "f1", ...}``."""
+    flat: dict[str, Any] = {}
+    for section, body in settings.items():
+        if section == TASKS_ARRAY:
+            for task in body:
+                for key, value in task.items():
+                    flat[f"{TASKS_ARRAY}.{task.get('key')}.{key}"] = value
+        elif isinstance(body, Mapping):
+            for key, value in body.items():
+                flat[f"{section}.{key}"] = value
+        else:
+            flat[section] = body
+    return flat
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else json.dumps(value)
+
+
+def check_drift(
+    study: optuna.Study, spec: Spec, *, allow_drift: bool = False, source: str = ""
+) -> list[Change]:
+    """Refuse to add trials to ``study`` under settings other than its own.
+
+    Raises:
+        SpecDriftError: the fixed settings differ (unless ``allow_drift``), or the space
+            asks for a parameter in a way that Optuna cannot mix with the stored trials'.
+
+    Returns:
+        The fixed settings that differ (allowed): the new trials record their own.
+    """
+    where = f"{source}: " if source else ""
+    conflicts = space_conflicts(study, spec)
+    if conflicts:
+        raise SpecDriftError(
+            f"{where}study {spec.study.name!r}: {conflicts[0]}; Optuna keeps one distribution "
+            "per parameter in a study, so give the new space a new study.name (or restore "
+            "the old one); --allow-drift cannot mix them"
+        )
+    stored = study.user_attrs.get(SPEC_ATTR)
+    if not isinstance(stored, Mapping):
+        return []  # a study from before hpsearch saved its spec, or one still being created
+    changes = fixed_changes(stored, spec)
+    if not changes:
+        return []
+    trials = len(study.get_trials(deepcopy=False))
+    listed = "; ".join(str(c) for c in changes)
+    if not allow_drift:
+        raise SpecDriftError(
+            f"{where}study {spec.study.name!r}: the study file's fixed settings differ from "
+            f"those its {trials} trial{'' if trials == 1 else 's'} ran with ({listed}), and new "
+            "trials could not be "
+            "compared with them: give the study a new study.name, put the settings back, "
+            "or pass --allow-drift to add trials anyway (each records the settings it ran "
+            "under)"
+        )
+    log.warning(
+        "study %r: adding trials under settings that differ from the study's (%s): "
+        "--allow-drift; each trial records its own settings",
+        spec.study.name,
+        listed,
+    )
+    return changes
+
+
+def record_settings(study: optuna.Study, spec: Spec) -> str:
+    """Store the trial settings of ``spec`` with ``study`` (once) and return their id,
+    for each trial run under them to record (:data:`TRIAL_SPEC_ATTR`)."""
+    settings = trial_settings(spec)
+    spec_id = fingerprint(settings)
+    if settings_attr(spec_id) not in study.user_attrs:
+        # Workers that start together may both write it: the same value, so no race.
+        study.set_user_attr(settings_attr(spec_id), settings)
+    return spec_id
+
+
+def spec_of_trial(spec: Spec, study: optuna.Study, trial: FrozenTrial) -> Spec:
+    """The spec that ``trial`` of ``study`` ran under: ``spec`` (the study file now) with
+    the trial sections and metric it recorded. For re-running a trial's config (``report``
+    over seeds): its own settings, not the study file's newer ones.
+
+    A trial from before hpsearch recorded settings gets the study's creation spec; a study
+    from before hpsearch saved a spec gets ``spec`` itself.
+    """
+    spec_id = trial.user_attrs.get(TRIAL_SPEC_ATTR)
+    stored = study.user_attrs.get(settings_attr(spec_id)) if spec_id else None
+    if stored is None:
+        stored = study.user_attrs.get(SPEC_ATTR)
+    if not isinstance(stored, Mapping):
+        return spec
+    return with_settings(spec, _settings_of(stored))
+
+
+def with_settings(spec: Spec, settings: Mapping[str, Any]) -> Spec:
+    """``spec`` with the trial sections (and metric) of stored ``settings``."""
+    updates: dict[str, Any] = {}
+    for name in TRIAL_SECTIONS:
+        if name in settings:
+            updates[name] = SECTIONS[name].model_validate(settings[name])
+    if TASKS_ARRAY in settings:
+        updates[TASKS_ARRAY] = tuple(TaskEntry.model_validate(t) for t in settings[TASKS_ARRAY])
+    if settings.get("metric"):
+        updates["study"] = spec.study.model_copy(update={"metric": settings["metric"]})
+    return spec.model_copy(update=updates)
+
+
+def space_conflicts(study: optuna.Study, spec: Spec) -> list[str]:
+    """For each searched parameter that the stored trials sampled from a distribution
+    Optuna cannot mix with the space's now, a line that names it and says how it changed."""
+    wanted = {name: param.distribution() for name, param in spec.space.items()}
+    conflicts: dict[str, str] = {}
+    for trial in study.get_trials(deepcopy=False):
+        for name, old in trial.distributions.items():
+            new = wanted.get(name)
+            if new is None or name in conflicts:
+                continue
+            try:
+                check_distribution_compatibility(old, new)
+            except ValueError:
+                conflicts[name] = (
+                    f"space.{name} was searched as {describe(old)} by trial {trial.number}, "
+                    f"and the study file now searches it as {describe(new)}"
+                )
+    return list(conflicts.values())
+
+
+def describe(distribution: BaseDistribution) -> str:
+    """A distribution as a study file's space would say it."""
+    if isinstance(distribution, CategoricalDistribution):
+        return f"choices {_list(distribution.choices)}"
+    if isinstance(distribution, (FloatDistribution, IntDistribution)):
+        kind = "float" if isinstance(distribution, FloatDistribution) else "int"
+        scale = "log" if distribution.log else "linear"
+        return f"a {scale} {kind} range [{distribution.low:g}, {distribution.high:g}]"
+    return type(distribution).__name__
+
+
+def _list(values: Sequence[Any]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"

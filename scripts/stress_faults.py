@@ -1,0 +1,302 @@
+"""Replay the faults of issue 14 against real hpsearch processes and count what survives.
+
+    python scripts/stress_faults.py                        # every scenario
+    python scripts/stress_faults.py --only torn-journal first-runs
+
+Scenarios (studies/quora-adam.toml made tiny with --set overrides; the shared Quora data;
+heartbeats every second, stale after 5 s):
+
+- kill-run: ``kill -9`` of ``run`` in the middle of a trial, then the same command again: it
+  must say what it waits for, fail the orphan as stale, run its params again, finish the
+  budget;
+- kill-report: ``kill -9`` of ``report --seeds 2`` in the middle of a re-run, then the same
+  ``report`` again: it must finish (re-runs need the liveness of trials: issue 13);
+- torn-journal: a journal whose last line is cut as by a crash mid-write: ``leaderboard``
+  reads it, the next ``run`` sets the line aside and finishes the budget;
+- first-runs: two ``run`` commands started at once on a new SQLite file, several times.
+
+Every command runs under a time limit (``--limit``): one that passes it is killed and counted
+as a hang. The table gives per scenario the finished trials against the expected count,
+configs finished twice (duplicates), hangs and tracebacks; the script exits 1 unless every
+scenario is as expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+from rich.console import Console
+from rich.table import Table
+
+from hpsearch.search.storage import open_storage
+
+# The tests' one builder of Quora study files (`report` takes no --set: the overrides are
+# written into the file).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import quora_raw, toml_text
+
+# studies/quora-adam.toml made tiny: minilm with 1 layer, 32 tokens, one epoch of batches of
+# 32 over 256 pairs (8 steps), two evaluations on 64 pairs, lr alone searched, no pruning.
+TINY = [
+    "study.heartbeat_interval=1",
+    "study.heartbeat_grace=5",
+    'study.sampler={ name = "tpe", seed = 0, n_startup_trials = 4 }',
+    'study.pruner={ name = "none" }',
+    "study.enqueue=[]",
+    "task.max_length=32",
+    "task.max_train_samples=256",
+    "task.max_eval_samples=64",
+    "model.num_hidden_layers=1",
+    "train.epochs=1",
+    "train.batch_size=32",
+    "train.warmup_ratio=0.0",
+    "train.evals_per_epoch=2",
+    "space.train.lr={ low = 5e-5, high = 5e-4, log = true }",
+]
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+@dataclass
+class Row:
+    """One scenario's counts; ``ok`` when they are what the scenario expects."""
+
+    finished: int = 0
+    expected: int = 0
+    duplicates: int = 0  # configs that finished twice (a retry counted beside its origin)
+    hangs: int = 0  # commands killed at the time limit
+    tracebacks: int = 0  # in any command's output
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.finished == self.expected
+            and not self.duplicates
+            and not self.hangs
+            and not self.tracebacks
+        )
+
+
+class Runner:
+    """Runs hpsearch commands under the time limit and keeps the score of a scenario."""
+
+    def __init__(self, limit: float, row: Row) -> None:
+        self.limit = limit
+        self.row = row
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess | None:
+        """Run ``hpsearch ARGS`` to its end; None (a hang) if it passes the limit."""
+        proc = self.start(*args)
+        return self.finish(proc)
+
+    def start(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hpsearch", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def finish(self, proc: subprocess.Popen) -> subprocess.CompletedProcess | None:
+        try:
+            out, err = proc.communicate(timeout=self.limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            self.row.hangs += 1
+            self.row.notes.append(f"killed after {self.limit:.0f} s: {_last(err)}")
+            self.row.tracebacks += (out + err).count("Traceback")
+            return None
+        self.row.tracebacks += (out + err).count("Traceback")
+        if proc.returncode != 0:
+            self.row.notes.append(f"exit {proc.returncode}: {_last(err)}")
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def kill_when(self, proc: subprocess.Popen, ready: Callable[[], bool]) -> bool:
+        """SIGKILL ``proc`` once ``ready()``; False if it ended or timed out first."""
+        deadline = time.monotonic() + self.limit
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+            with contextlib.suppress(Exception):  # the storage is not there yet, or busy
+                if ready():
+                    proc.send_signal(signal.SIGKILL)
+                    proc.communicate()
+                    return True
+        proc.kill()
+        proc.communicate()
+        return False
+
+
+def _last(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip()[:160] if lines else "(no output)"
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    storage = open_storage(url, write=False)
+    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+
+
+def duplicates(trials: list[optuna.trial.FrozenTrial]) -> int:
+    """Finished trials beyond one per config: a retry that finished beside its origin."""
+    origins = Counter(t.user_attrs.get("retry_of", t.number) for t in trials if t.state in FINISHED)
+    numbers = Counter(t.number for t in trials)
+    return sum(n - 1 for n in origins.values()) + sum(n - 1 for n in numbers.values())
+
+
+def running_with_evals(url: str, name: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        trials = trials_of(url, name)
+        return any(t.state == TrialState.RUNNING and t.user_attrs.get("evals") for t in trials)
+
+    return ready
+
+
+def kill_run(folder: Path, run: Runner) -> None:
+    budget = 3
+    path, url = study(folder, "kill-run", budget)
+    proc = run.start("run", str(path))
+    if not run.kill_when(proc, running_with_evals(url, "kill-run")):
+        run.row.notes.append("never caught a trial running")
+    again = run("run", str(path))
+    if again is not None and "waiting for trial" not in again.stderr:
+        run.row.notes.append("the rerun waited without saying so")
+    trials = trials_of(url, "kill-run")
+    run.row.expected = budget
+    run.row.finished = sum(t.state in FINISHED for t in trials)
+    run.row.duplicates = duplicates(trials)
+    stale = [t for t in trials if "no heartbeat" in t.user_attrs.get("fail_reason", "")]
+    run.row.notes.append(f"{len(stale)} trial failed as stale and re-run")
+
+
+def kill_report(folder: Path, run: Runner) -> None:
+    budget, seeds = 2, 2
+    path, url = study(folder, "kill-report", budget)
+    if run("run", str(path)) is None:
+        return
+    report = ["report", str(path), "--seeds", str(seeds), "--top", "1"]
+    proc = run.start(*report)
+    if not run.kill_when(proc, running_with_evals(url, "kill-report-reseed")):
+        run.row.notes.append("never caught a re-run running")
+    run(*report)
+    trials = trials_of(url, "kill-report-reseed")
+    run.row.expected = seeds
+    run.row.finished = sum(t.state == TrialState.COMPLETE for t in trials)
+    keys = Counter(
+        (t.user_attrs.get("source_trial"), t.user_attrs.get("seed"))
+        for t in trials
+        if t.state == TrialState.COMPLETE
+    )
+    run.row.duplicates = sum(n - 1 for n in keys.values())
+    left = sum(t.state == TrialState.RUNNING for t in trials)
+    if left:
+        run.row.notes.append(f"{left} re-run left RUNNING (re-runs need heartbeats: issue 13)")
+
+
+def torn_journal(folder: Path, run: Runner) -> None:
+    budget = 3
+    log = folder / "torn.log"
+    path, url = study(folder, "torn-journal", budget, storage=f"journal:///{log}")
+    if run("run", str(path), "--n-trials", "2") is None:
+        return
+    data = log.read_bytes()
+    last = data.rstrip(b"\n").rfind(b"\n") + 1
+    log.write_bytes(data[: last + (len(data) - last) // 2])  # a crash in mid-write
+    board = run("leaderboard", str(path))
+    if board is not None and board.returncode != 0:
+        run.row.notes.append("leaderboard failed on the torn journal")
+    run("run", str(path))
+    trials = trials_of(url, "torn-journal")
+    run.row.expected = budget
+    run.row.finished = sum(t.state in FINISHED for t in trials)
+    run.row.duplicates = duplicates(trials)
+    aside = log.with_name(log.name + ".torn")
+    run.row.notes.append(f"torn line set aside: {aside.is_file()}")
+
+
+def first_runs(folder: Path, run: Runner, tries: int = 3) -> None:
+    budget = 2
+    run.row.expected = budget * tries
+    for i in range(tries):
+        name = f"first-{i}"
+        path, url = study(folder, name, budget)
+        procs = [run.start("run", str(path)) for _ in range(2)]
+        done = [run.finish(p) for p in procs]
+        failed = [d for d in done if d is not None and d.returncode != 0]
+        if failed:
+            run.row.notes.append(f"try {i}: {len(failed)} of 2 runs failed")
+        with contextlib.suppress(KeyError):
+            trials = trials_of(url, name)
+            run.row.finished += sum(t.state in FINISHED for t in trials)
+            run.row.duplicates += duplicates(trials)
+
+
+def study(folder: Path, name: str, budget: int, storage: str = "") -> tuple[Path, str]:
+    """Write the scenario's study file (the tiny Quora study) in ``folder``; it and its
+    storage URL (``<folder>/<name>.db`` unless ``storage``)."""
+    url = storage or f"sqlite:///{folder / f'{name}.db'}"
+    overrides = [*TINY, f"study.name={name}", f"study.n_trials={budget}", f"study.storage={url}"]
+    path = folder / f"{name}.toml"
+    path.write_text(toml_text(quora_raw(overrides)), encoding="utf-8")
+    return path, url
+
+
+SCENARIOS: dict[str, Callable[[Path, Runner], None]] = {
+    "kill-run": kill_run,
+    "kill-report": kill_report,
+    "torn-journal": torn_journal,
+    "first-runs": first_runs,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
+    parser.add_argument(
+        "--limit", type=float, default=300, help="seconds a command may take (default 300)"
+    )
+    args = parser.parse_args()
+    rows: dict[str, Row] = {}
+    with tempfile.TemporaryDirectory(prefix="hpsearch-faults-") as tmp:
+        for name in args.only:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            row = rows[name] = Row()
+            start = time.monotonic()
+            SCENARIOS[name](Path(tmp), Runner(args.limit, row))
+            row.seconds = time.monotonic() - start
+    table = Table(title="hpsearch under faults (issue 14)")
+    for column in ["scenario", "finished", "expected", "duplicates", "hangs", "tracebacks"]:
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for column in ["seconds", "ok", "notes"]:
+        table.add_column(column)
+    for name, row in rows.items():
+        table.add_row(
+            name,
+            str(row.finished),
+            str(row.expected),
+            str(row.duplicates),
+            str(row.hangs),
+            str(row.tracebacks),
+            f"{row.seconds:.0f}",
+            "yes" if row.ok else "NO",
+            "; ".join(row.notes),
+        )
+    Console(width=200, emoji=False).print(table)
+    return 0 if rows and all(r.ok for r in rows.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The objective and the trial loop without training: when a trial may be pruned, a trial
+whose loss diverged, and what a worker with nothing to start says while it waits."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+
+from hpsearch.data.encode import EncodedSplit, EncodedTask
+from hpsearch.search.divergence import divergence
+from hpsearch.search.interrupts import SignalGuard
+from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
+from hpsearch.search.objective import Objective
+from hpsearch.search.progress import Wait
+from hpsearch.search.runner import run_trials
+from hpsearch.search.storage import open_storage
+from hpsearch.train.trainer import EvalRecord, TrainResult
+
+
+class PruneEveryTrial(optuna.pruners.BasePruner):
+    """Says "prune" at every evaluation: the objective decides where that is honoured."""
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return True
+
+
+def record(index: int, epoch: float, f1: float, loss: float = 0.6) -> EvalRecord:
+    return EvalRecord(index, epoch, 10 * (index + 1), {"f1": f1, "loss": loss}, 0.6, 1.0, 1.0, 1)
+
+
+def split(labels: list[float]) -> EncodedSplit:
+    n = len(labels)
+    dtype = torch.float32 if any(isinstance(y, float) for y in labels) else torch.long
+    zeros = torch.zeros(n, dtype=torch.long)
+    return EncodedSplit(zeros, zeros, torch.arange(n + 1), torch.tensor(labels, dtype=dtype))
+
+
+def task(labels: list[float], kind: str = "classification", num_labels: int = 2) -> EncodedTask:
+    return EncodedTask(kind, num_labels, 0, split(labels), split(labels))
+
+
+def fake_training(monkeypatch, records: list[EvalRecord]) -> None:
+    """``train`` that reports ``records`` to the objective and returns them."""
+
+    def train(spec, data, *, on_eval=None, on_step=None):
+        for r in records:
+            on_eval(r)
+        best = max(records, key=lambda r: r.metrics["f1"])
+        return TrainResult(best, records, 10, 10, {}, 20, 1.0, 0.1, 1.0, "cpu")
+
+    monkeypatch.setattr("hpsearch.search.objective.train", train)
+
+
+def run_one(spec, monkeypatch, records, data=None) -> optuna.trial.FrozenTrial:
+    fake_training(monkeypatch, records)
+    cache = SimpleNamespace(encoded_tasks=lambda spec: data or {"": task([0, 1, 0, 1])})
+    study = optuna.create_study(direction="maximize", pruner=PruneEveryTrial())
+    run_trials(study, Objective(spec, cache, spec_id="abc"), budget=1, guard=SignalGuard())
+    (trial,) = study.trials
+    return trial
+
+
+def test_the_final_evaluation_never_prunes(quora_study, monkeypatch):
+    """A trial that ran all its steps completes, whatever the pruner says at its end."""
+    spec = quora_study.spec(name="last", set=["train.epochs=1", "train.evals_per_epoch=1"])
+    trial = run_one(spec, monkeypatch, [record(0, 1.0, 0.4)])
+    assert trial.state == TrialState.COMPLETE and trial.value == 0.4
+    assert trial.user_attrs["spec_id"] == "abc"  # the settings it ran under
+
+
+def test_an_evaluation_before_the_last_may_prune(quora_study, monkeypatch):
+    spec = quora_study.spec(name="early", set=["train.epochs=2", "train.evals_per_epoch=1"])
+    trial = run_one(spec, monkeypatch, [record(0, 1.0, 0.4), record(1, 2.0, 0.5)])
+    assert trial.state == TrialState.PRUNED
+    assert len(trial.user_attrs["evals"]) == 1
+
+
+def test_a_loss_far_above_chance_flags_the_trial_as_diverged(quora_study, monkeypatch, caplog):
+    spec = quora_study.spec(name="diverged", set=["train.evals_per_epoch=1"])
+    trial = run_one(spec, monkeypatch, [record(0, 1.0, 0.5, loss=594.0)])
+    assert trial.state == TrialState.COMPLETE  # its metrics are real, and flagged
+    assert trial.user_attrs["diverged"].startswith("diverged: validation loss 594")
+    assert "chance (0.693)" in trial.user_attrs["diverged"]
+    assert "diverged" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("data", "metrics", "flagged"),
+    [
+        ({"": task([0, 1])}, {"loss": 6.0}, False),  # under 10 x ln 2
+        ({"": task([0, 1])}, {"loss": 7.0}, True),
+        ({"": task([1.0, 3.0], "regression", 1)}, {"loss": 9.0}, False),  # variance 1
+        ({"": task([1.0, 3.0], "regression", 1)}, {"loss": 11.0}, True),
+        (
+            {"sst": task([0, 1]), "sts": task([1.0, 3.0], "regression", 1)},
+            {"sst/loss": 0.5, "sts/loss": 50.0},
+            True,
+        ),
+    ],
+)
+def test_divergence_is_judged_against_the_loss_of_chance(data, metrics, flagged):
+    evals = [EvalRecord(0, 1.0, 1, metrics, 0.5, 1.0, 1.0, 1)]
+    assert (divergence(evals, data) is not None) == flagged
+
+
+def test_a_waiting_worker_says_what_it_waits_for_and_until_when(tmp_path):
+    """The budget is taken by a trial of another (here: killed) run; the worker waits, says
+    so with the time its heartbeat grace ends, and runs the retry once it is stale."""
+    storage = open_storage(f"sqlite:///{tmp_path}/wait.db")
+    study = optuna.create_study(study_name="wait", storage=storage)
+    orphan = study.ask()
+    orphan.suggest_float("x", 0, 1)
+    beat = time.time()
+    storage.set_trial_system_attr(orphan._trial_id, BEAT_ATTR, beat)
+    liveness = Liveness(storage, Heartbeat(interval=1, grace=60, max_retry=1))
+    waits: list[Wait] = []
+
+    def on_wait(wait: Wait) -> None:
+        waits.append(wait)
+        # The orphan's process is dead: its heartbeat never comes again.
+        storage.set_trial_system_attr(orphan._trial_id, BEAT_ATTR, beat - 120)
+
+    run_trials(
+        study,
+        lambda t: t.suggest_float("x", 0, 1),
+        budget=1,
+        guard=SignalGuard(),
+        liveness=liveness,
+        on_wait=on_wait,
+        poll_interval=0,
+    )
+    (wait,) = waits
+    assert f"trial {orphan.number} running elsewhere" in wait.what
+    assert "heartbeat has been silent for 60 s" in wait.what
+    assert wait.until == pytest.approx(beat + 60)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.COMPLETE]

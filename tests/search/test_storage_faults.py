@@ -1,0 +1,243 @@
+"""Storages after faults: a journal cut by a crash, a damaged or foreign file, two runs
+creating one SQLite file, a folder that cannot be written, a URL that names no storage."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from hpsearch.search import storage as storage_module
+from hpsearch.search.storage import StorageError, open_storage
+
+
+def finished_study(url: str, n: int = 3) -> optuna.Study:
+    study = optuna.create_study(study_name="s", storage=open_storage(url))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=n)
+    return study
+
+
+def states(url: str, *, write: bool = False) -> list[TrialState]:
+    study = optuna.load_study(study_name="s", storage=open_storage(url, write=write))
+    return [t.state for t in study.trials]
+
+
+# ---- journal ------------------------------------------------------------------------------
+
+
+def cut_last_line(path: Path, keep: int) -> bytes:
+    """Cut the journal's last record after ``keep`` bytes, as a crash mid-write does."""
+    data = path.read_bytes()
+    last = data.rstrip(b"\n").rfind(b"\n") + 1
+    path.write_bytes(data[: last + keep])
+    return data[last : last + keep]
+
+
+def test_a_torn_journal_line_is_set_aside_and_the_next_writes_stay_readable(tmp_path, caplog):
+    path = tmp_path / "s.log"
+    url = f"journal:///{path}"
+    finished_study(url)
+    torn = cut_last_line(path, keep=20)  # the last trial's "complete" record, cut
+
+    with caplog.at_level(logging.WARNING):
+        assert states(url) == [TrialState.COMPLETE] * 2 + [TrialState.RUNNING]
+    assert "cut short" in caplog.text
+    assert path.read_bytes().endswith(torn)  # reading changes nothing
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        study = optuna.load_study(study_name="s", storage=open_storage(url))
+    assert "set aside its 20 bytes" in caplog.text and str(path) in caplog.text
+    assert (tmp_path / "s.log.torn").read_bytes() == torn + b"\n"
+    assert path.read_bytes().endswith(b"\n")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    # Every complete record kept; the new ones readable, by a fresh reader too.
+    assert (
+        states(url) == [TrialState.COMPLETE] * 2 + [TrialState.RUNNING] + [TrialState.COMPLETE] * 2
+    )
+
+
+def test_a_journal_torn_while_open_is_repaired_before_the_next_write(tmp_path, caplog):
+    """Another worker crashed mid-write while this one had the journal open."""
+    path = tmp_path / "s.log"
+    url = f"journal:///{path}"
+    study = finished_study(url, n=2)
+    with path.open("ab") as f:
+        f.write(b'{"op_code":5,"worker_id":"dead","tri')
+    with caplog.at_level(logging.WARNING):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert "cut short" in caplog.text
+    assert states(url) == [TrialState.COMPLETE] * 3
+
+
+@pytest.mark.parametrize("text", ["hello\n", "a,b\n1,2\n", "[1, 2]\n", "\x00\x01binary"])
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path, text):
+    path = tmp_path / "notes.txt"
+    path.write_text(text)
+    for write in (True, False):
+        with pytest.raises(StorageError, match="is not an Optuna journal"):
+            open_storage(f"journal:///{path}", write=write)
+    assert path.read_text() == text  # nothing appended
+
+
+def test_an_empty_file_becomes_a_journal(tmp_path):
+    path = tmp_path / "empty.log"
+    path.touch()
+    assert finished_study(f"journal:///{path}", n=1).trials[0].state == TrialState.COMPLETE
+
+
+# ---- SQLite -------------------------------------------------------------------------------
+
+
+def lock_is_free(folder: Path) -> bool:
+    """Whether the folder's lock can be taken now (from a new open file, as another process)."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def test_the_schema_of_a_new_sqlite_file_is_created_under_a_lock(tmp_path, monkeypatch):
+    """Two runs started at once on a new file: each creates the schema while holding the
+    folder's lock, so the other's check-then-create cannot run in between (the race that
+    failed with "table studies already exists" or "UNIQUE constraint failed:
+    alembic_version")."""
+    real = storage_module.RDBStorage
+    held: list[bool] = []
+
+    def recording(url, **kwargs):
+        held.append(not lock_is_free(tmp_path))
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(storage_module, "RDBStorage", recording)
+    url = f"sqlite:///{tmp_path}/new.db"
+    open_storage(url)
+    open_storage(url)  # the second run, after the first made the schema
+    assert held == [True, True]
+    assert lock_is_free(tmp_path)  # released
+
+
+def test_a_schema_left_half_made_by_a_killed_run_is_completed(tmp_path):
+    """A creator killed between tables: the next open makes the rest and stamps the schema."""
+    from optuna.storages._rdb import models
+    from sqlalchemy import create_engine
+
+    db = tmp_path / "half.db"
+    engine = create_engine(f"sqlite:///{db}")
+    tables = list(models.BaseModel.metadata.sorted_tables)
+    models.BaseModel.metadata.create_all(engine, tables=tables[: len(tables) // 2])
+    engine.dispose()
+    assert finished_study(f"sqlite:///{db}", n=1).trials[0].state == TrialState.COMPLETE
+
+
+def overwrite(path: Path, offset: int, size: int) -> None:
+    with path.open("r+b") as f:
+        f.seek(offset)
+        f.write(bytes((i * 37) % 256 for i in range(size)))
+
+
+def test_a_partly_overwritten_sqlite_file_is_named_as_damaged(tmp_path, quora_study, cli):
+    study_file = quora_study(name="quora")
+    db = tmp_path / "quora.db"
+    optuna.create_study(study_name="quora", storage=f"sqlite:///{db}", direction="maximize")
+    overwrite(db, 4096, 8192)
+    for write in (True, False):
+        with pytest.raises(StorageError, match="database disk image is malformed") as info:
+            open_storage(f"sqlite:///{db}", write=write)
+        assert f"the database file {db} is damaged" in str(info.value)
+    code, _, err = cli("leaderboard", str(study_file))
+    assert code == 1 and "is damaged" in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0
+
+
+def test_a_file_that_is_not_a_sqlite_database_is_one_line(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("some notes\n")
+    with pytest.raises(StorageError, match="is not a SQLite database"):
+        open_storage(f"sqlite:///{path}")
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path):
+    """Make ``folder`` read-only for this process: chmod, or for root (whom modes do not
+    stop) the immutable attribute."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(folder)]).returncode != 0:
+        pytest.skip("cannot make a folder read-only for root here (chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(folder)], check=True)
+
+
+def test_the_leaderboard_reads_a_database_in_a_read_only_folder(tmp_path, quora_study, cli):
+    study_file = quora_study(name="quora")
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    url = f"sqlite:///{folder}/quora.db"
+    storage = open_storage(url)  # in WAL mode, as hpsearch leaves every database
+    study = optuna.create_study(study_name="quora", storage=storage, direction="maximize")
+    study.optimize(lambda t: t.suggest_float("train.lr", 1e-5, 1e-3), n_trials=2)
+    storage.engine.dispose()  # the last connection closes: SQLite removes its -wal and -shm
+    assert sorted(p.name for p in folder.iterdir()) == ["quora.db"]
+    with read_only_folder(folder):
+        code, out, err = cli("leaderboard", str(study_file), "--storage", url)
+    assert code == 0, err
+    assert "quora" in out and "complete" in out
+
+
+def test_a_read_only_folder_with_pending_writes_is_one_line(tmp_path, quora_study, cli):
+    """A database copied while a writer had changes in its -wal file, into a folder that
+    cannot be written: reading it as it is would miss them, so it is refused."""
+    study_file = quora_study(name="quora")
+    live = tmp_path / "live.db"
+    optuna.create_study(study_name="quora", storage=open_storage(f"sqlite:///{live}"))
+    writer = sqlite3.connect(live)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")  # keep the change in the -wal file
+    writer.execute(
+        "INSERT INTO study_user_attributes (study_id, key, value_json) VALUES (1, 'k', '1')"
+    )
+    writer.commit()
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(live, folder / "quora.db")
+    shutil.copy(live.with_name("live.db-wal"), folder / "quora.db-wal")
+    writer.close()
+    url = f"sqlite:///{folder}/quora.db"
+    with read_only_folder(folder):
+        code, _, err = cli("leaderboard", str(study_file), "--storage", url)
+    assert code == 1 and "Traceback" not in err and err.strip().count("\n") == 0
+    assert f"its folder {folder} cannot be written" in err and "quora.db-wal" in err
+
+
+# ---- URLs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["ftp://me:pw@host/studies", "http://host/db", "s3://bucket/x"])
+def test_a_url_that_names_no_storage_is_one_line(url, quora_study, cli):
+    code, _, err = cli("run", str(quora_study(name="nowhere")), "--storage", url)
+    assert code == 1 and "Traceback" not in err and err.strip().count("\n") == 0
+    scheme = url.partition(":")[0]
+    assert f"{scheme!r} is not a kind of storage" in err
+    assert ":pw@" not in err
