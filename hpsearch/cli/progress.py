@@ -95,6 +95,9 @@ class RunProgress:
             self._progress.advance(self._run)
         self._progress.update(self._run, info=_best_text(study))
 
+    def waiting(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+
 
 def _best_text(study: optuna.Study) -> str:
     try:

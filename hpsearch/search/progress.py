@@ -34,3 +34,7 @@ class Progress(Protocol):
 
     def on_trial_end(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """A trial finished (an Optuna callback)."""
+
+    def waiting(self, message: str) -> None:
+        """The run waits on something it does not control; ``message`` says what and until
+        when. Called again only when the message changes."""
