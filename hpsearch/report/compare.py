@@ -226,8 +226,9 @@ def _with_holm(p: Paired, t: float | None, w: float | None) -> Paired:
 
 def _pair(arm: str, metric: str, config: ConfigResult, base: ConfigResult) -> Paired:
     """``config`` against ``base`` for ``metric``, seed by seed (both ran the same seeds)."""
-    a = [r.metrics[metric] for r in config.runs]
-    b = [r.metrics[metric] for r in base.runs]
+    nan = float("nan")  # a run without the metric: visible, never silently dropped
+    a = [r.metrics.get(metric, nan) for r in config.runs]
+    b = [r.metrics.get(metric, nan) for r in base.runs]
     d = [x - y for x, y in zip(a, b, strict=True)]
     spread = summarize(d)
     ci = bootstrap_ci(d)
