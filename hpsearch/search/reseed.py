@@ -128,7 +128,7 @@ def reseed(
                 skip_if_exists=False,
             )
     objective: _ReseedObjective | None = None
-    told = ""
+    wait = _Wait(companion, settings.heartbeat_grace, progress)
     while True:
         # Every waiting trial runs, also ones enqueued by an earlier, interrupted call for
         # other configs: Optuna hands them out first in, first out, and they are wanted work.
@@ -151,19 +151,16 @@ def reseed(
                     guard=guard,
                     liveness=liveness,
                     callbacks=[] if progress is None else [progress.on_trial_end],
+                    on_wait=lambda _: wait.tell(),  # another process runs a queued re-run
                     poll_interval=poll_interval,
                 )
         liveness.sweep(companion)
         seen = _existing(companion, spec.study.name, spec.metric)
         if seen.waiting & plan.keys():
             continue  # the retry of a re-run that went stale while this call ran
-        elsewhere = [t for k, t in seen.running.items() if k in plan]
-        if not elsewhere:
+        if not seen.running.keys() & plan.keys():
             break
-        message = _waiting_text(companion.study_name, elsewhere, settings.heartbeat_grace)
-        if progress is not None and message != told:
-            progress.waiting(message)
-            told = message
+        wait.tell()
         time.sleep(poll_interval)
     missing = [key for key in plan if key not in seen.finished]
     if missing:
@@ -182,25 +179,41 @@ def reseed(
     return runs
 
 
-def _waiting_text(companion: str, running: Sequence[FrozenTrial], grace: int) -> str:
-    """What a wait is for: the re-runs running elsewhere, and until when at the latest."""
-    now = time.time()
+class _Wait:
+    """Says what a wait is for: the re-runs running in another process, and until when at
+    the latest (their last heartbeat plus the grace). Says it again only when it changes."""
 
-    def last_beat(t: FrozenTrial) -> float:
-        started = t.datetime_start.timestamp() if t.datetime_start else now
-        return float(t.system_attrs.get(BEAT_ATTR, started))
+    def __init__(self, companion: optuna.Study, grace: int, progress: Progress | None) -> None:
+        self.companion = companion
+        self.grace = grace
+        self.progress = progress
+        self.told = ""
 
-    latest = max(last_beat(t) for t in running) + grace
-    until = dt.datetime.fromtimestamp(latest).strftime("%H:%M:%S")
-    names = ", ".join(
-        f"#{t.number} (trial {t.user_attrs['source_trial']}, seed {t.user_attrs['seed']})"
-        for t in running
-    )
-    return (
-        f"waiting for re-run(s) {names} of study {companion}, running in another process; "
-        f"they finish or, silent for {grace} s, are failed and redone here: until "
-        f"{until} at the latest"
-    )
+    def tell(self) -> None:
+        running = self.companion.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if self.progress is None or not running:
+            return
+        now = time.time()
+
+        def last_beat(t: FrozenTrial) -> float:
+            started = t.datetime_start.timestamp() if t.datetime_start else now
+            return float(t.system_attrs.get(BEAT_ATTR, started))
+
+        latest = max(last_beat(t) for t in running) + self.grace
+        until = dt.datetime.fromtimestamp(latest).strftime("%H:%M:%S")
+        names = ", ".join(
+            f"#{t.number} (trial {t.user_attrs.get('source_trial')}, "
+            f"seed {t.user_attrs.get('seed')})"
+            for t in running
+        )
+        message = (
+            f"waiting for re-run(s) {names} of study {self.companion.study_name}, running in "
+            f"another process; they finish or, silent for {self.grace} s, are failed and "
+            f"redone here: until {until} at the latest"
+        )
+        if message != self.told:
+            self.progress.waiting(message)
+            self.told = message
 
 
 def _open_companion(spec: Spec, storage: optuna.storages.BaseStorage) -> optuna.Study:
