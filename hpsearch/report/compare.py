@@ -22,7 +22,7 @@ from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
 from hpsearch.report.arms import Arm, Plan
 from hpsearch.report.cost import arm_cost
-from hpsearch.report.curves import CURVE_RESAMPLES, tuning_curve
+from hpsearch.report.curves import BAND, CURVE_RESAMPLES, tuning_curve
 from hpsearch.report.model import (
     ArmResult,
     Comparison,
@@ -32,6 +32,7 @@ from hpsearch.report.model import (
 )
 from hpsearch.report.spaces import space_rows, space_warnings
 from hpsearch.report.stats import (
+    CI_LEVEL,
     RESAMPLES,
     bootstrap_ci,
     effect_size,
@@ -111,7 +112,10 @@ def build_comparison(
         space=rows,
         warnings=space_warnings(rows, plan.arms),
         curves=tuple(_curve(arm, metric, maximize) for arm in plan.arms),
+        curve_resamples=CURVE_RESAMPLES,
+        curve_band=BAND,
         resamples=RESAMPLES,
+        ci_level=CI_LEVEL,
         paired=_paired(plan, best, compared),
         target=target,
         target_source=target_source,

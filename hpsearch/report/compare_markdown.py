@@ -19,7 +19,6 @@ from hpsearch.report.compare_tables import (
 )
 from hpsearch.report.labels import config_label
 from hpsearch.report.model import CompareReport, Comparison, Params, ParamValue
-from hpsearch.report.stats import CI_LEVEL
 from hpsearch.report.tables import Rows, number_cell
 
 Section = list[str]  # markdown lines, starting with a "## " heading
@@ -61,7 +60,7 @@ def cards_section(comp: Comparison) -> Section:
     """The model cards' table, with the comparison's columns and what they mean."""
     paired = (
         f"Δ: the arm minus the baseline ({comp.baseline}) over the same seeds, mean of the "
-        f"per-seed differences with its bootstrap {CI_LEVEL:.0%} CI ({comp.resamples:,} "
+        f"per-seed differences with its bootstrap {comp.ci_level:.0%} CI ({comp.resamples:,} "
         "resamples, seeded). Paired t-test and Wilcoxon signed-rank over those pairs; "
         "Welch's t-test as the unpaired view."
     )
@@ -123,8 +122,9 @@ def comparison_sections(
         "",
         "Expected best validation "
         f"{comp.metric} of k trials drawn at random from the arm's judged trials (pruned ones "
-        "at their best reported value), with a 90% band from bootstrap resamples of those "
-        "trials (seeded), next to the observed best of its first k trials. The trials of a "
+        f"at their best reported value), with a {_band(comp)} band from {comp.curve_resamples:,} "
+        "bootstrap resamples of those trials (seeded), next to the observed best of its first "
+        "k trials. The trials of a "
         "model-based sampler (TPE) are not independent draws: the curve estimates what "
         "random draws from them would give, the observed column is what the search did.",
         "",
@@ -181,6 +181,11 @@ def comparison_sections(
     )
     sections.append(["## Runs", "", markdown_table(run_rows(comp, shown)), ""])
     return cards_section(comp), sections
+
+
+def _band(comp: Comparison) -> str:
+    low, high = comp.curve_band
+    return f"{high - low:.0%}"
 
 
 def plots_section(plots: Mapping[str, str | None]) -> Section:

@@ -74,7 +74,8 @@ def cards_rows(comp: Comparison) -> Rows:
     compared = len(comp.arms) > 1  # one arm alone has nothing to be tested against
     header = ["", *(metric_name(m) for m in metrics), f"best run ({best_name})", "seeds"]
     if compared:
-        header += [f"Δ {objective} [95% CI]", "paired t p", "Wilcoxon p", "Welch p"]
+        ci = f"{comp.ci_level:.0%} CI"
+        header += [f"Δ {objective} [{ci}]", "paired t p", "Wilcoxon p", "Welch p"]
     header += ["time to target", "s/step", "optimizer state"]
     rows = []
     for arm in comp.arms:
@@ -169,7 +170,8 @@ def curve_rows(comp: Comparison) -> Rows:
     observed best of the first k trials, per arm."""
     header = ["trials (k)"]
     for c in comp.curves:
-        header += [f"{c.arm} expected best [90% band]", f"{c.arm} best of first k"]
+        band = f"{comp.curve_band[1] - comp.curve_band[0]:.0%}"
+        header += [f"{c.arm} expected best [{band} band]", f"{c.arm} best of first k"]
     rows = []
     longest = max((len(c.points) for c in comp.curves), default=0)
     for k in table_ks(longest):
@@ -196,7 +198,7 @@ def paired_rows(comp: Comparison) -> Rows:
         "arm − baseline",
         "metric",
         "pairs",
-        "mean diff [95% CI]",
+        f"mean diff [{comp.ci_level:.0%} CI]",
         "std",
         "effect size",
         "paired t (p)",

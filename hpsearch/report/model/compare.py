@@ -146,7 +146,10 @@ class Comparison(Data):
     space: tuple[SpaceRow, ...]
     warnings: tuple[str, ...]  # where the arms' spaces or fixed settings differ
     curves: tuple[TuningCurve, ...]
-    resamples: int  # bootstrap resamples of the curves' bands and the CIs
+    curve_resamples: int  # bootstrap resamples of the curves' bands
+    curve_band: tuple[float, float]  # the band's quantiles: (0.05, 0.95), a 90% band
+    resamples: int  # bootstrap resamples of the CIs of the paired differences
+    ci_level: float  # of those CIs: 0.95
     paired: tuple[Paired, ...]  # each other arm against the baseline, per compared metric
     target: float  # time-to-target's target value of the objective
     target_source: str  # where the target comes from
