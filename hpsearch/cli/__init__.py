@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from hpsearch.cli import dashboard, leaderboard, registries, report, run
+from hpsearch.cli import compare, dashboard, leaderboard, registries, report, run
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.interrupts import Interrupted
@@ -24,6 +24,7 @@ app = typer.Typer(
         "  hpsearch run studies/quickstart.toml\n\n"
         "  hpsearch run studies/quickstart.toml --n-trials 20 --set train.epochs=1\n\n"
         "  hpsearch leaderboard studies/quickstart.toml --top 5\n\n"
+        "  hpsearch compare studies/quora-adam.toml studies/quora-mfac.toml --seeds 5\n\n"
         f"What a study can choose from: {_LISTINGS}.\n\n"
         "Set HPSEARCH_DEBUG=1 (or pass --debug first) for full tracebacks."
     ),
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.command("leaderboard")(leaderboard.leaderboard)
 app.command("report")(report.report)
+app.command("compare")(compare.compare)
 app.command("dashboard")(dashboard.dashboard)
 registries.add_commands(app)
 

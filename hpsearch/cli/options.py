@@ -65,3 +65,26 @@ def error_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, emoji=False)
+
+
+Seeds = Annotated[
+    int, typer.Option("--seeds", min=1, help="Seeds per config: the same list in every arm.")
+]
+TopConfigs = Annotated[
+    int, typer.Option("--top", min=1, help="How many best configs of each arm to re-run.")
+]
+Budget = Annotated[
+    int | None,
+    typer.Option(
+        "--budget",
+        min=1,
+        help="Judge every arm on its first K finished trials (default: the smallest arm's).",
+    ),
+]
+Target = Annotated[
+    float | None,
+    typer.Option(
+        "--target",
+        help="Time-to-target's target (default: the baseline arm's median best over seeds).",
+    ),
+]

@@ -752,6 +752,16 @@ class MFAC(torch.optim.Optimizer):
         return self._buffer.nbytes
 
     @property
+    def own_state_nbytes(self) -> int:
+        """Bytes M-FAC keeps between steps outside ``self.state`` (which it leaves empty): the
+        gradient buffer G, GGᵀ and the identity (float64, m × m each), the momentum vector.
+        The scratch space a step works in is not counted."""
+        kept = [self._gram, self._eye, self._num_failed]
+        if self._momentum is not None:
+            kept.append(self._momentum)
+        return self.buffer_nbytes + sum(t.numel() * t.element_size() for t in kept)
+
+    @property
     def num_failed_steps(self) -> int:
         """Steps skipped because K was not numerically positive definite (reads the device)."""
         return int(self._num_failed)

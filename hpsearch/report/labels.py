@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.report.model import (
-    ComparisonSide,
+    ArmResult,
     ConfigResult,
     FinetuneSettings,
     ScheduleSettings,
@@ -31,9 +31,30 @@ def metric_name(metric: str) -> str:
     return METRIC_NAMES.get(metric, metric.capitalize())
 
 
-def config_label(config: ConfigResult | ComparisonSide) -> str:
+def config_label(config: ConfigResult) -> str:
     """``M-FAC (qqp-mfac, trial 3)``: the optimizer first, then where the config is from."""
     return f"{optimizer_name(config.optimizer)} ({config.study}, trial {config.trial})"
+
+
+def arm_label(arm: ArmResult) -> str:
+    """An arm as its best config's label; the arm's name first where it is not the
+    optimizer's (two arms of one optimizer): ``adam-long: AdamW (adam-long, trial 3)``."""
+    label = f"{optimizer_name(arm.optimizer)} ({arm.study}, trial {arm.best_trial})"
+    return label if arm.name == optimizer_name(arm.optimizer) else f"{arm.name}: {label}"
+
+
+def bytes_label(n: int | None) -> str:
+    """``4.4 GiB``, ``512.0 KiB``, ``80 B``; ``–`` for None."""
+    if n is None:
+        return "–"
+    if n < 1024:
+        return f"{n} B"
+    value, unit = n / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"
 
 
 MODE_NAMES = {

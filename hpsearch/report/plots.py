@@ -4,67 +4,34 @@
   trial's value, and the best so far.
 - ``intermediate.png``: the objective at each evaluation of every trial, one panel per
   study; pruned trials dashed, with a cross where they stopped.
-- ``seeds.png``: the objective of every re-run, per config (box and points), coloured by
-  optimizer.
 - ``importance.png``: fANOVA parameter importances per study; skipped, with the reason,
   when no study has them (fewer than 2 complete trials, one parameter, no variance).
-
-Figures are made with ``matplotlib.figure.Figure`` on an Agg canvas created here, never
-through ``pyplot``: no global backend is selected, no window can open, and nothing is left
-in a global figure list.
+- the comparison's plots (:mod:`hpsearch.report.compare_plots`): ``seeds.png``,
+  ``tuning.png``, ``seconds.png`` and ``steps.png``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hpsearch.report.labels import optimizer_name
+from hpsearch.report.compare_plots import comparison_makers
+from hpsearch.report.figures import PlotResult, draw_all, integer_ticks, new_figure
 from hpsearch.report.model import Report, StudyTrials
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-PlotResult = dict[str, str | None]  # file name → None if written, else why it was skipped
-
 
 def write_plots(report: Report, folder: Path) -> PlotResult:
     """Draw every plot of ``report`` into ``folder``."""
-    makers: dict[str, Callable[[Report], Figure | str]] = {
-        "history.png": history_figure,
-        "intermediate.png": intermediate_figure,
-        "seeds.png": seeds_figure,
-        "importance.png": importance_figure,
+    makers = {
+        "history.png": lambda: history_figure(report),
+        "intermediate.png": lambda: intermediate_figure(report),
+        **comparison_makers(report.comparison),
+        "importance.png": lambda: importance_figure(report),
     }
-    result: PlotResult = {}
-    for name, make in makers.items():
-        figure = make(report)
-        if isinstance(figure, str):
-            result[name] = figure
-            continue
-        _save(figure, folder / name)
-        result[name] = None
-    return result
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)  # the Agg backend for this figure only
-    return figure
-
-
-def _save(figure: Figure, path: Path) -> None:
-    figure.savefig(path, format="png", facecolor="white")
-
-
-def _integer_ticks(axis: Any) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    axis.set_major_locator(MaxNLocator(integer=True))
+    return draw_all(makers, folder)
 
 
 def _study_label(study: StudyTrials) -> str:
@@ -73,7 +40,7 @@ def _study_label(study: StudyTrials) -> str:
 
 def history_figure(report: Report) -> Figure:
     """Complete trials' values by trial number, and each study's best so far."""
-    figure = _figure(8, 4.5)
+    figure = new_figure(8, 4.5)
     ax = figure.add_subplot()
     for i, study in enumerate(report.studies):
         color = f"C{i}"
@@ -86,7 +53,7 @@ def history_figure(report: Report) -> Figure:
         ax.step(xs, best, where="post", color=color, label=f"{_study_label(study)}: best so far")
     ax.set_title(f"Optimization history ({report.metric})")
     ax.set_xlabel("trial")
-    _integer_ticks(ax.xaxis)
+    integer_ticks(ax.xaxis)
     ax.set_ylabel(report.metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -98,7 +65,7 @@ def intermediate_figure(report: Report) -> Figure:
     from matplotlib.lines import Line2D
 
     studies = report.studies
-    figure = _figure(5.5 * len(studies), 4.5)
+    figure = new_figure(5.5 * len(studies), 4.5)
     axes = figure.subplots(1, len(studies), squeeze=False, sharey=True)[0]
     for i, (ax, study) in enumerate(zip(axes, studies, strict=True)):
         color = f"C{i}"
@@ -115,7 +82,7 @@ def intermediate_figure(report: Report) -> Figure:
                 ax.plot(steps, values, color=color, marker="o", markersize=3, alpha=0.8)
         ax.set_title(f"{_study_label(study)}: {study.metric} per evaluation")
         ax.set_xlabel("evaluation")
-        _integer_ticks(ax.xaxis)
+        integer_ticks(ax.xaxis)
         ax.grid(alpha=0.3)
         ax.legend(
             handles=[
@@ -129,34 +96,6 @@ def intermediate_figure(report: Report) -> Figure:
     return figure
 
 
-def seeds_figure(report: Report) -> Figure:
-    """Box and points of the re-runs' objective, one box per config, one colour per optimizer."""
-    import numpy as np
-
-    configs = report.configs
-    kinds = list(dict.fromkeys(c.optimizer for c in configs))
-    figure = _figure(max(5.0, 1.8 * len(configs) + 2), 4.5)
-    ax = figure.add_subplot()
-    data = [[r.value for r in c.runs] for c in configs]
-    ax.boxplot(data, widths=0.5, showfliers=False)
-    jitter = np.random.default_rng(0)  # fixed: the same report draws the same picture
-    for x, (c, values) in enumerate(zip(configs, data, strict=True), start=1):
-        color = f"C{kinds.index(c.optimizer)}"
-        xs = x + jitter.uniform(-0.12, 0.12, len(values))
-        ax.scatter(xs, values, color=color, s=28, alpha=0.8, zorder=3)
-    ax.set_xticks(
-        range(1, len(configs) + 1),
-        [f"{optimizer_name(c.optimizer)}\n{c.study} #{c.trial}" for c in configs],
-    )
-    for i, kind in enumerate(kinds):
-        ax.scatter([], [], color=f"C{i}", label=optimizer_name(kind))
-    ax.legend(fontsize="small")
-    ax.set_title(f"{report.metric} of each config over {report.seeds} seeds")
-    ax.set_ylabel(report.metric)
-    ax.grid(alpha=0.3, axis="y")
-    return figure
-
-
 def importance_figure(report: Report) -> Figure | str:
     """Horizontal bars of fANOVA importances, one panel per study that has them."""
     studies = [(s, s.importance) for s in report.studies if s.importance]
@@ -164,7 +103,7 @@ def importance_figure(report: Report) -> Figure | str:
         reasons = "; ".join(f"{s.name}: {s.importance_note}" for s in report.studies)
         return f"skipped, no study has parameter importances ({reasons})"
     rows = max(len(importance) for _, importance in studies)
-    figure = _figure(5.5 * len(studies), max(3.0, 1.2 + 0.45 * rows))
+    figure = new_figure(5.5 * len(studies), max(3.0, 1.2 + 0.45 * rows))
     axes = figure.subplots(1, len(studies), squeeze=False)[0]
     for i, (ax, (study, importance)) in enumerate(zip(axes, studies, strict=True)):
         items = sorted(importance.items(), key=lambda kv: kv[1])

@@ -1,7 +1,9 @@
-"""The report's tables as a header and rows of strings, and their titles.
+"""Tables as a header and rows of strings, how their cells read, and the tables only a
+report has (learning schemes, a multitask study's tasks) with their titles.
 
-Built once here, then drawn as markdown (:mod:`hpsearch.report.markdown`) or as rich tables
-(:mod:`hpsearch.cli.tables`), so the terminal and report.md always agree.
+Built once here and in :mod:`hpsearch.report.compare_tables`, then drawn as markdown
+(:mod:`hpsearch.report.markdown`) or as rich tables (:mod:`hpsearch.cli.tables`), so the
+terminal and the markdown files always agree.
 """
 
 from __future__ import annotations
@@ -13,16 +15,13 @@ from typing import NamedTuple
 from hpsearch.report.labels import (
     COMBINE_NAMES,
     MULTITASK_ROWS,
-    PERCENT,
     adapter_label,
     column_name,
-    config_label,
     metric_name,
-    optimizer_name,
     scheduler_label,
     scheme_label,
 )
-from hpsearch.report.model import Comparison, MultitaskTable, Report, SchemeRow, Summary
+from hpsearch.report.model import MultitaskTable, SchemeRow, Summary
 
 
 class Rows(NamedTuple):
@@ -41,62 +40,19 @@ def number_cell(
     return format(value * scale, f"{'+' if sign else ''}.{digits}f")
 
 
-def _pm(summary: Summary, digits: int = 4, scale: float = 1.0) -> str:
+def pm_cell(summary: Summary, digits: int = 4, scale: float = 1.0) -> str:
+    """``mean ± std``; ``mean (n=1)`` for a single run."""
     mean = number_cell(summary.mean, digits, scale)
     if summary.std is None:
         return f"{mean} (n=1)"
     return f"{mean} ± {number_cell(summary.std, digits, scale)}"
 
 
-def _p(p: float | None) -> str:
+def p_cell(p: float | None) -> str:
+    """A p-value: three decimals, or scientific below 0.001; ``–`` when undefined."""
     if p is None:
         return "–"
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
-
-
-def comparison_rows(comp: Comparison) -> Rows:
-    """The model cards' table: a row per optimizer, then the difference and Welch's p."""
-    metrics = comp.metrics
-    base, study = comp.baseline, comp.study
-
-    def scale(m: str) -> float:
-        return 100.0 if m in PERCENT else 1.0
-
-    digits = {m: 2 if m in PERCENT else 4 for m in metrics}
-    best_name = " / ".join(metric_name(m) for m in metrics)
-    header = ["", *(metric_name(m) for m in metrics), f"best run ({best_name})", "seeds"]
-    rows = []
-    for side in (base, study):
-        best = side.best_run.metrics
-        rows.append(
-            [
-                config_label(side),
-                *(_pm(side.summary[m], digits[m], scale(m)) for m in metrics),
-                " / ".join(number_cell(best.get(m), digits[m], scale(m)) for m in metrics),
-                str(len(side.seeds)),
-            ]
-        )
-    diff = comp.difference
-    rows.append(
-        [
-            f"difference ({optimizer_name(study.optimizer)} − {optimizer_name(base.optimizer)})",
-            *(number_cell(diff[m].mean, digits[m], scale(m), sign=True) for m in metrics),
-            " / ".join(
-                number_cell(diff[m].best_run, digits[m], scale(m), sign=True) for m in metrics
-            ),
-            "",
-        ]
-    )
-    rows.append(["Welch t-test p", *(_p(comp.welch[m].p) for m in metrics), "", ""])
-    return Rows(header, rows)
-
-
-def comparison_title(comp: Comparison, seeds: int) -> str:
-    return (
-        f"{optimizer_name(comp.study.optimizer)} against "
-        f"{optimizer_name(comp.baseline.optimizer)}: validation metrics ×100, "
-        f"mean ± std over {seeds} seeds"
-    )
 
 
 # The survey's columns; the objective gets its own column when it is neither.
@@ -148,34 +104,3 @@ def multitask_title(study: str, table: MultitaskTable) -> str:
         f"tasks of {study}: the best config of summed loss, PCGrad and the per-task "
         f"ensemble, by {table.metric} in the search"
     )
-
-
-def config_rows(report: Report) -> Rows:
-    """Each re-run config: mean ± std and best-of-N of every metric over its seeds."""
-    header = ["config", f"search {report.metric}", "seeds"]
-    for m in report.metrics:
-        header += [f"{m} mean ± std", f"{m} best"]
-    rows = []
-    for c in report.configs:
-        row = [config_label(c), number_cell(c.search_value), str(len(c.runs))]
-        for m in report.metrics:
-            s = c.summary.get(m)
-            row += ["–", "–"] if s is None else [_pm(s), number_cell(s.best)]
-        rows.append(row)
-    return Rows(header, rows)
-
-
-def config_title(report: Report) -> str:
-    return f"top {report.top} config(s) of each study over {report.seeds} seeds"
-
-
-def run_rows(report: Report) -> Rows:
-    """Every re-run: config, seed, the trial in the companion study, every metric."""
-    header = ["config", "seed", "re-run trial", *report.metrics]
-    rows = [
-        [config_label(c), str(r.seed), f"{c.reseed_study} #{r.trial}"]
-        + [number_cell(r.metrics.get(m)) for m in report.metrics]
-        for c in report.configs
-        for r in c.runs
-    ]
-    return Rows(header, rows)

@@ -109,8 +109,13 @@ class Objective:
             "trainable_params": result.trainable_params,
             "samples_per_s": result.samples_per_s,
             "seconds_per_step": result.seconds_per_step,
+            "steps": result.steps,
+            "train_seconds": result.train_seconds,
             "wall_time": result.wall_time,
             "device": result.device,
+            "optimizer_state_bytes": result.optimizer_state_bytes,
+            "peak_memory_bytes": result.peak_memory.bytes,
+            "peak_memory": result.peak_memory.measure,
         }
         if spec.is_multitask:
             # The report's per-task table: the jointly trained model's metrics (its best

@@ -7,18 +7,25 @@ only parameter is ``train.seed`` and whose user attrs name its origin::
     {"source_study": "qqp-mfac", "source_trial": 12, "seed": 3}
 
 so the companion study is readable on its own (``hpsearch leaderboard --all``, the
-dashboard), and a report run again finds the seeds that already finished and skips them.
-Trials that failed, were interrupted (left RUNNING by a killed process) or never started
-are run again; enqueued trials still WAITING are reused, not enqueued twice. Two ``report``
-commands on the same study at the same time are not supported: each would run the other's
+dashboard), and a comparison run again finds the seeds that already finished and skips them.
+Trials that failed or never started are run again; enqueued trials still WAITING are reused,
+not enqueued twice.
+
+Re-runs are kept alive as searches are (:mod:`hpsearch.search.liveness`): a running re-run
+beats every ``study.heartbeat_interval`` seconds, and one left RUNNING by a killed process
+is failed with the reason once silent for ``study.heartbeat_grace`` seconds and queued again
+(the retry carries the same origin, so it is counted once). A call that finds a re-run
+running elsewhere waits for it, and says what it waits for and until when. Two comparisons
+started on the same study at the same time are not supported: each would run the other's
 pending seeds again.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -27,13 +34,17 @@ from optuna.trial import FrozenTrial, TrialState
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError, TrialFailed
 from hpsearch.search.interrupts import stop_on_signals
+from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.note import save_study_note
 from hpsearch.search.objective import Objective
-from hpsearch.search.progress import Progress
+from hpsearch.search.progress import Progress, Wait
 from hpsearch.search.runner import count_finished, run_trials
+from hpsearch.search.runs import SeedRun, seed_run
 from hpsearch.search.storage import open_storage
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.space import IntRange
+
+__all__ = ["ReseedError", "SeedRun", "reseed", "reseed_name", "run_spec", "shared_seeds"]
 
 RESEED_SUFFIX = "-reseed"
 # The seed as the re-run spec's only searched field. A fixed, wide range rather than the
@@ -41,22 +52,11 @@ RESEED_SUFFIX = "-reseed"
 # `--seeds 3` followed by `--seeds 5` must share the companion study.
 SEED_PARAM = IntRange(0, 2**31 - 1)
 
+Key = tuple[int, int]  # (source trial, seed)
+
 
 class ReseedError(HpsearchError):
     """Some re-runs did not finish; running the command again retries them."""
-
-
-@dataclass(frozen=True)
-class SeedRun:
-    """One finished re-run of a config with one seed."""
-
-    seed: int
-    trial: int  # number of the trial in the companion study
-    value: float  # the objective: best evaluation of the study's metric
-    metrics: dict[str, float]  # every metric of that evaluation
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def reseed_name(study_name: str) -> str:
@@ -64,10 +64,10 @@ def reseed_name(study_name: str) -> str:
     return study_name + RESEED_SUFFIX
 
 
-def top_trials(study: optuna.Study, k: int) -> list[FrozenTrial]:
-    """The ``k`` best complete trials, best first; ties go to the earlier trial."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+def top_trials(trials: Sequence[FrozenTrial], k: int, maximize: bool) -> list[FrozenTrial]:
+    """The ``k`` best complete ``trials``, best first; ties go to the earlier trial."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    sign = -1.0 if maximize else 1.0
     return sorted(complete, key=lambda t: (sign * float(t.value or 0.0), t.number))[:k]
 
 
@@ -80,24 +80,26 @@ def run_spec(spec: Spec, params: dict[str, Any]) -> Spec:
     return spec.with_params(params).model_copy(update={"space": {"train.seed": SEED_PARAM}})
 
 
-def seeds_for(spec: Spec, params: dict[str, Any], n: int) -> list[int]:
-    """``n`` seeds from the config's own ``train.seed`` on; the first re-run reproduces it."""
-    base = spec.with_params(params).train.seed
-    return [base + i for i in range(n)]
+def shared_seeds(spec: Spec, n: int) -> list[int]:
+    """``n`` seeds from ``spec``'s ``train.seed`` on: the one seed list every arm of a
+    comparison runs, so new weights, dropout and batch order match across arms."""
+    return [spec.train.seed + i for i in range(n)]
 
 
 def reseed(
     spec: Spec,
     study: optuna.Study,
     trials: Sequence[FrozenTrial],
-    n_seeds: int,
+    seeds: Sequence[int],
     *,
     cache: DataCache | None = None,
     progress: Progress | None = None,
+    poll_interval: float = 2.0,
 ) -> dict[int, list[SeedRun]]:
-    """Run each of ``trials`` (of ``study``, made from ``spec``) with ``n_seeds`` seeds.
+    """Run each of ``trials`` (of ``study``, made from ``spec``) with each of ``seeds``.
 
-    Only missing re-runs are run. Returns the runs per source trial number, in seed order.
+    Only missing re-runs are run; one running in another process is waited for (and redone
+    if its heartbeat stops). Returns the runs per source trial number, in seed order.
 
     Raises:
         ReseedError: when a re-run failed; the finished ones are kept, so calling again runs
@@ -105,36 +107,61 @@ def reseed(
     """
     url = spec.study.storage
     assert url is not None
-    plan = {(t.number, s): t for t in trials for s in seeds_for(spec, t.params, n_seeds)}
-    companion = _open_companion(spec, url)
-    finished, waiting = _existing(companion, spec.study.name)
+    plan = {(t.number, s): t for t in trials for s in seeds}
+    storage = open_storage(url)
+    companion = _open_companion(spec, storage)
+    settings = spec.study
+    liveness = Liveness(
+        storage,
+        Heartbeat(settings.heartbeat_interval, settings.heartbeat_grace, settings.max_retries),
+    )
+    # A killed earlier call's re-runs: failed with the reason and queued again (as WAITING
+    # trials with the same origin), before anything is counted or enqueued.
+    liveness.sweep(companion)
+    seen = _existing(companion, spec.study.name, spec.metric)
     for number, seed in plan:
-        if (number, seed) not in finished and (number, seed) not in waiting:
+        if (number, seed) not in seen.known():
             companion.enqueue_trial(
                 {"train.seed": seed},
                 user_attrs={"source_study": spec.study.name, "source_trial": number, "seed": seed},
                 skip_if_exists=False,
             )
-            waiting.add((number, seed))
-    # Every waiting trial runs, also ones enqueued by an earlier, interrupted call for other
-    # configs: Optuna hands them out first in, first out, and they are wanted work anyway.
-    pending = len(companion.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
-    if pending:
-        cache = cache or DataCache()
-        cache.encoded_tasks(spec)  # data or tokenizer problems stop here, before any run
-        if progress is not None:
-            progress.start_run(companion, len(plan), sum(k in finished for k in plan))
-        with stop_on_signals() as guard:
-            run_trials(
-                companion,
-                _ReseedObjective(spec, study, cache, progress),
-                budget=count_finished(companion) + pending,
-                max_trials=pending,  # a failed re-run is reported below, not retried here
-                guard=guard,
-                callbacks=[] if progress is None else [progress.on_trial_end],
-            )
-        finished, _ = _existing(companion, spec.study.name)
-    missing = [key for key in plan if key not in finished]
+    objective: _ReseedObjective | None = None
+    wait = _Wait(companion, settings.heartbeat_grace, progress)
+    while True:
+        # Every waiting trial runs, also ones enqueued by an earlier, interrupted call for
+        # other configs: Optuna hands them out first in, first out, and they are wanted work.
+        pending = len(companion.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+        if pending:
+            if objective is None:
+                cache = cache or DataCache()
+                cache.encoded_tasks(spec)  # data or tokenizer problems stop here, before a run
+                objective = _ReseedObjective(spec, study, cache, progress)
+                if progress is not None:
+                    done = sum(k in seen.finished for k in plan)
+                    progress.start_run(companion, len(plan), done)
+            running = len(companion.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            with stop_on_signals() as guard:
+                run_trials(
+                    companion,
+                    objective,
+                    budget=count_finished(companion) + pending + running,
+                    max_trials=pending,  # a failed re-run is reported below, not retried here
+                    guard=guard,
+                    liveness=liveness,
+                    callbacks=[] if progress is None else [progress.on_trial_end],
+                    on_wait=lambda _: wait.tell(),  # another process runs a queued re-run
+                    poll_interval=poll_interval,
+                )
+        liveness.sweep(companion)
+        seen = _existing(companion, spec.study.name, spec.metric)
+        if seen.waiting & plan.keys():
+            continue  # the retry of a re-run that went stale while this call ran
+        if not seen.running.keys() & plan.keys():
+            break
+        wait.tell()
+        time.sleep(poll_interval)
+    missing = [key for key in plan if key not in seen.finished]
     if missing:
         reasons = _fail_reasons(companion, spec.study.name)
         detail = "; ".join(
@@ -146,15 +173,50 @@ def reseed(
             f"finish ({detail}); run the same command again to retry them"
         )
     runs: dict[int, list[SeedRun]] = {t.number: [] for t in trials}
-    for (number, seed), _ in sorted(plan.items()):
-        runs[number].append(finished[number, seed])
+    for number, seed in sorted(plan):
+        runs[number].append(seen.finished[number, seed])
     return runs
 
 
-def _open_companion(spec: Spec, url: str) -> optuna.Study:
+class _Wait:
+    """Says what a wait is for: the re-runs running in another process, and until when at
+    the latest (their last heartbeat plus the grace). Says it again only when it changes."""
+
+    def __init__(self, companion: optuna.Study, grace: int, progress: Progress | None) -> None:
+        self.companion = companion
+        self.grace = grace
+        self.progress = progress
+        self.told = ""
+
+    def tell(self) -> None:
+        running = self.companion.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if self.progress is None or not running:
+            return
+        now = time.time()
+
+        def last_beat(t: FrozenTrial) -> float:
+            started = t.datetime_start.timestamp() if t.datetime_start else now
+            return float(t.system_attrs.get(BEAT_ATTR, started))
+
+        latest = max(last_beat(t) for t in running) + self.grace
+        names = ", ".join(
+            f"#{t.number} (trial {t.user_attrs.get('source_trial')}, "
+            f"seed {t.user_attrs.get('seed')})"
+            for t in running
+        )
+        what = (
+            f"re-run(s) {names} of study {self.companion.study_name}, running in another "
+            f"process; they finish or, silent for {self.grace} s, are failed and redone here"
+        )
+        if what != self.told:
+            self.progress.waiting(Wait(what, latest, len(running)))
+            self.told = what
+
+
+def _open_companion(spec: Spec, storage: optuna.storages.BaseStorage) -> optuna.Study:
     study = optuna.create_study(
         study_name=reseed_name(spec.study.name),
-        storage=open_storage(url),
+        storage=storage,
         sampler=optuna.samplers.RandomSampler(seed=0),  # never asked: every param is fixed
         pruner=optuna.pruners.NopPruner(),
         direction=spec.direction,
@@ -170,35 +232,43 @@ def _open_companion(spec: Spec, url: str) -> optuna.Study:
             study,
             spec,
             intro=f"Seed re-runs of the best trials of study `{spec.study.name}`, "
-            "written by `hpsearch report`.",
+            "written by `hpsearch compare` (or `hpsearch report`).",
         )
     return study
 
 
-def _key(trial: FrozenTrial, source: str) -> tuple[int, int] | None:
+def _key(trial: FrozenTrial, source: str) -> Key | None:
     attrs = trial.user_attrs
     if attrs.get("source_study") != source or "source_trial" not in attrs or "seed" not in attrs:
         return None
     return int(attrs["source_trial"]), int(attrs["seed"])
 
 
-def _existing(
-    companion: optuna.Study, source: str
-) -> tuple[dict[tuple[int, int], SeedRun], set[tuple[int, int]]]:
-    """Finished re-runs by (source trial, seed), and the keys of waiting ones."""
-    finished: dict[tuple[int, int], SeedRun] = {}
-    waiting: set[tuple[int, int]] = set()
+@dataclass
+class _Seen:
+    """The companion's re-runs of one source study, by (source trial, seed)."""
+
+    finished: dict[Key, SeedRun] = field(default_factory=dict)  # the first complete one
+    waiting: set[Key] = field(default_factory=set)
+    running: dict[Key, FrozenTrial] = field(default_factory=dict)
+
+    def known(self) -> set[Key]:
+        return {*self.finished, *self.waiting, *self.running}
+
+
+def _existing(companion: optuna.Study, source: str, metric: str) -> _Seen:
+    seen = _Seen()
     for t in companion.get_trials(deepcopy=False):
         key = _key(t, source)
         if key is None:
             continue
         if t.state == TrialState.WAITING:
-            waiting.add(key)
-        elif t.state == TrialState.COMPLETE and key not in finished:
-            assert t.value is not None
-            metrics = {k: float(v) for k, v in t.user_attrs.get("metrics", {}).items()}
-            finished[key] = SeedRun(key[1], t.number, float(t.value), metrics)
-    return finished, waiting
+            seen.waiting.add(key)
+        elif t.state == TrialState.RUNNING:
+            seen.running[key] = t
+        elif t.state == TrialState.COMPLETE and key not in seen.finished:
+            seen.finished[key] = seed_run(t, key[1], metric)
+    return seen
 
 
 def _fail_reasons(companion: optuna.Study, source: str) -> dict[tuple[int, int], str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -35,6 +36,7 @@ from hpsearch.data.encode import EncodedSplit, EncodedTask
 from hpsearch.errors import HpsearchError
 from hpsearch.metrics import compute_metrics, metrics_of_task, multitask_metrics, task_metric
 from hpsearch.optim import get_optimizer
+from hpsearch.optim.state import state_nbytes
 from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.schema import Spec
 from hpsearch.train.finetune import (
@@ -68,6 +70,8 @@ class EvalRecord:
     train_loss: float  # mean training loss since the previous evaluation (tasks summed)
     samples_per_s: float  # training throughput so far, evaluation time excluded
     elapsed: float  # wall seconds since training started
+    # seconds of training so far, evaluations excluded (AlgoPerf's clock for time-to-target)
+    train_seconds: float
     trainable_params: int  # trained in the last step (grows with gradual unfreezing)
 
     def to_dict(self) -> dict:
@@ -95,8 +99,13 @@ class TrainResult:
     steps: int
     samples_per_s: float
     seconds_per_step: float
+    train_seconds: float  # of joint training, evaluations excluded
     wall_time: float
     device: str
+    # What the optimizer keeps between steps at the end of joint training, in bytes (AdamW's
+    # moments; M-FAC's gradient buffer, GGᵀ and momentum): see hpsearch.optim.state
+    optimizer_state_bytes: int
+    peak_memory: PeakMemory
     ensemble: EnsembleResult | None = None  # multitask.ensemble: the per-task copies
 
     @property
@@ -104,6 +113,14 @@ class TrainResult:
         """The metrics of what the trial made: its per-task ensemble when it has one, else
         the best evaluation of joint (or single-task) training."""
         return self.best.metrics if self.ensemble is None else self.ensemble.metrics
+
+
+@dataclass(frozen=True)
+class PeakMemory:
+    """The most memory a trial took, and what was measured to say so."""
+
+    bytes: int | None  # None: not measured
+    measure: str  # what ``bytes`` is, e.g. "CUDA max allocated"
 
 
 EvalHook = Callable[[EvalRecord], None]
@@ -153,6 +170,8 @@ def train(
     # --- setup -------------------------------------------------------------------------
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)  # this trial's peak, not the process's
     amp_dtype = resolve_precision(cfg.precision, device)
     ctx = _Context(
         spec=spec,
@@ -248,10 +267,29 @@ def train(
         steps=joint.steps,
         samples_per_s=joint.samples / joint.train_seconds,
         seconds_per_step=joint.train_seconds / joint.steps,
+        train_seconds=joint.train_seconds,
         wall_time=time.perf_counter() - start,
         device=str(device),
+        optimizer_state_bytes=joint.optimizer_state_bytes,
+        peak_memory=peak_memory(device),
         ensemble=ensemble,
     )
+
+
+def peak_memory(device: torch.device) -> PeakMemory:
+    """The peak memory of the trial on ``device``: CUDA's max allocated since the trial
+    started; on CPU the process's peak resident set, which covers every trial the process
+    ran so far (the kernel keeps no per-trial peak), or nothing where that is unavailable."""
+    if device.type == "cuda":
+        return PeakMemory(torch.cuda.max_memory_allocated(device), "CUDA max allocated")
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return PeakMemory(None, "not measured on this platform")
+    # ru_maxrss is in KiB on Linux (bytes on macOS)
+    scale = 1 if sys.platform == "darwin" else 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    return PeakMemory(peak, "process peak RSS (CPU; the whole process so far)")
 
 
 @dataclass(frozen=True)
@@ -284,6 +322,7 @@ class _Phase:
     steps: int
     samples: int  # training examples of every task
     train_seconds: float  # evaluations excluded
+    optimizer_state_bytes: int  # of the optimizer at the end of the phase
 
 
 def _head(task: EncodedTask) -> HeadSpec:
@@ -424,6 +463,7 @@ def _fit(
                 train_loss=float(losses[last_eval_step:step].mean()),
                 samples_per_s=samples / train_seconds,
                 elapsed=time.perf_counter() - ctx.start,
+                train_seconds=train_seconds,
                 trainable_params=sum(g.numel for g in live),
             )
             last_eval_step = step
@@ -435,7 +475,9 @@ def _fit(
             tick = time.perf_counter()
 
     assert best is not None  # every epoch ends with an evaluation
-    return _Phase(best, evals, live, unfrozen_at, step, samples, train_seconds)
+    return _Phase(
+        best, evals, live, unfrozen_at, step, samples, train_seconds, state_nbytes(optimizer)
+    )
 
 
 def _endless_batches(

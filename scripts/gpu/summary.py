@@ -153,16 +153,17 @@ def comparison_rows(path: Path) -> list[Row]:
     rows = []
     for m in comparison["metrics"][:3]:
         sides = []
-        for role in ("baseline", "study"):
-            side = comparison[role]
-            stats = side["summary"][m]
+        for arm in comparison["arms"]:  # the baseline (AdamW) first
+            stats = arm["summary"][m]
             std = stats.get("std")
             spread = f" ± {100 * std:.2f}" if std is not None else ""
-            sides.append(f"{side['optimizer']} {100 * stats['mean']:.2f}{spread}")
-        diff = 100 * comparison["difference"][m]["mean"]
-        p = comparison["welch"][m].get("p")
-        figure = " vs ".join(sides) + f" (×100, {report['seeds']} seeds): {diff:+.2f}"
-        figure += f", p = {p:.3g}" if p is not None else ""
+            sides.append(f"{arm['optimizer']} {100 * stats['mean']:.2f}{spread}")
+        paired = next((p for p in comparison["paired"] if p["metric"] == m), None)
+        figure = " vs ".join(sides) + f" (×100, {report['seeds']} seeds)"
+        if paired is not None:
+            figure += f": {100 * paired['mean']:+.2f}"
+            p = paired["t_test"].get("p")
+            figure += f", paired p = {p:.3g}" if p is not None else ""
         rows.append((f"AdamW vs M-FAC on Quora: {m}", figure, "(figure)", "-"))
     trials = ", ".join(f"{name} {n}" for name, n in complete.items())
     rows.append(("complete search trials", trials, "(figure)", "-"))

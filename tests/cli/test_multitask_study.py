@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from hpsearch.report.build import build_report, open_sources
+from hpsearch.report.build import report_study
 from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 from tests.conftest import run_study_file
@@ -60,7 +60,7 @@ def test_every_trial_records_each_tasks_metrics(multitask):
 def test_report_has_the_three_rows(multitask, tmp_path):
     overrides, _ = multitask
     spec = load_spec(STUDY, overrides)
-    report = build_report(open_sources(spec), seeds=1)
+    report = report_study(spec, seeds=1)
     written, _ = write_report(report, tmp_path)
     assert {p.name for p in written} >= {"report.md", "multitask.csv", "report.json"}
     text = (tmp_path / "report.md").read_text()

@@ -73,6 +73,7 @@ def test_importing_the_command_line_imports_no_heavy_library(tmp_path: Path) -> 
         ["run", "--help"],
         ["leaderboard", "--help"],
         ["report", "--help"],
+        ["compare", "--help"],
         ["dashboard", "--help"],
         ["optimizers"],
     ],

@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from hpsearch.report.build import build_report, open_sources
+from hpsearch.report.build import report_study
 from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 from tests.conftest import run_study_file
@@ -51,7 +51,7 @@ def test_each_trial_records_its_trainable_params_and_time_per_step(testbed):
 def test_report_has_a_row_per_scheme(testbed, tmp_path):
     overrides, _ = testbed
     spec = load_spec(STUDY, overrides)
-    report = build_report(open_sources(spec), seeds=1)
+    report = report_study(spec, seeds=1)
     names = {
         (r.scheme.mode, r.scheme.discriminative, r.scheme.gradual_unfreezing)
         for r in report.schemes

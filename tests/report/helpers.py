@@ -1,10 +1,39 @@
-"""A report to test one table or section with: every field empty but the ones given."""
+"""Report data to test one table or section with: every field empty but the ones given."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hpsearch.report.model import REPORT_VERSION, Report
+from hpsearch.report.model import REPORT_VERSION, Comparison, Report
+
+
+def make_comparison(**fields: Any) -> Comparison:
+    """A :class:`Comparison` of one arm, AdamW (objective f1), with ``fields`` set."""
+    empty: dict[str, Any] = {
+        "metric": "f1",
+        "direction": "maximize",
+        "metrics": ("f1",),
+        "baseline": "AdamW",
+        "seeds": (0,),
+        "top": 1,
+        "budget": 1,
+        "budget_requested": None,
+        "arms": (),
+        "space": (),
+        "warnings": (),
+        "curves": (),
+        "curve_resamples": 1_000,
+        "curve_band": (0.05, 0.95),
+        "resamples": 10_000,
+        "ci_level": 0.95,
+        "paired": (),
+        "target": 0.5,
+        "target_source": "--target",
+        "costs": (),
+        "configs": (),
+        "notes": (),
+    }
+    return Comparison(**{**empty, **fields})
 
 
 def make_report(**fields: Any) -> Report:
@@ -21,8 +50,7 @@ def make_report(**fields: Any) -> Report:
         "seeds": 1,
         "top": 1,
         "metrics": (),
-        "configs": (),
-        "comparison": None,
+        "comparison": make_comparison(),
         "schemes": (),
         "multitask": None,
         "studies": (),

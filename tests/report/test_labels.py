@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 
 from hpsearch.optim import OPTIMIZERS
-from hpsearch.report.labels import optimizer_name, scheduler_label
+from hpsearch.report.labels import bytes_label, optimizer_name, scheduler_label
+from hpsearch.report.model import ScheduleSettings
 from hpsearch.schedules import SCHEDULES
+
+
+def settings(schedule: str, **options: float | None) -> ScheduleSettings:
+    """A schedule's settings as a report holds them; options not given do not apply."""
+    return ScheduleSettings(
+        schedule=schedule,
+        warmup_ratio=options.get("warmup_ratio"),
+        cut_frac=options.get("cut_frac"),
+        ratio=options.get("ratio"),
+    )
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
@@ -21,24 +32,29 @@ def test_optimizer_labels_and_an_unregistered_name():
 
 @pytest.mark.parametrize("name", list(SCHEDULES))
 def test_a_schedule_with_no_options_set_reads_as_its_label(name):
-    assert scheduler_label({"schedule": name}) == SCHEDULES[name].label
+    assert scheduler_label(settings(name)) == SCHEDULES[name].label
 
 
 @pytest.mark.parametrize(
     ("schedule", "label"),
     [
-        ({"schedule": "linear", "warmup_ratio": 0.0, "cut_frac": None, "ratio": None}, "linear"),
-        ({"schedule": "cosine", "warmup_ratio": 0.1}, "cosine (warmup 0.1)"),
+        (settings("linear", warmup_ratio=0.0), "linear"),
+        (settings("cosine", warmup_ratio=0.1), "cosine (warmup 0.1)"),
         (
-            {
-                "schedule": "slanted_triangular",
-                "warmup_ratio": None,
-                "cut_frac": 0.1,
-                "ratio": 32.0,
-            },
+            settings("slanted_triangular", cut_frac=0.1, ratio=32.0),
             "slanted triangular (cut_frac 0.1, ratio 32)",
         ),
     ],
 )
 def test_scheduler_label_shows_the_options_its_schedule_takes(schedule, label):
     assert scheduler_label(schedule) == label
+
+
+def test_bytes_read_in_binary_units():
+    assert [bytes_label(n) for n in (None, 800, 4096, 5 * 2**20, 3 * 2**30)] == [
+        "–",
+        "800 B",
+        "4.0 KiB",
+        "5.0 MiB",
+        "3.0 GiB",
+    ]

@@ -1,4 +1,4 @@
-"""The report's data model: report.json's keys and shape, and reading it back."""
+"""The report data: report.json's and compare.json's keys and shape, and reading them back."""
 
 from __future__ import annotations
 
@@ -10,27 +10,37 @@ import pytest
 
 from hpsearch.report.files import report_json
 from hpsearch.report.model import (
+    COMPARE_VERSION,
+    ArmResult,
+    CompareReport,
     Comparison,
-    ComparisonSide,
     ConfigResult,
-    Difference,
+    Cost,
+    CurvePoint,
+    EvalPoint,
     FinetuneSettings,
     MultitaskRow,
     MultitaskTable,
+    Paired,
     Report,
     Role,
+    RunCost,
     ScheduleSettings,
     Scheme,
     SchemeRow,
+    SeedRun,
+    SpaceCell,
+    SpaceRow,
+    StatTest,
     StudyTrials,
     Summary,
+    TimeToTarget,
     TrialPoint,
-    Welch,
+    TuningCurve,
 )
-from hpsearch.search.reseed import SeedRun
-from tests.report.helpers import make_report
+from tests.report.helpers import make_comparison, make_report
 
-# report.json's keys as version 3 wrote them, in its order; version 4 keeps them.
+# report.json's keys in its order: version 5 moved the configs into "comparison".
 REPORT_KEYS = [
     "version",
     "created",
@@ -43,14 +53,38 @@ REPORT_KEYS = [
     "seeds",
     "top",
     "metrics",
-    "configs",
     "comparison",
     "schemes",
     "multitask",
     "studies",
     "notes",
 ]
+COMPARISON_KEYS = [
+    "metric",
+    "direction",
+    "metrics",
+    "baseline",
+    "seeds",
+    "top",
+    "budget",
+    "budget_requested",
+    "arms",
+    "space",
+    "warnings",
+    "curves",
+    "curve_resamples",
+    "curve_band",
+    "resamples",
+    "ci_level",
+    "paired",
+    "target",
+    "target_source",
+    "costs",
+    "configs",
+    "notes",
+]
 CONFIG_KEYS = [
+    "arm",
     "role",
     "study",
     "metric",
@@ -64,14 +98,24 @@ CONFIG_KEYS = [
     "summary",
     "best_run",
 ]
+RUN_KEYS = ["seed", "trial", "value", "metrics", "evals", "cost"]
 
 
 def config(role: Role, optimizer: str, f1s: list[float]) -> ConfigResult:
+    cost = RunCost(20, 4.0, 0.2, 160.0, 6.0, 800, 10**9, "CUDA max allocated", "cuda")
     runs = tuple(
-        SeedRun(seed=i, trial=i, value=f1, metrics={"f1": f1, "loss": 1 - f1})
+        SeedRun(
+            seed=i,
+            trial=i,
+            value=f1,
+            metrics={"f1": f1, "loss": 1 - f1},
+            evals=(EvalPoint(10, 2.0, f1 - 0.1), EvalPoint(20, 4.0, f1)),
+            cost=cost,
+        )
         for i, f1 in enumerate(f1s)
     )
     return ConfigResult(
+        arm={"adamw": "AdamW", "mfac": "M-FAC"}[optimizer],
         role=role,
         study=role,
         metric="f1",
@@ -87,23 +131,86 @@ def config(role: Role, optimizer: str, f1s: list[float]) -> ConfigResult:
     )
 
 
-def side(c: ConfigResult) -> ComparisonSide:
-    return ComparisonSide(
-        role=c.role,
+def arm(c: ConfigResult, finished: int) -> ArmResult:
+    return ArmResult(
+        name=c.arm,
         study=c.study,
+        study_file=f"{c.study}.toml",
         optimizer=c.optimizer,
-        trial=c.trial,
-        params=c.params,
-        seeds=c.seeds,
-        best_run=c.best_run,
+        baseline=c.role == "baseline",
+        finished=finished,
+        judged=(0, 1),
+        cut=tuple(range(2, finished)),
+        best_trial=c.trial,
         summary=c.summary,
+        best_run=c.best_run,
     )
 
 
 @pytest.fixture
-def report() -> Report:
+def comparison() -> Comparison:
+    """A comparison with every part filled in, as `build_comparison` makes one."""
+    base, study = config("baseline", "adamw", [0.5, 0.4]), config("study", "mfac", [0.6, 0.7])
+    cells = {
+        "AdamW": SpaceCell("searched", "1e-05 – 0.001 (log)"),
+        "M-FAC": SpaceCell("fixed", "0.001"),
+    }
+    test = StatTest(statistic=2.0, p=0.04, p_holm=None)
+    return make_comparison(
+        seeds=(0, 1),
+        budget=2,
+        arms=(arm(base, 3), arm(study, 2)),
+        space=(SpaceRow(field="train.lr", shared=True, cells=cells),),
+        warnings=("train.lr: searched by AdamW (…) but fixed by M-FAC (0.001)",),
+        curves=(
+            TuningCurve(
+                arm="AdamW",
+                values=(0.4, 0.5),
+                points=(CurvePoint(1, 0.45, 0.4, 0.5, 0.4), CurvePoint(2, 0.475, 0.4, 0.5, 0.5)),
+            ),
+        ),
+        paired=(
+            Paired(
+                arm="M-FAC",
+                metric="f1",
+                seeds=(0, 1),
+                differences=(0.1, 0.3),
+                mean=0.2,
+                std=0.14,
+                ci_low=0.1,
+                ci_high=0.3,
+                effect_size=1.4,
+                t_test=test,
+                wilcoxon=StatTest(None, None),
+                wilcoxon_floor=0.5,
+                welch=test,
+            ),
+        ),
+        target=0.45,
+        costs=(
+            Cost(
+                arm="AdamW",
+                runs=2,
+                seconds_per_step=0.2,
+                samples_per_s=160.0,
+                train_seconds=4.0,
+                wall_time=6.0,
+                optimizer_state_bytes=800,
+                peak_memory_bytes=None,
+                peak_memory="not measured",
+                target_seconds=None,
+                target_steps=None,
+                reached=0,
+                to_target=(TimeToTarget(0, None, None), TimeToTarget(1, 4.0, 20)),
+            ),
+        ),
+        configs=(base, study),
+    )
+
+
+@pytest.fixture
+def report(comparison) -> Report:
     """A report with every part filled in, as `build_report` makes one."""
-    study, base = config("study", "mfac", [0.6, 0.7]), config("baseline", "adamw", [0.5, 0.4])
     scheme = SchemeRow(
         scheme=Scheme("lora", False, False, "sgd", True),
         finetune=FinetuneSettings("lora", None, 8, 16.0, 1.0, 0, "epochs"),
@@ -133,18 +240,9 @@ def report() -> Report:
         importance={"train.lr": 1.0},
         importance_note=None,
     )
-    comparison = Comparison(
-        metric="f1",
-        metrics=("f1",),
-        baseline=side(base),
-        study=side(study),
-        difference={"f1": Difference(mean=0.2, best_run=0.1)},
-        welch={"f1": Welch(t=None, p=None)},
-    )
     return make_report(
         metric="f1",
         metrics=("f1", "loss"),
-        configs=(study, base),
         comparison=comparison,
         schemes=(scheme,),
         multitask=table,
@@ -153,37 +251,55 @@ def report() -> Report:
     )
 
 
-def test_report_json_keeps_the_keys_and_shape_of_version_3(report):
+def test_report_json_keys_and_shape(report):
     data = json.loads(report_json(report))
-    assert list(data) == REPORT_KEYS and data["version"] == 4
-    assert [list(c) for c in data["configs"]] == [CONFIG_KEYS, CONFIG_KEYS]
-    assert data["configs"][0]["runs"][1] == {
+    assert list(data) == REPORT_KEYS and data["version"] == 5
+    comp = data["comparison"]
+    assert list(comp) == COMPARISON_KEYS
+    assert [list(c) for c in comp["configs"]] == [CONFIG_KEYS, CONFIG_KEYS]
+    assert comp["configs"][1]["runs"][1] == {
         "seed": 1,
         "trial": 1,
         "value": 0.7,
         "metrics": {"f1": 0.7, "loss": pytest.approx(0.3)},
+        "evals": [
+            {"step": 10, "train_seconds": 2.0, "value": pytest.approx(0.6)},
+            {"step": 20, "train_seconds": 4.0, "value": 0.7},
+        ],
+        "cost": {
+            "steps": 20,
+            "train_seconds": 4.0,
+            "seconds_per_step": 0.2,
+            "samples_per_s": 160.0,
+            "wall_time": 6.0,
+            "optimizer_state_bytes": 800,
+            "peak_memory_bytes": 10**9,
+            "peak_memory": "CUDA max allocated",
+            "device": "cuda",
+        },
     }
-    assert data["configs"][0]["summary"]["f1"] == {
+    assert comp["configs"][0]["summary"]["f1"] == {
         "n": 2,
         "mean": 0.5,
         "std": None,
-        "best": 0.7,
-        "worst": 0.6,
+        "best": 0.5,
+        "worst": 0.4,
     }
-    comp = data["comparison"]
-    assert list(comp) == ["metric", "metrics", "baseline", "study", "difference", "welch"]
-    assert list(comp["study"]) == [
-        "role",
-        "study",
-        "optimizer",
-        "trial",
-        "params",
-        "seeds",
-        "best_run",
-        "summary",
-    ]
-    assert comp["difference"] == {"f1": {"mean": 0.2, "best_run": 0.1}}
-    assert comp["welch"] == {"f1": {"t": None, "p": None}}
+    assert comp["arms"][1]["cut"] == [] and comp["arms"][0]["cut"] == [2]
+    assert comp["space"][0]["cells"]["M-FAC"] == {"state": "fixed", "text": "0.001"}
+    assert comp["curves"][0]["points"][1] == {
+        "k": 2,
+        "expected": 0.475,
+        "low": 0.4,
+        "high": 0.5,
+        "observed": 0.5,
+    }
+    paired = comp["paired"][0]
+    assert paired["t_test"] == {"statistic": 2.0, "p": 0.04, "p_holm": None}
+    assert paired["wilcoxon"] == {"statistic": None, "p": None, "p_holm": None}
+    cost = comp["costs"][0]
+    assert cost["target_seconds"] is None and cost["reached"] == 0  # never reached: null
+    assert cost["to_target"][1] == {"seed": 1, "seconds": 4.0, "steps": 20}
     assert data["schemes"][0]["scheme"] == {
         "mode": "lora",
         "discriminative": False,
@@ -211,27 +327,45 @@ def test_report_json_keeps_the_keys_and_shape_of_version_3(report):
 
 def test_report_json_reads_back_as_the_same_report(report):
     assert Report.from_dict(json.loads(report_json(report))) == report
-    bare = make_report()  # no comparison, no multitask table, nothing in the tuples
+    bare = make_report()  # one arm, no multitask table, nothing in the tuples
     assert Report.from_dict(json.loads(report_json(bare))) == bare
+
+
+def test_compare_json_reads_back_as_the_same_comparison(comparison):
+    doc = CompareReport(COMPARE_VERSION, "now", "a-vs-b", ("a.toml", "b.toml"), comparison)
+    data = json.loads(report_json(doc))
+    assert list(data) == ["version", "created", "name", "study_files", "comparison"]
+    assert CompareReport.from_dict(data) == doc
+    data["version"] = 2
+    with pytest.raises(ValueError, match=r"compare.json `version` must be one of \(1,\)"):
+        CompareReport.from_dict(data)
+
+
+def test_a_run_written_without_evals_or_cost_reads_with_neither(comparison):
+    """A re-run stored before hpsearch kept its evaluations and cost: both empty."""
+    run = comparison.configs[0].runs[0].to_dict()
+    del run["evals"], run["cost"]
+    from hpsearch.report.model.base import from_dict
+
+    back = from_dict(SeedRun, run)
+    assert back.evals == () and back.cost.seconds_per_step is None
 
 
 def test_nan_is_written_as_null_and_read_back_as_nan(report):
     run = SeedRun(seed=0, trial=0, value=math.nan, metrics={"f1": math.nan})
     diverged = replace(config("study", "adamw", [0.5]), runs=(run,), best_run=run)
-    data = json.loads(report_json(make_report(configs=(diverged,))))
-    assert data["configs"][0]["runs"] == [
-        {"seed": 0, "trial": 0, "value": None, "metrics": {"f1": None}}
-    ]
-    (back,) = Report.from_dict(data).configs
+    comparison = replace(report.comparison, configs=(diverged,))
+    data = json.loads(report_json(make_report(comparison=comparison)))
+    (written,) = data["comparison"]["configs"][0]["runs"]
+    assert (written["value"], written["metrics"]) == (None, {"f1": None})
+    (back,) = Report.from_dict(data).comparison.configs
     assert math.isnan(back.runs[0].value) and math.isnan(back.best_run.metrics["f1"])
     assert back.search_value == 0.5  # an optional float stays as it is
 
 
-@pytest.mark.parametrize("version", [2, 5, None])
-def test_from_dict_reads_only_versions_3_and_4(report, version):
+@pytest.mark.parametrize("version", [3, 4, 6, None])
+def test_from_dict_reads_only_version_5(report, version):
     data = json.loads(report_json(report))
     data["version"] = version
-    with pytest.raises(ValueError, match=rf"`version` must be one of \(3, 4\), but got {version}"):
+    with pytest.raises(ValueError, match=rf"`version` must be one of \(5,\), but got {version}"):
         Report.from_dict(data)
-    data["version"] = 3  # the same shape as 4
-    assert Report.from_dict(data).configs == report.configs

@@ -1,5 +1,6 @@
-"""``hpsearch report``: re-runs with seeds in a companion study (resumable), statistics,
-the model-card comparison, report files and plots, and bad input that writes nothing.
+"""``hpsearch report``: the study compared with its baseline (``compare``'s mechanism):
+re-runs with one seed list in a companion study (resumable), statistics, the model-card
+comparison, report files and plots, and bad input that writes nothing.
 
 Two tiny finished studies on the shared Quora data (an AdamW baseline and an M-FAC study,
 6 trials each) are built once for the module; the other tests need no training.
@@ -131,17 +132,18 @@ def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies,
     assert after == before
     assert "complete" not in err2  # no trial line from the progress display
     again = json.loads((studies["folder"] / "results" / "mfac" / "report.json").read_text())
-    assert again["configs"] == report["configs"] and again["comparison"] == report["comparison"]
+    assert again["comparison"] == report["comparison"]
 
-    # The terminal: the comparison table and the configs table.
-    assert "M-FAC against AdamW" in out and "Welch t-test p" in out and "±" in out
+    # The terminal: the spaces before the re-runs, the comparison table and the configs.
+    assert out.index("search spaces") < out.index("M-FAC against AdamW")
+    assert "Welch p" in out and "paired t p" in out and "±" in out
     assert "M-FAC (mfac, trial" in out and "AdamW (adam, trial" in out
 
     results = studies["folder"] / "results" / "mfac"
     check_report_data(report, studies)
     check_markdown((results / "report.md").read_text(), report)
     check_csv((results / "report.csv").read_text(), report)
-    for name in ("history.png", "intermediate.png", "seeds.png"):
+    for name in ("history.png", "intermediate.png", "seeds.png", "tuning.png", "seconds.png"):
         assert_picture(results / name)
     importance = results / "importance.png"
     if importance.exists():
@@ -149,7 +151,7 @@ def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies,
     else:  # both studies' values may be flat on 64 examples: then the reason is given
         assert "importance.png`: skipped" in (results / "report.md").read_text()
     # Rendering needs the report data only: report.json alone gives report.md again.
-    plots = {p: None for p in ("history.png", "intermediate.png", "seeds.png")}
+    plots = {p: None for p in ("history.png", "intermediate.png", "seeds.png", "tuning.png")}
     written = (results / "report.md").read_text()
     markdown = to_markdown(Report.from_dict(again), plots)
     assert markdown.split("## Plots")[0] == written.split("## Plots")[0]
@@ -158,11 +160,12 @@ def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies,
 def check_report_data(report: dict, studies: dict[str, Path]) -> None:
     assert report["study"] == "mfac" and report["baseline"] == "adam"
     assert report["seeds"] == 3 and report["metric"] == "f1"
-    assert [(c["role"], c["optimizer"]) for c in report["configs"]] == [
-        ("study", "mfac"),
+    comp = report["comparison"]
+    assert [(c["role"], c["optimizer"]) for c in comp["configs"]] == [
         ("baseline", "adamw"),
+        ("study", "mfac"),
     ]
-    for config in report["configs"]:
+    for config in comp["configs"]:
         assert config["seeds"] == [0, 1, 2] and len(config["runs"]) == 3
         for metric in ("f1", "accuracy", "loss"):
             values = [r["metrics"][metric] for r in config["runs"]]
@@ -173,18 +176,32 @@ def check_report_data(report: dict, studies: dict[str, Path]) -> None:
             assert summary["best"] == pytest.approx(pick(values))
         f1s = [r["value"] for r in config["runs"]]
         assert config["best_run"]["value"] == max(f1s)
-    comp = report["comparison"]
     assert comp["metrics"][0] == "f1" and "accuracy" in comp["metrics"]
     assert "loss" not in comp["metrics"]
-    assert (comp["baseline"]["optimizer"], comp["study"]["optimizer"]) == ("adamw", "mfac")
-    study_f1 = [r["metrics"]["f1"] for r in report["configs"][0]["runs"]]
-    base_f1 = [r["metrics"]["f1"] for r in report["configs"][1]["runs"]]
-    assert comp["difference"]["f1"]["mean"] == pytest.approx(np.mean(study_f1) - np.mean(base_f1))
+    assert [(a["name"], a["optimizer"], a["baseline"]) for a in comp["arms"]] == [
+        ("AdamW", "adamw", True),
+        ("M-FAC", "mfac", False),
+    ]
+    assert comp["budget"] == 6 and comp["seeds"] == [0, 1, 2]
+    base_f1 = [r["metrics"]["f1"] for r in comp["configs"][0]["runs"]]
+    study_f1 = [r["metrics"]["f1"] for r in comp["configs"][1]["runs"]]
+    (f1,) = [p for p in comp["paired"] if p["metric"] == "f1"]
+    assert f1["differences"] == pytest.approx(
+        [a - b for a, b in zip(study_f1, base_f1, strict=True)]
+    )
+    assert f1["mean"] == pytest.approx(np.mean(study_f1) - np.mean(base_f1))
     expected = scipy_stats.ttest_ind(study_f1, base_f1, equal_var=False).pvalue
     if math.isfinite(expected):
-        assert comp["welch"]["f1"]["p"] == pytest.approx(expected)
+        assert f1["welch"]["p"] == pytest.approx(expected)
     else:
-        assert comp["welch"]["f1"]["p"] is None
+        assert f1["welch"]["p"] is None
+    expected = scipy_stats.ttest_rel(study_f1, base_f1).pvalue
+    if math.isfinite(expected):
+        assert f1["t_test"]["p"] == pytest.approx(expected)
+    # The cost of every arm, from its re-runs' recorded measurements.
+    for cost in comp["costs"]:
+        assert cost["seconds_per_step"] > 0 and cost["optimizer_state_bytes"] > 0
+        assert len(cost["to_target"]) == 3
     assert {s["name"] for s in report["studies"]} == {"mfac", "adam"}
     assert all(len(s["trials"]) == 6 for s in report["studies"])
 
@@ -194,9 +211,11 @@ def check_markdown(text: str, report: dict) -> None:
     for label in (r"AdamW \(adam, trial \d+\)", r"M-FAC \(mfac, trial \d+\)"):
         row = rf"^\| {label} \| {number} ± {number} \| {number} ± {number} \|"
         assert re.search(row, text, re.MULTILINE), f"no row {label} with mean ± std"
-    assert re.search(r"^\| difference \(M-FAC − AdamW\) \| [+-]\d+\.\d\d \|", text, re.MULTILINE)
-    assert "| Welch t-test p |" in text
-    base_f1 = report["comparison"]["baseline"]["summary"]["f1"]
+    # M-FAC's row: the paired difference of F1 ×100 with its CI after the seeds
+    mfac_row = r"^\| M-FAC \(mfac, trial \d+\) \|.* \| 3 \| [+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+"
+    assert re.search(mfac_row, text, re.MULTILINE)
+    assert "| Welch p |" in text and "## Tuning curves" in text and "## Search spaces" in text
+    base_f1 = report["comparison"]["arms"][0]["summary"]["f1"]
     assert f"{100 * base_f1['mean']:.2f} ± {100 * base_f1['std']:.2f}" in text  # ×100, as the cards
     assert "![history](history.png)" in text
 
@@ -204,10 +223,10 @@ def check_markdown(text: str, report: dict) -> None:
 def check_csv(text: str, report: dict) -> None:
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["study"], r["optimizer"], r["n_seeds"]) for r in rows] == [
-        ("mfac", "mfac", "3"),
         ("adam", "adamw", "3"),
+        ("mfac", "mfac", "3"),
     ]
-    for row, config in zip(rows, report["configs"], strict=True):
+    for row, config in zip(rows, report["comparison"]["configs"], strict=True):
         assert float(row["f1_mean"]) == pytest.approx(config["summary"]["f1"]["mean"])
         assert float(row["accuracy_best"]) == pytest.approx(config["summary"]["accuracy"]["best"])
         assert json.loads(row["params"]) == config["params"]
@@ -226,7 +245,7 @@ def test_more_seeds_later_runs_only_the_missing_ones(studies, cli):
         assert len(trials) == before[path] + 1
         assert trials[-1].params == {"train.seed": 3} and trials[-1].state == TrialState.COMPLETE
     report = json.loads((studies["folder"] / "results" / "mfac" / "report.json").read_text())
-    assert [len(c["runs"]) for c in report["configs"]] == [4, 4]
+    assert [len(c["runs"]) for c in report["comparison"]["configs"]] == [4, 4]
 
 
 # Bad input: a clear one-line error, exit code 1, and nothing written anywhere.
@@ -324,7 +343,7 @@ def test_welch_matches_scipy_and_is_none_when_undefined():
     a, b = [0.80, 0.82, 0.81, 0.79], [0.75, 0.77, 0.74]
     expected = scipy_stats.ttest_ind(a, b, equal_var=False)
     result = welch(a, b)
-    assert result.t == pytest.approx(expected.statistic) and result.t > 0
+    assert result.statistic == pytest.approx(expected.statistic) and result.statistic > 0
     assert result.p == pytest.approx(expected.pvalue) and result.p < 0.01
     assert welch([0.5, 0.5], [0.5, 0.5]).p is None  # no variance anywhere
     assert welch([0.5], [0.4, 0.6]) == welch([0.4, 0.6], [0.5])
@@ -393,7 +412,7 @@ def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
 
     fake_objective.fail_seeds = {1}
     with pytest.raises(ReseedError, match=r"1 of 3 re-runs .* seed 1: RuntimeError: out of luck"):
-        reseed_module.reseed(spec, study, [source], 3, cache=NoData())
+        reseed_module.reseed(spec, study, [source], [0, 1, 2], cache=NoData())
     assert fake_objective.calls == [(1e-4, 0), (1e-4, 1), (1e-4, 2)]  # the source's lr, fixed
 
     # An interrupted call left seed 3 enqueued but not started.
@@ -402,7 +421,7 @@ def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
         {"train.seed": 3}, user_attrs={"source_study": "src", "source_trial": 0, "seed": 3}
     )
     fake_objective.calls, fake_objective.fail_seeds = [], set()
-    runs = reseed_module.reseed(spec, study, [source], 4, cache=NoData())
+    runs = reseed_module.reseed(spec, study, [source], [0, 1, 2, 3], cache=NoData())
     assert sorted(fake_objective.calls) == [(1e-4, 1), (1e-4, 3)]  # only the missing seeds
     assert [(r.seed, r.value) for r in runs[0]] == [(s, 0.5 + s / 100) for s in range(4)]
     states = [t.state for t in companion.get_trials()]
@@ -410,7 +429,7 @@ def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
     assert TrialState.WAITING not in states  # the waiting seed 3 ran, not a second copy
 
     fake_objective.calls = []
-    reseed_module.reseed(spec, study, [source], 4, cache=NoData())
+    reseed_module.reseed(spec, study, [source], [0, 1, 2, 3], cache=NoData())
     assert fake_objective.calls == []
 
 
@@ -420,12 +439,15 @@ def test_report_without_a_baseline_has_no_comparison(tmp_path, fake_objective, c
     code, out, err = run_cli(cli, "report", str(path), "--seeds", "2", "--top", "3")
     assert code == 0, err
     report = json.loads((tmp_path / "results" / "alone" / "report.json").read_text())
-    assert report["comparison"] is None and report["baseline"] is None
+    comp = report["comparison"]
+    assert [a["name"] for a in comp["arms"]] == ["AdamW"] and report["baseline"] is None
+    assert comp["paired"] == []  # one arm: nothing to compare with
     assert any("names no baseline" in n for n in report["notes"])
-    assert any("only 1 complete trial(s), fewer than --top 3" in n for n in report["notes"])
-    assert [len(c["runs"]) for c in report["configs"]] == [2]
+    notes = comp["notes"]
+    assert any("only 1 complete trial(s) within the budget, fewer than --top 3" in n for n in notes)
+    assert [len(c["runs"]) for c in comp["configs"]] == [2]
     text = (tmp_path / "results" / "alone" / "report.md").read_text()
-    assert "against" not in text and "| AdamW (alone, trial 0) | 0.5000 | 2 |" in text
+    assert "against" not in text and "| AdamW (alone, trial 0) | AdamW | 0.5000 | 2 |" in text
     assert "Welch" not in out and "AdamW (alone, trial 0)" in out
     # one complete trial: no importances, said in the report instead of an empty picture
     assert not (tmp_path / "results" / "alone" / "importance.png").exists()

@@ -1,0 +1,353 @@
+"""The arms of a comparison: study files checked and opened, split by optimizer, and cut to
+equal tuning budgets. Nothing runs and nothing is written here.
+
+An arm is the trials of one optimizer: a study file, or, for a study whose space searches
+``optimizer.kind``, the trials of one kind. Every arm is judged on the same number of
+finished (complete + pruned) trials: its first K by trial number, K the smallest arm's count
+unless ``--budget`` says less. :func:`plan_comparison` checks every input before anything
+is written anywhere, and fails with one line that says what is wrong and what to run.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from hpsearch.errors import HpsearchError
+from hpsearch.optim import OPTIMIZERS
+from hpsearch.search.runner import BUDGET_STATES
+from hpsearch.search.storage import display_url
+from hpsearch.search.study import StudyNotFoundError, load_study
+from hpsearch.spec.schema import Spec
+from hpsearch.spec.space import Categorical
+
+KIND = "optimizer.kind"
+# What identifies a task's data: arms that differ here are not on the same task. How much
+# of the training split a study reads and how it truncates are settings of its recipe,
+# shown among the fixed settings that differ.
+TASK_IDENTITY = (
+    "name",
+    "train_file",
+    "validation_file",
+    "file_format",
+    "text_fields",
+    "label_field",
+    "label_kind",
+    "label_map",
+    "max_eval_samples",
+    "validation_fraction",
+    "seed",
+)
+
+
+class CompareError(HpsearchError):
+    """The given studies cannot be compared (different tasks, never run, too few trials)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A study file as the command line gives it, with ``--set`` and ``--storage`` applied."""
+
+    spec: Spec
+    label: str  # how messages name it: "study", "baseline study"
+    command: str  # the `hpsearch run` command that runs it with the same settings
+    baseline_of: str | None = None  # for `report`'s baseline: the study it is the baseline of
+
+    @property
+    def file(self) -> str:
+        return self.spec.source
+
+
+def source(
+    spec: Spec,
+    *,
+    overrides: Sequence[str] = (),
+    storage: str | None = None,
+    label: str = "study",
+    baseline_of: str | None = None,
+) -> Source:
+    """``spec`` (loaded with ``overrides``) as an input, stored in ``storage`` when given."""
+    if storage is not None:
+        spec = spec.model_copy(update={"study": spec.study.model_copy(update={"storage": storage})})
+    args = ["hpsearch", "run", spec.source]
+    if storage is not None:
+        args += ["--storage", storage]
+    for item in overrides:
+        args += ["--set", item]
+    return Source(spec, label, shlex.join(args), baseline_of)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """The trials of one optimizer in one study."""
+
+    name: str
+    kind: str  # optimizer.kind
+    source: Source
+    study: optuna.Study
+    finished: tuple[FrozenTrial, ...]  # every finished trial of the arm, by number
+    judged: tuple[FrozenTrial, ...]  # its first `budget` finished trials
+    baseline: bool
+
+    @property
+    def spec(self) -> Spec:
+        return self.source.spec
+
+    @property
+    def cut(self) -> tuple[FrozenTrial, ...]:
+        return self.finished[len(self.judged) :]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Arms checked and cut to one budget, the baseline first; ready to re-run."""
+
+    arms: tuple[Arm, ...]
+    budget: int  # finished trials each arm is judged on
+    budget_requested: int | None
+    notes: tuple[str, ...]  # what the budget cut, and how arms were formed
+
+    @property
+    def baseline(self) -> Arm:
+        return self.arms[0]
+
+    @property
+    def metric(self) -> str:
+        return self.baseline.spec.metric
+
+    @property
+    def maximize(self) -> bool:
+        return self.baseline.spec.direction == "maximize"
+
+
+def plan_comparison(
+    sources: Sequence[Source], *, baseline: str | None = None, budget: int | None = None
+) -> Plan:
+    """Check ``sources`` and open their studies as arms, cut to equal budgets.
+
+    Args:
+        sources: the study files, the first one's arm the baseline (unless ``baseline``).
+        baseline: the name of the baseline arm (``--baseline``).
+        budget: the most finished trials an arm is judged on (``--budget``).
+
+    Raises:
+        CompareError: arms on different tasks, metrics or directions; a study never run, or
+            with too few finished trials; an unknown ``baseline``.
+        SpecError: a study file is invalid.
+    """
+    if budget is not None and budget < 1:
+        raise ValueError(f"`budget >= 1` must hold, but got {budget=}")
+    _check_alike(sources)
+    studies = [(s, _open(s)) for s in sources]
+    candidates = []
+    notes = []
+    for s, study in studies:
+        split = _split(s, study)
+        if len(split) > 1 and any(c.finished for c in split):
+            # A kind no trial of the study tried is not an arm (a testbed searching many
+            # recipes may never have reached it); said, not an error.
+            notes += [
+                f"study {s.spec.study.name!r} has no finished trial of {_label(c.kind)}: not an arm"
+                for c in split
+                if not c.finished
+            ]
+            split = [c for c in split if c.finished]
+        candidates += split
+    named = list(zip(_names(candidates), candidates, strict=True))
+    if baseline is not None:
+        names = [name for name, _ in named]
+        if baseline not in names:
+            raise CompareError(f"--baseline {baseline!r} is not an arm; the arms are {names}")
+        named.sort(key=lambda x: x[0] != baseline)  # stable: the others keep their order
+    comparing = len(named) > 1
+    for _, c in named:
+        _check_trials(c, comparing)
+    smallest = min(len(c.finished) for c in candidates)
+    k = smallest if budget is None else min(budget, smallest)
+    if budget is not None and budget > smallest:
+        notes.append(
+            f"--budget {budget} is more than the smallest arm's {smallest} finished trials: "
+            f"every arm is judged on {smallest}"
+        )
+    built = []
+    for i, (name, c) in enumerate(named):
+        arm = Arm(name, c.kind, c.source, c.study, c.finished, c.finished[:k], baseline=i == 0)
+        _check_complete(arm)
+        if arm.cut:
+            numbers = ", ".join(str(t.number) for t in arm.cut)
+            notes.append(
+                f"{arm.name}: judged on its first {k} of {len(arm.finished)} finished trials; "
+                f"the budget cut trial(s) {numbers}"
+            )
+        built.append(arm)
+    split = {a.source.spec.study.name for a in built if _searches_kind(a.spec)}
+    notes += [
+        f"study {name!r} searches optimizer.kind: its arms are its trials of each kind"
+        for name in sorted(split)
+    ]
+    return Plan(tuple(built), k, budget, tuple(notes))
+
+
+def _searches_kind(spec: Spec) -> bool:
+    return isinstance(spec.space.get(KIND), Categorical)
+
+
+def _task_identity(spec: Spec) -> Any:
+    def identity(task: Any) -> dict[str, Any]:
+        return {k: getattr(task, k) for k in TASK_IDENTITY}
+
+    if spec.is_multitask:
+        return [{"key": t.key, "metric": t.metric, **identity(t)} for t in spec.tasks]
+    return identity(spec.task)
+
+
+def _check_alike(sources: Sequence[Source]) -> None:
+    """Every arm on the first one's task, metric and direction; no study given twice."""
+    first = sources[0]
+    where = {}
+    for s in sources:
+        for what, a, b in (
+            ("task", _task_identity(first.spec), _task_identity(s.spec)),
+            ("study.metric", first.spec.metric, s.spec.metric),
+            ("study.direction", first.spec.direction, s.spec.direction),
+        ):
+            if a != b:
+                raise CompareError(
+                    f"{first.file} and {s.file} cannot be compared: they differ in "
+                    f"{_difference(what, a, b)}; compare studies of one task and metric"
+                )
+        key = (s.spec.study.storage, s.spec.study.name)
+        if key in where:
+            raise CompareError(
+                f"{where[key]} and {s.file} are the same study {s.spec.study.name!r} in "
+                f"{display_url(str(key[0]))}; give each arm a study of its own"
+            )
+        where[key] = s.file
+
+
+def _difference(what: str, a: Any, b: Any) -> str:
+    """``task.validation_file ('x' against 'y')``: the first field where ``a`` and ``b``
+    differ (dicts of a task, or lists of them for multitask studies)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a:
+            if a[key] != b.get(key):
+                return f"{what}.{key} ({a[key]!r} against {b.get(key)!r})"
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for x, y in zip(a, b, strict=True):
+            if x != y:
+                return _difference("tasks", x, y)
+    return f"{what} ({a!r} against {b!r})"
+
+
+def _open(s: Source) -> optuna.Study:
+    spec = s.spec
+    try:
+        return load_study(spec)
+    except StudyNotFoundError:
+        url = display_url(str(spec.study.storage))
+        missing = f"no study {spec.study.name!r} in {url}; run it first: `{s.command}`"
+        if s.baseline_of is not None:
+            raise CompareError(
+                f"the baseline of study {s.baseline_of!r} is missing: {missing}"
+            ) from None
+        raise CompareError(f"{s.label} {spec.study.name!r} ({s.file}): {missing}") from None
+
+
+def _finished(trials: Sequence[FrozenTrial]) -> tuple[FrozenTrial, ...]:
+    return tuple(sorted((t for t in trials if t.state in BUDGET_STATES), key=lambda t: t.number))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """An arm before it is named and cut: the finished trials of one kind of a study."""
+
+    source: Source
+    study: optuna.Study
+    kind: str
+    finished: tuple[FrozenTrial, ...]
+
+
+def _split(s: Source, study: optuna.Study) -> list[_Candidate]:
+    """One arm of a study, or one per kind when its space searches ``optimizer.kind``."""
+    trials = study.get_trials(deepcopy=False)
+    if not _searches_kind(s.spec):
+        return [_Candidate(s, study, s.spec.optimizer.kind, _finished(trials))]
+    choices = s.spec.space[KIND]
+    assert isinstance(choices, Categorical)
+    own = s.spec.optimizer.kind
+    return [
+        _Candidate(
+            s, study, str(kind), _finished([t for t in trials if t.params.get(KIND, own) == kind])
+        )
+        for kind in choices.choices
+    ]
+
+
+def _label(kind: str) -> str:
+    return OPTIMIZERS[kind].label if kind in OPTIMIZERS else kind
+
+
+def _names(candidates: Sequence[_Candidate]) -> list[str]:
+    """Each arm's name: its optimizer; its study where two arms share an optimizer (and
+    both where that is not enough)."""
+    labels = [_label(c.kind) for c in candidates]
+    studies = [c.source.spec.study.name for c in candidates]
+    names = []
+    for label, study in zip(labels, studies, strict=True):
+        if labels.count(label) == 1:
+            names.append(label)
+        elif studies.count(study) == 1:
+            names.append(study)
+        else:
+            names.append(f"{study} {label}")
+    return names
+
+
+def _which(c: _Candidate) -> str:
+    """How messages name an arm's trials: ``study 'x'``, ``the AdamW trials of study 'x'``."""
+    s = c.source
+    which = f"{s.label} {s.spec.study.name!r}"
+    return f"the {_label(c.kind)} trials of {which}" if _searches_kind(s.spec) else which
+
+
+def _check_trials(c: _Candidate, comparing: bool) -> None:
+    """An arm needs a complete trial to re-run, and two finished ones to be compared."""
+    n = len(c.finished)
+    complete = sum(t.state == TrialState.COMPLETE for t in c.finished)
+    command = c.source.command
+    more = f"{command} --n-trials {n + 2}" if comparing and n else command
+    if complete == 0:
+        raise CompareError(
+            f"{_which(c)} has no complete trial to report on yet; run it first: `{more}`"
+        )
+    if comparing and n < 2:
+        raise CompareError(
+            f"{_which(c)} has {n} finished trial; comparing needs at least 2 per arm: "
+            f"run more: `{more}`"
+        )
+
+
+def _check_complete(arm: Arm) -> None:
+    """The budget must leave each arm a complete trial to re-run."""
+    if not any(t.state == TrialState.COMPLETE for t in arm.judged):
+        numbers = ", ".join(str(t.number) for t in arm.judged)
+        raise CompareError(
+            f"{arm.name}: its first {len(arm.judged)} finished trials ({numbers}) were all "
+            f"pruned, so there is no config to re-run; raise --budget or run more trials: "
+            f"`{arm.source.command}`"
+        )
+
+
+def results_folder(sources: Sequence[Source], name: str | None) -> tuple[str, Path]:
+    """The comparison's name and folder: ``results/<name>/`` beside the first study file;
+    the name defaults to the studies' names joined with ``-vs-``."""
+    if name is None:
+        studies = list(dict.fromkeys(s.spec.study.name for s in sources))
+        name = "-vs-".join(studies) if len(studies) > 1 else f"{studies[0]}-by-optimizer"
+    return name, Path(sources[0].file).resolve().parent / "results" / name

@@ -1,0 +1,253 @@
+"""Building a comparison: arms (:mod:`hpsearch.report.arms`) → paired re-runs over one seed
+list → a :class:`~hpsearch.report.model.Comparison`.
+
+The one mechanism behind ``hpsearch compare`` and ``hpsearch report`` (which compares a
+study with its baseline). The ``top`` best configs of each arm's judged trials are re-run
+without pruning with the same seeds in every arm (from the baseline arm's ``train.seed``
+on), so new weights, dropout and batch order match across arms and each seed gives a pair.
+Each arm is then represented by its config with the best mean objective over the seeds (a
+lucky seed in the search is what the re-runs are there to discount). Nothing here prints,
+draws or writes files.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+
+from optuna.trial import FrozenTrial, TrialState
+
+from hpsearch.data.encode import DataCache
+from hpsearch.metrics import default_direction
+from hpsearch.report.arms import Arm, Plan
+from hpsearch.report.cost import arm_cost
+from hpsearch.report.curves import BAND, CURVE_RESAMPLES, tuning_curve
+from hpsearch.report.model import (
+    ArmResult,
+    Comparison,
+    ConfigResult,
+    Paired,
+    TuningCurve,
+)
+from hpsearch.report.spaces import space_rows, space_warnings
+from hpsearch.report.stats import (
+    CI_LEVEL,
+    RESAMPLES,
+    bootstrap_ci,
+    effect_size,
+    holm,
+    paired_t,
+    summarize,
+    welch,
+    wilcoxon,
+    wilcoxon_floor,
+)
+from hpsearch.search.progress import Progress
+from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds, top_trials
+
+# Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
+# the validation loss is in every config's table anyway.
+NOT_COMPARED = frozenset({"loss"})
+
+
+def build_comparison(
+    plan: Plan,
+    *,
+    seeds: int = 5,
+    top: int = 1,
+    target: float | None = None,
+    shown: Sequence[str] | None = None,
+    cache: DataCache | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Re-run the ``top`` best configs of each arm with ``seeds`` shared seeds; compare.
+
+    Re-runs that finished in an earlier call are read back, not run again.
+
+    Args:
+        target: time-to-target's target; default: the baseline arm's median best over the
+            seeds.
+        shown: the metrics to compare (a multitask study's table columns); default: every
+            metric of the runs but the loss.
+    """
+    if seeds < 1 or top < 1:
+        raise ValueError(f"`seeds >= 1` and `top >= 1` must hold, but got ({seeds=}, {top=})")
+    metric, maximize = plan.metric, plan.maximize
+    seed_list = tuple(shared_seeds(plan.baseline.spec, seeds))
+    cache = cache or DataCache()  # the arms share the task: tokenize once
+    configs: list[ConfigResult] = []
+    notes = list(plan.notes)
+    for arm in plan.arms:
+        trials = top_trials(arm.judged, top, maximize)
+        if len(trials) < top:
+            notes.append(
+                f"{arm.name}: only {len(trials)} complete trial(s) within the budget, fewer "
+                f"than --top {top}"
+            )
+        runs = reseed(arm.spec, arm.study, trials, seed_list, cache=cache, progress=progress)
+        configs += [_config(arm, t, runs[t.number], seed_list) for t in trials]
+
+    best = {arm.name: _best_config(configs, arm.name, metric, maximize) for arm in plan.arms}
+    names = shown or [m for c in best.values() for m in c.summary if m not in NOT_COMPARED]
+    common = set.intersection(*(set(c.summary) for c in best.values()))
+    compared = [m for m in dict.fromkeys([metric, *names]) if m in common]
+    baseline = best[plan.baseline.name]
+    if target is None:
+        target = float(statistics.median(r.value for r in baseline.runs))
+        target_source = f"the median best over the seeds of the baseline arm, {plan.baseline.name}"
+    else:
+        target_source = "--target"
+    rows = space_rows(plan.arms)
+    return Comparison(
+        metric=metric,
+        direction="maximize" if maximize else "minimize",
+        metrics=tuple(compared),
+        baseline=plan.baseline.name,
+        seeds=seed_list,
+        top=top,
+        budget=plan.budget,
+        budget_requested=plan.budget_requested,
+        arms=tuple(_arm(arm, best[arm.name], compared) for arm in plan.arms),
+        space=rows,
+        warnings=space_warnings(rows, plan.arms),
+        curves=tuple(_curve(arm, metric, maximize) for arm in plan.arms),
+        curve_resamples=CURVE_RESAMPLES,
+        curve_band=BAND,
+        resamples=RESAMPLES,
+        ci_level=CI_LEVEL,
+        paired=_paired(plan, best, compared),
+        target=target,
+        target_source=target_source,
+        costs=tuple(
+            arm_cost(arm.name, best[arm.name].runs, target, maximize=maximize) for arm in plan.arms
+        ),
+        configs=tuple(configs),
+        notes=tuple(notes),
+    )
+
+
+def _config(
+    arm: Arm, trial: FrozenTrial, runs: list[SeedRun], seeds: tuple[int, ...]
+) -> ConfigResult:
+    spec = arm.spec.with_params(trial.params)
+    maximize = arm.spec.direction == "maximize"
+    metric_names = list(dict.fromkeys(m for r in runs for m in r.metrics))
+    summary = {
+        m: summarize(
+            [r.metrics.get(m, float("nan")) for r in runs],
+            maximize=default_direction(m) == "maximize",
+        )
+        for m in metric_names
+    }
+    best = (max if maximize else min)(runs, key=lambda r: r.value)
+    return ConfigResult(
+        arm=arm.name,
+        role="baseline" if arm.baseline else "study",
+        study=arm.spec.study.name,
+        metric=arm.spec.metric,
+        optimizer=spec.optimizer.kind,
+        trial=trial.number,
+        params=dict(trial.params),
+        search_value=trial.value,
+        reseed_study=reseed_name(arm.spec.study.name),
+        seeds=seeds,
+        runs=tuple(runs),
+        summary=summary,
+        best_run=best,
+    )
+
+
+def _best_config(
+    configs: Sequence[ConfigResult], arm: str, metric: str, maximize: bool
+) -> ConfigResult:
+    """The arm's config with the best mean ``metric`` over the seeds; ties: the earlier."""
+    own = [c for c in configs if c.arm == arm]
+    sign = -1.0 if maximize else 1.0
+    return min(own, key=lambda c: (sign * c.summary[metric].mean, own.index(c)))
+
+
+def _arm(arm: Arm, best: ConfigResult, compared: Sequence[str]) -> ArmResult:
+    return ArmResult(
+        name=arm.name,
+        study=arm.spec.study.name,
+        study_file=arm.source.file,
+        optimizer=arm.kind,
+        baseline=arm.baseline,
+        finished=len(arm.finished),
+        judged=tuple(t.number for t in arm.judged),
+        cut=tuple(t.number for t in arm.cut),
+        best_trial=best.trial,
+        summary={m: best.summary[m] for m in compared},
+        best_run=best.best_run,
+    )
+
+
+def trial_value(trial: FrozenTrial, maximize: bool) -> float | None:
+    """A finished trial's value for the tuning curve: a pruned trial's best reported value."""
+    if trial.state == TrialState.COMPLETE:
+        return trial.value
+    reported = list(trial.intermediate_values.values())
+    if not reported:
+        return None
+    return max(reported) if maximize else min(reported)
+
+
+def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:
+    values = [v for t in arm.judged if (v := trial_value(t, maximize)) is not None]
+    return TuningCurve(
+        arm=arm.name,
+        values=tuple(values),
+        points=tuning_curve(values, maximize=maximize, resamples=CURVE_RESAMPLES),
+    )
+
+
+def _paired(
+    plan: Plan, best: dict[str, ConfigResult], compared: Sequence[str]
+) -> tuple[Paired, ...]:
+    """Each other arm against the baseline, per metric; Holm's correction over the arms
+    when more than one is compared with the baseline."""
+    base = best[plan.baseline.name]
+    others = [a.name for a in plan.arms[1:]]
+    results = []
+    for m in compared:
+        row = [_pair(name, m, best[name], base) for name in others]
+        if len(row) > 1:
+            t_holm = holm([p.t_test.p for p in row])
+            w_holm = holm([p.wilcoxon.p for p in row])
+            row = [_with_holm(p, t, w) for p, t, w in zip(row, t_holm, w_holm, strict=True)]
+        results += row
+    return tuple(results)
+
+
+def _with_holm(p: Paired, t: float | None, w: float | None) -> Paired:
+    return replace(
+        p,
+        t_test=replace(p.t_test, p_holm=t),
+        wilcoxon=replace(p.wilcoxon, p_holm=w),
+    )
+
+
+def _pair(arm: str, metric: str, config: ConfigResult, base: ConfigResult) -> Paired:
+    """``config`` against ``base`` for ``metric``, seed by seed (both ran the same seeds)."""
+    nan = float("nan")  # a run without the metric: visible, never silently dropped
+    a = [r.metrics.get(metric, nan) for r in config.runs]
+    b = [r.metrics.get(metric, nan) for r in base.runs]
+    d = [x - y for x, y in zip(a, b, strict=True)]
+    spread = summarize(d)
+    ci = bootstrap_ci(d)
+    return Paired(
+        arm=arm,
+        metric=metric,
+        seeds=config.seeds,
+        differences=tuple(d),
+        mean=spread.mean,
+        std=spread.std,
+        ci_low=None if ci is None else ci[0],
+        ci_high=None if ci is None else ci[1],
+        effect_size=effect_size(d),
+        t_test=paired_t(a, b),
+        wilcoxon=wilcoxon(a, b),
+        wilcoxon_floor=wilcoxon_floor(len(d)),
+        welch=welch(a, b),
+    )

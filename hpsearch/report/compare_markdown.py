@@ -1,0 +1,232 @@
+"""compare.md, and the comparison's sections that report.md shares: the tables of
+:mod:`hpsearch.report.compare_tables` as markdown, with what each number means."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from hpsearch.report.compare_tables import (
+    budget_rows,
+    cards_rows,
+    cards_title,
+    config_rows,
+    config_title,
+    cost_rows,
+    curve_rows,
+    paired_rows,
+    run_rows,
+    space_table,
+)
+from hpsearch.report.labels import config_label
+from hpsearch.report.model import CompareReport, Comparison, Params, ParamValue
+from hpsearch.report.tables import Rows, number_cell
+
+Section = list[str]  # markdown lines, starting with a "## " heading
+
+
+def markdown_table(rows: Rows) -> str:
+    """A markdown table: the first column left-aligned, the others right-aligned."""
+    header, body = rows
+
+    def cells(row: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+
+    align = ["---", *(["---:"] * (len(header) - 1))]
+    return "\n".join([cells(header), "| " + " | ".join(align) + " |", *map(cells, body)])
+
+
+def config_metrics(comp: Comparison) -> tuple[str, ...]:
+    """The metrics of the configs' tables: the objective, then every metric of the runs."""
+    return tuple(dict.fromkeys([comp.metric, *(m for c in comp.configs for m in c.summary)]))
+
+
+def wilcoxon_note(comp: Comparison) -> str | None:
+    """Why a Wilcoxon p-value of few pairs says nothing; None with enough pairs."""
+    if not comp.paired:
+        return None
+    floor = comp.paired[0].wilcoxon_floor
+    if floor <= 0.05:
+        return None
+    n = len(comp.seeds)
+    return (
+        f"With {n} pairs the exact Wilcoxon signed-rank test cannot give a two-sided p below "
+        f"{floor:.4g} (2 / 2^{n}, every difference of one sign): it cannot reach p < 0.05 "
+        "below 6 pairs, so its p here is no evidence either way; run more seeds (--seeds 6 "
+        "or more) for it to count."
+    )
+
+
+def cards_section(comp: Comparison) -> Section:
+    """The model cards' table, with the comparison's columns and what they mean."""
+    paired = (
+        f"Δ: the arm minus the baseline ({comp.baseline}) over the same seeds, mean of the "
+        f"per-seed differences with its bootstrap {comp.ci_level:.0%} CI ({comp.resamples:,} "
+        "resamples, seeded). Paired t-test and Wilcoxon signed-rank over those pairs; "
+        "Welch's t-test as the unpaired view."
+    )
+    if len(comp.arms) > 2:
+        paired += " Holm's correction over the arms compared with the baseline, in brackets."
+    lines = [
+        f"## {cards_title(comp)}",
+        "",
+        f"Each arm's best config (by mean {comp.metric} over the seeds) among its top "
+        f"{comp.top} of the search, re-run without pruning with seeds "
+        f"{', '.join(map(str, comp.seeds))} in every arm. Best run: the seed with the best "
+        f"{comp.metric}, all its metrics. "
+        + (paired if len(comp.arms) > 1 else "One arm: no paired tests.")
+        + f" Time to target: median training time (evaluations excluded) and steps until an "
+        f"evaluation first reached {comp.metric} {number_cell(comp.target)} "
+        f"({comp.target_source}); a run that never did counts as infinitely slow.",
+        "",
+        markdown_table(cards_rows(comp)),
+        "",
+    ]
+    note = wilcoxon_note(comp)
+    return lines + ([note, ""] if note else [])
+
+
+def comparison_sections(
+    comp: Comparison, metrics: Sequence[str] | None = None
+) -> tuple[Section, list[Section]]:
+    """The cards' section, and the others: budget, spaces, curves, paired seeds, cost,
+    configs and runs. ``metrics``: the configs' tables' columns (default: every metric)."""
+    shown = list(metrics or config_metrics(comp))
+    budget = [
+        "## Tuning budget",
+        "",
+        f"Every arm is judged on its first {comp.budget} finished (complete or pruned) "
+        "trials by trial number: the smallest arm's count"
+        + (f", with --budget {comp.budget_requested}" if comp.budget_requested is not None else "")
+        + ". The best of more trials beats the best of fewer of the same distribution most "
+        "of the time, so a comparison at unequal budgets favours the larger one.",
+        "",
+        markdown_table(budget_rows(comp)),
+        "",
+    ]
+    spaces = [
+        "## Search spaces",
+        "",
+        "How each arm sets the dimensions every recipe has, and every other field an arm "
+        "searches: a range or choices where searched, (fixed) where not, – where the field "
+        "does not apply. Rankings of optimizers follow their search spaces (Choi et al. 2019).",
+        "",
+        markdown_table(space_table(comp.space, [a.name for a in comp.arms])),
+        "",
+    ]
+    spaces += [f"- warning: {w}" for w in comp.warnings] or [
+        "The arms search and fix the shared dimensions alike."
+    ]
+    spaces.append("")
+    curves = [
+        f"## Tuning curves: expected best {comp.metric} after k trials",
+        "",
+        "Expected best validation "
+        f"{comp.metric} of k trials drawn at random from the arm's judged trials (pruned ones "
+        f"at their best reported value), with a {_band(comp)} band from {comp.curve_resamples:,} "
+        "bootstrap resamples of those trials (seeded), next to the observed best of its first "
+        "k trials. The trials of a "
+        "model-based sampler (TPE) are not independent draws: the curve estimates what "
+        "random draws from them would give, the observed column is what the search did.",
+        "",
+        markdown_table(curve_rows(comp)),
+        "",
+    ]
+    sections = [budget, spaces, curves]
+    if comp.paired:
+        paired = [
+            "## Paired seeds",
+            "",
+            "Per compared metric, each arm's best config minus the baseline's, seed by seed "
+            f"({', '.join(map(str, comp.seeds))}). Effect size: mean difference over its "
+            "standard deviation.",
+            "",
+            markdown_table(paired_rows(comp)),
+            "",
+        ]
+        differences = [
+            f"- {p.arm} − {comp.baseline}, {p.metric}: "
+            + ", ".join(
+                f"seed {s}: {number_cell(d, 4, sign=True)}"
+                for s, d in zip(p.seeds, p.differences, strict=True)
+            )
+            for p in comp.paired
+        ]
+        sections.append([*paired, *differences, ""])
+    measures = sorted({c.peak_memory for c in comp.costs})
+    sections.append(
+        [
+            f"## Cost per run: medians over {len(comp.seeds)} seeds",
+            "",
+            "From the re-runs of each arm's best config. Training seconds exclude "
+            "evaluations; optimizer state is what the optimizer keeps between steps at the "
+            "end of training (AdamW: its two moments; M-FAC: the gradient buffer, GGᵀ and "
+            f"momentum). Peak memory: {'; '.join(measures)}. Time to target: to "
+            f"{comp.metric} {number_cell(comp.target)} ({comp.target_source}).",
+            "",
+            markdown_table(cost_rows(comp)),
+            "",
+        ]
+    )
+    sections.append(
+        [
+            f"## Configs: {config_title(comp)}",
+            "",
+            markdown_table(config_rows(comp, shown)),
+            "",
+            "Params:",
+            "",
+            *(f"- {config_label(c)}: {params_text(c.params)}" for c in comp.configs),
+            "",
+        ]
+    )
+    sections.append(["## Runs", "", markdown_table(run_rows(comp, shown)), ""])
+    return cards_section(comp), sections
+
+
+def _band(comp: Comparison) -> str:
+    low, high = comp.curve_band
+    return f"{high - low:.0%}"
+
+
+def plots_section(plots: Mapping[str, str | None]) -> Section:
+    """The plots, or why one was skipped."""
+    lines = ["## Plots", ""]
+    for name, skipped in plots.items():
+        stem = name.rsplit(".", 1)[0]
+        lines.append(f"- `{name}`: {skipped}" if skipped else f"![{stem}]({name})")
+    return [*lines, ""]
+
+
+def notes_section(notes: Sequence[str]) -> Section:
+    return ["## Notes", "", *(f"- {n}" for n in notes), ""] if notes else []
+
+
+def compare_markdown(doc: CompareReport, plots: Mapping[str, str | None] | None = None) -> str:
+    """compare.md: every table of the comparison, the plots and the notes."""
+    comp = doc.comparison
+    arms = ", ".join(
+        f"{a.name} (`{a.study}`, `{a.study_file}`)" + (", the baseline" if a.baseline else "")
+        for a in comp.arms
+    )
+    intro = (
+        f"Arms: {arms}. Objective: {comp.metric} ({comp.direction}). Top {comp.top} "
+        f"config(s) of each arm re-run with {len(comp.seeds)} shared seeds. Created "
+        f"{doc.created}."
+    )
+    cards, rest = comparison_sections(comp)
+    parts = [f"# Comparison: {doc.name}", "", intro, "", *cards]
+    for section in rest:
+        parts += section
+    if plots:
+        parts += plots_section(plots)
+    parts += notes_section(comp.notes)
+    return "\n".join(parts)
+
+
+def params_text(params: Params) -> str:
+    shown = ", ".join(f"`{k}` = {_param(v)}" for k, v in params.items())
+    return shown or "no searched params"
+
+
+def _param(value: ParamValue) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

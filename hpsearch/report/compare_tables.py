@@ -1,0 +1,290 @@
+"""A comparison's tables as a header and rows of strings, and their titles.
+
+The first is the model cards' table with the comparison's columns added; then the budget,
+the search spaces, the tuning curves, the paired tests, the cost, every config and every
+run. Drawn as markdown (:mod:`hpsearch.report.compare_markdown`) or as rich tables
+(:mod:`hpsearch.cli.tables`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hpsearch.report.curves import table_ks
+from hpsearch.report.labels import (
+    PERCENT,
+    arm_label,
+    bytes_label,
+    config_label,
+    metric_name,
+)
+from hpsearch.report.model import Comparison, Cost, Paired, SpaceRow, StatTest
+from hpsearch.report.tables import Rows, number_cell, p_cell, pm_cell
+
+
+def scale(metric: str) -> float:
+    """×100 for the metrics the model cards show in percent."""
+    return 100.0 if metric in PERCENT else 1.0
+
+
+def digits(metric: str) -> int:
+    return 2 if metric in PERCENT else 4
+
+
+def _diff_cell(p: Paired) -> str:
+    """``+1.23 [−0.40, +2.81]``: the mean difference and its 95% CI, in the metric's scale."""
+    s, d = scale(p.metric), digits(p.metric)
+    mean = number_cell(p.mean, d, s, sign=True)
+    if p.ci_low is None or p.ci_high is None:
+        return mean
+    low, high = number_cell(p.ci_low, d, s, sign=True), number_cell(p.ci_high, d, s, sign=True)
+    return f"{mean} [{low}, {high}]"
+
+
+def _test_p(test: StatTest) -> str:
+    """The p-value, and Holm's adjusted one where there were several arms to adjust for."""
+    if test.p_holm is None:
+        return p_cell(test.p)
+    return f"{p_cell(test.p)} (Holm {p_cell(test.p_holm)})"
+
+
+def seconds_cell(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:.1f} s"
+
+
+def target_cell(cost: Cost) -> str:
+    """``41.2 s, 75 steps (3/3)``: median time-to-target, and how many runs reached it."""
+    reached = f"({cost.reached}/{cost.runs})"
+    if cost.target_steps is None:
+        return f"not reached {reached}"
+    steps = f"{cost.target_steps:.0f} steps"
+    if cost.target_seconds is None:
+        return f"{steps} {reached}"
+    return f"{seconds_cell(cost.target_seconds)}, {steps} {reached}"
+
+
+def cards_rows(comp: Comparison) -> Rows:
+    """The model cards' table: a row per arm (its best config over the seeds) with every
+    compared metric's mean ± std and the best run, then the paired difference of the
+    objective to the baseline with its CI, the tests' p-values, time-to-target, step time
+    and optimizer memory."""
+    metrics = comp.metrics
+    objective = metric_name(comp.metric)
+    best_name = " / ".join(metric_name(m) for m in metrics)
+    compared = len(comp.arms) > 1  # one arm alone has nothing to be tested against
+    header = ["", *(metric_name(m) for m in metrics), f"best run ({best_name})", "seeds"]
+    if compared:
+        ci = f"{comp.ci_level:.0%} CI"
+        header += [f"Δ {objective} [{ci}]", "paired t p", "Wilcoxon p", "Welch p"]
+    header += ["time to target", "s/step", "optimizer state"]
+    rows = []
+    for arm in comp.arms:
+        best = arm.best_run.metrics
+        paired = comp.paired_test(arm.name, comp.metric)
+        cost = comp.cost(arm.name)
+        if not compared:
+            tests = []
+        elif paired is None:
+            tests = ["baseline", "", "", ""]
+        else:
+            tests = [
+                _diff_cell(paired),
+                _test_p(paired.t_test),
+                _test_p(paired.wilcoxon),
+                p_cell(paired.welch.p),
+            ]
+        rows.append(
+            [
+                arm_label(arm),
+                *(pm_cell(arm.summary[m], digits(m), scale(m)) for m in metrics),
+                " / ".join(number_cell(best.get(m), digits(m), scale(m)) for m in metrics),
+                str(len(comp.seeds)),
+                *tests,
+                target_cell(cost),
+                number_cell(cost.seconds_per_step, 3),
+                bytes_label(cost.optimizer_state_bytes),
+            ]
+        )
+    return Rows(header, rows)
+
+
+def cards_title(comp: Comparison) -> str:
+    arms = ", ".join(a.name for a in comp.arms[1:])
+    shown = ", ".join(metric_name(m) for m in comp.metrics if m in PERCENT)
+    scaled = f"{shown} ×100, " if shown else ""
+    if not arms:
+        return (
+            f"{comp.baseline}: validation {scaled}mean ± std over {len(comp.seeds)} seeds, "
+            f"tuned with {comp.budget} trials"
+        )
+    return (
+        f"{arms} against {comp.baseline}: validation {scaled}mean ± std over "
+        f"{len(comp.seeds)} paired seeds, each arm tuned with {comp.budget} trials"
+    )
+
+
+def budget_rows(comp: Comparison) -> Rows:
+    """Each arm's finished trials, the ones judged (the budget) and the ones cut."""
+    header = ["arm", "study", "finished trials", "judged (first K)", "cut by the budget"]
+    rows = [
+        [
+            a.name,
+            a.study,
+            str(a.finished),
+            f"{len(a.judged)}: trials {_numbers(a.judged)}",
+            _numbers(a.cut) or "none",
+        ]
+        for a in comp.arms
+    ]
+    return Rows(header, rows)
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    """``0–5, 7, 9``: trial numbers with runs collapsed."""
+    parts: list[str] = []
+    start = prev = None
+    for n in [*numbers, None]:
+        if n is not None and prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}–{prev}")
+        start = prev = n
+    return ", ".join(parts)
+
+
+def space_table(rows: Sequence[SpaceRow], arms: Sequence[str]) -> Rows:
+    """The search spaces side by side: a row per field, a column per arm."""
+    body = []
+    for row in rows:
+        cells = []
+        for arm in arms:
+            c = row.cells[arm]
+            cells.append(f"{c.text} (fixed)" if c.state == "fixed" else c.text)
+        body.append([row.field, *cells])
+    return Rows(["field", *arms], body)
+
+
+def curve_rows(comp: Comparison) -> Rows:
+    """The tuning curves at k = 1, 2, 4, …, K: expected best with its 90% band, and the
+    observed best of the first k trials, per arm."""
+    header = ["trials (k)"]
+    for c in comp.curves:
+        band = f"{comp.curve_band[1] - comp.curve_band[0]:.0%}"
+        header += [f"{c.arm} expected best [{band} band]", f"{c.arm} best of first k"]
+    rows = []
+    longest = max((len(c.points) for c in comp.curves), default=0)
+    for k in table_ks(longest):
+        row = [str(k)]
+        for c in comp.curves:
+            if k > len(c.points):
+                row += ["–", "–"]
+                continue
+            p = c.points[k - 1]
+            band = f"[{number_cell(p.low)}, {number_cell(p.high)}]"
+            row += [f"{number_cell(p.expected)} {band}", number_cell(p.observed)]
+        rows.append(row)
+    return Rows(header, rows)
+
+
+def curve_title(comp: Comparison) -> str:
+    return f"tuning curves: expected best {comp.metric} after k trials (Dodge et al. 2019)"
+
+
+def paired_rows(comp: Comparison) -> Rows:
+    """Every arm against the baseline, per compared metric: the paired differences and
+    their tests."""
+    header = [
+        "arm − baseline",
+        "metric",
+        "pairs",
+        f"mean diff [{comp.ci_level:.0%} CI]",
+        "std",
+        "effect size",
+        "paired t (p)",
+        "Wilcoxon W (p)",
+        "Welch t (p)",
+    ]
+    rows = []
+    for p in comp.paired:
+        s, d = scale(p.metric), digits(p.metric)
+        rows.append(
+            [
+                f"{p.arm} − {comp.baseline}",
+                metric_name(p.metric) + (" ×100" if s != 1.0 else ""),
+                str(len(p.differences)),
+                _diff_cell(p),
+                number_cell(p.std, d, s),
+                number_cell(p.effect_size, 2),
+                f"{number_cell(p.t_test.statistic, 2)} ({_test_p(p.t_test)})",
+                f"{number_cell(p.wilcoxon.statistic, 1)} ({_test_p(p.wilcoxon)})",
+                f"{number_cell(p.welch.statistic, 2)} ({p_cell(p.welch.p)})",
+            ]
+        )
+    return Rows(header, rows)
+
+
+def cost_rows(comp: Comparison) -> Rows:
+    """What each arm's best config cost per run: medians over the seeds."""
+    header = [
+        "arm",
+        "s/step",
+        "samples/s",
+        "training s",
+        "wall s",
+        "optimizer state",
+        "peak memory",
+        "time to target",
+    ]
+    rows = [
+        [
+            c.arm,
+            number_cell(c.seconds_per_step, 3),
+            number_cell(c.samples_per_s, 1),
+            number_cell(c.train_seconds, 1),
+            number_cell(c.wall_time, 1),
+            bytes_label(c.optimizer_state_bytes),
+            bytes_label(c.peak_memory_bytes),
+            target_cell(c),
+        ]
+        for c in comp.costs
+    ]
+    return Rows(header, rows)
+
+
+def cost_title(comp: Comparison) -> str:
+    return (
+        f"cost per run (medians over {len(comp.seeds)} seeds) and time to {comp.metric} "
+        f"{number_cell(comp.target)}"
+    )
+
+
+def config_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
+    """Each re-run config: mean ± std and best-of-N of ``metrics`` over its seeds."""
+    header = ["config", "arm", f"search {comp.metric}", "seeds"]
+    for m in metrics:
+        header += [f"{m} mean ± std", f"{m} best"]
+    rows = []
+    for c in comp.configs:
+        row = [config_label(c), c.arm, number_cell(c.search_value), str(len(c.runs))]
+        for m in metrics:
+            s = c.summary.get(m)
+            row += ["–", "–"] if s is None else [pm_cell(s), number_cell(s.best)]
+        rows.append(row)
+    return Rows(header, rows)
+
+
+def config_title(comp: Comparison) -> str:
+    return f"top {comp.top} config(s) of each arm over {len(comp.seeds)} seeds"
+
+
+def run_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
+    """Every re-run: config, seed, the trial in the companion study, ``metrics``."""
+    header = ["config", "seed", "re-run trial", *metrics]
+    rows = [
+        [config_label(c), str(r.seed), f"{c.reseed_study} #{r.trial}"]
+        + [number_cell(r.metrics.get(m)) for m in metrics]
+        for c in comp.configs
+        for r in c.runs
+    ]
+    return Rows(header, rows)

@@ -1,0 +1,189 @@
+"""A comparison's data: arms judged on equal tuning budgets, their search spaces side by
+side, tuning curves, paired re-runs over one seed list with their tests, and cost.
+
+:func:`hpsearch.report.compare.build_comparison` fills it in; ``hpsearch compare`` writes it
+as compare.json (:class:`CompareReport`) and ``hpsearch report`` inside report.json.
+Field names are the JSON's keys, in its order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hpsearch.report.model.base import (
+    ConfigResult,
+    Data,
+    StatTest,
+    Summary,
+    check_version,
+    from_dict,
+)
+from hpsearch.search.runs import SeedRun
+
+# 1: the first compare.json
+COMPARE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ArmResult(Data):
+    """An arm: the trials of one optimizer (a study file, or one kind of a study that
+    searches ``optimizer.kind``), judged on its first ``budget`` finished trials."""
+
+    name: str  # AdamW, M-FAC, or the study's name when two arms share an optimizer
+    study: str
+    study_file: str
+    optimizer: str
+    baseline: bool
+    finished: int  # finished trials (complete + pruned) of this arm in its study
+    judged: tuple[int, ...]  # the numbers of the first `budget` of them
+    cut: tuple[int, ...]  # the numbers of the finished trials the budget left out
+    best_trial: int  # its config with the best mean objective over the seeds
+    summary: dict[str, Summary]  # that config's compared metrics over the seeds
+    best_run: SeedRun  # that config's run with the best objective
+
+
+@dataclass(frozen=True)
+class SpaceCell(Data):
+    """How an arm sets a field: searched (a range or choices) or fixed, as text."""
+
+    state: Literal["searched", "fixed", "n/a"]  # n/a: the field does not apply to the arm
+    text: str  # "3e-05 … 0.003 (log)", "16, 32, 64", "32"
+
+
+@dataclass(frozen=True)
+class SpaceRow(Data):
+    """A field of the arms' search spaces, side by side."""
+
+    field: str  # "train.lr"
+    shared: bool  # one of the dimensions every comparison shows (lr, batch size, ...)
+    cells: dict[str, SpaceCell]  # arm name → how it sets the field
+
+
+@dataclass(frozen=True)
+class CurvePoint(Data):
+    """The tuning curve after k trials."""
+
+    k: int
+    expected: float  # expected best of k trials (Dodge et al. 2019)
+    low: float  # the band: 5th percentile of the estimate over bootstrap resamples
+    high: float  # 95th percentile
+    observed: float  # the best of the arm's first k trials, by trial number
+
+
+@dataclass(frozen=True)
+class TuningCurve(Data):
+    """An arm's expected best validation metric as a function of its tuning budget."""
+
+    arm: str
+    values: tuple[float, ...]  # its judged trials' values by trial number (pruned: best reported)
+    points: tuple[CurvePoint, ...]  # k = 1 ... len(values)
+
+
+@dataclass(frozen=True)
+class Paired(Data):
+    """An arm against the baseline arm over the same seeds, for one metric."""
+
+    arm: str
+    metric: str
+    seeds: tuple[int, ...]  # the seeds both arms ran, in order
+    differences: tuple[float, ...]  # arm minus baseline, per seed
+    mean: float  # of the differences
+    std: float | None  # sample std of the differences; None with one seed
+    ci_low: float | None  # bootstrap 95% CI of the mean difference; None with one seed
+    ci_high: float | None
+    effect_size: float | None  # mean / std of the differences
+    t_test: StatTest  # paired t-test (scipy.stats.ttest_rel)
+    wilcoxon: StatTest  # Wilcoxon signed-rank (scipy.stats.wilcoxon)
+    wilcoxon_floor: float  # the smallest two-sided p Wilcoxon can reach with these pairs
+    welch: StatTest  # unpaired view: Welch's t-test
+
+
+@dataclass(frozen=True)
+class TimeToTarget(Data):
+    """When one run's evaluation first reached the target."""
+
+    seed: int
+    seconds: float | None  # training seconds, evaluations excluded; None: never reached
+    steps: int | None  # optimizer steps; None: never reached
+
+
+@dataclass(frozen=True)
+class Cost(Data):
+    """What an arm's best config cost per run: medians over its seeds."""
+
+    arm: str
+    runs: int
+    seconds_per_step: float | None
+    samples_per_s: float | None
+    train_seconds: float | None  # evaluations excluded
+    wall_time: float | None
+    optimizer_state_bytes: int | None  # what the optimizer keeps between steps
+    peak_memory_bytes: int | None
+    peak_memory: str  # what peak_memory_bytes measures
+    # Median time-to-target over the seeds, a run that never reached it counted as
+    # infinitely slow (AlgoPerf); None: the median run did not reach it.
+    target_seconds: float | None
+    target_steps: float | None
+    reached: int  # runs that reached the target
+    to_target: tuple[TimeToTarget, ...]  # per seed
+
+
+@dataclass(frozen=True)
+class Comparison(Data):
+    """Arms of one task and metric, compared as ``hpsearch compare`` and ``report`` do."""
+
+    metric: str  # the objective
+    direction: str
+    metrics: tuple[str, ...]  # the compared metrics, the objective first
+    baseline: str  # the baseline arm's name
+    seeds: tuple[int, ...]  # the one seed list every arm's configs were re-run with
+    top: int  # configs re-run per arm
+    budget: int  # finished trials each arm is judged on
+    budget_requested: int | None  # --budget
+    arms: tuple[ArmResult, ...]  # the baseline first
+    space: tuple[SpaceRow, ...]
+    warnings: tuple[str, ...]  # where the arms' spaces or fixed settings differ
+    curves: tuple[TuningCurve, ...]
+    curve_resamples: int  # bootstrap resamples of the curves' bands
+    curve_band: tuple[float, float]  # the band's quantiles: (0.05, 0.95), a 90% band
+    resamples: int  # bootstrap resamples of the CIs of the paired differences
+    ci_level: float  # of those CIs: 0.95
+    paired: tuple[Paired, ...]  # each other arm against the baseline, per compared metric
+    target: float  # time-to-target's target value of the objective
+    target_source: str  # where the target comes from
+    costs: tuple[Cost, ...]
+    configs: tuple[ConfigResult, ...]  # every re-run config, arm by arm
+    notes: tuple[str, ...]
+
+    def arm(self, name: str) -> ArmResult:
+        return next(a for a in self.arms if a.name == name)
+
+    def cost(self, name: str) -> Cost:
+        return next(c for c in self.costs if c.arm == name)
+
+    def paired_test(self, name: str, metric: str) -> Paired | None:
+        """The arm against the baseline for ``metric``; None for the baseline itself."""
+        return next((p for p in self.paired if p.arm == name and p.metric == metric), None)
+
+
+@dataclass(frozen=True)
+class CompareReport(Data):
+    """Everything ``hpsearch compare`` writes, as compare.json holds it."""
+
+    version: int
+    created: str  # ISO 8601, UTC
+    name: str  # the results folder's name
+    study_files: tuple[str, ...]  # as given, resolved
+    comparison: Comparison
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CompareReport:
+        """The comparison of a compare.json's data (``json.load``).
+
+        Raises:
+            ValueError: the data is of a version this code cannot read.
+        """
+        check_version(data, (COMPARE_VERSION,), "compare.json")
+        return from_dict(cls, data)

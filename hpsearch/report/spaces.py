@@ -1,0 +1,133 @@
+"""The arms' search spaces side by side, and where they differ.
+
+Choi et al. 2019 showed that the search space decides optimizer rankings, so a comparison
+shows, before anything runs, how each arm sets the dimensions every finetuning recipe has
+(:data:`SHARED`) and every other field an arm searches, with a warning wherever one arm
+searches what another fixes, the ranges differ, or a fixed setting differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hpsearch.optim import OPTIMIZERS
+from hpsearch.report.arms import KIND, Arm
+from hpsearch.report.model import SpaceCell, SpaceRow
+from hpsearch.spec.schema import APPLIES_WHEN
+from hpsearch.spec.space import Categorical, FloatRange, IntRange, Param
+
+# The dimensions every comparison shows, searched or not.
+SHARED = (
+    "train.lr",
+    "train.batch_size",
+    "train.epochs",
+    "train.hidden_dropout",
+    "train.schedule",
+    "train.warmup_ratio",
+)
+# Sections whose fixed settings must agree across arms (task identity is checked apart, and
+# the optimizer's hyperparameters belong to each optimizer).
+_RECIPE = ("task", "model", "train", "finetune", "multitask")
+
+
+def param_text(param: Param) -> str:
+    """``3e-05 – 0.003 (log)``, ``16, 32, 64``."""
+    if isinstance(param, Categorical):
+        return ", ".join(_value(c) for c in param.choices)
+    text = f"{_value(param.low)} – {_value(param.high)}"
+    if param.log:
+        text += " (log)"
+    if isinstance(param, FloatRange) and param.step is not None:
+        text += f" step {_value(param.step)}"
+    if isinstance(param, IntRange) and param.step != 1:
+        text += f" step {param.step}"
+    return text
+
+
+def _value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def cell(arm: Arm, field: str) -> SpaceCell:
+    """How ``arm`` sets ``field``: searched (its range or choices), fixed, or n/a."""
+    spec = arm.spec
+    section, name = field.split(".", 1)
+    entry = OPTIMIZERS.get(arm.kind)
+    if section == "optimizer" and (entry is None or name not in entry.hparams):
+        return SpaceCell("n/a", "–")
+    condition = APPLIES_WHEN.get(field)
+    # A field whose condition is searched may apply to some trials: shown as the space has it.
+    if condition is not None and condition[0] not in spec.space and not spec.applies(field):
+        return SpaceCell("n/a", "–")
+    param = spec.space.get(field)
+    if param is not None:
+        return SpaceCell("searched", param_text(param))
+    if section == "optimizer":
+        assert entry is not None
+        own = spec.optimizer.hparams if spec.optimizer.kind == arm.kind else {}
+        return SpaceCell("fixed", _value(own.get(name, entry.hparams[name])))
+    return SpaceCell("fixed", _value(spec.value(field)))
+
+
+def space_rows(arms: Sequence[Arm]) -> tuple[SpaceRow, ...]:
+    """The shared dimensions, then every other field an arm searches, in its study's order."""
+    searched = [f for a in arms for f in a.spec.space if f != KIND and f not in SHARED]
+    fields = [*SHARED, *dict.fromkeys(searched)]
+    return tuple(
+        SpaceRow(field=f, shared=f in SHARED, cells={a.name: cell(a, f) for a in arms})
+        for f in fields
+    )
+
+
+def space_warnings(rows: Sequence[SpaceRow], arms: Sequence[Arm]) -> tuple[str, ...]:
+    """Where the arms' spaces differ (an optimizer's own hyperparameters aside), then the
+    fixed settings outside the rows that differ."""
+    warnings = []
+    for row in rows:
+        if row.field.startswith("optimizer."):
+            continue
+        cells = {name: c for name, c in row.cells.items() if c.state != "n/a"}
+        if len({(c.state, c.text) for c in cells.values()}) < 2:
+            continue
+        searched = {n: c.text for n, c in cells.items() if c.state == "searched"}
+        fixed = {n: c.text for n, c in cells.items() if c.state == "fixed"}
+        if searched and fixed:
+            warnings.append(
+                f"{row.field}: searched by {_list(searched, True)} but fixed by "
+                f"{_list(fixed, True)}"
+            )
+        elif searched:
+            warnings.append(f"{row.field}: the arms search different ranges: {_list(searched)}")
+        else:
+            warnings.append(f"{row.field}: fixed at different values: {_list(fixed)}")
+    shown = {r.field for r in rows}
+    for field, values in _fixed_differences(arms).items():
+        if field not in shown:
+            warnings.append(f"{field}: fixed at different values: {_list(values)}")
+    return tuple(warnings)
+
+
+def _list(values: dict[str, str], parens: bool = False) -> str:
+    """``AdamW 1, M-FAC 2``; with ``parens``: ``AdamW (16, 32)``."""
+    return ", ".join(f"{n} ({t})" if parens else f"{n} {t}" for n, t in values.items())
+
+
+def _fixed_differences(arms: Sequence[Arm]) -> dict[str, dict[str, str]]:
+    """Fixed settings of the recipe (``section.field``) that differ between arms."""
+    flat = []
+    for arm in arms:
+        data = arm.spec.to_dict()
+        settings = {
+            f"{section}.{k}": v
+            for section in _RECIPE
+            for k, v in (data.get(section) or {}).items()
+            if f"{section}.{k}" not in arm.spec.space
+        }
+        flat.append(settings)
+    differ: dict[str, dict[str, str]] = {}
+    for field in dict.fromkeys(f for settings in flat for f in settings):
+        values = [settings.get(field) for settings in flat]
+        if any(v != values[0] for v in values):
+            differ[field] = {a.name: _value(v) for a, v in zip(arms, values, strict=True)}
+    return differ

@@ -1,0 +1,90 @@
+"""A finished re-run as typed data: its value and metrics, its evaluations, what it cost.
+
+Read from the user attrs that :class:`~hpsearch.search.objective.Objective` writes into a
+trial. Re-runs made before hpsearch recorded a measurement read it as None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from optuna.trial import FrozenTrial
+
+
+@dataclass(frozen=True)
+class EvalPoint:
+    """One evaluation of a run: when it happened and the objective it measured."""
+
+    step: int  # optimizer steps done
+    train_seconds: float | None  # training seconds so far, evaluations excluded
+    value: float  # the study's metric at this evaluation
+
+
+@dataclass(frozen=True)
+class RunCost:
+    """What a run cost; None where the run did not record it."""
+
+    steps: int | None
+    train_seconds: float | None  # evaluations excluded
+    seconds_per_step: float | None
+    samples_per_s: float | None
+    wall_time: float | None  # seconds, evaluations and set-up included
+    optimizer_state_bytes: int | None  # what the optimizer kept between steps, at the end
+    peak_memory_bytes: int | None
+    peak_memory: str | None  # what peak_memory_bytes measures
+    device: str | None
+
+
+NO_COST = RunCost(None, None, None, None, None, None, None, None, None)
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """One finished re-run of a config with one seed."""
+
+    seed: int
+    trial: int  # number of the trial in the companion study
+    value: float  # the objective: best evaluation of the study's metric
+    metrics: dict[str, float]  # every metric of that evaluation
+    evals: tuple[EvalPoint, ...] = ()  # every evaluation, in order
+    cost: RunCost = NO_COST
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
+    """The re-run that complete ``trial`` holds; ``metric``: its study's objective."""
+    assert trial.value is not None
+    attrs = trial.user_attrs
+    evals = tuple(
+        EvalPoint(
+            step=int(e["step"]),
+            train_seconds=_float(e.get("train_seconds")),
+            value=float(e["metrics"][metric]),
+        )
+        for e in attrs.get("evals", [])
+        if metric in e.get("metrics", {})
+    )
+    cost = RunCost(
+        steps=_int(attrs.get("steps")),
+        train_seconds=_float(attrs.get("train_seconds")),
+        seconds_per_step=_float(attrs.get("seconds_per_step")),
+        samples_per_s=_float(attrs.get("samples_per_s")),
+        wall_time=_float(attrs.get("wall_time")),
+        optimizer_state_bytes=_int(attrs.get("optimizer_state_bytes")),
+        peak_memory_bytes=_int(attrs.get("peak_memory_bytes")),
+        peak_memory=attrs.get("peak_memory"),
+        device=attrs.get("device"),
+    )
+    metrics = {k: float(v) for k, v in attrs.get("metrics", {}).items()}
+    return SeedRun(seed, trial.number, float(trial.value), metrics, evals, cost)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
