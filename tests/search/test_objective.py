@@ -30,7 +30,17 @@ class PruneEveryTrial(optuna.pruners.BasePruner):
 
 
 def record(index: int, epoch: float, f1: float, loss: float = 0.6) -> EvalRecord:
-    return EvalRecord(index, epoch, 10 * (index + 1), {"f1": f1, "loss": loss}, 0.6, 1.0, 1.0, 1)
+    return EvalRecord(
+        index=index,
+        epoch=epoch,
+        step=10 * (index + 1),
+        metrics={"f1": f1, "loss": loss},
+        train_loss=0.6,
+        samples_per_s=1.0,
+        elapsed=1.0,
+        train_seconds=1.0,
+        trainable_params=1,
+    )
 
 
 def split(labels: list[float]) -> EncodedSplit:
@@ -104,7 +114,7 @@ def test_a_loss_far_above_chance_flags_the_trial_as_diverged(quora_study, monkey
     ],
 )
 def test_divergence_is_judged_against_the_loss_of_chance(data, metrics, flagged):
-    evals = [EvalRecord(0, 1.0, 1, metrics, 0.5, 1.0, 1.0, 1)]
+    evals = [EvalRecord(0, 1.0, 1, metrics, 0.5, 1.0, 1.0, train_seconds=1.0, trainable_params=1)]
     assert (divergence(evals, data) is not None) == flagged
 
 

@@ -111,7 +111,7 @@ def wait_for_trials(url: str, name: str, proc: subprocess.Popen, *, complete: in
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.3)
+        time.sleep(0.1)
         try:
             trials = trials_of(url, name)
         except Exception:  # not created yet
@@ -126,7 +126,9 @@ def wait_for_trials(url: str, name: str, proc: subprocess.Popen, *, complete: in
 @pytest.mark.slow
 def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, cli_process, tmp_path):
     """SIGKILL in the middle of a trial; the restarted run finishes the budget exactly."""
-    path = quora_study(name="killed", n_trials=4, train=512, eval=32)
+    # 4,096 pairs: 128 steps a trial, so the half between its two evaluations lasts seconds
+    # even on a fast, quiet machine (the kill must land inside a trial, after one evaluation).
+    path = quora_study(name="killed", n_trials=4, train=4096, eval=32)
     url = f"sqlite:///{tmp_path}/killed.db"
     # Two evaluations per epoch: the victim has reported one when it is killed.
     proc = cli_process.start("run", str(path), "--storage", url, *TINY)
@@ -154,7 +156,7 @@ def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, cli_proces
 
 @pytest.mark.slow
 def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, cli_process, tmp_path):
-    path = quora_study(name="termed", n_trials=2, train=512, eval=32)
+    path = quora_study(name="termed", n_trials=2, train=4096, eval=32)  # seconds a trial
     url = f"sqlite:///{tmp_path}/termed.db"
     proc = cli_process.start("run", str(path), "--storage", url, *TINY)
     wait_for_trials(url, "termed", proc, complete=0)
