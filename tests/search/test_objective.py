@@ -19,7 +19,7 @@ from hpsearch.search.objective import Objective
 from hpsearch.search.progress import Wait
 from hpsearch.search.runner import run_trials
 from hpsearch.search.storage import open_storage
-from hpsearch.train.trainer import EvalRecord, TrainResult
+from hpsearch.train.trainer import EvalRecord, PeakMemory, TrainResult
 
 
 class PruneEveryTrial(optuna.pruners.BasePruner):
@@ -61,7 +61,21 @@ def fake_training(monkeypatch, records: list[EvalRecord]) -> None:
         for r in records:
             on_eval(r)
         best = max(records, key=lambda r: r.metrics["f1"])
-        return TrainResult(best, records, 10, 10, {}, 20, 1.0, 0.1, 1.0, "cpu")
+        return TrainResult(
+            best=best,
+            evals=records,
+            num_params=10,
+            trainable_params=10,
+            unfrozen_at={},
+            steps=20,
+            samples_per_s=1.0,
+            seconds_per_step=0.1,
+            train_seconds=2.0,
+            wall_time=1.0,
+            device="cpu",
+            optimizer_state_bytes=0,
+            peak_memory=PeakMemory(None, "not measured"),
+        )
 
     monkeypatch.setattr("hpsearch.search.objective.train", train)
 
