@@ -147,6 +147,12 @@ def one_line(error: BaseException) -> str:
 
 def _open_sqlite(url: str, write: bool) -> RDBStorage:
     path = storage_path(url)
+    if not write and path is not None and not path.exists():
+        # Opening would create the file, in rollback-journal mode, under a run about to
+        # start there: a reader that polls at that moment can keep a stale WAL index.
+        raise StorageError(
+            f"cannot read storage {display_url(url)}: the file {path} does not exist (yet)"
+        )
     if path is not None and path.exists():
         _check_sqlite_file(path, url)
     if write and path is not None:

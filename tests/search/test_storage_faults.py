@@ -171,6 +171,15 @@ def test_a_file_that_is_not_a_sqlite_database_is_one_line(tmp_path):
         open_storage(f"sqlite:///{path}")
 
 
+def test_reading_a_sqlite_file_that_is_not_there_creates_nothing(tmp_path):
+    """A reader (a leaderboard, a test polling a run about to start) must not create the
+    file: it would be made in rollback-journal mode under the run that switches it to WAL."""
+    path = tmp_path / "later.db"
+    with pytest.raises(StorageError, match="does not exist"):
+        open_storage(f"sqlite:///{path}", write=False)
+    assert not path.exists()
+
+
 @contextlib.contextmanager
 def read_only_folder(folder: Path):
     """Make ``folder`` read-only for this process: chmod, or for root (whom modes do not

@@ -41,7 +41,13 @@ TINY = [
 
 
 def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=name, storage=open_storage(url, write=False)).trials
+    storage = open_storage(url, write=False)
+    try:
+        return optuna.load_study(study_name=name, storage=storage).trials
+    finally:
+        engine = getattr(storage, "engine", None)
+        if engine is not None:  # a test polls many times: leave no connection open
+            engine.dispose()
 
 
 def assert_exactly(trials: list[optuna.trial.FrozenTrial], budget: int) -> None:
