@@ -76,6 +76,10 @@ LR = 1e-5  # irrelevant for timing; small so that parameters stay finite
 BATCH_SIZE = 32  # the model cards' batch of QQP pairs
 MAX_LENGTH = 128  # and their max length
 PROBE_BYTES = 256 * 2**20  # the fixed read timed after every M-FAC step (load yardstick)
+# The target: a dense float32 M-FAC step within this factor of two reads of G (paired ratio)
+# at these m, on CPU.
+TARGET_PAIRED = 1.3
+TARGET_M = (64, 256)
 
 
 # --------------------------------------------------------------------------- workers
@@ -275,9 +279,9 @@ def worker_step(
         batch_rows = batch_rows[m:]
         result["rows_per_batch_mean"] = statistics.mean(len(r) for r in batch_rows)
     elif kind == "adamw":
-        opt = torch.optim.AdamW(groups, lr=LR)  # the registry's AdamW (default implementation)
+        opt = torch.optim.AdamW(groups, lr=LR)  # torch's default implementation
     elif kind == "adamw-fused":
-        opt = torch.optim.AdamW(groups, lr=LR, fused=True)
+        opt = torch.optim.AdamW(groups, lr=LR, fused=True)  # what the registry builds
     else:
         raise ValueError(f"unknown kind {kind!r}")
 
@@ -479,6 +483,27 @@ def _layout_table(report: dict):
     return table
 
 
+def _targets(report: dict) -> list[dict]:
+    """Whether each dense float32 step at ``TARGET_M`` is within ``TARGET_PAIRED`` x its bound."""
+    lines = []
+    for r in report["results"]:
+        dense = r.get("kind") == "mfac" and r.get("layout") == "dense"
+        if not (dense and r.get("m") in TARGET_M and r.get("buffer_dtype") == "float32"):
+            continue
+        if "ratio_paired" not in r:
+            text = f"target: dense M-FAC m={r['m']} <= {TARGET_PAIRED}x bound (paired): not run"
+            lines.append({"m": r["m"], "met": None, "text": text})
+            continue
+        met = r["ratio_paired"] <= TARGET_PAIRED
+        text = (
+            f"target: dense M-FAC m={r['m']} <= {TARGET_PAIRED}x bound (paired): "
+            f"{r['ratio_paired']:.2f}x, {'met' if met else 'MISSED'} "
+            f"(median/bound {r['ratio_median']:.2f}x)"
+        )
+        lines.append({"m": r["m"], "met": met, "ratio": r["ratio_paired"], "text": text})
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--m", type=int, nargs="+", default=[64, 256, 512, 1024], help="num_grads")
@@ -584,6 +609,9 @@ def main() -> None:
     out.print(_table(report))
     if any(r.get("kind") == "mfac" for r in results):
         out.print(_layout_table(report))
+    report["targets"] = _targets(report)
+    for line in report["targets"]:
+        out.print(line["text"], markup=False)
     for i, b in enumerate(measured):
         console.print(
             f"bandwidth run {i}: " + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in b.items()),

@@ -40,12 +40,10 @@ from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
 
-from hpsearch.search.storage import open_storage
-
 # The tests' one builder of Quora study files (`report` takes no --set: the overrides are
 # written into the file).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import quora_raw, toml_text
+from tests.conftest import quora_raw, toml_text, trials_of
 
 # studies/quora-adam.toml made tiny: minilm with 1 layer, 32 tokens, one epoch of batches of
 # 32 over 256 pairs (8 steps), two evaluations on 64 pairs, lr alone searched, no pruning.
@@ -143,11 +141,6 @@ class Runner:
 def _last(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1].strip()[:160] if lines else "(no output)"
-
-
-def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    storage = open_storage(url, write=False)
-    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
 
 
 def duplicates(trials: list[optuna.trial.FrozenTrial]) -> int:

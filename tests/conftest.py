@@ -182,6 +182,24 @@ def quora_study(tmp_path: Path, cs224n: Path) -> QuoraStudies:
     return QuoraStudies(tmp_path)
 
 
+# ---- reading a study's trials ----------------------------------------------------------------
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    """The trials of study ``name`` in ``url``, read on connections closed before returning:
+    a test or script that polls a running study opens the storage many times, and connections
+    left open would pile up (and, on SQLite, could keep a stale WAL index)."""
+    from hpsearch.search.storage import open_storage
+
+    storage = open_storage(url, write=False)
+    try:
+        return optuna.load_study(study_name=name, storage=storage).trials
+    finally:
+        engine = getattr(storage, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+
 # ---- running the command ---------------------------------------------------------------------
 
 

@@ -15,12 +15,15 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from itertools import accumulate
 from typing import Any
 
 import psutil
 import torch
 
 from hpsearch.errors import InsufficientMemoryError
+from hpsearch.optim.threads import ALIGN, ThreadSplit, split_range
 
 __all__ = ["MFAC", "mfac_buffer_bytes"]
 
@@ -220,7 +223,13 @@ class _GradBuffer(ABC):
 
 
 class _DenseBuffer(_GradBuffer):
-    """G as one dense (m, d) tensor; the gradients of the parameters laid end to end per row."""
+    """G as one dense (m, d) tensor; the gradients of the parameters laid end to end per row.
+
+    On CPU both passes are cut into one block per torch thread (:mod:`.threads`): ``dot`` by
+    rows of G (each block is the inner products of some slots), ``t_matvec`` by columns
+    (each block is a range of the d-vector ``Gᵀc``, which may cut a parameter in two). The
+    blocks write disjoint parts of the output, so the cut changes no number.
+    """
 
     def __init__(
         self,
@@ -232,6 +241,7 @@ class _DenseBuffer(_GradBuffer):
     ) -> None:
         self.shapes = list(shapes)
         self.numels = [math.prod(s) for s in self.shapes]
+        self.offsets = [0, *accumulate(self.numels)][:-1]  # parameter k's first column of G
         self.num_grads = num_grads
         self.num_params = sum(self.numels)
         self.dtype = dtype
@@ -239,6 +249,7 @@ class _DenseBuffer(_GradBuffer):
         self.device = device
         self._dot = torch.empty(num_grads, dtype=compute_dtype, device=device)
         self._block = max(1, _BLOCK_ELEMENTS // num_grads)
+        self._split = ThreadSplit(device)
         self.G: torch.Tensor | None = None
         self.reset()
 
@@ -267,7 +278,12 @@ class _DenseBuffer(_GradBuffer):
 
     def dot(self, j: int) -> torch.Tensor:
         if self.dtype == self.compute_dtype:
-            return torch.mv(self.G, self.G[j], out=self._dot)
+            g = self.G[j]
+            rows = split_range(self.num_grads, self._split.threads)
+            self._split.run(
+                [partial(torch.mv, self.G[a:b], g, out=self._dot[a:b]) for a, b in rows]
+            )
+            return self._dot
         # bfloat16: accumulate in float32, one column block at a time.
         self._dot.zero_()
         for start in range(0, self.num_params, self._block):
@@ -282,18 +298,31 @@ class _DenseBuffer(_GradBuffer):
         alphas: Sequence[float],
         betas: Sequence[float],
     ) -> None:
-        offset = 0
-        for out, n, alpha, beta in zip(outs, self.numels, alphas, betas, strict=True):
+        # The common case (float32 buffer and outputs, contiguous): BLAS calls written in
+        # place, over column blocks of G run at once; a parameter cut by a block boundary
+        # gets one call per side.
+        fast = [
+            self.dtype == self.compute_dtype
+            and out.dtype == self.compute_dtype
+            and out.is_contiguous()
+            for out in outs
+        ]
+        blocks = []
+        for a, b in split_range(self.num_params, self._split.threads, ALIGN):
+            pieces = [
+                (k, max(a, offset) - offset, min(b, offset + n) - offset)
+                for k, (offset, n) in enumerate(zip(self.offsets, self.numels, strict=True))
+                if fast[k] and offset < b and a < offset + n
+            ]
+            blocks.append(partial(self._t_matvec_columns, c, pieces, outs, alphas, betas))
+        self._split.run(blocks)
+        for k, (out, offset, n, alpha, beta) in enumerate(
+            zip(outs, self.offsets, self.numels, alphas, betas, strict=True)
+        ):
+            if fast[k]:
+                continue
             cols = self.G[:, offset : offset + n]  # parameter k's columns of G
-            offset += n
-            if (
-                self.dtype == self.compute_dtype
-                and out.dtype == self.compute_dtype
-                and out.is_contiguous()
-            ):
-                flat = out.view(-1)  # the common case: one BLAS call, written in place
-                torch.addmv(flat, cols.t(), c, beta=beta, alpha=alpha, out=flat)
-            elif out.is_contiguous():
+            if out.is_contiguous():
                 # bfloat16 buffer or another output dtype: float32 column blocks.
                 flat = out.view(-1)
                 for start in range(0, n, self._block):
@@ -302,6 +331,20 @@ class _DenseBuffer(_GradBuffer):
                     _axpby(flat[start:end], part, alpha, beta)
             else:  # a non-contiguous parameter: one parameter-sized temporary
                 _axpby(out, torch.mv(cols.t().to(self.compute_dtype), c), alpha, beta)
+
+    def _t_matvec_columns(
+        self,
+        c: torch.Tensor,
+        pieces: Sequence[tuple[int, int, int]],
+        outs: Sequence[torch.Tensor],
+        alphas: Sequence[float],
+        betas: Sequence[float],
+    ) -> None:
+        """``t_matvec`` on pieces ``(k, lo, hi)``: elements lo..hi of parameter k's output."""
+        for k, lo, hi in pieces:
+            flat = outs[k].view(-1)[lo:hi]
+            cols = self.G[:, self.offsets[k] + lo : self.offsets[k] + hi]
+            torch.addmv(flat, cols.t(), c, beta=betas[k], alpha=alphas[k], out=flat)
 
 
 def _axpby(out: torch.Tensor, x: torch.Tensor, alpha: float, beta: float) -> None:

@@ -27,6 +27,8 @@ from hpsearch.search.storage import open_storage
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from postgres_server import find_bindir, postgres_server
 
+from tests.conftest import trials_of
+
 # Small enough that a trial takes a second or two; several processes share 2 cores.
 TINY = [
     "--set",
@@ -38,16 +40,6 @@ TINY = [
     "--set",
     "study.heartbeat_grace=4",
 ]
-
-
-def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    storage = open_storage(url, write=False)
-    try:
-        return optuna.load_study(study_name=name, storage=storage).trials
-    finally:
-        engine = getattr(storage, "engine", None)
-        if engine is not None:  # a test polls many times: leave no connection open
-            engine.dispose()
 
 
 def assert_exactly(trials: list[optuna.trial.FrozenTrial], budget: int) -> None:
