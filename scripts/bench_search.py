@@ -1,0 +1,235 @@
+"""How much training each pruner saves, and what it costs in the best result found.
+
+Usage:
+    python scripts/bench_search.py                     # 4 pruners x 2 sampler seeds, ~30 min
+    python scripts/bench_search.py --seeds 0 1 2 --trials 12 --json search.json
+    python scripts/bench_search.py --pruners none median --trials 3 --train 200   # smoke test
+
+One study, ``studies/quora-adam.toml`` changed by ``--set`` overrides (minilm at 2 layers,
+``--train`` Quora pairs, 2 epochs, 4 evaluations per epoch on ``--eval`` pairs, TPE over lr,
+batch size, dropout and warmup, nothing enqueued), is run to ``--trials`` trials with each
+pruner of ``--pruners`` and each sampler seed of ``--seeds``, one study at a time, through
+the command line (``hpsearch run``), its storage in a temporary folder. The pruners are
+the registry's with their options as the study files give them (median: 4 startup trials,
+from the first evaluation), successive halving and hyperband with their defaults.
+
+Per pruner it reports, from the trials the runs stored (each trial's steps are the step of
+its last evaluation, so a pruned trial counts the steps it trained):
+
+- total training steps (mean over sampler seeds) and their share of the unpruned runs';
+- the best final metric (mean over sampler seeds; pruned trials never count as final);
+- the steps it took to first reach within ``--tolerance`` (1 point of F1) of the unpruned
+  best, the best mean over seeds of the pruner ``none``: the steps of every trial up to and
+  including the first COMPLETE trial that reached it ("-" if none did).
+
+The target (issue 15): the default pruner (``median``, as in ``studies/``) reaches the
+unpruned best within 1 point with at most 60% of the unpruned runs' training steps. The
+script prints whether it is met, and which pruner reached it with the fewest steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from quora_studies import quora_study_file, set_args
+
+PRUNERS = {
+    "none": '{ name = "none" }',
+    "median": '{ name = "median", n_startup_trials = 4, n_warmup_steps = 0 }',
+    "successive-halving": '{ name = "successive-halving" }',
+    "hyperband": '{ name = "hyperband" }',
+}
+DEFAULT_PRUNER = "median"
+TARGET_SHARE = 0.6  # of the unpruned runs' training steps
+
+
+@dataclass(frozen=True)
+class Run:
+    """One study: a pruner and a sampler seed, and what its trials did."""
+
+    pruner: str
+    seed: int
+    wall_seconds: float
+    steps: list[int]  # per trial, in trial order
+    values: list[float | None]  # per trial: its final metric if COMPLETE, else None
+    pruned: int
+
+    @property
+    def total_steps(self) -> int:
+        return sum(self.steps)
+
+    @property
+    def best(self) -> float:
+        return max((v for v in self.values if v is not None), default=float("nan"))
+
+    def steps_to(self, target: float) -> int | None:
+        """Steps of every trial up to the first COMPLETE one at ``target`` or above."""
+        spent = 0
+        for steps, value in zip(self.steps, self.values, strict=True):
+            spent += steps
+            if value is not None and value >= target:
+                return spent
+        return None
+
+
+def run_study(folder: Path, pruner: str, seed: int, args: argparse.Namespace) -> Run:
+    import optuna
+    from optuna.trial import TrialState
+
+    name = f"bench-{pruner}-{seed}"
+    path, overrides = quora_study_file(folder, name)
+    url = f"sqlite:///{folder / 'search.db'}"
+    overrides += [
+        f"study.n_trials={args.trials}",
+        f'study.sampler={{ name = "tpe", seed = {seed}, n_startup_trials = 4 }}',
+        f"study.pruner={PRUNERS[pruner]}",
+        "study.enqueue=[]",
+        f"task.max_train_samples={args.train}",
+        f"task.max_eval_samples={args.eval}",
+        "train.epochs=2",
+        "train.evals_per_epoch=4",
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "hpsearch", "run", str(path), "--storage", url,
+         *set_args(overrides)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    from hpsearch.search.storage import open_storage
+
+    trials = optuna.load_study(study_name=name, storage=open_storage(url, write=False)).trials
+    trials = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    return Run(
+        pruner=pruner,
+        seed=seed,
+        wall_seconds=wall,
+        steps=[t.user_attrs["evals"][-1]["step"] for t in trials],
+        values=[t.value if t.state == TrialState.COMPLETE else None for t in trials],
+        pruned=sum(t.state == TrialState.PRUNED for t in trials),
+    )
+
+
+def summarize(runs: list[Run], tolerance: float) -> tuple[dict[str, dict], float]:
+    by_pruner: dict[str, list[Run]] = {}
+    for r in runs:
+        by_pruner.setdefault(r.pruner, []).append(r)
+    unpruned = by_pruner.get("none")
+    reference = statistics.mean(r.best for r in unpruned) if unpruned else float("nan")
+    base_steps = statistics.mean(r.total_steps for r in unpruned) if unpruned else None
+    summary = {}
+    for pruner, group in by_pruner.items():
+        to_target = [r.steps_to(reference - tolerance) for r in group]
+        reached = [s for s in to_target if s is not None]
+        every_seed = len(reached) == len(group)
+        steps = statistics.mean(r.total_steps for r in group)
+        best = statistics.mean(r.best for r in group)
+        summary[pruner] = {
+            "total_steps": steps,
+            "share_of_unpruned": steps / base_steps if base_steps else None,
+            "best": best,
+            "best_std": statistics.stdev(r.best for r in group) if len(group) > 1 else 0.0,
+            "within_tolerance": best >= reference - tolerance,
+            "steps_to_target": to_target,
+            "steps_to_target_mean": statistics.mean(reached) if every_seed else None,
+            "pruned": statistics.mean(r.pruned for r in group),
+            "wall_seconds": sum(r.wall_seconds for r in group),
+        }
+    return summary, reference
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pruners", nargs="+", default=list(PRUNERS), choices=list(PRUNERS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="sampler seeds")
+    parser.add_argument("--trials", type=int, default=10, help="trials per study")
+    parser.add_argument("--train", type=int, default=2000, help="training pairs")
+    parser.add_argument("--eval", type=int, default=500, help="validation pairs")
+    parser.add_argument("--tolerance", type=float, default=0.01, help="of the metric (F1)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if "none" not in args.pruners:
+        parser.error("--pruners must include none: it is the reference")
+
+    runs: list[Run] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
+        for seed in args.seeds:
+            for pruner in args.pruners:
+                run = run_study(Path(tmp), pruner, seed, args)
+                runs.append(run)
+                print(
+                    f"{pruner:<20} seed {seed}: {run.total_steps:6d} steps, best "
+                    f"{run.best:.4f}, {run.pruned} pruned, {run.wall_seconds:.0f} s",
+                    flush=True,
+                )
+    summary, reference = summarize(runs, args.tolerance)
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=(
+            f"Pruners on Quora ({args.train} pairs, 2 epochs, 4 evaluations an epoch), "
+            f"{args.trials} trials, sampler seeds {args.seeds}; target = the unpruned best "
+            f"{reference:.4f} - {args.tolerance}"
+        )
+    )
+    for col in ("pruner", "steps", "share", "best (mean ± sd)", "pruned", "steps to target"):
+        table.add_column(col, justify="left" if col == "pruner" else "right")
+    for pruner, s in summary.items():
+        share = s["share_of_unpruned"]
+        table.add_row(
+            pruner,
+            f"{s['total_steps']:.0f}",
+            "-" if share is None else f"{share:.0%}",
+            f"{s['best']:.4f} ± {s['best_std']:.4f}",
+            f"{s['pruned']:.1f}",
+            ", ".join("-" if v is None else str(v) for v in s["steps_to_target"]),
+        )
+    Console(width=140).print(table)
+    default = summary.get(DEFAULT_PRUNER)
+    met = None
+    if default is not None:
+        share = default["share_of_unpruned"]
+        met = bool(default["within_tolerance"] and share is not None and share <= TARGET_SHARE)
+        print(
+            f"target: {DEFAULT_PRUNER} within {args.tolerance} of the unpruned best with <= "
+            f"{TARGET_SHARE:.0%} of its steps: {'met' if met else 'MISSED'} "
+            f"(best {default['best']:.4f} vs {reference:.4f}, "
+            f"{'-' if share is None else f'{share:.0%}'} of the steps)"
+        )
+    fits = [p for p, s in summary.items() if p != "none" and s["within_tolerance"]]
+    if fits:
+        cheapest = min(fits, key=lambda p: summary[p]["total_steps"])
+        print(f"fewest steps within the tolerance: {cheapest}")
+    if args.json:
+        report = {
+            "config": vars(args) | {"json": str(args.json)},
+            "reference_best": reference,
+            "target_share": TARGET_SHARE,
+            "target_met": met,
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+            "summary": summary,
+            "runs": [asdict(r) for r in runs],
+        }
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
