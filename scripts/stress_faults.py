@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,10 +150,14 @@ def duplicates(trials: list[optuna.trial.FrozenTrial]) -> int:
     return sum(n - 1 for n in origins.values()) + sum(n - 1 for n in numbers.values())
 
 
-def running_with_evals(url: str, name: str) -> Callable[[], bool]:
+def running_with_evals(url: str, name: str, complete: int = 0) -> Callable[[], bool]:
+    """Ready once ``complete`` trials are COMPLETE and a running one has an evaluation."""
+
     def ready() -> bool:
         trials = trials_of(url, name)
-        return any(t.state == TrialState.RUNNING and t.user_attrs.get("evals") for t in trials)
+        done = sum(t.state == TrialState.COMPLETE for t in trials)
+        running = any(t.state == TrialState.RUNNING and t.user_attrs.get("evals") for t in trials)
+        return done >= complete and running
 
     return ready
 
@@ -162,22 +166,31 @@ def kill_run(folder: Path, run: Runner) -> None:
     budget = 3
     path, url = study(folder, "kill-run", budget)
     proc = run.start("run", str(path))
-    if not run.kill_when(proc, running_with_evals(url, "kill-run")):
-        run.row.notes.append("never caught a trial running")
+    # Killed in the budget's last trial: the rerun has nothing else to start, so it must
+    # wait for the victim to go stale, and say so.
+    if not run.kill_when(proc, running_with_evals(url, "kill-run", complete=budget - 1)):
+        run.row.notes.append("never caught the last trial running")
     again = run("run", str(path))
-    if again is not None and "waiting for trial" not in again.stderr:
+    if again is not None and "waiting for" not in again.stderr:
         run.row.notes.append("the rerun waited without saying so")
     trials = trials_of(url, "kill-run")
     run.row.expected = budget
     run.row.finished = sum(t.state in FINISHED for t in trials)
     run.row.duplicates = duplicates(trials)
-    stale = [t for t in trials if "no heartbeat" in t.user_attrs.get("fail_reason", "")]
-    run.row.notes.append(f"{len(stale)} trial failed as stale and re-run")
+    stale = [
+        t
+        for t in trials
+        if t.state == TrialState.FAIL and "no heartbeat" in t.user_attrs.get("fail_reason", "")
+    ]
+    retried = [t for t in trials if t.user_attrs.get("retry_of") is not None]
+    run.row.notes.append(f"failed as stale: {len(stale)}, re-run: {len(retried)}")
 
 
 def kill_report(folder: Path, run: Runner) -> None:
     budget, seeds = 2, 2
-    path, url = study(folder, "kill-report", budget)
+    # 2,048 pairs (64 steps): a re-run lasts seconds, long enough to be caught between its
+    # two evaluations (8 steps were over before a poll saw them).
+    path, url = study(folder, "kill-report", budget, extra=["task.max_train_samples=2048"])
     if run("run", str(path)) is None:
         return
     report = ["report", str(path), "--seeds", str(seeds), "--top", "1"]
@@ -194,6 +207,8 @@ def kill_report(folder: Path, run: Runner) -> None:
         if t.state == TrialState.COMPLETE
     )
     run.row.duplicates = sum(n - 1 for n in keys.values())
+    stale = [t for t in trials if "no heartbeat" in t.user_attrs.get("fail_reason", "")]
+    run.row.notes.append(f"re-runs failed as stale and redone: {len(stale)}")
     left = sum(t.state == TrialState.RUNNING for t in trials)
     if left:
         run.row.notes.append(f"{left} re-run left RUNNING (re-runs need heartbeats: issue 13)")
@@ -237,11 +252,14 @@ def first_runs(folder: Path, run: Runner, tries: int = 3) -> None:
             run.row.duplicates += duplicates(trials)
 
 
-def study(folder: Path, name: str, budget: int, storage: str = "") -> tuple[Path, str]:
-    """Write the scenario's study file (the tiny Quora study) in ``folder``; it and its
-    storage URL (``<folder>/<name>.db`` unless ``storage``)."""
+def study(
+    folder: Path, name: str, budget: int, storage: str = "", extra: Sequence[str] = ()
+) -> tuple[Path, str]:
+    """Write the scenario's study file (the tiny Quora study, then ``extra`` overrides) in
+    ``folder``; it and its storage URL (``<folder>/<name>.db`` unless ``storage``)."""
     url = storage or f"sqlite:///{folder / f'{name}.db'}"
     overrides = [*TINY, f"study.name={name}", f"study.n_trials={budget}", f"study.storage={url}"]
+    overrides += extra
     path = folder / f"{name}.toml"
     path.write_text(toml_text(quora_raw(overrides)), encoding="utf-8")
     return path, url

@@ -104,6 +104,9 @@ class RunProgress:
         state = state_name(trial.state)
         value = "" if trial.value is None else f" {trial.value:.4f}"
         reason = trial.user_attrs.get("fail_reason", "") or trial.user_attrs.get("diverged", "")
+        if trial.user_attrs.get("retry_of") is not None:
+            retried = f"re-run of trial {trial.user_attrs['retry_of']}"
+            reason = f"{reason}; {retried}" if reason else retried
         params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())
         self.console.print(
             f"trial {trial.number} {state}{value}  {params}" + (f"  ({reason})" if reason else ""),

@@ -161,9 +161,14 @@ def _run_one(
     origin = retry_of(study._storage.get_trial(trial._trial_id))
     if origin is not None:
         # A re-run of a stale trial starts with that trial's user attrs (Optuna copies
-        # them); say whose re-run it is and drop the dead run's measurements.
+        # them); say whose re-run it is and drop the dead run's measurements and its
+        # failure, which are not this trial's (a COMPLETE trial showed "no heartbeat").
+        copied = trial.user_attrs
         trial.set_user_attr("retry_of", origin)
+        trial.set_user_attr("retry_reason", copied.get("fail_reason", ""))
+        trial.set_user_attr("fail_reason", "")
         trial.set_user_attr("evals", [])
+        trial.set_user_attr("epochs_done", 0)
     try:
         if liveness is None:
             value = objective(trial)

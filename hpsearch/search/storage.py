@@ -53,7 +53,6 @@ JOURNAL_SCHEME = "journal:"
 SQLITE_TIMEOUT_S = 60  # how long a worker waits for SQLite's write lock before failing
 CONNECT_TIMEOUT_S = 10  # how long to wait for a database server that does not answer
 STORAGE_ENV = "HPSEARCH_STORAGE"  # the storage URL, off the command line (and out of `ps`)
-SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
 TORN_SUFFIX = ".torn"  # where a journal's cut-short last line is set aside
 
 # A password in a query parameter (libpq and SQLAlchemy take ?password=...).
@@ -186,19 +185,19 @@ def _open_sqlite(url: str, write: bool) -> RDBStorage:
 
 def _check_sqlite_file(path: Path, url: str) -> None:
     """A file that is not a SQLite database, or a damaged one, is named here with the rule,
-    not left to fail as Optuna's "invalid data in the commit" at the first query."""
+    not left to fail as Optuna's "invalid data in the commit" at the first query.
+
+    The file is read through SQLite only, never opened and closed by Python: closing any
+    descriptor of a file drops every POSIX lock the process holds on it, SQLite's included,
+    and a process that holds open connections (a report opening a second storage, a
+    watching leaderboard) would then look closed to the others. The next one to close
+    would checkpoint and delete the WAL under it: "disk I/O error", or a stale view.
+    """
     try:
-        with path.open("rb") as f:
-            header = f.read(len(SQLITE_HEADER))
+        if path.stat().st_size == 0:
+            return  # an empty file: SQLite makes it a database
     except OSError as e:
         raise StorageError(f"storage {url}: cannot read {path}: {e.strerror}") from None
-    if not header:
-        return  # an empty file: SQLite makes it a database
-    if header != SQLITE_HEADER:
-        raise StorageError(
-            f"storage {url}: {path} is not a SQLite database (its first bytes are not "
-            "SQLite's header); name a new file, or the study's .db file"
-        )
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         try:
@@ -206,7 +205,12 @@ def _check_sqlite_file(path: Path, url: str) -> None:
         finally:
             db.close()
     except sqlite3.DatabaseError as e:
-        if "malformed" not in str(e) and "not a database" not in str(e):
+        if "not a database" in str(e):
+            raise StorageError(
+                f"storage {url}: {path} is not a SQLite database (its first bytes are not "
+                "SQLite's header); name a new file, or the study's .db file"
+            ) from None
+        if "malformed" not in str(e):
             return  # locked, or a folder it cannot read: opening says so with its reason
         problems = [str(e)]
     if problems != ["ok"]:

@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import optuna
@@ -169,6 +170,29 @@ def test_a_file_that_is_not_a_sqlite_database_is_one_line(tmp_path):
     path.write_text("some notes\n")
     with pytest.raises(StorageError, match="is not a SQLite database"):
         open_storage(f"sqlite:///{path}")
+
+
+def test_opening_a_storage_again_keeps_this_process_s_sqlite_locks(tmp_path):
+    """A process with a live storage (a report that opens a second one, a leaderboard that
+    re-reads) opens the file again: its SQLite locks must hold, or another process closing
+    its last connection takes the file for unused, checkpoints and deletes the WAL under
+    the first one (seen as "disk I/O error" in a report while a poller read the file)."""
+    db = tmp_path / "live.db"
+    url = f"sqlite:///{db}"
+    live = open_storage(url)
+    study = optuna.create_study(study_name="live", storage=live)
+    study.enqueue_trial({"x": 0.5})  # a write: the WAL holds it, the pool keeps a connection
+    for write in (True, False):
+        open_storage(url, write=write)
+    wal = db.with_name(db.name + "-wal")
+    assert wal.exists()
+    # Another process opens the database and closes it: not the last user of the file.
+    read = "c.execute('SELECT count(*) FROM sqlite_master').fetchall()"
+    code = f"import sqlite3; c = sqlite3.connect({str(db)!r}); {read}; c.close()"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert wal.exists()
+    study.enqueue_trial({"x": 0.25})  # the live storage still writes
+    assert len(study.trials) == 2
 
 
 def test_reading_a_sqlite_file_that_is_not_there_creates_nothing(tmp_path):

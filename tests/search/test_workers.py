@@ -146,6 +146,7 @@ def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, cli_proces
     assert len(retries) == 1
     assert retries[0].params == victim.params and retries[0].state == TrialState.COMPLETE
     assert len(retries[0].user_attrs["evals"]) == 2  # its own, not the dead run's one
+    assert retries[0].user_attrs["fail_reason"] == ""  # the dead run's, not its own
     finished = [t for t in trials.values() if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == 4
     for number, value in completed.items():  # none lost, none changed
@@ -245,6 +246,9 @@ def test_stale_trials_are_failed_with_a_reason_and_queued_again(storage_url):
         TrialState.COMPLETE,
         TrialState.COMPLETE,
     ]
+    # The retry completed: the dead run's failure, copied by Optuna, is not its own.
+    retry = study.trials[2].user_attrs
+    assert retry["fail_reason"] == "" and "no heartbeat" in retry["retry_reason"]
 
 
 def test_a_live_trial_keeps_beating(tmp_path):
