@@ -409,7 +409,7 @@ def print_table(summary: dict[str, dict[str, Any]], notes: list[str], n_runs: in
         )
     console = Console()
     if not console.is_terminal:  # piped or redirected: rich would assume 80 columns
-        console = Console(width=120)
+        console = Console(width=150)
     console.print(table)
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
