@@ -147,8 +147,8 @@ def one_line(error: BaseException) -> str:
 def _open_sqlite(url: str, write: bool) -> RDBStorage:
     path = storage_path(url)
     if not write and path is not None and not path.exists():
-        # Opening would create the file, in rollback-journal mode, under a run about to
-        # start there: a reader that polls at that moment can keep a stale WAL index.
+        # Opening would create an empty database (and a reader has no business writing
+        # one), maybe where a run is about to start: say that nothing is there yet.
         raise StorageError(
             f"cannot read storage {display_url(url)}: the file {path} does not exist (yet)"
         )
