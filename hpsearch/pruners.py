@@ -39,10 +39,14 @@ def _percentile(*, percentile: float, **options: Any) -> optuna.pruners.BasePrun
     return optuna.pruners.PercentilePruner(percentile, **options)
 
 
-def _hyperband(**options: Any) -> optuna.pruners.BasePruner:
+def _hyperband(*, min_resource: int | str, **options: Any) -> optuna.pruners.BasePruner:
     import optuna
 
-    return optuna.pruners.HyperbandPruner(**options)
+    # Hyperband takes no "auto" minimum (given one, every trial after the first failed with
+    # "unsupported operand type(s) for /: 'int' and 'str'"): its brackets start at one
+    # evaluation and end at the evaluations of the first finished trial.
+    low = 1 if min_resource == "auto" else min_resource
+    return optuna.pruners.HyperbandPruner(min_resource=low, **options)
 
 
 def _successive_halving(**options: Any) -> optuna.pruners.BasePruner:

@@ -78,3 +78,22 @@ def test_an_option_the_entry_does_not_take_is_an_error(registry):
 def test_every_entry_has_a_label_and_a_description(registry):
     for name, entry in registry.items():
         assert entry.name == name and entry.label and entry.description
+
+
+@pytest.mark.parametrize("name", list(PRUNERS))
+def test_every_pruner_prunes_with_its_defaults(name):
+    """Options can be accepted at construction and fail only when a trial is judged (the
+    Hyperband default once did, failing every trial after the first): run a study."""
+    study = optuna.create_study(direction="maximize", pruner=PRUNERS[name].create())
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        for step in range(8):  # 8 evaluations, as a trial of 2 epochs of 4 reports each
+            trial.report(x * (step + 1), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x * 8
+
+    study.optimize(objective, n_trials=12, catch=())
+    states = {t.state for t in study.trials}
+    assert states <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
