@@ -71,7 +71,7 @@ def terminal_tables(report: Report) -> list[Table]:
     if report.multitask is not None:
         title = multitask_title(report.study, report.multitask)
         tables.append(rich_table(multitask_rows(report.multitask), title=title))
-    title = scheme_title(report.study, report.metric)
+    title = scheme_title(report.study, report.schemes, report.metric)
     tables.append(rich_table(scheme_rows(report.schemes, report.metric), title=title))
     tables += rest
     tables.append(rich_table(config_rows(comp, report.metrics), title=config_title(comp)))

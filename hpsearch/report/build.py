@@ -2,8 +2,9 @@
 
 ``hpsearch report STUDY`` is ``hpsearch compare`` of the study's baseline (its
 ``study.baseline``) and the study, or of the study alone when it names none, plus what only a
-report shows: the learning schemes, a multitask study's per-task table, and the search's
-trials for the plots. Nothing here prints, draws or writes files.
+report shows: the learning schemes and a multitask study's per-task table (each row's config
+re-run over the comparison's seeds), and the search's trials for the plots. Nothing here
+prints, draws or writes files.
 """
 
 from __future__ import annotations
@@ -16,19 +17,23 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from hpsearch.report.arms import Plan, Source, plan_comparison, source
+from hpsearch.data.encode import DataCache
+from hpsearch.report.arms import Arm, Plan, Source, plan_comparison, source
 from hpsearch.report.compare import build_comparison
 from hpsearch.report.leaderboard import state_name
 from hpsearch.report.model import (
     REPORT_VERSION,
     Comparison,
+    MultitaskTable,
     Report,
     Role,
+    SchemeRow,
     StudyTrials,
     TrialPoint,
 )
 from hpsearch.report.multitask import multitask_table
 from hpsearch.report.schemes import scheme_table
+from hpsearch.report.seeded import seed_rows
 from hpsearch.search.progress import Progress
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.schema import Spec
@@ -70,26 +75,59 @@ def report_study(
 ) -> Report:
     """The report of study ``spec``: its baseline and it planned as arms (every input
     checked before anything is written), ``on_plan(plan)`` called before any re-run (the
-    command line shows the spaces there), then compared and reported.
+    command line shows the spaces there), then compared, its schemes' and multitask rows'
+    configs re-run with the same seeds, and reported.
 
     Raises:
         CompareError: a study was never run, has too few trials, or differs in its task.
+        ReseedError: a re-run failed; the finished ones are kept for the next call.
     """
     plan = plan_comparison(
         report_sources(spec, overrides=overrides, storage=storage), budget=budget
     )
     if on_plan is not None:
         on_plan(plan)
+    cache = DataCache()  # every re-run reads the same task: tokenize once
     comparison = build_comparison(
-        plan, seeds=seeds, top=top, target=target, shown=spec.shown_metrics, progress=progress
+        plan,
+        seeds=seeds,
+        top=top,
+        target=target,
+        shown=spec.shown_metrics,
+        cache=cache,
+        progress=progress,
     )
-    return build_report(spec, plan, comparison)
+    main = _main_arm(plan)
+    schemes, multitask = seed_rows(
+        main.spec,
+        main.study,
+        scheme_table(spec, main.study),
+        multitask_table(spec, main.study),
+        comparison.seeds,
+        cache=cache,
+        progress=progress,
+    )
+    return build_report(spec, plan, comparison, schemes=schemes, multitask=multitask)
 
 
-def build_report(spec: Spec, plan: Plan, comparison: Comparison) -> Report:
+def _main_arm(plan: Plan) -> Arm:
+    """The study's own arm (the first, when its space splits it by optimizer)."""
+    return next(a for a in plan.arms if a.source.baseline_of is None)
+
+
+def build_report(
+    spec: Spec,
+    plan: Plan,
+    comparison: Comparison,
+    *,
+    schemes: tuple[SchemeRow, ...] | None = None,
+    multitask: MultitaskTable | None = None,
+) -> Report:
     """The report of study ``spec``: ``comparison`` (of ``plan``'s arms, built by
-    :func:`hpsearch.report.compare.build_comparison`) and the study's own tables."""
-    main = next(a for a in plan.arms if a.source.baseline_of is None)  # the study's own
+    :func:`hpsearch.report.compare.build_comparison`) and the study's own tables:
+    ``schemes`` and ``multitask`` as :func:`hpsearch.report.seeded.seed_rows` re-ran them,
+    or (None) as the search left them."""
+    main = _main_arm(plan)
     baseline = next((a for a in plan.arms if a.source.baseline_of is not None), None)
     notes = []
     if baseline is None:
@@ -116,8 +154,8 @@ def build_report(spec: Spec, plan: Plan, comparison: Comparison) -> Report:
         top=comparison.top,
         metrics=tuple(dict.fromkeys([spec.metric, *shown])),
         comparison=comparison,
-        schemes=scheme_table(spec, main.study),
-        multitask=multitask_table(spec, main.study),
+        schemes=scheme_table(spec, main.study) if schemes is None else schemes,
+        multitask=multitask_table(spec, main.study) if multitask is None else multitask,
         studies=studies,
         notes=tuple(notes),
     )

@@ -24,7 +24,14 @@ from hpsearch.report.compare_plots import write_compare_plots
 from hpsearch.report.figures import PlotResult
 from hpsearch.report.labels import adapter_label, scheduler_label, scheme_label
 from hpsearch.report.markdown import to_markdown
-from hpsearch.report.model import CompareReport, Comparison, MultitaskTable, Report, SchemeRow
+from hpsearch.report.model import (
+    CompareReport,
+    Comparison,
+    MultitaskTable,
+    Report,
+    SchemeRow,
+    Seeded,
+)
 from hpsearch.report.plots import write_plots
 
 
@@ -130,6 +137,8 @@ def schemes_csv(schemes: Sequence[SchemeRow]) -> str:
     """schemes.csv: the learning-schemes table, one row per scheme, with its trial's data."""
     metrics = sorted({m for r in schemes for m in r.metrics})
     fields = ["learning_scheme", "adapter", "scheduler", *(f"validation_{m}" for m in metrics)]
+    seeded = sorted({m for r in schemes if r.seeded for m in r.seeded.summary})
+    fields += [f"{stat}_{m}" for m in seeded for stat in ("mean", "std", "n")]
     fields += ["trial", "n_trials", "value", "trainable_params", "seconds_per_step"]
     fields += ["mode", "discriminative", "gradual_unfreezing", "optimizer", "params"]
     rows = [
@@ -138,6 +147,7 @@ def schemes_csv(schemes: Sequence[SchemeRow]) -> str:
             "adapter": adapter_label(r.finetune),
             "scheduler": scheduler_label(r.schedule),
             **{f"validation_{m}": r.metrics.get(m, "") for m in metrics},
+            **_seeded_cells(r.seeded, seeded),
             "trial": r.trial,
             "n_trials": r.n_trials,
             "value": r.value,
@@ -156,11 +166,17 @@ def schemes_csv(schemes: Sequence[SchemeRow]) -> str:
 
 def multitask_csv(table: MultitaskTable) -> str:
     """multitask.csv: the per-task table, one row per kind (summed loss, PCGrad, ensemble)."""
-    fields = ["row", *table.columns, "trial", "n_trials", "combine", "params"]
+    seeded = [
+        m for m in table.columns if any(r.seeded and m in r.seeded.summary for r in table.rows)
+    ]
+    fields = ["row", *table.columns]
+    fields += [f"{stat}_{m}" for m in seeded for stat in ("mean", "std", "n")]
+    fields += ["trial", "n_trials", "combine", "params"]
     rows = [
         {
             "row": r.row,
             **{m: r.metrics.get(m, "") for m in table.columns},
+            **_seeded_cells(r.seeded, seeded),
             "trial": "" if r.trial is None else r.trial,
             "n_trials": r.n_trials,
             "combine": r.combine or "",
@@ -169,6 +185,19 @@ def multitask_csv(table: MultitaskTable) -> str:
         for r in table.rows
     ]
     return _csv(fields, rows)
+
+
+def _seeded_cells(seeded: Seeded | None, names: Sequence[str]) -> dict[str, Any]:
+    """mean_M, std_M and n_M of each metric M over a row's seed re-runs; empty: none."""
+    cells: dict[str, Any] = {}
+    for m in names:
+        s = None if seeded is None else seeded.summary.get(m)
+        cells |= {
+            f"mean_{m}": "" if s is None else s.mean,
+            f"std_{m}": "" if s is None or s.std is None else s.std,
+            f"n_{m}": "" if s is None else s.n,
+        }
+    return cells
 
 
 def report_json(report: Report | CompareReport) -> str:

@@ -14,7 +14,7 @@ from hpsearch.report.compare_markdown import (
 )
 from hpsearch.report.labels import MULTITASK_ROWS, scheme_label
 from hpsearch.report.model import Report
-from hpsearch.report.tables import multitask_rows, number_cell, scheme_rows
+from hpsearch.report.tables import multitask_rows, number_cell, scheme_rows, seeds_text
 
 __all__ = ["markdown_table", "to_markdown"]
 
@@ -43,8 +43,9 @@ def to_markdown(report: Report, plots: Mapping[str, str | None] | None = None) -
         parts += [
             f"## Tasks: summed loss, PCGrad and the per-task ensemble, by {report.metric}",
             "",
-            "Validation metrics of the best complete trial of the search (not re-run) of each "
-            "kind. Summed loss and PCGrad: the jointly trained model at its best evaluation "
+            "The best complete trial of the search of each kind, "
+            + _seeded_text(any(r.seeded for r in report.multitask.rows), report.seeds)
+            + " Summed loss and PCGrad: the jointly trained model at its best evaluation "
             "(`multitask.combine`). Per-task ensemble: each task predicted by its own copy of "
             "the joint model, finetuned on that task alone (`multitask.ensemble`).",
             "",
@@ -61,8 +62,8 @@ def to_markdown(report: Report, plots: Mapping[str, str | None] | None = None) -
         f"## Learning schemes: the best config of each, by {report.metric}",
         "",
         f"Every learning scheme of study `{report.study}` (what trains, discriminative "
-        "lr, gradual unfreezing, optimizer) with its best complete trial of the search (not "
-        "re-run); validation metrics of that trial's best evaluation.",
+        "lr, gradual unfreezing, optimizer) with its best complete trial of the search, "
+        + _seeded_text(any(r.seeded for r in report.schemes), report.seeds),
         "",
         markdown_table(scheme_rows(report.schemes, report.metric)),
         "",
@@ -80,6 +81,17 @@ def to_markdown(report: Report, plots: Mapping[str, str | None] | None = None) -
         parts += plots_section(plots)
     parts += notes_section([*comp.notes, *report.notes])
     return "\n".join(parts)
+
+
+def _seeded_text(seeded: bool, seeds: int) -> str:
+    """What a row's metrics are: over the seed re-runs, or the search's one run."""
+    if seeded:
+        return (
+            f"re-run without pruning with the report's {seeds_text(seeds)}: validation metrics "
+            "as mean ± std over them (each run's best evaluation); the last column is the "
+            "objective of the trial in the search, on one seed."
+        )
+    return "not re-run: validation metrics of that trial's best evaluation."
 
 
 def _count(value: int | None) -> str:

@@ -9,7 +9,7 @@ terminal and the markdown files always agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from hpsearch.report.labels import (
@@ -21,7 +21,7 @@ from hpsearch.report.labels import (
     scheduler_label,
     scheme_label,
 )
-from hpsearch.report.model import MultitaskTable, SchemeRow, Summary
+from hpsearch.report.model import MultitaskTable, SchemeRow, Seeded, Summary
 
 
 class Rows(NamedTuple):
@@ -63,44 +63,84 @@ def scheme_rows(schemes: Sequence[SchemeRow], metric: str) -> Rows:
     """The survey's table: the best config of each learning scheme, best first.
 
     ``metric``: the study's objective, a column of its own when it is not a survey column.
+    When the rows were re-run over seeds, a metric's cell is its mean ± std over them and a
+    last column holds the objective that the search measured.
     """
     # A survey column no scheme has (a multitask study's metrics are per task) is left out.
     metrics = [m for m in SCHEME_METRICS if not schemes or any(m in r.metrics for r in schemes)]
     if metric not in metrics:
         metrics.append(metric)
+    n = _seed_count(r.seeded for r in schemes)
     header = ["learning scheme", "adapter", "scheduler"]
-    header += [f"validation {metric_name(m).lower()}" for m in metrics]
+    header += [f"validation {metric_name(m).lower()}{_over(n)}" for m in metrics]
+    if n:
+        header.append(f"{metric_name(metric).lower()} in the search")
     rows = [
         [
             scheme_label(r.scheme),
             adapter_label(r.finetune),
             scheduler_label(r.schedule),
-            *(number_cell(r.metrics.get(m)) for m in metrics),
+            *(_cell(r.metrics, r.seeded, m, n) for m in metrics),
+            *([number_cell(r.value)] if n else []),
         ]
         for r in schemes
     ]
     return Rows(header, rows)
 
 
-def scheme_title(study: str, metric: str) -> str:
-    return f"learning schemes of {study}: the best config of each, by {metric} in the search"
+def scheme_title(study: str, schemes: Sequence[SchemeRow], metric: str) -> str:
+    n = _seed_count(r.seeded for r in schemes)
+    chosen = f"learning schemes of {study}: the best config of each, by {metric} in the search"
+    return chosen + (f", re-run with {seeds_text(n)}" if n else "")
 
 
 def multitask_rows(table: MultitaskTable) -> Rows:
-    """The per-task table of a multitask study: summed loss, PCGrad, per-task ensemble."""
-    header = ["", *(column_name(m) for m in table.columns), "trial"]
+    """The per-task table of a multitask study: summed loss, PCGrad, per-task ensemble;
+    re-run over seeds, a cell is the mean ± std over them and a last column holds the
+    objective that the search measured."""
+    n = _seed_count(r.seeded for r in table.rows)
+    header = ["", *(f"{column_name(m)}{_over(n)}" for m in table.columns), "trial"]
+    if n:
+        header.append(f"{column_name(table.metric)} in the search")
     rows = []
     for r in table.rows:
         label = MULTITASK_ROWS[r.row]
         if r.row == "ensemble" and r.combine is not None:
             label += f" (after {COMBINE_NAMES[r.combine]})"
         trial = "–" if r.trial is None else f"{r.trial} (best of {r.n_trials})"
-        rows.append([label, *(number_cell(r.metrics.get(m)) for m in table.columns), trial])
+        cells = [_cell(r.metrics, r.seeded, m, n) for m in table.columns]
+        rows.append(
+            [label, *cells, trial, *([number_cell(r.metrics.get(table.metric))] if n else [])]
+        )
     return Rows(header, rows)
 
 
+def _seed_count(seeded: Iterable[Seeded | None]) -> int:
+    """How many seeds the rows were re-run with; 0: not re-run."""
+    return max((len(s.seeds) for s in seeded if s is not None), default=0)
+
+
+def _over(n: int) -> str:
+    return f", {seeds_text(n)}" if n else ""
+
+
+def seeds_text(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
+def _cell(search: dict[str, float], seeded: Seeded | None, metric: str, n: int) -> str:
+    """The search's value, or with seeds (``n`` > 0) the mean ± std over them."""
+    if not n:
+        return number_cell(search.get(metric))
+    if seeded is None or metric not in seeded.summary:
+        return "–"
+    return pm_cell(seeded.summary[metric])
+
+
 def multitask_title(study: str, table: MultitaskTable) -> str:
+    n = _seed_count(r.seeded for r in table.rows)
     return (
         f"tasks of {study}: the best config of summed loss, PCGrad and the per-task "
         f"ensemble, by {table.metric} in the search"
+        + (f", re-run with {seeds_text(n)}" if n else "")
     )

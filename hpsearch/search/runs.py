@@ -49,6 +49,9 @@ class SeedRun:
     metrics: dict[str, float]  # every metric of that evaluation
     evals: tuple[EvalPoint, ...] = ()  # every evaluation, in order
     cost: RunCost = NO_COST
+    # A multitask run's jointly trained model at its best evaluation; ``metrics`` are its
+    # per-task ensemble's when it has one. None for a single-task run.
+    joint_metrics: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,7 +82,16 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
         device=attrs.get("device"),
     )
     metrics = {k: float(v) for k, v in attrs.get("metrics", {}).items()}
-    return SeedRun(seed, trial.number, float(trial.value), metrics, evals, cost)
+    joint = attrs.get("joint_metrics")
+    return SeedRun(
+        seed,
+        trial.number,
+        float(trial.value),
+        metrics,
+        evals,
+        cost,
+        None if joint is None else {k: float(v) for k, v in joint.items()},
+    )
 
 
 def _float(value: Any) -> float | None:

@@ -64,7 +64,10 @@ def test_report_has_the_three_rows(multitask, tmp_path):
     written, _ = write_report(report, tmp_path)
     assert {p.name for p in written} >= {"report.md", "multitask.csv", "report.json"}
     text = (tmp_path / "report.md").read_text()
-    header = "|  | sst accuracy | quora accuracy | quora F1 | sts Pearson | mean | trial |"
+    header = (
+        "|  | sst accuracy, 1 seed | quora accuracy, 1 seed | quora F1, 1 seed "
+        "| sts Pearson, 1 seed | mean, 1 seed | trial | mean in the search |"
+    )
     assert header in text
     rows_md = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line[:2] == "| "}
     for label, trial in (
@@ -77,3 +80,13 @@ def test_report_has_the_three_rows(multitask, tmp_path):
     assert [r["row"] for r in rows] == ["sum", "pcgrad", "ensemble"]
     for r in rows:
         assert 0 <= float(r["sst/accuracy"]) <= 1 and -1 <= float(r["sts/pearson"]) <= 1
+        assert r["n_mean"] == "1"
+    # Re-run with the study's own seed, each row repeats its search run: the summed-loss and
+    # PCGrad rows on the jointly trained model, the ensemble row on its per-task copies.
+    for row in report.multitask.rows:
+        assert row.seeded is not None
+        for m in report.multitask.columns:
+            assert row.seeded.summary[m].mean == pytest.approx(row.metrics[m], abs=1e-6), (
+                row.row,
+                m,
+            )

@@ -67,8 +67,32 @@ def test_report_has_a_row_per_scheme(testbed, tmp_path):
     assert {p.name for p in written} >= {"report.md", "schemes.csv", "report.json"}
     text = (tmp_path / "report.md").read_text()
     assert (
-        "| learning scheme | adapter | scheduler | validation loss | validation accuracy |" in text
-    )
+        "| learning scheme | adapter | scheduler | validation loss, 1 seed "
+        "| validation accuracy, 1 seed | accuracy in the search |"
+    ) in text
     assert "slanted triangular (cut_frac 0.1, ratio 32)" in text
     rows = list(csv.DictReader((tmp_path / "schemes.csv").open()))
     assert len(rows) == 5 and all(0 <= float(r["validation_accuracy"]) <= 1 for r in rows)
+    assert all(r["n_accuracy"] == "1" and 0 <= float(r["mean_accuracy"]) <= 1 for r in rows)
+
+
+def test_report_re_runs_each_scheme_s_best_config_once_per_seed(testbed):
+    """Every scheme's trial is re-run with the report's seeds, in the companion study the
+    comparison's re-runs share; a second report runs nothing new. The seed list starts at
+    the study's train.seed, so the first re-run repeats the search's run exactly."""
+    overrides, _ = testbed
+    spec = load_spec(STUDY, overrides)
+    report = report_study(spec, seeds=1)
+    companion = optuna.load_study(study_name="sst2-testbed-reseed", storage=spec.study.storage)
+    done = companion.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert sorted(t.user_attrs["source_trial"] for t in done) == sorted(
+        r.trial for r in report.schemes
+    )
+    for row in report.schemes:
+        assert row.seeded is not None and row.seeded.seeds == (0,)
+        assert row.seeded.summary["accuracy"].mean == pytest.approx(
+            row.metrics["accuracy"], abs=1e-6
+        )
+    again = report_study(spec, seeds=1)
+    assert len(companion.get_trials()) == len(done)
+    assert [r.seeded for r in again.schemes] == [r.seeded for r in report.schemes]

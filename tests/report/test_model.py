@@ -28,6 +28,7 @@ from hpsearch.report.model import (
     ScheduleSettings,
     Scheme,
     SchemeRow,
+    Seeded,
     SeedRun,
     SpaceCell,
     SpaceRow,
@@ -222,6 +223,11 @@ def report(comparison) -> Report:
         trainable_params=1000,
         seconds_per_step=None,
         n_trials=2,
+        seeded=Seeded(
+            seeds=(0, 1),
+            values={"accuracy": (0.8, 0.7)},
+            summary={"accuracy": Summary(2, 0.75, 0.05, 0.8, 0.7)},
+        ),
     )
     table = MultitaskTable(
         metric="mean",
@@ -253,7 +259,7 @@ def report(comparison) -> Report:
 
 def test_report_json_keys_and_shape(report):
     data = json.loads(report_json(report))
-    assert list(data) == REPORT_KEYS and data["version"] == 5
+    assert list(data) == REPORT_KEYS and data["version"] == 6
     comp = data["comparison"]
     assert list(comp) == COMPARISON_KEYS
     assert [list(c) for c in comp["configs"]] == [CONFIG_KEYS, CONFIG_KEYS]
@@ -277,6 +283,7 @@ def test_report_json_keys_and_shape(report):
             "peak_memory": "CUDA max allocated",
             "device": "cuda",
         },
+        "joint_metrics": None,
     }
     assert comp["configs"][0]["summary"]["f1"] == {
         "n": 2,
@@ -313,6 +320,11 @@ def test_report_json_keys_and_shape(report):
         "cut_frac": 0.1,
         "ratio": 32.0,
     }
+    assert data["schemes"][0]["seeded"] == {
+        "seeds": [0, 1],
+        "values": {"accuracy": [0.8, 0.7]},
+        "summary": {"accuracy": {"n": 2, "mean": 0.75, "std": 0.05, "best": 0.8, "worst": 0.7}},
+    }
     assert data["multitask"]["rows"][1] == {
         "row": "pcgrad",
         "trial": None,
@@ -320,6 +332,7 @@ def test_report_json_keys_and_shape(report):
         "combine": None,
         "params": {},
         "metrics": {},
+        "seeded": None,
     }
     assert data["studies"][0]["trials"][0]["intermediate"] == [[0, 0.5], [1, 0.7]]
     assert data["notes"] == ["a note"]
@@ -363,9 +376,20 @@ def test_nan_is_written_as_null_and_read_back_as_nan(report):
     assert back.search_value == 0.5  # an optional float stays as it is
 
 
-@pytest.mark.parametrize("version", [3, 4, 6, None])
-def test_from_dict_reads_only_version_5(report, version):
+@pytest.mark.parametrize("version", [3, 4, 7, None])
+def test_from_dict_reads_only_versions_5_and_6(report, version):
     data = json.loads(report_json(report))
     data["version"] = version
-    with pytest.raises(ValueError, match=rf"`version` must be one of \(5,\), but got {version}"):
+    with pytest.raises(ValueError, match=rf"`version` must be one of \(5, 6\), but got {version}"):
         Report.from_dict(data)
+
+
+def test_a_version_5_report_reads_with_rows_not_re_run(report):
+    """Version 5 had no seed re-runs of the schemes' and multitask rows: they read as None."""
+    data = json.loads(report_json(report))
+    data["version"] = 5
+    for row in [*data["schemes"], *data["multitask"]["rows"]]:
+        del row["seeded"]
+    back = Report.from_dict(data)
+    assert back.schemes[0].seeded is None
+    assert all(r.seeded is None for r in back.multitask.rows)

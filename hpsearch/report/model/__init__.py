@@ -46,6 +46,7 @@ from hpsearch.report.model.report import (
     ScheduleSettings,
     Scheme,
     SchemeRow,
+    Seeded,
     StudyTrials,
     TrialPoint,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "Scheme",
     "SchemeRow",
     "SeedRun",
+    "Seeded",
     "SpaceCell",
     "SpaceRow",
     "StatTest",

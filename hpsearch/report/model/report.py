@@ -9,14 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hpsearch.report.model.base import Data, Params, Role, check_version, from_dict
+from hpsearch.report.model.base import Data, Params, Role, Summary, check_version, from_dict
 from hpsearch.report.model.compare import Comparison
 
 # 2: "schemes", the best config of each learning scheme; 3: "multitask"; 4: the same keys
 # and shape as 3, now written from these dataclasses; 5: "comparison" is hpsearch compare's
-# (equal budgets, tuning curves, paired seeds, cost) and holds the configs.
-REPORT_VERSION = 5
-READABLE_VERSIONS = (5,)
+# (equal budgets, tuning curves, paired seeds, cost) and holds the configs; 6: the schemes'
+# and the multitask rows' configs re-run over the seeds ("seeded"; absent in 5: None).
+REPORT_VERSION = 6
+READABLE_VERSIONS = (5, 6)
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,18 @@ class ScheduleSettings(Data):
 
 
 @dataclass(frozen=True)
+class Seeded(Data):
+    """A row's config re-run without pruning with each of the report's seeds."""
+
+    seeds: tuple[int, ...]
+    values: dict[str, tuple[float, ...]]  # per metric: one value per seed, in seed order
+    summary: dict[str, Summary]  # per metric: over the seeds
+
+
+@dataclass(frozen=True)
 class SchemeRow(Data):
-    """A learning scheme with its best complete trial of the search (no re-runs)."""
+    """A learning scheme with its best complete trial of the search and, when re-run, that
+    trial's config over the report's seeds."""
 
     scheme: Scheme
     finetune: FinetuneSettings
@@ -90,6 +101,7 @@ class SchemeRow(Data):
     trainable_params: int | None
     seconds_per_step: float | None
     n_trials: int  # complete trials of this scheme
+    seeded: Seeded | None = None  # None: not re-run
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class MultitaskRow(Data):
     combine: str | None  # the trial's multitask.combine
     params: Params
     metrics: dict[str, float]  # the table's columns
+    seeded: Seeded | None = None  # the table's columns; None: not re-run
 
 
 @dataclass(frozen=True)
