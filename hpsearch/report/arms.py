@@ -166,9 +166,11 @@ def plan_comparison(
             raise CompareError(f"--baseline {baseline!r} is not an arm; the arms are {names}")
         named.sort(key=lambda x: x[0] != baseline)  # stable: the others keep their order
     comparing = len(named) > 1
-    for _, c in named:
-        _check_trials(c, comparing)
-    smallest = min(len(c.finished) for c in candidates)
+    named, left_out = _usable(named, comparing, budget)
+    notes += left_out
+    if baseline is not None and named[0][0] != baseline:
+        raise CompareError(f"--baseline {baseline!r} cannot be judged: {left_out[0]}")
+    smallest = min(len(c.finished) for _, c in named)
     k = smallest if budget is None else min(budget, smallest)
     if budget is not None and budget > smallest:
         notes.append(
@@ -316,19 +318,71 @@ def _which(c: _Candidate) -> str:
     return f"the {_label(c.kind)} trials of {which}" if _searches_kind(s.spec) else which
 
 
+def _usable(
+    named: list[tuple[str, _Candidate]], comparing: bool, budget: int | None
+) -> tuple[list[tuple[str, _Candidate]], list[str]]:
+    """The arms that can be judged, and a note for each kind of a study searching
+    ``optimizer.kind`` that cannot (no complete trial; one finished trial where arms are
+    compared; every trial within the budget pruned): the sampler chose how often it tried
+    each kind, so such a kind is left out and said, not an error, while the study keeps an
+    arm. An arm that is a study file of its own must be usable.
+
+    Raises:
+        CompareError: an arm of its own, or every arm of a study, cannot be judged.
+    """
+    notes = []
+    while True:
+        kept, dropped = [], []
+        k = min([len(c.finished) for _, c in named] + ([budget] if budget else []))
+        for name, c in named:
+            problem = _problem(name, c, comparing, k)
+            siblings = [(n, o) for n, o in named if o.source is c.source and o is not c]
+            if problem is None:
+                kept.append((name, c))
+            elif _searches_kind(c.source.spec) and any(
+                _problem(n, o, comparing, k) is None for n, o in siblings
+            ):
+                dropped.append(f"left out of the comparison: {problem}")
+            else:
+                raise CompareError(problem)
+        if not dropped:
+            return kept, notes
+        notes += dropped
+        named = kept  # the budget may grow without the dropped arms: check again
+
+
+def _problem(name: str, c: _Candidate, comparing: bool, k: int) -> str | None:
+    """Why arm ``c`` (named ``name``) cannot be judged on its first ``k`` finished trials;
+    None: it can."""
+    try:
+        _check_trials(c, comparing)
+    except CompareError as e:
+        return str(e)
+    judged = c.finished[:k]
+    if not any(t.state == TrialState.COMPLETE for t in judged):
+        numbers = ", ".join(str(t.number) for t in judged)
+        return (
+            f"{name}: its first {len(judged)} finished trials ({numbers}) were all "
+            f"pruned, so there is no config to re-run; raise --budget or run more trials: "
+            f"`{c.source.command}`"
+        )
+    return None
+
+
 def _check_trials(c: _Candidate, comparing: bool) -> None:
     """An arm needs a complete trial to re-run, and two finished ones to be compared."""
     n = len(c.finished)
     complete = sum(t.state == TrialState.COMPLETE for t in c.finished)
     command = c.source.command
     more = f"{command} --n-trials {n + 2}" if comparing and n else command
+    has = "have" if _searches_kind(c.source.spec) else "has"  # "the SGD trials of ..."
     if complete == 0:
         raise CompareError(
-            f"{_which(c)} has no complete trial to report on yet; run it first: `{more}`"
+            f"{_which(c)} {has} no complete trial to report on yet; run it first: `{more}`"
         )
     if comparing and n < 2:
         raise CompareError(
-            f"{_which(c)} has {n} finished trial; comparing needs at least 2 per arm: "
+            f"{_which(c)} {has} {n} finished trial; comparing needs at least 2 per arm: "
             f"run more: `{more}`"
         )
 

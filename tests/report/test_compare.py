@@ -25,7 +25,7 @@ from optuna.trial import TrialState, create_trial
 from scipy import stats as scipy_stats
 
 from hpsearch.report import compare as compare_module
-from hpsearch.report.arms import plan_comparison, source
+from hpsearch.report.arms import CompareError, plan_comparison, source
 from hpsearch.report.cost import arm_cost, time_to_target
 from hpsearch.report.curves import expected_best, table_ks, tuning_curve
 from hpsearch.report.model import CompareReport, EvalPoint, RunCost, SeedRun
@@ -202,6 +202,38 @@ def test_a_study_that_searches_optimizer_kind_gives_an_arm_per_kind(quora_study)
         plan.notes
     )
     assert any("'mixed' searches optimizer.kind" in n for n in plan.notes)
+
+
+@pytest.mark.parametrize(
+    ("mfac", "why"),
+    [
+        ([("pruned", 0.4), ("pruned", 0.3)], "trials of study 'mixed' have no complete trial"),
+        ([("complete", 0.7)], "have 1 finished trial"),
+        ([("pruned", 0.4), ("pruned", 0.3), ("complete", 0.7)], "M-FAC: its first 2 finished"),
+    ],
+)
+def test_a_kind_of_a_study_that_cannot_be_judged_is_left_out_with_a_note(quora_study, mfac, why):
+    """The sampler decides how often a kind is tried: a kind without a config to re-run is
+    left out, said in the notes, and the other kinds are judged (the multitask case study's
+    M-FAC trials were all pruned, and its report refused to run)."""
+    path = quora_study("mixed", set=["space.optimizer.kind={ choices = ['adamw', 'mfac'] }"])
+    adam = [
+        ("complete", 0.5 + i / 100, {"optimizer.kind": "adamw", "train.lr": 1e-4}) for i in (0, 1)
+    ]
+    add_trials(path, adam + [(s, v, {"optimizer.kind": "mfac", "train.lr": 1e-3}) for s, v in mfac])
+    plan = plan_of(path)
+    assert [a.name for a in plan.arms] == ["AdamW"] and plan.budget == 2
+    (note,) = [n for n in plan.notes if n.startswith("left out")]
+    assert why in note
+    with pytest.raises(CompareError, match="--baseline 'M-FAC' cannot be judged"):
+        plan_of(path, baseline="M-FAC")
+
+
+def test_a_study_file_of_its_own_that_cannot_be_judged_is_an_error(arms):
+    adam = arms("adam", "adamw", [0.5, 0.6])
+    mfac = arms("mfac", "mfac", [0.5, 0.4], pruned=(0, 1))
+    with pytest.raises(CompareError, match="study 'mfac' has no complete trial"):
+        plan_of(adam, mfac)
 
 
 def test_two_arms_of_one_optimizer_are_named_by_their_studies(arms):
