@@ -155,8 +155,8 @@ def _print_interrupted(
     budget = n_trials or spec.study.n_trials
     output_console().print(
         f"{stop}: study {spec.study.name} has {count_finished(study)}/{budget} trials "
-        "finished; a trial that was running is recorded as failed, with the reason. Run the "
-        "same command to resume.",
+        "finished; a trial that was running is recorded as failed, with the reason, and queued "
+        "to run again. Run the same command to resume.",
         markup=False,
         highlight=False,
         style="yellow",

@@ -1,4 +1,5 @@
-"""Heartbeats of running trials, and the sweep that fails stale ones and queues them again.
+"""Heartbeats of running trials, and the sweep that fails stale ones and queues them again
+(as the trial loop does with a trial that a Ctrl-C or SIGTERM cut short).
 
 A worker killed with SIGKILL (or a machine that dies) leaves its trial RUNNING. While a
 trial runs, a thread writes the time into the trial every ``interval`` seconds; a trial
@@ -76,11 +77,16 @@ class Liveness:
             except UpdateFinishedTrialError:  # it finished, or another worker swept it first
                 continue
             log.warning("trial %d had no heartbeat for %.0f s; failed it", trial.number, silent)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ExperimentalWarning)
-                self._retry(study, self.storage.get_trial(trial._trial_id))
+            self.queue_again(study, self.storage.get_trial(trial._trial_id))
             swept.append(trial.number)
         return swept
+
+    def queue_again(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """Queue the params of failed ``trial`` as a new trial that says whose re-run it is
+        (:func:`retry_of`), unless it was retried ``max_retry`` times already."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            self._retry(study, trial)
 
     @contextmanager
     def beating(self, trial_id: int) -> Iterator[None]:

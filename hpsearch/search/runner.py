@@ -11,8 +11,10 @@ that finish together both start one more. Here the budget belongs to the study:
 - a worker with nothing to start while others still run waits for them, sweeping for
   stale trials (a killed worker's), so the budget is finished even if one of them died.
 
-FAILED trials (an error, a stale heartbeat, an interrupt) do not count; a stale trial's
-params are queued again once, as a new trial, so a retried trial never counts twice.
+FAILED trials (an error, a stale heartbeat, an interrupt) do not count. A stale trial's
+params, and those of a trial a Ctrl-C or SIGTERM cut short, are queued again as a new trial
+(up to ``study.max_retries`` times), so the next run redoes that config, an enqueued one
+included, and a retried trial never counts twice.
 """
 
 from __future__ import annotations
@@ -198,6 +200,9 @@ def _run_one(
                 "study.heartbeat_grace too short?); its result is not recorded",
                 trial.number,
             )
+        elif isinstance(stop, KeyboardInterrupt) and liveness is not None:
+            # Cut short, not wrong: its config (maybe an enqueued baseline) runs again.
+            liveness.queue_again(study, study._storage.get_trial(trial._trial_id))
     if stop is not None:
         raise stop
     return frozen

@@ -163,14 +163,23 @@ def _open_sqlite(url: str, write: bool) -> RDBStorage:
         db.close()
     engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
     if not write:
+        if path is not None and not _schema_ready(path):
+            # Optuna creates missing tables when it opens a storage: a reader doing so while
+            # a run creates them fails that run ("table trials already exists").
+            raise StorageError(
+                f"cannot read storage {display_url(url)}: {path} holds no Optuna study yet "
+                "(a run may be creating it)"
+            )
         try:
-            return RDBStorage(url, engine_kwargs=engine_kwargs)
+            return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=True)
         except Exception as e:
-            if path is None or "unable to open database file" not in str(e):
+            if path is None or "unable to open database file" not in one_line(e):
                 raise
             # A WAL database is read through its -shm file, which SQLite creates beside it:
             # in a folder that cannot be written, read the file as it is instead.
-            return RDBStorage(_immutable_url(path, url), engine_kwargs=engine_kwargs)
+            return RDBStorage(
+                _immutable_url(path, url), engine_kwargs=engine_kwargs, skip_table_creation=True
+            )
     with _schema_lock(path):
         storage = RDBStorage(url, engine_kwargs=engine_kwargs)
     if write:
@@ -181,6 +190,23 @@ def _open_sqlite(url: str, write: bool) -> RDBStorage:
             version = connection.exec_driver_sql("PRAGMA user_version").scalar()
             connection.exec_driver_sql(f"PRAGMA user_version = {int(version or 0)}")
     return storage
+
+
+def _schema_ready(path: Path) -> bool:
+    """Whether the SQLite file holds Optuna's tables with their version stamped (the last
+    thing Optuna writes when it creates them), read through SQLite only (see below)."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            return all(
+                db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+                for table in ("version_info", "alembic_version")
+            )
+        finally:
+            db.close()
+    except sqlite3.OperationalError as e:
+        # Locked, or unreadable: ready as far as this check knows; opening says what is wrong.
+        return "no such table" not in str(e)
 
 
 def _check_sqlite_file(path: Path, url: str) -> None:

@@ -190,7 +190,7 @@ def run_study(
         hpsearch.search.drift.SpecDriftError: the study file's settings or space differ
             from those of the study's trials.
         hpsearch.search.interrupts.Interrupted: on SIGINT or SIGTERM, after the running trial was
-            recorded as failed with the reason.
+            recorded as failed with the reason and its params queued again.
     """
     url = resolve_storage_url(spec, storage_url)
     budget = n_trials or spec.study.n_trials

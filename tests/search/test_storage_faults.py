@@ -204,6 +204,32 @@ def test_reading_a_sqlite_file_that_is_not_there_creates_nothing(tmp_path):
     assert not path.exists()
 
 
+@pytest.mark.parametrize("made", ["empty", "half", "unstamped"])
+def test_reading_a_sqlite_file_a_run_is_still_creating_writes_nothing(tmp_path, made):
+    """A reader that opens the file between a run's first connection and its last table must
+    neither create tables (the run then fails: "table trials already exists", as a test
+    polling a starting run saw under load) nor stamp a version; it says nothing is there
+    yet, and once the run has made the schema it reads it."""
+    from optuna.storages._rdb import models
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "starting.db"
+    path.touch()
+    if made != "empty":
+        engine = create_engine(f"sqlite:///{path}")
+        tables = list(models.BaseModel.metadata.sorted_tables)
+        models.BaseModel.metadata.create_all(
+            engine, tables=tables if made == "unstamped" else tables[: len(tables) // 2]
+        )
+        engine.dispose()
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="holds no Optuna study yet"):
+        open_storage(f"sqlite:///{path}", write=False)
+    assert path.read_bytes() == before
+    finished_study(f"sqlite:///{path}", n=1)  # the run completes the schema
+    assert open_storage(f"sqlite:///{path}", write=False).get_all_studies()
+
+
 @contextlib.contextmanager
 def read_only_folder(folder: Path):
     """Make ``folder`` read-only for this process: chmod, or for root (whom modes do not

@@ -166,15 +166,19 @@ def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, cli_pro
         "\n", " "
     )
     assert "Traceback" not in err
-    (stopped,) = trials_of(url, "termed")
-    assert stopped.state == TrialState.FAIL
+    stopped, queued = trials_of(url, "termed")
+    assert stopped.state == TrialState.FAIL and queued.state == TrialState.WAITING
     assert stopped.user_attrs["fail_reason"] == "interrupted by SIGTERM"
     assert stopped.user_attrs["evals"]  # what it had measured is kept
 
+    # Its config is queued again: the next run redoes it first (an enqueued config, such as a
+    # study's baseline, was lost before, in the testbed case study), then the budget's rest.
     again = cli_process("run", str(path), "--storage", url, *TINY)
     assert again.returncode == 0, again.stderr
-    states = [t.state for t in trials_of(url, "termed")]
-    assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    first, retry, last = trials_of(url, "termed")
+    assert [t.state for t in (first, retry, last)] == [TrialState.FAIL, *[TrialState.COMPLETE] * 2]
+    assert retry.params == stopped.params and retry.user_attrs["retry_of"] == stopped.number
+    assert retry.user_attrs["retry_reason"] == "interrupted by SIGTERM"
 
 
 # ---- the trial loop, without training -----------------------------------------------------
