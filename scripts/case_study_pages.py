@@ -1,0 +1,378 @@
+"""The pages of docs/case-studies/, written from what the tool wrote in a run of
+scripts/case_studies.sh: nothing on a page is typed in by hand.
+
+    python3 scripts/case_study_pages.py machine DIR         # what the runs ran on
+    python3 scripts/case_study_pages.py pages DIR [CASE ...]  # quora, sst2, multitask
+
+``DIR`` is case_studies.sh's CASE_DIR: its ``machine.json`` and each case's ``CASE-times.tsv``
+(wall time of each step). A page is its template (``scripts/case_pages/CASE.md``: the
+question, the source's numbers, how the run differs, the commands, the reading) with every
+number filled in from the tool's files (``compare.json`` or ``report.json`` in the results
+folder), then the tool's own markdown (``compare.md`` or ``report.md``) below it. The tool's
+files are copied beside the page, ``docs/case-studies/SLUG/``; a plot over 200 KB stops the
+script (GitHub pages stay light).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from hpsearch.report.compare_markdown import markdown_table, params_text
+from hpsearch.report.compare_tables import cards_rows, digits, scale
+from hpsearch.report.labels import MULTITASK_ROWS, optimizer_name, scheme_label
+from hpsearch.report.model import (
+    CompareReport,
+    Comparison,
+    Paired,
+    Report,
+    SchemeRow,
+    Seeded,
+    Summary,
+)
+from hpsearch.report.stats import bootstrap_ci, paired_t
+from hpsearch.report.tables import multitask_rows, pm_cell, scheme_rows
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = REPO / "docs" / "case-studies"
+TEMPLATES = Path(__file__).resolve().parent / "case_pages"
+RESULTS = REPO / "studies" / "results"
+MAX_PLOT_BYTES = 200 * 1024
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str  # case_studies.sh's name for it
+    slug: str  # the page: docs/case-studies/SLUG.md, the tool's files in SLUG/
+    results: str  # the tool's results folder, under studies/results/
+    kind: Literal["compare", "report"]  # which command wrote it
+
+
+CASES = {
+    c.key: c
+    for c in (
+        Case("quora", "quora-mfac", "quora-adam-vs-quora-mfac", "compare"),
+        Case("sst2", "sst2-survey", "sst2-testbed", "report"),
+        Case("multitask", "multitask", "multitask", "report"),
+    )
+}
+
+
+def record_machine(folder: Path) -> None:
+    """machine.json: the CPU, cores, memory, GPU and torch that the runs ran with."""
+    import os
+    import platform
+
+    import torch
+
+    def first(path: str, key: str) -> str:
+        with open(path, encoding="utf-8") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith(key)), "")
+
+    info = {
+        "cpu": first("/proc/cpuinfo", "model name") or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(first("/proc/meminfo", "MemTotal").split()[0]) / 2**20),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "machine.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
+# --- numbers as the pages print them ---------------------------------------------------------
+
+
+def value(metric: str, x: float | None) -> str:
+    """A metric as the tool's tables print it (F1 and accuracy ×100)."""
+    if x is None:
+        return "–"
+    return format(x * scale(metric), f".{digits(metric)}f")
+
+
+def pm(metric: str, s: Summary) -> str:
+    return pm_cell(s, digits(metric), scale(metric))
+
+
+def p_text(p: float | None) -> str:
+    if p is None:
+        return "undefined"
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def significance(p: float | None, low: float | None, high: float | None) -> str:
+    """The verdict: significant at 5% when the paired t-test says so and the CI excludes 0."""
+    if p is None or low is None or high is None:
+        return "not testable (too few seeds)"
+    if p < 0.05 and (low > 0 or high < 0):
+        return "significant at the 5% level"
+    return "not significant at the 5% level"
+
+
+def paired_text(metric: str, p: Paired) -> str:
+    ci = f"[{value(metric, p.ci_low)}, {value(metric, p.ci_high)}]"
+    return (
+        f"Δ {format(p.mean * scale(metric), f'+.{digits(metric)}f')} {ci} over "
+        f"{len(p.seeds)} paired seeds (paired t p = {p_text(p.t_test.p)}, Welch p = "
+        f"{p_text(p.welch.p)}): {significance(p.t_test.p, p.ci_low, p.ci_high)}"
+    )
+
+
+def seeded_pair(metric: str, a: Seeded, b: Seeded) -> str:
+    """Row ``a`` against row ``b`` over their shared seeds: the paired difference, its
+    bootstrap CI and paired t-test, as compare computes them for arms."""
+    x, y = a.values[metric], b.values[metric]
+    d = [u - v for u, v in zip(x, y, strict=True)]
+    ci = bootstrap_ci(d)
+    t = paired_t(x, y)
+    low, high = (None, None) if ci is None else ci
+    mean = sum(d) / len(d)
+    return (
+        f"Δ {format(mean * scale(metric), f'+.{digits(metric)}f')} "
+        f"[{value(metric, low)}, {value(metric, high)}] over {len(d)} paired seeds (paired t "
+        f"p = {p_text(t.p)}): {significance(t.p, low, high)}"
+    )
+
+
+# --- what each page fills in -----------------------------------------------------------------
+
+
+def run_values(folder: Path, case: Case) -> dict[str, str]:
+    """The machine and the wall time of each step of the case, from case_studies.sh."""
+    machine = json.loads((folder / "machine.json").read_text(encoding="utf-8"))
+    steps: dict[str, float] = {}
+    finished = ""
+    for line in (folder / f"{case.key}-times.tsv").read_text(encoding="utf-8").splitlines():
+        name, seconds, finished = line.split("\t")
+        steps[name] = steps.get(name, 0.0) + float(seconds)  # a resumed step adds up
+    rows = "\n".join(f"| `{name}` | {minutes(s)} |" for name, s in steps.items())
+    threads = machine["torch_threads"]
+    return {
+        "machine": (
+            f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+            f"{'GPU ' + machine['gpu'] if machine['gpu'] else 'no GPU'}; torch "
+            f"{machine['torch']} with {threads} thread{'s' if threads > 1 else ''}"
+        ),
+        "times_table": "| step | wall time |\n| --- | ---: |\n" + rows,
+        "wall_total": minutes(sum(steps.values())),
+        "finished": finished[:10],
+        **{f"wall_{name.replace('-', '_')}": minutes(s) for name, s in steps.items()},
+    }
+
+
+def comparison_values(comp: Comparison) -> dict[str, str]:
+    """Arms, paired test, cost and the untuned first trial, from a comparison."""
+    metric = comp.metric
+    out = {
+        "metric": metric,
+        "budget": str(comp.budget),
+        "seeds": str(len(comp.seeds)),
+        "seed_list": ", ".join(map(str, comp.seeds)),
+        "cards_table": markdown_table(cards_rows(comp)),
+    }
+    for arm, cost, curve in zip(comp.arms, comp.costs, comp.curves, strict=True):
+        key = arm.optimizer
+        config = next(c for c in comp.configs if c.arm == arm.name and c.trial == arm.best_trial)
+        for m, s in arm.summary.items():
+            out[f"{key}_{m}"] = pm(m, s)
+        out[f"{key}_best_run"] = value(metric, arm.best_run.value)
+        out[f"{key}_finished"] = str(arm.finished)
+        out[f"{key}_config"] = params_text(config.params)
+        out[f"{key}_trial"] = str(arm.best_trial)
+        out[f"{key}_search_value"] = value(metric, config.search_value)
+        # The first trial is the study file's enqueued untuned setting (the cards').
+        out[f"{key}_first_trial"] = value(metric, curve.values[0])
+        out[f"{key}_search_best"] = value(
+            metric, max(curve.values) if comp.direction == "maximize" else min(curve.values)
+        )
+        out[f"{key}_step"] = (
+            "–" if cost.seconds_per_step is None else f"{cost.seconds_per_step:.3f}"
+        )
+        state = cost.optimizer_state_bytes
+        out[f"{key}_state"] = "–" if state is None else f"{state / 2**20:,.0f} MiB"
+    for p in comp.paired:
+        kind = next(a.optimizer for a in comp.arms if a.name == p.arm)
+        out[f"paired_{kind}_{p.metric}"] = paired_text(p.metric, p)
+        if p.metric == metric:
+            out[f"verdict_{kind}"] = significance(p.t_test.p, p.ci_low, p.ci_high)
+    return out
+
+
+def scheme_values(report: Report) -> dict[str, str]:
+    """The learning schemes over seeds: the table, the best, the BERT recipe's row."""
+    metric = report.metric
+    rows = [r for r in report.schemes if r.seeded is not None]
+    out = {"schemes_table": markdown_table(scheme_rows(report.schemes, metric))}
+    if not rows:
+        return out
+
+    def mean(r: SchemeRow) -> float:
+        assert r.seeded is not None
+        return r.seeded.summary[metric].mean
+
+    best, worst = max(rows, key=mean), min(rows, key=mean)
+    recipe = next(
+        (
+            r
+            for r in rows
+            if (r.scheme.mode, r.scheme.optimizer) == ("full", "adamw")
+            and not r.scheme.discriminative
+            and not r.scheme.gradual_unfreezing
+        ),
+        None,
+    )
+    stds = [r.seeded.summary[metric].std or 0.0 for r in rows if r.seeded is not None]
+    out |= {
+        "n_schemes": str(len(rows)),
+        "best_scheme": scheme_label(best.scheme),
+        "best_scheme_value": pm(metric, best.seeded.summary[metric]),  # type: ignore[union-attr]
+        "worst_scheme": scheme_label(worst.scheme),
+        "worst_scheme_value": pm(metric, worst.seeded.summary[metric]),  # type: ignore[union-attr]
+        "seed_std_max": value(metric, max(stds)),
+        "seed_std_min": value(metric, min(stds)),
+    }
+    if recipe is not None and recipe.seeded is not None:
+        out["recipe_value"] = pm(metric, recipe.seeded.summary[metric])
+        out["best_vs_recipe"] = (
+            "the same scheme" if recipe is best else seeded_pair(metric, best.seeded, recipe.seeded)  # type: ignore[arg-type]
+        )
+    return out
+
+
+def multitask_values(report: Report) -> dict[str, str]:
+    """The per-task table over seeds, and PCGrad and the ensemble against the summed loss."""
+    table = report.multitask
+    if table is None:
+        return {}
+    out = {"tasks_table": markdown_table(multitask_rows(table))}
+    rows = {r.row: r for r in table.rows}
+    for r in table.rows:
+        if r.seeded is None:
+            continue
+        for m, s in r.seeded.summary.items():
+            out[f"{r.row}_{m.replace('/', '_')}"] = pm(m, s)
+    base = rows["sum"].seeded
+    for name in ("pcgrad", "ensemble"):
+        other = rows[name].seeded
+        if base is not None and other is not None:
+            out[f"{name}_vs_sum"] = seeded_pair(table.metric, other, base)
+            out[f"{name}_label"] = MULTITASK_ROWS[name]
+    return out
+
+
+def spec_values(files: Sequence[str]) -> dict[str, str]:
+    """The settings the pages quote, from the study files the tool read: the first file's
+    data sizes, epochs and layers, and each file's trial budget by its optimizer."""
+    from hpsearch.spec.load import load_spec
+
+    specs = [load_spec(f) for f in files]
+    first = specs[0]
+    tasks = first.tasks or (first.task,)
+    out = {
+        "train_pairs": " / ".join(f"{t.max_train_samples:,}" for t in tasks if t.max_train_samples),
+        "eval_pairs": " / ".join(f"{t.max_eval_samples:,}" for t in tasks if t.max_eval_samples),
+        "epochs": str(first.train.epochs),
+        "layers": str(first.model.num_hidden_layers or "all"),
+        "n_trials": str(first.study.n_trials),
+    }
+    for spec in specs:
+        out[f"{spec.optimizer.kind}_n_trials"] = str(spec.study.n_trials)
+    return out
+
+
+def page_values(folder: Path, case: Case) -> dict[str, str]:
+    results = RESULTS / case.results
+    data = json.loads((results / f"{case.kind}.json").read_text(encoding="utf-8"))
+    out = run_values(folder, case)
+    if case.kind == "compare":
+        doc = CompareReport.from_dict(data)
+        return out | spec_values(doc.study_files) | comparison_values(doc.comparison)
+    report = Report.from_dict(data)
+    out |= spec_values([report.study_file])
+    seeds = report.comparison.seeds
+    out |= {"seeds": str(len(seeds)), "seed_list": ", ".join(map(str, seeds))}
+    out |= comparison_values(report.comparison) if len(report.comparison.arms) > 1 else {}
+    out |= {"optimizers": ", ".join(optimizer_name(a.optimizer) for a in report.comparison.arms)}
+    return out | scheme_values(report) | multitask_values(report)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def tool_markdown(text: str, slug: str) -> str:
+    """The tool's markdown one heading level down, its plots linked in the page's folder."""
+    text = re.sub(r"^(#+) ", lambda m: "#" + m.group(1) + " ", text, flags=re.MULTILINE)
+    return re.sub(r"!\[([^\]]*)\]\(([^)/]+\.png)\)", rf"![\1]({slug}/\2)", text)
+
+
+def write_page(folder: Path, case: Case) -> Path:
+    results = RESULTS / case.results
+    if not (results / f"{case.kind}.json").is_file():
+        raise SystemExit(
+            f"case_study_pages.py: {results / (case.kind + '.json')} is missing: run "
+            f"`bash scripts/case_studies.sh {case.key}` first"
+        )
+    values = page_values(folder, case)
+    template = (TEMPLATES / f"{case.key}.md").read_text(encoding="utf-8")
+    try:
+        page = template.format_map(values)
+    except KeyError as e:
+        raise SystemExit(
+            f"case_study_pages.py: {TEMPLATES / (case.key + '.md')} names {e}, which the "
+            f"tool's files did not give; known: {', '.join(sorted(values))}"
+        ) from None
+    files = PAGES / case.slug
+    shutil.rmtree(files, ignore_errors=True)
+    files.mkdir(parents=True)
+    for path in sorted(results.iterdir()):
+        if path.suffix == ".png" and path.stat().st_size > MAX_PLOT_BYTES:
+            raise SystemExit(f"case_study_pages.py: {path} is over 200 KB")
+        if path.suffix in (".md", ".json", ".csv", ".png"):
+            shutil.copy2(path, files / path.name)
+    (files / "times.tsv").write_text(
+        (folder / f"{case.key}-times.tsv").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    tool = (results / f"{case.kind}.md").read_text(encoding="utf-8")
+    out = PAGES / f"{case.slug}.md"
+    out.write_text(
+        page.rstrip()
+        + f"\n\n## What `hpsearch {case.kind}` wrote\n\n"
+        + f"Its {case.kind}.md as written, one heading level down; its CSV and JSON are in "
+        + f"[`{case.slug}/`]({case.slug}/).\n\n"
+        + tool_markdown(tool, case.slug),
+        encoding="utf-8",
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["machine", "pages"])
+    parser.add_argument("folder", type=Path, help="case_studies.sh's CASE_DIR")
+    parser.add_argument("cases", nargs="*", help=f"of {', '.join(CASES)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"a case is one of {', '.join(CASES)}, but got {', '.join(unknown)}")
+    if args.what == "machine":
+        record_machine(args.folder)
+        return
+    for key in args.cases or list(CASES):
+        print(write_page(args.folder, CASES[key]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
