@@ -116,7 +116,7 @@ def minutes(seconds: float) -> str:
 def significance(p: float | None, low: float | None, high: float | None) -> str:
     """The verdict: significant at 5% when the paired t-test says so and the CI excludes 0."""
     if p is None or low is None or high is None:
-        return "not testable (too few seeds)"
+        return "not testable (fewer than 2 seeds, or every difference the same)"
     if p < 0.05 and (low > 0 or high < 0):
         return "significant at the 5% level"
     return "not significant at the 5% level"
@@ -318,7 +318,7 @@ def tool_markdown(text: str, slug: str) -> str:
     return re.sub(r"!\[([^\]]*)\]\(([^)/]+\.png)\)", rf"![\1]({slug}/\2)", text)
 
 
-def write_page(folder: Path, case: Case) -> Path:
+def write_page(folder: Path, case: Case) -> tuple[Path, str]:
     results = RESULTS / case.results
     if not (results / f"{case.kind}.json").is_file():
         raise SystemExit(
@@ -334,6 +334,7 @@ def write_page(folder: Path, case: Case) -> Path:
             f"case_study_pages.py: {TEMPLATES / (case.key + '.md')} names {e}, which the "
             f"tool's files did not give; known: {', '.join(sorted(values))}"
         ) from None
+    summary, page = split_summary(page, case)
     files = PAGES / case.slug
     shutil.rmtree(files, ignore_errors=True)
     files.mkdir(parents=True)
@@ -355,7 +356,61 @@ def write_page(folder: Path, case: Case) -> Path:
         + tool_markdown(tool, case.slug),
         encoding="utf-8",
     )
-    return out
+    return out, summary
+
+
+SUMMARY = re.compile(r"\A<!-- summary: (.*?) -->\n", re.DOTALL)
+README_BLOCK = re.compile(
+    r"(<!-- case studies: written by scripts/case_study_pages.py -->\n).*?(<!-- /case studies -->)",
+    re.DOTALL,
+)
+
+
+def split_summary(page: str, case: Case) -> tuple[str, str]:
+    """The one-line result a template starts with (``<!-- summary: ... -->``), and the page
+    without it."""
+    found = SUMMARY.match(page)
+    if found is None:
+        raise SystemExit(f"case_study_pages.py: {case.key}.md must start with <!-- summary: -->")
+    return " ".join(found.group(1).split()), page[found.end() :].lstrip()
+
+
+def write_index(summaries: dict[str, str]) -> None:
+    """docs/case-studies/README.md and the README's block: a line per page with its result.
+    A page not rewritten in this call keeps the line it had."""
+    lines = {}
+    index = PAGES / "README.md"
+    if index.exists():
+        for line in index.read_text(encoding="utf-8").splitlines():
+            if line.startswith("- ["):
+                lines[line.split("](", 1)[1].split(")", 1)[0]] = line
+    for key, summary in summaries.items():
+        slug = CASES[key].slug
+        lines[f"{slug}.md"] = f"- [{TITLES[key]}]({slug}.md): {summary}"
+    ordered = [lines[f"{c.slug}.md"] for c in CASES.values() if f"{c.slug}.md" in lines]
+    index.write_text(
+        "# Case studies\n\n"
+        "Three experiments from papers and model cards, run by hpsearch on real data: tuned, "
+        "on equal budgets, over seeds, with their cost. Each page gives the question, the "
+        "exact commands, the tool's own tables and plots, the wall time and the reading. "
+        "`bash scripts/case_studies.sh` reruns them; `python3 scripts/case_study_pages.py "
+        "pages DIR` rewrites the pages from what the tool wrote.\n\n" + "\n".join(ordered) + "\n",
+        encoding="utf-8",
+    )
+    readme = REPO / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    block = "\n".join(line.replace("](", "](docs/case-studies/", 1) for line in ordered)
+    new, n = README_BLOCK.subn(lambda m: m.group(1) + block + "\n" + m.group(2), text)
+    if n != 1:
+        raise SystemExit("case_study_pages.py: README.md has no case-studies block to fill")
+    readme.write_text(new, encoding="utf-8")
+
+
+TITLES = {
+    "quora": "M-FAC against AdamW on Quora, both tuned",
+    "sst2": "The finetuning survey's learning schemes on SST-2",
+    "multitask": "MinBERT multitask: summed loss, PCGrad, ensembles",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -370,8 +425,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.what == "machine":
         record_machine(args.folder)
         return
+    summaries = {}
     for key in args.cases or list(CASES):
-        print(write_page(args.folder, CASES[key]))
+        page, summaries[key] = write_page(args.folder, CASES[key])
+        print(page)
+    write_index(summaries)
 
 
 if __name__ == "__main__":
