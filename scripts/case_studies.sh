@@ -66,4 +66,4 @@ for case in "${@:-quora multitask sst2}"; do
     esac
   done
 done
-echo "case_studies.sh: done; the pages: $PY scripts/case_study_pages.py --cases $CASE_DIR"
+echo "case_studies.sh: done; the pages: $PY scripts/case_study_pages.py pages $CASE_DIR"

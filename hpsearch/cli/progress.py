@@ -103,7 +103,10 @@ class RunProgress:
         """Optuna callback: one line per finished trial, then the run bar moves on."""
         state = state_name(trial.state)
         value = "" if trial.value is None else f" {trial.value:.4f}"
-        reason = trial.user_attrs.get("fail_reason", "") or trial.user_attrs.get("diverged", "")
+        attrs = trial.user_attrs
+        reason = (
+            attrs.get("fail_reason", "") or attrs.get("diverged", "") or attrs.get("one_class", "")
+        )
         if trial.user_attrs.get("retry_of") is not None:
             retried = f"re-run of trial {trial.user_attrs['retry_of']}"
             reason = f"{reason}; {retried}" if reason else retried

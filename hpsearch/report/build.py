@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -98,7 +99,7 @@ def report_study(
         progress=progress,
     )
     main = _main_arm(plan)
-    schemes, multitask = seed_rows(
+    schemes, multitask, notes = seed_rows(
         main.spec,
         main.study,
         scheme_table(spec, main.study),
@@ -107,7 +108,8 @@ def report_study(
         cache=cache,
         progress=progress,
     )
-    return build_report(spec, plan, comparison, schemes=schemes, multitask=multitask)
+    report = build_report(spec, plan, comparison, schemes=schemes, multitask=multitask)
+    return replace(report, notes=(*report.notes, *notes))
 
 
 def _main_arm(plan: Plan) -> Arm:

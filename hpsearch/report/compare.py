@@ -88,6 +88,7 @@ def build_comparison(
         runs = reseed(arm.spec, arm.study, trials, seed_list, cache=cache, progress=progress)
         configs += [_config(arm, t, runs[t.number], seed_list) for t in trials]
 
+    notes += one_class_notes(plan.arms, configs)
     best = {arm.name: _best_config(configs, arm.name, metric, maximize) for arm in plan.arms}
     names = shown or [m for c in best.values() for m in c.summary if m not in NOT_COMPARED]
     common = set.intersection(*(set(c.summary) for c in best.values()))
@@ -125,6 +126,31 @@ def build_comparison(
         configs=tuple(configs),
         notes=tuple(notes),
     )
+
+
+def one_class_notes(arms: Sequence[Arm], configs: Sequence[ConfigResult]) -> list[str]:
+    """What predicted one class for every validation example: an arm's judged trials, and
+    a config's re-runs (their accuracy is the majority's share, not learning)."""
+    notes = []
+    for arm in arms:
+        flat = [t.number for t in arm.judged if t.user_attrs.get("one_class")]
+        if flat:
+            notes.append(
+                f"{arm.name}: {len(flat)} of {len(arm.judged)} judged trials predicted one "
+                f"class for every validation example (trials {', '.join(map(str, flat))}): "
+                "see each trial's one_class attr"
+            )
+    for c in configs:
+        notes += seed_notes(f"{c.arm} trial {c.trial}", c.runs)
+    return notes
+
+
+def seed_notes(what: str, runs: Sequence[SeedRun]) -> list[str]:
+    """A note when some of ``runs`` (re-runs of ``what``) predicted one class."""
+    flat = [r for r in runs if r.one_class]
+    if not flat:
+        return []
+    return [f"{what}: {len(flat)} of {len(runs)} seed re-runs: {flat[0].one_class}"]
 
 
 def _config(

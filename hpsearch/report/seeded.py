@@ -18,6 +18,7 @@ import optuna
 
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
+from hpsearch.report.compare import seed_notes
 from hpsearch.report.model import MultitaskRow, MultitaskTable, SchemeRow, Seeded
 from hpsearch.report.stats import summarize
 from hpsearch.search.progress import Progress
@@ -34,9 +35,10 @@ def seed_rows(
     *,
     cache: DataCache | None = None,
     progress: Progress | None = None,
-) -> tuple[tuple[SchemeRow, ...], MultitaskTable | None]:
+) -> tuple[tuple[SchemeRow, ...], MultitaskTable | None, list[str]]:
     """``schemes`` and ``multitask`` (of ``study``, made from ``spec``) with each row's trial
-    re-run with every seed of ``seeds`` and summarized in the row's ``seeded``.
+    re-run with every seed of ``seeds`` and summarized in the row's ``seeded``; and notes on
+    re-runs that predicted one class.
 
     Raises:
         ReseedError: a re-run failed; the finished ones are kept for the next call.
@@ -45,16 +47,17 @@ def seed_rows(
     if multitask is not None:
         numbers |= {r.trial for r in multitask.rows if r.trial is not None}
     if not numbers or not seeds:
-        return tuple(schemes), multitask
+        return tuple(schemes), multitask, []
     trials = [t for t in study.get_trials(deepcopy=False) if t.number in numbers]
     runs = reseed(spec, study, trials, seeds, cache=cache, progress=progress)
+    notes = [n for number in sorted(numbers) for n in seed_notes(f"trial {number}", runs[number])]
     seeded_schemes = tuple(
         replace(r, seeded=_seeded(seeds, [run.metrics for run in runs[r.trial]])) for r in schemes
     )
     if multitask is None:
-        return seeded_schemes, None
+        return seeded_schemes, None, notes
     rows = tuple(_seeded_task_row(r, runs, seeds, multitask.columns) for r in multitask.rows)
-    return seeded_schemes, replace(multitask, rows=rows)
+    return seeded_schemes, replace(multitask, rows=rows), notes
 
 
 def _seeded_task_row(

@@ -1,4 +1,5 @@
-"""A trial whose validation loss ended far above chance: flagged as diverged.
+"""A trial whose validation loss ended far above chance, or whose classifier answers one class
+for every example: flagged.
 
 A learning rate far too high does not always make the loss NaN (which fails the trial):
 the model can end confidently wrong, with a validation loss of hundreds, and its metrics
@@ -8,6 +9,12 @@ still look like numbers. Such a trial completes, and is flagged: the trial attr
 The yardstick is the loss of knowing nothing: ln(classes) for a uniform guess in
 classification, the variance of the training labels for regression (the head starts at
 their mean). A loss :data:`DIVERGED_FACTOR` times that is not a model that learned.
+
+A classifier can also learn nothing quietly: predict the majority class for every example.
+Its accuracy is then the majority's share, which can look like a result (the multitask case
+study's SST and Quora heads sat there under the summed loss). Its Matthews correlation is
+exactly 0 (scikit-learn's value when the predictions are constant), which a model whose
+predictions vary reaches only by chance: the trial attr ``one_class`` says so.
 """
 
 from __future__ import annotations
@@ -48,3 +55,26 @@ def divergence(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) ->
                 "rate too high?"
             )
     return None
+
+
+def one_class(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> str | None:
+    """Which classification tasks predicted one class for every validation example at the
+    last evaluation (MCC exactly 0; see the module docstring), or None."""
+    if not evals:
+        return None
+    last = evals[-1]
+    names = [
+        task_metric(key, "mcc") if key else "mcc"
+        for key, task in tasks.items()
+        if task.kind == "classification"
+    ]
+    flat = [name for name in names if last.metrics.get(name) == 0.0]
+    if not flat:
+        return None
+    single = tasks.keys() == {""}
+    who = "the classifier" if single else ", ".join(n.removesuffix("/mcc") for n in flat)
+    return (
+        f"one class: {who} predicted the same class for "
+        "every validation example at the last evaluation (MCC 0); its accuracy is that "
+        "class's share, not learning"
+    )

@@ -19,7 +19,7 @@ import torch
 from hpsearch.data.encode import DataCache
 from hpsearch.data.pretrained import ModelLoadError
 from hpsearch.errors import DataError, SpecError, TrialFailed
-from hpsearch.search.divergence import divergence
+from hpsearch.search.divergence import divergence, one_class
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.suggest import suggest
 from hpsearch.train.trainer import EvalRecord, train
@@ -132,6 +132,9 @@ class Objective:
         if diverged is not None:
             log.warning("trial %d %s", trial.number, diverged)
             attrs["diverged"] = diverged
+        flat = one_class(result.evals, data)
+        if flat is not None:
+            attrs["one_class"] = flat
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return result.metrics[metric]

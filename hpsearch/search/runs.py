@@ -52,6 +52,9 @@ class SeedRun:
     # A multitask run's jointly trained model at its best evaluation; ``metrics`` are its
     # per-task ensemble's when it has one. None for a single-task run.
     joint_metrics: dict[str, float] | None = None
+    # Why its classifier learned nothing: one class predicted for every validation example
+    # (hpsearch.search.divergence.one_class); None: it did not, or was not checked.
+    one_class: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +94,7 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
         evals,
         cost,
         None if joint is None else {k: float(v) for k, v in joint.items()},
+        attrs.get("one_class"),
     )
 
 

@@ -15,6 +15,7 @@ import math
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -234,6 +235,33 @@ def test_a_study_file_of_its_own_that_cannot_be_judged_is_an_error(arms):
     mfac = arms("mfac", "mfac", [0.5, 0.4], pruned=(0, 1))
     with pytest.raises(CompareError, match="study 'mfac' has no complete trial"):
         plan_of(adam, mfac)
+
+
+def test_trials_and_re_runs_that_answered_one_class_are_noted(arms):
+    from hpsearch.report.compare import one_class_notes
+
+    adam = arms("adam", "adamw", [0.5, 0.6])
+    study = optuna.load_study(study_name="adam", storage=load_spec(adam).study.storage)
+    flat = "one class: the classifier predicted the same class for every validation example"
+    study.add_trial(
+        create_trial(
+            params={"train.lr": 3e-4},
+            distributions={"train.lr": LR},
+            value=0.61,
+            user_attrs={"one_class": flat},
+        )
+    )
+    plan = plan_of(adam)
+    runs = (
+        SeedRun(0, 0, 0.5, {"f1": 0.5}),
+        SeedRun(1, 1, 0.0, {"f1": 0.0}, one_class=flat),
+    )
+    config = SimpleNamespace(arm="AdamW", trial=2, runs=runs)
+    assert one_class_notes(plan.arms, [config]) == [
+        "AdamW: 1 of 3 judged trials predicted one class for every validation example "
+        "(trials 2): see each trial's one_class attr",
+        f"AdamW trial 2: 1 of 2 seed re-runs: {flat}",
+    ]
 
 
 def test_two_arms_of_one_optimizer_are_named_by_their_studies(arms):

@@ -284,6 +284,7 @@ def test_report_json_keys_and_shape(report):
             "device": "cuda",
         },
         "joint_metrics": None,
+        "one_class": None,
     }
     assert comp["configs"][0]["summary"]["f1"] == {
         "n": 2,

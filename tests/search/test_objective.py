@@ -12,7 +12,7 @@ import torch
 from optuna.trial import TrialState
 
 from hpsearch.data.encode import EncodedSplit, EncodedTask
-from hpsearch.search.divergence import divergence
+from hpsearch.search.divergence import divergence, one_class
 from hpsearch.search.interrupts import SignalGuard
 from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.objective import Objective
@@ -130,6 +130,34 @@ def test_a_loss_far_above_chance_flags_the_trial_as_diverged(quora_study, monkey
 def test_divergence_is_judged_against_the_loss_of_chance(data, metrics, flagged):
     evals = [EvalRecord(0, 1.0, 1, metrics, 0.5, 1.0, 1.0, train_seconds=1.0, trainable_params=1)]
     assert (divergence(evals, data) is not None) == flagged
+
+
+@pytest.mark.parametrize(
+    ("data", "metrics", "flat"),
+    [
+        ({"": task([0, 1])}, {"mcc": 0.0, "accuracy": 0.61}, "the classifier"),
+        ({"": task([0, 1])}, {"mcc": 0.02, "accuracy": 0.61}, None),
+        ({"": task([0, 1])}, {"accuracy": 0.61}, None),  # not measured: not flagged
+        (
+            {
+                "sst": task([0, 1, 2], num_labels=3),
+                "quora": task([0, 1]),
+                "sts": task([1.0, 3.0], "regression", 1),
+            },
+            {"sst/mcc": 0.0, "quora/mcc": 0.0, "sts/pearson": 0.0},
+            "sst, quora",  # a regression's 0 says nothing of classes
+        ),
+    ],
+)
+def test_a_classifier_that_answers_one_class_is_flagged(data, metrics, flat):
+    """MCC exactly 0 is what constant predictions give: the multitask case study's SST and
+    Quora heads answered the majority class, their accuracy that class's share."""
+    evals = [EvalRecord(0, 1.0, 1, metrics, 0.5, 1.0, 1.0, train_seconds=1.0, trainable_params=1)]
+    said = one_class(evals, data)
+    if flat is None:
+        assert said is None
+    else:
+        assert said is not None and said.startswith(f"one class: {flat} predicted the same")
 
 
 def test_a_waiting_worker_says_what_it_waits_for_and_until_when(tmp_path):
