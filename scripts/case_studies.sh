@@ -10,12 +10,13 @@
 # The studies' storage (and each step's log and wall time) go to $CASE_DIR, outside the
 # repository (default ~/hpsearch-case-studies); the tool's tables and plots go to
 # studies/results/, and scripts/case_study_pages.py writes the pages from them.
-# The pages were run with THREADS=1 (torch on one core), two case studies side by side on
-# the 2 cores of the machine; THREADS="" leaves torch its default (every core).
+# THREADS=1 pins torch to one core, to run case studies side by side (the pages' runs
+# started so, three at once on 2 cores; each page says which steps did); unset, torch
+# takes every core, best for one case at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CASE_DIR=${CASE_DIR:-$HOME/hpsearch-case-studies}
-THREADS=${THREADS-1}
+THREADS=${THREADS-}
 mkdir -p "$CASE_DIR"
 if [ -n "$THREADS" ]; then export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS; fi
 PY=${PYTHON:-python3}

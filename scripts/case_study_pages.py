@@ -66,7 +66,8 @@ CASES = {
 
 
 def record_machine(folder: Path) -> None:
-    """machine.json: the CPU, cores, memory, GPU and torch that the runs ran with."""
+    """machine.json: the CPU, cores, memory, GPU and torch that the runs ran with (the pages
+    say how many threads each step used: case_studies.sh's THREADS)."""
     import os
     import platform
 
@@ -159,12 +160,10 @@ def run_values(folder: Path, case: Case) -> dict[str, str]:
         name, seconds, finished = line.split("\t")
         steps[name] = steps.get(name, 0.0) + float(seconds)  # a resumed step adds up
     rows = "\n".join(f"| `{name}` | {minutes(s)} |" for name, s in steps.items())
-    threads = machine["torch_threads"]
     return {
         "machine": (
             f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
-            f"{'GPU ' + machine['gpu'] if machine['gpu'] else 'no GPU'}; torch "
-            f"{machine['torch']} with {threads} thread{'s' if threads > 1 else ''}"
+            f"{'GPU ' + machine['gpu'] if machine['gpu'] else 'no GPU'}, torch {machine['torch']}"
         ),
         "times_table": "| step | wall time |\n| --- | ---: |\n" + rows,
         "wall_total": minutes(sum(steps.values())),
