@@ -194,9 +194,17 @@ def comparison_values(comp: Comparison) -> dict[str, str]:
         out[f"{key}_search_value"] = value(metric, config.search_value)
         # The first trial is the study file's enqueued untuned setting (the cards').
         out[f"{key}_first_trial"] = value(metric, curve.values[0])
-        out[f"{key}_search_best"] = value(
-            metric, max(curve.values) if comp.direction == "maximize" else min(curve.values)
+        best = max(curve.values) if comp.direction == "maximize" else min(curve.values)
+        out[f"{key}_search_best"] = value(metric, best)
+        out[f"{key}_tuning_gain"] = format(abs(best - curve.values[0]) * scale(metric), ".2f")
+        last = curve.points[-1]
+        out[f"{key}_curve_k"] = str(last.k)
+        out[f"{key}_curve"] = (
+            f"{value(metric, last.expected)} [{value(metric, last.low)}, "
+            f"{value(metric, last.high)}]"
         )
+        half = next((p for p in curve.points if p.k == last.k // 2), None)
+        out[f"{key}_curve_half"] = "–" if half is None else value(metric, half.expected)
         out[f"{key}_step"] = (
             "–" if cost.seconds_per_step is None else f"{cost.seconds_per_step:.3f}"
         )
@@ -205,6 +213,7 @@ def comparison_values(comp: Comparison) -> dict[str, str]:
     for p in comp.paired:
         kind = next(a.optimizer for a in comp.arms if a.name == p.arm)
         out[f"paired_{kind}_{p.metric}"] = paired_text(p.metric, p)
+        out[f"verdict_{kind}_{p.metric}"] = significance(p.t_test.p, p.ci_low, p.ci_high)
         if p.metric == metric:
             out[f"verdict_{kind}"] = significance(p.t_test.p, p.ci_low, p.ci_high)
     return out
