@@ -132,20 +132,24 @@ def paired_text(metric: str, p: Paired) -> str:
     )
 
 
-def seeded_pair(metric: str, a: Seeded, b: Seeded) -> str:
-    """Row ``a`` against row ``b`` over their shared seeds: the paired difference, its
-    bootstrap CI and paired t-test, as compare computes them for arms."""
+def seeded_diff(metric: str, a: Seeded, b: Seeded) -> tuple[str, str, str, str]:
+    """Row ``a`` against row ``b`` over their shared seeds, as compare computes it for arms:
+    the mean paired difference, its bootstrap CI, the paired t-test's p, and the verdict."""
     x, y = a.values[metric], b.values[metric]
     d = [u - v for u, v in zip(x, y, strict=True)]
     ci = bootstrap_ci(d)
     t = paired_t(x, y)
     low, high = (None, None) if ci is None else ci
-    mean = sum(d) / len(d)
-    return (
-        f"Δ {format(mean * scale(metric), f'+.{digits(metric)}f')} "
-        f"[{value(metric, low)}, {value(metric, high)}] over {len(d)} paired seeds (paired t "
-        f"p = {p_text(t.p)}): {significance(t.p, low, high)}"
-    )
+    mean = format(sum(d) / len(d) * scale(metric), f"+.{digits(metric)}f")
+    ci_text = f"[{value(metric, low)}, {value(metric, high)}]"
+    return mean, ci_text, p_text(t.p), significance(t.p, low, high)
+
+
+def seeded_pair(metric: str, a: Seeded, b: Seeded) -> str:
+    """:func:`seeded_diff` as a sentence."""
+    mean, ci, p, verdict = seeded_diff(metric, a, b)
+    n = len(a.values[metric])
+    return f"Δ {mean} {ci} over {n} paired seeds (paired t p = {p}): {verdict}"
 
 
 # --- what each page fills in -----------------------------------------------------------------
@@ -254,6 +258,15 @@ def scheme_values(report: Report) -> dict[str, str]:
     }
     if recipe is not None and recipe.seeded is not None:
         out["recipe_value"] = pm(metric, recipe.seeded.summary[metric])
+        lines = [
+            f"| learning scheme | Δ {metric} ×100 [95% CI] | paired t p | |",
+            "| --- | ---: | ---: | --- |",
+        ]
+        for r in rows:
+            if r is not recipe and r.seeded is not None:
+                mean, ci, p, verdict = seeded_diff(metric, r.seeded, recipe.seeded)
+                lines.append(f"| {scheme_label(r.scheme)} | {mean} {ci} | {p} | {verdict} |")
+        out["schemes_vs_recipe"] = "\n".join(lines)
         out["best_vs_recipe"] = (
             "the same scheme" if recipe is best else seeded_pair(metric, best.seeded, recipe.seeded)  # type: ignore[arg-type]
         )

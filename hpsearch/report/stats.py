@@ -72,7 +72,7 @@ def welch(a: Sequence[float], b: Sequence[float]) -> StatTest:
     """
     from scipy import stats  # scipy is slow to import; only reports need it
 
-    if len(a) < 2 or len(b) < 2:
+    if len(a) < 2 or len(b) < 2 or (no_spread(a) and no_spread(b)):
         return StatTest(None, None)
     return _test(lambda: stats.ttest_ind(list(a), list(b), equal_var=False))
 
@@ -81,14 +81,24 @@ def paired_t(a: Sequence[float], b: Sequence[float]) -> StatTest:
     """The paired t-test of ``a`` against ``b`` (``scipy.stats.ttest_rel``), two-sided.
 
     ``a[i]`` and ``b[i]`` ran with the same seed. Undefined (None) with fewer than two pairs
-    or when every difference is the same.
+    or when every difference is the same, also up to float rounding: two accuracies on the
+    same validation set often differ by the same count of examples on every seed, and
+    rounding noise of 1e-17 in the differences would otherwise give p = 1e-30.
     """
     from scipy import stats
 
     _check_pairs(a, b)
-    if len(a) < 2:
+    if len(a) < 2 or no_spread([x - y for x, y in zip(a, b, strict=True)]):
         return StatTest(None, None)
     return _test(lambda: stats.ttest_rel(list(a), list(b)))
+
+
+def no_spread(values: Sequence[float]) -> bool:
+    """Whether ``values`` are all the same up to float rounding (relative 1e-9)."""
+    arr = np.asarray(values, dtype=float)
+    if len(arr) == 0 or not np.all(np.isfinite(arr)):
+        return False
+    return float(np.ptp(arr)) <= 1e-9 * max(1e-12, float(np.abs(arr).max()))
 
 
 def wilcoxon(a: Sequence[float], b: Sequence[float]) -> StatTest:
@@ -143,7 +153,7 @@ def effect_size(differences: Sequence[float]) -> float | None:
     if len(arr) < 2:
         return None
     std = float(arr.std(ddof=1))
-    return float(arr.mean()) / std if std > 0 else None
+    return float(arr.mean()) / std if std > 0 and not no_spread(arr) else None
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:
