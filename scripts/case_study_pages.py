@@ -27,7 +27,7 @@ from typing import Literal
 
 from hpsearch.report.compare_markdown import markdown_table, params_text
 from hpsearch.report.compare_tables import cards_rows, digits, scale
-from hpsearch.report.labels import MULTITASK_ROWS, optimizer_name, scheme_label
+from hpsearch.report.labels import scheme_label
 from hpsearch.report.model import (
     CompareReport,
     Comparison,
@@ -126,10 +126,14 @@ def significance(p: float | None, low: float | None, high: float | None) -> str:
 def paired_text(metric: str, p: Paired) -> str:
     ci = f"[{value(metric, p.ci_low)}, {value(metric, p.ci_high)}]"
     return (
-        f"Δ {format(p.mean * scale(metric), f'+.{digits(metric)}f')} {ci} over "
-        f"{len(p.seeds)} paired seeds (paired t p = {p_text(p.t_test.p)}, Welch p = "
-        f"{p_text(p.welch.p)}): {significance(p.t_test.p, p.ci_low, p.ci_high)}"
+        f"Δ {signed(metric, p.mean)} {ci} over {len(p.seeds)} paired seeds (paired t p = "
+        f"{p_text(p.t_test.p)}, Welch p = {p_text(p.welch.p)}): "
+        f"{significance(p.t_test.p, p.ci_low, p.ci_high)}"
     )
+
+
+def signed(metric: str, x: float) -> str:
+    return format(x * scale(metric), f"+.{digits(metric)}f")
 
 
 def seeded_diff(metric: str, a: Seeded, b: Seeded) -> tuple[str, str, str, str]:
@@ -140,7 +144,7 @@ def seeded_diff(metric: str, a: Seeded, b: Seeded) -> tuple[str, str, str, str]:
     ci = bootstrap_ci(d)
     t = paired_t(x, y)
     low, high = (None, None) if ci is None else ci
-    mean = format(sum(d) / len(d) * scale(metric), f"+.{digits(metric)}f")
+    mean = signed(metric, sum(d) / len(d))
     ci_text = f"[{value(metric, low)}, {value(metric, high)}]"
     return mean, ci_text, p_text(t.p), significance(t.p, low, high)
 
@@ -172,7 +176,6 @@ def run_values(folder: Path, case: Case) -> dict[str, str]:
         "times_table": "| step | wall time |\n| --- | ---: |\n" + rows,
         "wall_total": minutes(sum(steps.values())),
         "finished": finished[:10],
-        **{f"wall_{name.replace('-', '_')}": minutes(s) for name, s in steps.items()},
     }
 
 
@@ -191,11 +194,8 @@ def comparison_values(comp: Comparison) -> dict[str, str]:
         config = next(c for c in comp.configs if c.arm == arm.name and c.trial == arm.best_trial)
         for m, s in arm.summary.items():
             out[f"{key}_{m}"] = pm(m, s)
-        out[f"{key}_best_run"] = value(metric, arm.best_run.value)
-        out[f"{key}_finished"] = str(arm.finished)
         out[f"{key}_config"] = params_text(config.params)
         out[f"{key}_trial"] = str(arm.best_trial)
-        out[f"{key}_search_value"] = value(metric, config.search_value)
         # The first trial is the study file's enqueued untuned setting (the cards').
         out[f"{key}_first_trial"] = value(metric, curve.values[0])
         best = max(curve.values) if comp.direction == "maximize" else min(curve.values)
@@ -218,8 +218,6 @@ def comparison_values(comp: Comparison) -> dict[str, str]:
         kind = next(a.optimizer for a in comp.arms if a.name == p.arm)
         out[f"paired_{kind}_{p.metric}"] = paired_text(p.metric, p)
         out[f"verdict_{kind}_{p.metric}"] = significance(p.t_test.p, p.ci_low, p.ci_high)
-        if p.metric == metric:
-            out[f"verdict_{kind}"] = significance(p.t_test.p, p.ci_low, p.ci_high)
     return out
 
 
@@ -231,11 +229,11 @@ def scheme_values(report: Report) -> dict[str, str]:
     if not rows:
         return out
 
-    def mean(r: SchemeRow) -> float:
+    def seeded_mean(r: SchemeRow) -> float:
         assert r.seeded is not None
         return r.seeded.summary[metric].mean
 
-    best, worst = max(rows, key=mean), min(rows, key=mean)
+    best, worst = max(rows, key=seeded_mean), min(rows, key=seeded_mean)
     recipe = next(
         (
             r
@@ -246,7 +244,7 @@ def scheme_values(report: Report) -> dict[str, str]:
         ),
         None,
     )
-    stds = [r.seeded.summary[metric].std or 0.0 for r in rows if r.seeded is not None]
+    stds = [r.seeded.summary[metric].std or 0.0 for r in rows]  # type: ignore[union-attr]
     out |= {
         "n_schemes": str(len(rows)),
         "best_scheme": scheme_label(best.scheme),
@@ -268,7 +266,9 @@ def scheme_values(report: Report) -> dict[str, str]:
                 lines.append(f"| {scheme_label(r.scheme)} | {mean} {ci} | {p} | {verdict} |")
         out["schemes_vs_recipe"] = "\n".join(lines)
         out["best_vs_recipe"] = (
-            "the same scheme" if recipe is best else seeded_pair(metric, best.seeded, recipe.seeded)  # type: ignore[arg-type]
+            "BERT's recipe itself"
+            if recipe is best
+            else seeded_pair(metric, best.seeded, recipe.seeded)  # type: ignore[arg-type]
         )
     return out
 
@@ -290,7 +290,6 @@ def multitask_values(report: Report) -> dict[str, str]:
         other = rows[name].seeded
         if base is not None and other is not None:
             out[f"{name}_vs_sum"] = seeded_pair(table.metric, other, base)
-            out[f"{name}_label"] = MULTITASK_ROWS[name]
     return out
 
 
@@ -326,7 +325,6 @@ def page_values(folder: Path, case: Case) -> dict[str, str]:
     seeds = report.comparison.seeds
     out |= {"seeds": str(len(seeds)), "seed_list": ", ".join(map(str, seeds))}
     out |= comparison_values(report.comparison) if len(report.comparison.arms) > 1 else {}
-    out |= {"optimizers": ", ".join(optimizer_name(a.optimizer) for a in report.comparison.arms)}
     return out | scheme_values(report) | multitask_values(report)
 
 
