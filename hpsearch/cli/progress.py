@@ -107,8 +107,8 @@ class RunProgress:
         reason = (
             attrs.get("fail_reason", "") or attrs.get("diverged", "") or attrs.get("one_class", "")
         )
-        if trial.user_attrs.get("retry_of") is not None:
-            retried = f"re-run of trial {trial.user_attrs['retry_of']}"
+        if attrs.get("retry_of") is not None:
+            retried = f"re-run of trial {attrs['retry_of']}"
             reason = f"{reason}; {retried}" if reason else retried
         params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())
         self.console.print(

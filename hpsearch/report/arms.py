@@ -179,8 +179,8 @@ def plan_comparison(
         )
     built = []
     for i, (name, c) in enumerate(named):
+        # _usable checked that the first k of each arm hold a complete trial to re-run.
         arm = Arm(name, c.kind, c.source, c.study, c.finished, c.finished[:k], baseline=i == 0)
-        _check_complete(arm)
         if arm.cut:
             numbers = ", ".join(str(t.number) for t in arm.cut)
             notes.append(
@@ -384,17 +384,6 @@ def _check_trials(c: _Candidate, comparing: bool) -> None:
         raise CompareError(
             f"{_which(c)} {has} {n} finished trial; comparing needs at least 2 per arm: "
             f"run more: `{more}`"
-        )
-
-
-def _check_complete(arm: Arm) -> None:
-    """The budget must leave each arm a complete trial to re-run."""
-    if not any(t.state == TrialState.COMPLETE for t in arm.judged):
-        numbers = ", ".join(str(t.number) for t in arm.judged)
-        raise CompareError(
-            f"{arm.name}: its first {len(arm.judged)} finished trials ({numbers}) were all "
-            f"pruned, so there is no config to re-run; raise --budget or run more trials: "
-            f"`{arm.source.command}`"
         )
 
 

@@ -122,14 +122,13 @@ def build_report(
     plan: Plan,
     comparison: Comparison,
     *,
-    schemes: tuple[SchemeRow, ...] | None = None,
-    multitask: MultitaskTable | None = None,
+    schemes: tuple[SchemeRow, ...],
+    multitask: MultitaskTable | None,
 ) -> Report:
     """The report of study ``spec``: ``comparison`` (of ``plan``'s arms, built by
-    :func:`hpsearch.report.compare.build_comparison`) and the study's own tables:
-    ``schemes`` and ``multitask`` as :func:`hpsearch.report.seeded.seed_rows` re-ran them,
-    or (None) as the search left them."""
-    main = _main_arm(plan)
+    :func:`hpsearch.report.compare.build_comparison`) and the study's own tables,
+    ``schemes`` and ``multitask`` (None: a single-task study), as
+    :func:`hpsearch.report.seeded.seed_rows` re-ran them."""
     baseline = next((a for a in plan.arms if a.source.baseline_of is not None), None)
     notes = []
     if baseline is None:
@@ -156,8 +155,8 @@ def build_report(
         top=comparison.top,
         metrics=tuple(dict.fromkeys([spec.metric, *shown])),
         comparison=comparison,
-        schemes=scheme_table(spec, main.study) if schemes is None else schemes,
-        multitask=multitask_table(spec, main.study) if multitask is None else multitask,
+        schemes=schemes,
+        multitask=multitask,
         studies=studies,
         notes=tuple(notes),
     )

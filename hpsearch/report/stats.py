@@ -153,7 +153,7 @@ def effect_size(differences: Sequence[float]) -> float | None:
     if len(arr) < 2:
         return None
     std = float(arr.std(ddof=1))
-    return float(arr.mean()) / std if std > 0 and not no_spread(arr) else None
+    return float(arr.mean()) / std if std > 0 and not no_spread(arr) else None  # NaN: None
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:

@@ -91,7 +91,7 @@ def scheme_rows(schemes: Sequence[SchemeRow], metric: str) -> Rows:
 def scheme_title(study: str, schemes: Sequence[SchemeRow], metric: str) -> str:
     n = _seed_count(r.seeded for r in schemes)
     chosen = f"learning schemes of {study}: the best config of each, by {metric} in the search"
-    return chosen + (f", re-run with {seeds_text(n)}" if n else "")
+    return chosen + _rerun(n)
 
 
 def multitask_rows(table: MultitaskTable) -> Rows:
@@ -120,6 +120,11 @@ def _seed_count(seeded: Iterable[Seeded | None]) -> int:
     return max((len(s.seeds) for s in seeded if s is not None), default=0)
 
 
+def _rerun(n: int) -> str:
+    """A title's ending for rows re-run with ``n`` seeds; none for rows not re-run."""
+    return f", re-run with {seeds_text(n)}" if n else ""
+
+
 def _over(n: int) -> str:
     return f", {seeds_text(n)}" if n else ""
 
@@ -141,6 +146,5 @@ def multitask_title(study: str, table: MultitaskTable) -> str:
     n = _seed_count(r.seeded for r in table.rows)
     return (
         f"tasks of {study}: the best config of summed loss, PCGrad and the per-task "
-        f"ensemble, by {table.metric} in the search"
-        + (f", re-run with {seeds_text(n)}" if n else "")
+        f"ensemble, by {table.metric} in the search" + _rerun(n)
     )
