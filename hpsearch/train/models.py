@@ -25,16 +25,19 @@ def build_model(
 ) -> nn.Module:
     """A sequence classifier (or regressor, ``num_labels=1``) with the trial's dropout.
 
-    ``num_hidden_layers`` keeps the first N encoder layers of the checkpoint. The new head's
-    weights come from torch's global RNG: seed it first for a reproducible trial.
+    ``num_hidden_layers`` keeps the first N encoder layers of the checkpoint; the last one
+    computes the [CLS] row only (:mod:`hpsearch.train.cls_only`: same loss and gradients). The
+    new head's weights come from torch's global RNG: seed it first for a reproducible trial.
     """
     from transformers import AutoModelForSequenceClassification
+
+    from hpsearch.train.cls_only import cls_only_last_layer
 
     overrides = {
         "num_labels": num_labels,
         "problem_type": "regression" if kind == "regression" else "single_label_classification",
     }
-    return _load(
+    model = _load(
         AutoModelForSequenceClassification,
         name,
         num_hidden_layers,
@@ -42,6 +45,8 @@ def build_model(
         attention_dropout,
         overrides,
     )
+    cls_only_last_layer(model)  # the classifier reads the [CLS] row of the last layer only
+    return model
 
 
 def build_multitask_model(
@@ -55,13 +60,16 @@ def build_multitask_model(
     """One encoder and a head per task (``heads``: task key → what its head outputs).
 
     The heads (dropout ``hidden_dropout``, see :mod:`hpsearch.train.heads`) are made in the order
-    of ``heads``, from torch's global RNG: seed it first for a reproducible trial.
+    of ``heads``, from torch's global RNG: seed it first for a reproducible trial. As in
+    :func:`build_model`, the encoder's last layer computes the [CLS] row only.
     """
     from transformers import AutoModel
 
+    from hpsearch.train.cls_only import cls_only_last_layer
     from hpsearch.train.heads import MultitaskModel, TaskHead
 
     encoder = _load(AutoModel, name, num_hidden_layers, hidden_dropout, attention_dropout, {})
+    cls_only_last_layer(encoder)  # every head reads the [CLS] row of the last layer only
     config = encoder.config
     return MultitaskModel(
         encoder,
