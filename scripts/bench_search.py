@@ -1,7 +1,7 @@
 """How much training each pruner saves, and what it costs in the best result found.
 
 Usage:
-    python scripts/bench_search.py                     # 4 pruners x 2 sampler seeds, ~30 min
+    python scripts/bench_search.py                     # 4 pruners x 2 sampler seeds, ~45 min
     python scripts/bench_search.py --seeds 0 1 2 --trials 12 --json search.json
     python scripts/bench_search.py --pruners none median --trials 3 --train 200   # smoke test
 

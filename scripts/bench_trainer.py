@@ -14,7 +14,8 @@ trains long enough for F1 to mean something.
 
 Three runners train the same model on the same rows with the same recipe, in one process:
 
-- ``hpsearch``: ``hpsearch.train.trainer.train`` (dynamic padding, batches grouped by length);
+- ``hpsearch``: ``hpsearch.train.trainer.train`` (dynamic padding, batches grouped by length,
+  the last encoder layer computing the [CLS] row only, the one row the classifier reads);
 - ``Trainer-padded-128``: ``Trainer`` on rows padded to 128 tokens (run_glue's default,
   ``padding="max_length"`` with ``default_data_collator``);
 - ``Trainer-dynamic``: ``Trainer`` with ``DataCollatorWithPadding`` and random batches (the
@@ -562,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.runs} run(s) per runner "
         "(samples/s and train seconds: median; F1 and accuracy: mean ± sd over seeds "
         f"{args.seed}..{args.seed + args.runs - 1})",
-        "token positions computed per real token: "
+        "token positions computed per real token (in every layer but hpsearch's last, which "
+        "computes the [CLS] row only: hpsearch.train.cls_only): "
         + ", ".join(f"{n} {pads[n]:.2f}" for n in RUNNERS),
         "mean dev loss: " + ", ".join(f"{n} {s['eval_loss']:.4f}" for n, s in summary.items()),
         f"machine: load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
