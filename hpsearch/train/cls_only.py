@@ -90,7 +90,16 @@ def cls_only_last_layer(model: nn.Module) -> bool:
     if config.is_decoder or config.add_cross_attention or not len(encoder.encoder.layer):
         return False
     last = encoder.encoder.layer[-1]
-    if type(last) is not BertLayer:
+    # What ClsOnlyBertLayer.forward calls: a transformers release that moves any of it keeps
+    # the full layer rather than failing in a trial.
+    attention = getattr(getattr(last, "attention", None), "self", None)
+    used = ("query", "key", "value", "attention_head_size", "scaling", "dropout", "config")
+    if (
+        type(last) is not BertLayer
+        or not all(hasattr(attention, name) for name in used)
+        or not hasattr(last.attention, "output")
+        or not hasattr(last, "feed_forward_chunk")
+    ):
         return False
     last.__class__ = ClsOnlyBertLayer
     return True
