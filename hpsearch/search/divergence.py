@@ -37,6 +37,12 @@ def chance_loss(task: EncodedTask) -> float:
     return variance if variance > 0 else 1.0
 
 
+def _recorded_as(key: str, metric: str) -> str:
+    """Task ``key``'s ``metric`` as an evaluation records it: ``metric`` for a single task
+    (key ``""``), ``<key>/<metric>`` in a multitask study."""
+    return task_metric(key, metric) if key else metric
+
+
 def divergence(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> str | None:
     """Why the last evaluation looks diverged, or None. ``tasks``: by key, as
     ``DataCache.encoded_tasks`` gives them (a single task's key is ``""``, its loss
@@ -45,7 +51,7 @@ def divergence(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) ->
         return None
     last = evals[-1]
     for key, task in tasks.items():
-        name = task_metric(key, "loss") if key else "loss"
+        name = _recorded_as(key, "loss")
         loss = last.metrics.get(name)
         chance = chance_loss(task)
         if loss is not None and loss > DIVERGED_FACTOR * chance:
@@ -63,16 +69,14 @@ def one_class(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> 
     if not evals:
         return None
     last = evals[-1]
-    names = [
-        task_metric(key, "mcc") if key else "mcc"
+    flat = [
+        key
         for key, task in tasks.items()
-        if task.kind == "classification"
+        if task.kind == "classification" and last.metrics.get(_recorded_as(key, "mcc")) == 0.0
     ]
-    flat = [name for name in names if last.metrics.get(name) == 0.0]
     if not flat:
         return None
-    single = tasks.keys() == {""}
-    who = "the classifier" if single else ", ".join(n.removesuffix("/mcc") for n in flat)
+    who = "the classifier" if flat == [""] else ", ".join(flat)
     return (
         f"one class: {who} predicted the same class for "
         "every validation example at the last evaluation (MCC 0); its accuracy is that "
