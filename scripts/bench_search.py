@@ -49,6 +49,15 @@ PRUNERS = {
     "hyperband": '{ name = "hyperband" }',
 }
 DEFAULT_PRUNER = "median"
+
+
+def pruner_table(pruner: str, signal: str) -> str:
+    """``[study.pruner]`` as an inline table, comparing ``signal`` (no pruner compares none)."""
+    if pruner == "none":
+        return PRUNERS[pruner]
+    return PRUNERS[pruner].replace(" }", f', signal = "{signal}" }}')
+
+
 TARGET_SHARE = 0.6  # of the unpruned runs' training steps
 
 
@@ -91,7 +100,7 @@ def run_study(folder: Path, pruner: str, seed: int, args: argparse.Namespace) ->
     overrides += [
         f"study.n_trials={args.trials}",
         f'study.sampler={{ name = "tpe", seed = {seed}, n_startup_trials = 4 }}',
-        f"study.pruner={PRUNERS[pruner]}",
+        f"study.pruner={pruner_table(pruner, args.signal)}",
         "study.enqueue=[]",
         f"task.max_train_samples={args.train}",
         f"task.max_eval_samples={args.eval}",
@@ -157,6 +166,12 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=10, help="trials per study")
     parser.add_argument("--train", type=int, default=2000, help="training pairs")
     parser.add_argument("--eval", type=int, default=500, help="validation pairs")
+    parser.add_argument(
+        "--signal",
+        choices=["metric", "loss"],
+        default="metric",
+        help="what the pruners compare: F1, or the validation loss (study.pruner.signal)",
+    )
     parser.add_argument("--tolerance", type=float, default=0.01, help="of the metric (F1)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -182,7 +197,8 @@ def main() -> int:
 
     table = Table(
         title=(
-            f"Pruners on Quora ({args.train} pairs, 2 epochs, 4 evaluations an epoch), "
+            f"Pruners comparing the {'validation loss' if args.signal == 'loss' else 'F1'} "
+            f"on Quora ({args.train} pairs, 2 epochs, 4 evaluations an epoch), "
             f"{args.trials} trials, sampler seeds {args.seeds}; target = the unpruned best "
             f"{reference:.4f} - {args.tolerance}"
         )

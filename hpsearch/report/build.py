@@ -36,6 +36,7 @@ from hpsearch.report.multitask import multitask_table
 from hpsearch.report.schemes import scheme_table
 from hpsearch.report.seeded import seed_rows
 from hpsearch.search.progress import Progress
+from hpsearch.search.runs import evaluated
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.schema import Spec
 
@@ -169,9 +170,7 @@ def _study_trials(spec: Spec, study: optuna.Study, role: Role) -> StudyTrials:
             number=t.number,
             state=state_name(t.state),
             value=t.value,
-            intermediate=tuple(
-                sorted((int(k), float(v)) for k, v in t.intermediate_values.items())
-            ),
+            intermediate=evaluated(t, spec.metric),
         )
         for t in study.get_trials(deepcopy=False)
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)

@@ -45,6 +45,7 @@ from hpsearch.report.stats import (
 )
 from hpsearch.search.progress import Progress
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds, top_trials
+from hpsearch.search.runs import evaluated
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
@@ -209,18 +210,19 @@ def _arm(arm: Arm, best: ConfigResult, compared: Sequence[str]) -> ArmResult:
     )
 
 
-def trial_value(trial: FrozenTrial, maximize: bool) -> float | None:
-    """A finished trial's value for the tuning curve: a pruned trial's best reported value."""
+def trial_value(trial: FrozenTrial, metric: str, maximize: bool) -> float | None:
+    """A finished trial's value for the tuning curve: a pruned trial's best evaluation of
+    ``metric`` (its evals: the pruner may have compared the loss instead)."""
     if trial.state == TrialState.COMPLETE:
         return trial.value
-    reported = list(trial.intermediate_values.values())
-    if not reported:
+    measured = [v for _, v in evaluated(trial, metric)]
+    if not measured:
         return None
-    return max(reported) if maximize else min(reported)
+    return max(measured) if maximize else min(measured)
 
 
 def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:
-    values = [v for t in arm.judged if (v := trial_value(t, maximize)) is not None]
+    values = [v for t in arm.judged if (v := trial_value(t, metric, maximize)) is not None]
     return TuningCurve(
         arm=arm.name,
         values=tuple(values),

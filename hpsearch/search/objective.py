@@ -1,6 +1,7 @@
 """The Optuna objective: suggest → spec with the trial's values → train → the trial's value.
 
-Every evaluation is reported to Optuna (for pruning) and stored in the trial's user attrs as
+Every evaluation is reported to Optuna (for pruning: the metric, or the validation loss with
+``study.pruner.signal = "loss"``) and stored in the trial's user attrs as
 it happens, so a trial that is pruned, fails or is killed keeps what it had measured. The
 trial's value is the study's metric of what the trial made: the best evaluation, or for a
 multitask trial with ``multitask.ensemble``, its per-task ensemble (whose per-task finetuning
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import optuna
@@ -19,6 +21,7 @@ import torch
 from hpsearch.data.encode import DataCache
 from hpsearch.data.pretrained import ModelLoadError
 from hpsearch.errors import DataError, SpecError, TrialFailed
+from hpsearch.metrics import task_metric
 from hpsearch.search.divergence import divergence, one_class
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.suggest import suggest
@@ -32,6 +35,26 @@ log = logging.getLogger(__name__)
 # Errors that every trial would hit the same way: they stop the study instead of failing
 # trial after trial and burning the budget.
 FATAL_ERRORS: tuple[type[Exception], ...] = (DataError, ModelLoadError, SpecError)
+
+
+def pruning_value(spec: Spec, metrics: Mapping[str, float]) -> float:
+    """What ``spec``'s pruner compares at an evaluation that measured ``metrics``.
+
+    ``study.pruner.signal = "metric"``: the study's metric. ``"loss"``: the validation loss
+    (a multitask study's task losses summed, as training sums them), negated in a
+    maximizing study because Optuna's pruners read intermediate values in the study's
+    direction. The loss moves from the first evaluation, while a classifier that still
+    predicts the majority class scores F1 0 whatever its settings. Either way the trial's
+    value is the study's metric, and the reports read each evaluation's metric from the
+    trial's ``evals`` (:func:`hpsearch.search.runs.evaluated`), not from these values.
+    """
+    if spec.study.pruner.signal == "metric":
+        return metrics[spec.metric]
+    if spec.is_multitask:
+        loss = sum(metrics[task_metric(t.key, "loss")] for t in spec.tasks)
+    else:
+        loss = metrics["loss"]
+    return -loss if spec.direction == "maximize" else loss
 
 
 class Objective:
@@ -70,13 +93,17 @@ class Objective:
             trial.set_user_attr("epochs_done", record.epoch)
             if self.progress is not None:
                 self.progress.on_eval(record, metric)
-            trial.report(record.metrics[metric], record.index)
+            compared = pruning_value(spec, record.metrics)
+            trial.report(compared, record.index)
             # The last evaluation never prunes: the trial has spent its whole budget, and
             # pruning it then saves nothing but drops a finished trial from the results.
             final = record.epoch >= spec.train.epochs
             if not final and trial.should_prune():
+                on_loss = spec.study.pruner.signal == "loss"
                 raise optuna.TrialPruned(
-                    f"pruned at evaluation {record.index} ({metric} = {record.metrics[metric]:.4f})"
+                    f"pruned at evaluation {record.index} ({metric} = "
+                    f"{record.metrics[metric]:.4f}"
+                    + (f", validation loss {abs(compared):.4f})" if on_loss else ")")
                 )
 
         if self.progress is not None:

@@ -98,6 +98,19 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
     )
 
 
+def evaluated(trial: FrozenTrial, metric: str) -> tuple[tuple[int, float], ...]:
+    """``metric`` at each evaluation ``trial`` recorded: (evaluation index, value), in order.
+
+    Read from the trial's ``evals``, not from Optuna's intermediate values: those are what
+    the pruner compared (``study.pruner.signal``), which need not be the metric.
+    """
+    return tuple(
+        (int(e["index"]), float(e["metrics"][metric]))
+        for e in trial.user_attrs.get("evals", [])
+        if metric in e.get("metrics", {})
+    )
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 

@@ -111,7 +111,7 @@ class PrunerSpec(_Choice):
     """
 
     REGISTRY = PRUNERS
-    ALWAYS = frozenset({"patience"})
+    ALWAYS = frozenset({"patience", "signal"})
     name: Annotated[str, _registered(PRUNERS)] = "median"
     # finished trials before pruning starts
     n_startup_trials: int = Field(PRUNERS.default("n_startup_trials"), ge=0)
@@ -126,6 +126,10 @@ class PrunerSpec(_Choice):
     # 1 / the share of trials promoted from each rung
     reduction_factor: int = Field(PRUNERS.default("reduction_factor"), ge=2)
     patience: int = Field(0, ge=0)  # > 0: wrap in PatientPruner (evaluations without progress)
+    # What the pruner compares at each evaluation: the study's metric, or the validation loss
+    # (summed over a multitask study's tasks), which ranks trials from the first evaluation
+    # while F1 is still 0 for most of them (hpsearch.search.objective.pruning_value).
+    signal: Literal["metric", "loss"] = "metric"
 
 
 # Limits that keep an absurd value (a typo's extra zeros) from starting trials that would
