@@ -12,7 +12,8 @@ At the issue's recipe (lr 1e-4, one epoch of 2,000 pairs: 63 steps) no runner ge
 majority class (dev F1 0 for all), so F1 agreement says little there; the second command
 trains long enough for F1 to mean something.
 
-Three runners train the same model on the same rows with the same recipe, in one process:
+Three runners train the same model on the same rows with the same recipe, each run in a fresh
+process of its own (spawned; none inherits another's malloc setting, thread pool or caches):
 
 - ``hpsearch``: ``hpsearch.train.trainer.train`` (dynamic padding, batches grouped by length,
   the last encoder layer computing the [CLS] row only, the one row the classifier reads);
@@ -41,9 +42,9 @@ What is measured:
   loop only, not model loading. Tokenization happens before either clock starts.
 - Dev F1 (positive class) and accuracy are computed by ``hpsearch.metrics.compute_metrics`` for
   every runner, on the model at the end of the epoch (Trainer through ``trainer.predict``).
-- Every runner uses the same number of torch threads (``--threads``, default torch's), re-set
-  before each run. A short untimed warm-up (forward and backward passes) runs first, and the
-  order of the runners rotates from one repeat to the next, so no runner always goes first.
+- Every runner uses the same number of torch threads (``--threads``, default torch's), set
+  in each run's process. A short untimed warm-up (forward and backward passes) runs there
+  first, and the order of the runners rotates from one repeat to the next.
 - ``--runs N`` repeats each runner N times; repeat ``r`` uses training seed ``seed + r`` for
   every runner (same head initialization within a repeat; the data subset stays fixed by
   ``--seed``). The table shows the median samples/s and, when N > 1, dev F1 and accuracy as
@@ -58,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import json
 import logging
 import math
@@ -66,7 +68,6 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -429,14 +430,102 @@ class OtherLoad:
     def _snapshot(self) -> tuple[float, float, float]:
         total = self._psutil.cpu_times()
         busy = sum(total) - total.idle - getattr(total, "iowait", 0.0)
-        mine = self._me.cpu_times()
-        return time.monotonic(), busy, mine.user + mine.system
+        mine = self._me.cpu_times()  # the runs' processes are its children, reaped
+        return (
+            time.monotonic(),
+            busy,
+            mine.user + mine.system + mine.children_user + (mine.children_system),
+        )
 
     def share(self) -> float:
         t0, busy0, mine0 = self._start
         t1, busy1, mine1 = self._snapshot()
         cpus = os.cpu_count() or 1
         return max(0.0, (busy1 - busy0) - (mine1 - mine0)) / ((t1 - t0) * cpus)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the runners share: the spec, hpsearch's rows and the same rows for Trainer."""
+
+    spec: Any
+    task: Any
+    encoded: Any
+    tokenizer: Any
+    ds: dict[tuple[str, bool], Any]  # (split, padded to 128) -> datasets.Dataset
+
+    @classmethod
+    def build(cls, args: argparse.Namespace) -> Setup:
+        import datasets
+        import transformers
+
+        from hpsearch.data.encode import DataCache
+        from hpsearch.data.pretrained import load_tokenizer
+
+        transformers.logging.set_verbosity_error()
+        logging.getLogger("hpsearch").setLevel(logging.ERROR)
+        datasets.disable_progress_bars()
+        spec = build_spec(
+            args.data.resolve(),
+            args.train_samples,
+            args.eval_samples,
+            args.seed,
+            args.lr,
+            args.epochs,
+        ).with_params({"train.device": args.device, "train.precision": precision_of(args)})
+        cache = DataCache()
+        task = cache.task(spec)  # load_task(spec.task): the rows every runner trains on
+        tokenizer = load_tokenizer(MODEL)
+        ds = {
+            (split, padded): hf_datasets(getattr(task, split), tokenizer, padded)
+            for split in ("train", "validation")
+            for padded in (True, False)
+        }
+        return cls(spec, task, cache.encoded(spec), tokenizer, ds)
+
+
+def precision_of(args: argparse.Namespace) -> str:
+    return args.precision or ("bf16" if args.device == "cuda" else "fp32")
+
+
+def run_isolated(name: str, seed: int, args: argparse.Namespace) -> RunResult:
+    """One run of runner ``name`` in a fresh process, spawned and gone with it.
+
+    No run inherits another's process state: hpsearch's trainer sets the process's malloc
+    to keep freed blocks (hpsearch.train.allocator), which would speed up a Trainer run after
+    it in the same process; thread pools and caches are each run's own too. The process
+    warms up (untimed) before the run, and its CPU time counts as this process's own in
+    :class:`OtherLoad`.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_run_here, name, seed, args).result()
+
+
+def _run_here(name: str, seed: int, args: argparse.Namespace) -> RunResult:
+    from transformers import DataCollatorWithPadding, default_data_collator
+
+    setup = Setup.build(args)
+    bf16 = precision_of(args) == "bf16"
+    warm_up(args.threads, args.device, bf16)
+    gc.collect()
+    if name == HPSEARCH:
+        return run_hpsearch(setup.spec, setup.encoded, seed, args.threads)
+    padded = name == PADDED
+    return run_trainer(
+        name,
+        setup.ds["train", padded],
+        setup.ds["validation", padded],
+        default_data_collator if padded else DataCollatorWithPadding(setup.tokenizer),
+        seed,
+        args.threads,
+        args.lr,
+        args.epochs,
+        device=args.device,
+        bf16=bf16,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -463,81 +552,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs and --threads must be at least 1")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but CUDA is not available")
-    precision = args.precision or ("bf16" if args.device == "cuda" else "fp32")
-    bf16 = precision == "bf16"
-
-    import transformers
-    from transformers import DataCollatorWithPadding, default_data_collator
-
-    from hpsearch.data.encode import DataCache
-    from hpsearch.data.pretrained import load_tokenizer
-
-    transformers.logging.set_verbosity_error()
-    logging.getLogger("hpsearch").setLevel(logging.ERROR)
-    import datasets
-
-    datasets.disable_progress_bars()
+    precision = precision_of(args)
 
     load_before = os.getloadavg()
-    spec = build_spec(
-        args.data.resolve(),
-        args.train_samples,
-        args.eval_samples,
-        args.seed,
-        args.lr,
-        args.epochs,
-    ).with_params({"train.device": args.device, "train.precision": precision})
-    cache = DataCache()
-    task = cache.task(spec)  # load_task(spec.task): the rows every runner trains on
-    encoded = cache.encoded(spec)
-    tokenizer = load_tokenizer(MODEL)
-    ds = {
-        (split, padded): hf_datasets(getattr(task, split), tokenizer, padded)
-        for split in ("train", "validation")
-        for padded in (True, False)
-    }
-    check_same_tokens(ds["train", False], encoded.train)
-    check_same_tokens(ds["validation", False], encoded.validation)
+    setup = Setup.build(args)
+    task, encoded = setup.task, setup.encoded
+    check_same_tokens(setup.ds["train", False], encoded.train)
+    check_same_tokens(setup.ds["validation", False], encoded.validation)
     pads = padding_stats(encoded.train, args.seed)
-
-    runners: dict[str, Callable[[int], RunResult]] = {
-        HPSEARCH: lambda seed: run_hpsearch(spec, encoded, seed, args.threads),
-        PADDED: lambda seed: run_trainer(
-            PADDED,
-            ds["train", True],
-            ds["validation", True],
-            default_data_collator,
-            seed,
-            args.threads,
-            args.lr,
-            args.epochs,
-            device=args.device,
-            bf16=bf16,
-        ),
-        DYNAMIC: lambda seed: run_trainer(
-            DYNAMIC,
-            ds["train", False],
-            ds["validation", False],
-            DataCollatorWithPadding(tokenizer),
-            seed,
-            args.threads,
-            args.lr,
-            args.epochs,
-            device=args.device,
-            bf16=bf16,
-        ),
-    }
-
     other = OtherLoad()
-    warm_up(args.threads, args.device, bf16)
     results: list[RunResult] = []
     started = time.perf_counter()
     for r in range(args.runs):
         order = RUNNERS[r % 3 :] + RUNNERS[: r % 3]
         for name in order:
-            gc.collect()
             during = OtherLoad()
-            result = runners[name](args.seed + r)
+            result = run_isolated(name, args.seed + r, args)
             result = replace(result, other_cpu_share=during.share())
             results.append(result)
             print(
@@ -605,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": {
                 "python": platform.python_version(),
                 "torch": torch.__version__,
-                "transformers": transformers.__version__,
+                "transformers": importlib.metadata.version("transformers"),
                 "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
                 "cpu_count": os.cpu_count(),
                 "load_average_before": load_before,

@@ -39,6 +39,7 @@ from hpsearch.optim import get_optimizer
 from hpsearch.optim.state import state_nbytes
 from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.schema import Spec
+from hpsearch.train.allocator import keep_freed_memory
 from hpsearch.train.finetune import (
     LayerGroup,
     param_groups,
@@ -170,6 +171,8 @@ def train(
     # --- setup -------------------------------------------------------------------------
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
+    if device.type == "cpu":
+        keep_freed_memory()  # the embedding's gradient, freed every step, stays mapped
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)  # this trial's peak, not the process's
     amp_dtype = resolve_precision(cfg.precision, device)

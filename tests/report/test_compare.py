@@ -74,6 +74,9 @@ def add_trials(path: Path, trials: list[tuple[str, float, dict]]) -> optuna.Stud
                 distributions=dists,
                 state=TrialState.PRUNED if state == "pruned" else TrialState.FAIL,
                 intermediate_values={0: value} if state == "pruned" else {},
+                user_attrs={"evals": [{"index": 0, "metrics": {spec.metric: value}}]}
+                if state == "pruned"
+                else {},
             )
         study.add_trial(trial)
     return study
@@ -310,6 +313,18 @@ def test_spaces_side_by_side_warn_where_arms_differ(arms):
 
 
 # ---- tuning curves -----------------------------------------------------------------------------
+
+
+def test_a_pruned_trial_counts_with_its_best_evaluated_metric_not_what_the_pruner_saw():
+    """With ``study.pruner.signal = "loss"`` the intermediate values are negated losses; the
+    tuning curve takes a pruned trial's best F1 from its evals."""
+    evals = [{"index": i, "metrics": {"f1": f1, "loss": 0.7}} for i, f1 in enumerate([0.3, 0.4])]
+    pruned = create_trial(
+        state=TrialState.PRUNED, intermediate_values={0: -0.7, 1: -0.6}, user_attrs={"evals": evals}
+    )
+    assert compare_module.trial_value(pruned, "f1", maximize=True) == 0.4
+    assert compare_module.trial_value(pruned, "loss", maximize=False) == 0.7
+    assert compare_module.trial_value(create_trial(state=TrialState.PRUNED), "f1", True) is None
 
 
 def test_expected_best_against_a_hand_computed_example():

@@ -104,6 +104,38 @@ def test_an_evaluation_before_the_last_may_prune(quora_study, monkeypatch):
     assert len(trial.user_attrs["evals"]) == 1
 
 
+@pytest.mark.parametrize(("signal", "reported"), [("metric", 0.4), ("loss", -0.7)])
+def test_the_pruner_compares_the_signal_and_the_trial_keeps_its_metric(
+    quora_study, monkeypatch, signal, reported
+):
+    """With ``signal = "loss"`` Optuna sees the negated loss (higher is better in a maximizing
+    study), while the evals, the prune message and the trial's value keep F1."""
+    spec = quora_study.spec(
+        name=f"signal-{signal}",
+        set=["train.epochs=2", "train.evals_per_epoch=1", f'study.pruner.signal="{signal}"'],
+    )
+    trial = run_one(spec, monkeypatch, [record(0, 1.0, 0.4, loss=0.7), record(1, 2.0, 0.5)])
+    assert trial.state == TrialState.PRUNED
+    assert trial.intermediate_values == {0: pytest.approx(reported)}
+    assert trial.user_attrs["evals"][0]["metrics"]["f1"] == 0.4
+
+
+def test_the_loss_signal_of_a_multitask_study_sums_its_tasks_losses(quora_study):
+    from hpsearch.search.objective import pruning_value
+
+    spec = quora_study.spec(name="sum", set=['study.pruner.signal="loss"'])
+    assert pruning_value(spec, {"f1": 0.5, "loss": 0.25}) == -0.25
+    multi = SimpleNamespace(
+        study=spec.study,
+        is_multitask=True,
+        tasks=[SimpleNamespace(key="sst"), SimpleNamespace(key="sts")],
+        direction="maximize",
+    )
+    assert pruning_value(multi, {"sst/loss": 0.5, "sts/loss": 2.0, "mean": 0.3}) == -2.5
+    minimizing = SimpleNamespace(**{**vars(multi), "direction": "minimize"})
+    assert pruning_value(minimizing, {"sst/loss": 0.5, "sts/loss": 2.0}) == 2.5
+
+
 def test_a_loss_far_above_chance_flags_the_trial_as_diverged(quora_study, monkeypatch, caplog):
     spec = quora_study.spec(name="diverged", set=["train.evals_per_epoch=1"])
     trial = run_one(spec, monkeypatch, [record(0, 1.0, 0.5, loss=594.0)])
