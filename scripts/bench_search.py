@@ -3,6 +3,7 @@
 Usage:
     python scripts/bench_search.py                     # 4 pruners x 2 sampler seeds, ~45 min
     python scripts/bench_search.py --seeds 0 1 2 --trials 12 --json search.json
+    python scripts/bench_search.py --pruners none median --signal metric loss --seeds 0 1 2
     python scripts/bench_search.py --pruners none median --trials 3 --train 200   # smoke test
 
 One study, ``studies/quora-adam.toml`` changed by ``--set`` overrides (minilm at 2 layers,
@@ -11,7 +12,11 @@ batch size, dropout and warmup, nothing enqueued), is run to ``--trials`` trials
 pruner of ``--pruners`` and each sampler seed of ``--seeds``, one study at a time, through
 the command line (``hpsearch run``), its storage in a temporary folder. The pruners are
 the registry's with their options as the study files give them (median: 4 startup trials,
-from the first evaluation), successive halving and hyperband with their defaults.
+from the first evaluation), successive halving and hyperband with their defaults, each
+comparing F1 or, with ``--signal loss`` (``--signal metric loss``: both), the validation loss
+(``study.pruner.signal``; such a pruner is named "... on loss"). A trial's best is never an
+evaluation that answered one class for every pair while another evaluation did not (the
+trainer's rule); the script prints the F1 of answering "duplicate" for every pair, for scale.
 
 Per pruner it reports, from the trials the runs stored (each trial's steps are the step of
 its last evaluation, so a pruned trial counts the steps it trained):
@@ -40,7 +45,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from quora_studies import quora_study_file, set_args
+from quora_studies import data_folder, data_overrides, quora_spec, quora_study_file, set_args
 
 PRUNERS = {
     "none": '{ name = "none" }',
@@ -49,6 +54,15 @@ PRUNERS = {
     "hyperband": '{ name = "hyperband" }',
 }
 DEFAULT_PRUNER = "median"
+
+
+def arms(pruners: list[str], signals: list[str]) -> list[tuple[str, str]]:
+    """(pruner, signal) to run: each pruner with each signal, ``none`` once."""
+    return [(p, s) for p in pruners for s in (["metric"] if p == "none" else signals)]
+
+
+def arm_name(pruner: str, signal: str) -> str:
+    return pruner if signal == "metric" else f"{pruner} on loss"
 
 
 def pruner_table(pruner: str, signal: str) -> str:
@@ -90,22 +104,39 @@ class Run:
         return None
 
 
-def run_study(folder: Path, pruner: str, seed: int, args: argparse.Namespace) -> Run:
+def sized(args: argparse.Namespace) -> list[str]:
+    """The overrides every study shares: its data and training length."""
+    return [
+        f"task.max_train_samples={args.train}",
+        f"task.max_eval_samples={args.eval}",
+        "train.epochs=2",
+        "train.evals_per_epoch=4",
+    ]
+
+
+def one_class_f1(args: argparse.Namespace) -> float:
+    """The F1 of answering "duplicate" for every validation pair: what no trial's best
+    counts as a result (the trainer ranks such an evaluation below any whose answers vary)."""
+    from hpsearch.data.encode import DataCache
+
+    spec = quora_spec("adamw", [*data_overrides(data_folder()), *sized(args)])
+    share = float(DataCache().encoded(spec).validation.labels.float().mean())
+    return 2 * share / (1 + share)
+
+
+def run_study(folder: Path, pruner: str, signal: str, seed: int, args: argparse.Namespace) -> Run:
     import optuna
     from optuna.trial import TrialState
 
-    name = f"bench-{pruner}-{seed}"
+    name = f"bench-{pruner}-{signal}-{seed}"
     path, overrides = quora_study_file(folder, name)
     url = f"sqlite:///{folder / 'search.db'}"
     overrides += [
         f"study.n_trials={args.trials}",
         f'study.sampler={{ name = "tpe", seed = {seed}, n_startup_trials = 4 }}',
-        f"study.pruner={pruner_table(pruner, args.signal)}",
+        f"study.pruner={pruner_table(pruner, signal)}",
         "study.enqueue=[]",
-        f"task.max_train_samples={args.train}",
-        f"task.max_eval_samples={args.eval}",
-        "train.epochs=2",
-        "train.evals_per_epoch=4",
+        *sized(args),
     ]
     started = time.perf_counter()
     done = subprocess.run(
@@ -122,7 +153,7 @@ def run_study(folder: Path, pruner: str, seed: int, args: argparse.Namespace) ->
     trials = optuna.load_study(study_name=name, storage=open_storage(url, write=False)).trials
     trials = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     return Run(
-        pruner=pruner,
+        pruner=arm_name(pruner, signal),
         seed=seed,
         wall_seconds=wall,
         steps=[t.user_attrs["evals"][-1]["step"] for t in trials],
@@ -168,9 +199,10 @@ def main() -> int:
     parser.add_argument("--eval", type=int, default=500, help="validation pairs")
     parser.add_argument(
         "--signal",
+        nargs="+",
         choices=["metric", "loss"],
-        default="metric",
-        help="what the pruners compare: F1, or the validation loss (study.pruner.signal)",
+        default=["metric"],
+        help="what the pruners compare: F1, the validation loss, or each (study.pruner.signal)",
     )
     parser.add_argument("--tolerance", type=float, default=0.01, help="of the metric (F1)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -182,11 +214,11 @@ def main() -> int:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
         for seed in args.seeds:
-            for pruner in args.pruners:
-                run = run_study(Path(tmp), pruner, seed, args)
+            for pruner, signal in arms(args.pruners, args.signal):
+                run = run_study(Path(tmp), pruner, signal, seed, args)
                 runs.append(run)
                 print(
-                    f"{pruner:<20} seed {seed}: {run.total_steps:6d} steps, best "
+                    f"{run.pruner:<20} seed {seed}: {run.total_steps:6d} steps, best "
                     f"{run.best:.4f}, {run.pruned} pruned, {run.wall_seconds:.0f} s",
                     flush=True,
                 )
@@ -197,7 +229,7 @@ def main() -> int:
 
     table = Table(
         title=(
-            f"Pruners comparing the {'validation loss' if args.signal == 'loss' else 'F1'} "
+            "Pruners (comparing F1, or the validation loss where named) "
             f"on Quora ({args.train} pairs, 2 epochs, 4 evaluations an epoch), "
             f"{args.trials} trials, sampler seeds {args.seeds}; target = the unpruned best "
             f"{reference:.4f} - {args.tolerance}"
@@ -216,6 +248,12 @@ def main() -> int:
             ", ".join("-" if v is None else str(v) for v in s["steps_to_target"]),
         )
     Console(width=140).print(table)
+    trivial = one_class_f1(args)
+    print(
+        f'answering "duplicate" for every validation pair scores F1 {trivial:.4f}; the '
+        "trainer never takes such an evaluation as a trial's best when one with varying "
+        "answers exists"
+    )
     default = summary.get(DEFAULT_PRUNER)
     met = None
     if default is not None:
@@ -237,6 +275,7 @@ def main() -> int:
             "reference_best": reference,
             "target_share": TARGET_SHARE,
             "target_met": met,
+            "one_class_f1": trivial,
             "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
             "summary": summary,

@@ -334,6 +334,18 @@ def _head(task: EncodedTask) -> HeadSpec:
     return HeadSpec(task.num_labels, task.kind, bias)
 
 
+def _one_class(
+    per_task: Mapping[str, Mapping[str, float]], tasks: Mapping[str, EncodedTask]
+) -> bool:
+    """Whether a classification task predicted one class for every validation example at
+    this evaluation: its MCC is exactly 0, scikit-learn's value for constant predictions
+    (hpsearch.search.divergence flags a trial that ends so)."""
+    return any(
+        tasks[key].kind == "classification" and metrics.get("mcc") == 0.0
+        for key, metrics in per_task.items()
+    )
+
+
 def _steps_per_epoch(tasks: Iterable[EncodedTask], batch_size: int) -> int:
     """One pass of the largest task (see the module docstring)."""
     return max(math.ceil(len(t.train) / batch_size) for t in tasks)
@@ -410,6 +422,7 @@ def _fit(
     sync_every = 20
     evals: list[EvalRecord] = []
     best: EvalRecord | None = None
+    best_rank = (False, 0.0)
     sign = 1.0 if maximize else -1.0
     step, samples, train_seconds, last_eval_step = 0, 0, 0.0, 0
     for epoch in range(epochs):
@@ -471,8 +484,12 @@ def _fit(
             )
             last_eval_step = step
             evals.append(record)
-            if best is None or sign * record.metrics[metric] > sign * best.metrics[metric]:
-                best = record
+            # A classifier that answered one class for every validation example (MCC exactly
+            # 0) learned nothing, whatever its F1 (predicting "duplicate" for every Quora pair
+            # scores 0.63): such an evaluation is the best only if every one so far was.
+            rank = (not _one_class(per_task, tasks), sign * record.metrics[metric])
+            if best is None or rank > best_rank:
+                best, best_rank = record, rank
             if on_eval is not None:
                 on_eval(record)
             tick = time.perf_counter()

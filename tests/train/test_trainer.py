@@ -43,12 +43,38 @@ def test_evaluates_k_times_per_epoch_and_keeps_the_best(cache):
     assert [r.index for r in seen] == list(range(6))
     assert [r.step for r in seen] == [2, 4, 6, 8, 10, 12]  # 6 steps an epoch, 3 evaluations
     assert seen[-1].epoch == pytest.approx(2.0)
-    assert result.best.metrics["f1"] == max(r.metrics["f1"] for r in seen)
+    learned = [r for r in seen if r.metrics["mcc"] != 0.0] or seen  # see the next test
+    assert result.best.metrics["f1"] == max(r.metrics["f1"] for r in learned)
     assert result.evals == seen and result.steps == 12
     assert {"accuracy", "f1", "mcc", "loss"} <= set(result.best.metrics)
     assert result.trainable_params == result.num_params > 1_000_000
     assert result.samples_per_s > 0 and result.seconds_per_step > 0
     assert all(math.isfinite(r.train_loss) for r in seen)
+
+
+@pytest.mark.parametrize(
+    ("scripted", "best"),
+    [
+        # (f1, mcc) per evaluation: all-positive answers score F1 0.63 with MCC 0
+        ([(0.63, 0.0), (0.50, 0.2), (0.40, 0.1), (0.0, 0.0), (0.45, 0.3), (0.63, 0.0)], 1),
+        ([(0.0, 0.0), (0.63, 0.0), (0.0, 0.0), (0.0, 0.0), (0.63, 0.0), (0.1, 0.0)], 1),
+    ],
+)
+def test_an_evaluation_that_answered_one_class_is_the_best_only_if_all_did(
+    cache, monkeypatch, scripted, best
+):
+    """Predicting one class for every example (MCC exactly 0) is no result, whatever its F1:
+    it ranks below every evaluation whose answers vary; among such, the best F1 first."""
+    answers = iter(scripted)
+
+    def evaluate(*args, **kwargs):
+        f1, mcc = next(answers)
+        return {"accuracy": 0.5, "f1": f1, "mcc": mcc, "loss": 0.69}
+
+    monkeypatch.setattr(trainer_module, "evaluate", evaluate)
+    spec = tiny_spec()
+    result = train(spec, cache.encoded(spec))
+    assert result.best.index == best and result.metrics["f1"] == scripted[best][0]
 
 
 def test_deterministic_on_cpu_for_a_seed(cache):
