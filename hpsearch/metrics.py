@@ -37,6 +37,14 @@ def default_direction(metric: str) -> Literal["maximize", "minimize"]:
     return "minimize" if metric.rsplit(SEPARATOR, 1)[-1] in MINIMIZED else "maximize"
 
 
+def answered_one_class(mcc: float | None) -> bool:
+    """Whether a classifier whose evaluation has this MCC answered one class for every
+    example: scikit-learn's MCC of constant predictions is exactly 0, which predictions
+    that vary reach only by chance. Such a classifier learned nothing, whatever its accuracy
+    (the majority's share) or F1 (answering "duplicate" for every Quora pair scores 0.63)."""
+    return mcc == 0.0
+
+
 def default_task_metric(kind: LabelKind) -> str:
     """The metric a task adds to a multitask mean unless its study says otherwise: accuracy
     for classification, Pearson for regression, as on the CS224N leaderboard."""

@@ -16,13 +16,16 @@ from the first evaluation), successive halving and hyperband with their defaults
 comparing F1 or, with ``--signal loss`` (``--signal metric loss``: both), the validation loss
 (``study.pruner.signal``; such a pruner is named "... on loss"). A trial's best is never an
 evaluation that answered one class for every pair while another evaluation did not (the
-trainer's rule); the script prints the F1 of answering "duplicate" for every pair, for scale.
+trainer's rule), and a trial that answered one class at every evaluation is no result here;
+the script prints the F1 of answering "duplicate" for every pair, for scale. ``--storage``
+keeps the studies: run again with it, and the summary is recomputed without training.
 
 Per pruner it reports, from the trials the runs stored (each trial's steps are the step of
 its last evaluation, so a pruned trial counts the steps it trained):
 
 - total training steps (mean over sampler seeds) and their share of the unpruned runs';
-- the best final metric (mean over sampler seeds; pruned trials never count as final);
+- the best final metric (mean over sampler seeds; pruned trials never count as final, nor
+  do trials whose classifier answered one class at every evaluation);
 - the steps it took to first reach within ``--tolerance`` (1 point of F1) of the unpruned
   best, the best mean over seeds of the pruner ``none``: the steps of every trial up to and
   including the first COMPLETE trial that reached it ("-" if none did).
@@ -83,8 +86,11 @@ class Run:
     seed: int
     wall_seconds: float
     steps: list[int]  # per trial, in trial order
-    values: list[float | None]  # per trial: its final metric if COMPLETE, else None
+    # per trial: its value if COMPLETE and it learned, else None (pruned, or its classifier
+    # answered one class at every evaluation: F1 0.63 for "duplicate" everywhere is no result)
+    values: list[float | None]
     pruned: int
+    one_class: int  # COMPLETE trials that answered one class at every evaluation
 
     @property
     def total_steps(self) -> int:
@@ -124,13 +130,16 @@ def one_class_f1(args: argparse.Namespace) -> float:
     return 2 * share / (1 + share)
 
 
-def run_study(folder: Path, pruner: str, signal: str, seed: int, args: argparse.Namespace) -> Run:
+def run_study(
+    folder: Path, url: str, pruner: str, signal: str, seed: int, args: argparse.Namespace
+) -> Run:
     import optuna
     from optuna.trial import TrialState
 
+    from hpsearch.metrics import answered_one_class
+
     name = f"bench-{pruner}-{signal}-{seed}"
     path, overrides = quora_study_file(folder, name)
-    url = f"sqlite:///{folder / 'search.db'}"
     overrides += [
         f"study.n_trials={args.trials}",
         f'study.sampler={{ name = "tpe", seed = {seed}, n_startup_trials = 4 }}',
@@ -152,13 +161,19 @@ def run_study(folder: Path, pruner: str, signal: str, seed: int, args: argparse.
 
     trials = optuna.load_study(study_name=name, storage=open_storage(url, write=False)).trials
     trials = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+
+    def learned(t: optuna.trial.FrozenTrial) -> bool:
+        # The best evaluation answers one class only if every one did (the trainer's rule).
+        return not answered_one_class(t.user_attrs.get("metrics", {}).get("mcc"))
+
     return Run(
         pruner=arm_name(pruner, signal),
         seed=seed,
         wall_seconds=wall,
         steps=[t.user_attrs["evals"][-1]["step"] for t in trials],
-        values=[t.value if t.state == TrialState.COMPLETE else None for t in trials],
+        values=[t.value if t.state == TrialState.COMPLETE and learned(t) else None for t in trials],
         pruned=sum(t.state == TrialState.PRUNED for t in trials),
+        one_class=sum(t.state == TrialState.COMPLETE and not learned(t) for t in trials),
     )
 
 
@@ -185,6 +200,7 @@ def summarize(runs: list[Run], tolerance: float) -> tuple[dict[str, dict], float
             "steps_to_target": to_target,
             "steps_to_target_mean": statistics.mean(reached) if every_seed else None,
             "pruned": statistics.mean(r.pruned for r in group),
+            "one_class": statistics.mean(r.one_class for r in group),
             "wall_seconds": sum(r.wall_seconds for r in group),
         }
     return summary, reference
@@ -206,6 +222,11 @@ def main() -> int:
     )
     parser.add_argument("--tolerance", type=float, default=0.01, help="of the metric (F1)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--storage",
+        help="keep the studies here (default: a temporary folder); run again with it and "
+        "finished studies train nothing, so the summary is recomputed from them",
+    )
     args = parser.parse_args()
     if "none" not in args.pruners:
         parser.error("--pruners must include none: it is the reference")
@@ -213,13 +234,15 @@ def main() -> int:
     runs: list[Run] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
+        url = args.storage or f"sqlite:///{Path(tmp) / 'search.db'}"
         for seed in args.seeds:
             for pruner, signal in arms(args.pruners, args.signal):
-                run = run_study(Path(tmp), pruner, signal, seed, args)
+                run = run_study(Path(tmp), url, pruner, signal, seed, args)
                 runs.append(run)
                 print(
                     f"{run.pruner:<20} seed {seed}: {run.total_steps:6d} steps, best "
-                    f"{run.best:.4f}, {run.pruned} pruned, {run.wall_seconds:.0f} s",
+                    f"{run.best:.4f}, {run.pruned} pruned, {run.one_class} never learned, "
+                    f"{run.wall_seconds:.0f} s",
                     flush=True,
                 )
     summary, reference = summarize(runs, args.tolerance)
@@ -235,7 +258,8 @@ def main() -> int:
             f"{reference:.4f} - {args.tolerance}"
         )
     )
-    for col in ("pruner", "steps", "share", "best (mean ± sd)", "pruned", "steps to target"):
+    columns = ("pruner", "steps", "share", "best (mean ± sd)", "pruned", "never learned")
+    for col in (*columns, "steps to target"):
         table.add_column(col, justify="left" if col == "pruner" else "right")
     for pruner, s in summary.items():
         share = s["share_of_unpruned"]
@@ -245,6 +269,7 @@ def main() -> int:
             "-" if share is None else f"{share:.0%}",
             f"{s['best']:.4f} ± {s['best_std']:.4f}",
             f"{s['pruned']:.1f}",
+            f"{s['one_class']:.1f}",
             ", ".join("-" if v is None else str(v) for v in s["steps_to_target"]),
         )
     Console(width=140).print(table)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hpsearch.metrics import compute_metrics
+from hpsearch.metrics import answered_one_class, compute_metrics
 
 
 def logits_for(preds, n_classes=2):
@@ -24,6 +24,17 @@ def test_binary_f1_is_of_the_positive_class():
 def test_all_negative_predictions_give_zero_f1():
     m = compute_metrics("classification", logits_for([0, 0, 0]), np.array([1, 0, 0]), 0.0)
     assert m["f1"] == 0.0 and m["mcc"] == 0.0
+
+
+def test_one_class_answers_are_told_by_an_mcc_of_exactly_zero():
+    """Answering "positive" everywhere scores F1 2p / (1 + p), a number like a result; its
+    MCC is exactly 0, as for any constant answers, which is how evaluations tell them."""
+    labels = np.array([1, 0, 0, 1, 0])
+    everywhere = compute_metrics("classification", logits_for([1] * 5), labels, 0.0)
+    assert everywhere["f1"] == pytest.approx(2 * 0.4 / 1.4)
+    assert answered_one_class(everywhere["mcc"])
+    varied = compute_metrics("classification", logits_for([1, 0, 1, 0, 0]), labels, 0.0)
+    assert not answered_one_class(varied["mcc"]) and not answered_one_class(None)
 
 
 def test_multiclass_f1_is_macro():

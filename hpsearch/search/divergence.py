@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from hpsearch.data.encode import EncodedTask
-from hpsearch.metrics import task_metric
+from hpsearch.metrics import answered_one_class, task_metric
 from hpsearch.train.trainer import EvalRecord
 
 DIVERGED_FACTOR = 10.0  # validation loss over this many times the chance level: diverged
@@ -72,7 +72,8 @@ def one_class(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> 
     flat = [
         key
         for key, task in tasks.items()
-        if task.kind == "classification" and last.metrics.get(_recorded_as(key, "mcc")) == 0.0
+        if task.kind == "classification"
+        and answered_one_class(last.metrics.get(_recorded_as(key, "mcc")))
     ]
     if not flat:
         return None

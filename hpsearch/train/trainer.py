@@ -34,7 +34,13 @@ import torch
 from hpsearch.data.batches import eval_batches, max_tokens_per_batch, train_batches
 from hpsearch.data.encode import EncodedSplit, EncodedTask
 from hpsearch.errors import HpsearchError
-from hpsearch.metrics import compute_metrics, metrics_of_task, multitask_metrics, task_metric
+from hpsearch.metrics import (
+    answered_one_class,
+    compute_metrics,
+    metrics_of_task,
+    multitask_metrics,
+    task_metric,
+)
 from hpsearch.optim import get_optimizer
 from hpsearch.optim.state import state_nbytes
 from hpsearch.schedules import SCHEDULES
@@ -337,11 +343,10 @@ def _head(task: EncodedTask) -> HeadSpec:
 def _one_class(
     per_task: Mapping[str, Mapping[str, float]], tasks: Mapping[str, EncodedTask]
 ) -> bool:
-    """Whether a classification task predicted one class for every validation example at
-    this evaluation: its MCC is exactly 0, scikit-learn's value for constant predictions
-    (hpsearch.search.divergence flags a trial that ends so)."""
+    """Whether a classification task answered one class for every validation example at
+    this evaluation (hpsearch.search.divergence flags a trial that ends so)."""
     return any(
-        tasks[key].kind == "classification" and metrics.get("mcc") == 0.0
+        tasks[key].kind == "classification" and answered_one_class(metrics.get("mcc"))
         for key, metrics in per_task.items()
     )
 
@@ -484,9 +489,8 @@ def _fit(
             )
             last_eval_step = step
             evals.append(record)
-            # A classifier that answered one class for every validation example (MCC exactly
-            # 0) learned nothing, whatever its F1 (predicting "duplicate" for every Quora pair
-            # scores 0.63): such an evaluation is the best only if every one so far was.
+            # A classifier that answered one class for every validation example learned
+            # nothing, whatever its F1: such an evaluation is the best only if all so far were.
             rank = (not _one_class(per_task, tasks), sign * record.metrics[metric])
             if best is None or rank > best_rank:
                 best, best_rank = record, rank
