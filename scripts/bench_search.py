@@ -10,9 +10,10 @@ One study, ``studies/quora-adam.toml`` changed by ``--set`` overrides (minilm at
 ``--train`` Quora pairs, 2 epochs, 4 evaluations per epoch on ``--eval`` pairs, TPE over lr,
 batch size, dropout and warmup, nothing enqueued), is run to ``--trials`` trials with each
 pruner of ``--pruners`` and each sampler seed of ``--seeds``, one study at a time, through
-the command line (``hpsearch run``), its storage in a temporary folder. The pruners are
-the registry's with their options as the study files give them (median: 4 startup trials,
-from the first evaluation), successive halving and hyperband with their defaults, each
+the command line (``hpsearch run``), its storage in a temporary folder (or ``--storage``).
+The pruners are the registry's with their options as the study files give them (median: 4
+startup trials, from the first evaluation), successive halving and hyperband with their
+defaults, each
 comparing F1 or, with ``--signal loss`` (``--signal metric loss``: both), the validation loss
 (``study.pruner.signal``; such a pruner is named "... on loss"). A trial's best is never an
 evaluation that answered one class for every pair while another evaluation did not (the
@@ -121,8 +122,8 @@ def sized(args: argparse.Namespace) -> list[str]:
 
 
 def one_class_f1(args: argparse.Namespace) -> float:
-    """The F1 of answering "duplicate" for every validation pair: what no trial's best
-    counts as a result (the trainer ranks such an evaluation below any whose answers vary)."""
+    """The F1 of answering "duplicate" for every validation pair, for scale: a trial that
+    answers one class at every evaluation is no result here."""
     from hpsearch.data.encode import DataCache
 
     spec = quora_spec("adamw", [*data_overrides(data_folder()), *sized(args)])

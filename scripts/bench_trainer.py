@@ -431,11 +431,8 @@ class OtherLoad:
         total = self._psutil.cpu_times()
         busy = sum(total) - total.idle - getattr(total, "iowait", 0.0)
         mine = self._me.cpu_times()  # the runs' processes are its children, reaped
-        return (
-            time.monotonic(),
-            busy,
-            mine.user + mine.system + mine.children_user + (mine.children_system),
-        )
+        own = mine.user + mine.system + mine.children_user + mine.children_system
+        return time.monotonic(), busy, own
 
     def share(self) -> float:
         t0, busy0, mine0 = self._start
