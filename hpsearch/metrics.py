@@ -45,6 +45,17 @@ def answered_one_class(mcc: float | None) -> bool:
     return mcc == 0.0
 
 
+def one_class_tasks(metrics: Mapping[str, float], kinds: Mapping[str, LabelKind]) -> list[str]:
+    """The classification tasks of ``kinds`` (task key → label kind) that answered one class
+    for every example at the evaluation that measured ``metrics`` (an evaluation record's:
+    a single task's key is ``""``)."""
+    return [
+        key
+        for key, kind in kinds.items()
+        if kind == "classification" and answered_one_class(metrics.get(recorded_as(key, "mcc")))
+    ]
+
+
 def default_task_metric(kind: LabelKind) -> str:
     """The metric a task adds to a multitask mean unless its study says otherwise: accuracy
     for classification, Pearson for regression, as on the CS224N leaderboard."""
@@ -55,6 +66,12 @@ def task_metric(key: str, metric: str) -> str:
     """The name of a task's metric in a multitask study: ``task_metric("sts", "pearson")``
     is ``"sts/pearson"``."""
     return f"{key}{SEPARATOR}{metric}"
+
+
+def recorded_as(key: str, metric: str) -> str:
+    """Task ``key``'s ``metric`` as an evaluation records it: ``metric`` for a single task
+    (key ``""``), ``<key>/<metric>`` in a multitask study."""
+    return task_metric(key, metric) if key else metric
 
 
 def multitask_metrics(

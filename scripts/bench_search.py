@@ -259,8 +259,10 @@ def main() -> int:
             f"{reference:.4f} - {args.tolerance}"
         )
     )
-    columns = ("pruner", "steps", "share", "best (mean ± sd)", "pruned", "never learned")
-    for col in (*columns, "steps to target"):
+    columns = (
+        "pruner", "steps", "share", "best (mean ± sd)", "pruned", "never learned", "steps to target"
+    )  # fmt: skip
+    for col in columns:
         table.add_column(col, justify="left" if col == "pruner" else "right")
     for pruner, s in summary.items():
         share = s["share_of_unpruned"]

@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from hpsearch.data.encode import EncodedTask
-from hpsearch.metrics import answered_one_class, task_metric
+from hpsearch.metrics import one_class_tasks, recorded_as
 from hpsearch.train.trainer import EvalRecord
 
 DIVERGED_FACTOR = 10.0  # validation loss over this many times the chance level: diverged
@@ -37,12 +37,6 @@ def chance_loss(task: EncodedTask) -> float:
     return variance if variance > 0 else 1.0
 
 
-def _recorded_as(key: str, metric: str) -> str:
-    """Task ``key``'s ``metric`` as an evaluation records it: ``metric`` for a single task
-    (key ``""``), ``<key>/<metric>`` in a multitask study."""
-    return task_metric(key, metric) if key else metric
-
-
 def divergence(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> str | None:
     """Why the last evaluation looks diverged, or None. ``tasks``: by key, as
     ``DataCache.encoded_tasks`` gives them (a single task's key is ``""``, its loss
@@ -51,7 +45,7 @@ def divergence(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) ->
         return None
     last = evals[-1]
     for key, task in tasks.items():
-        name = _recorded_as(key, "loss")
+        name = recorded_as(key, "loss")
         loss = last.metrics.get(name)
         chance = chance_loss(task)
         if loss is not None and loss > DIVERGED_FACTOR * chance:
@@ -69,12 +63,7 @@ def one_class(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> 
     if not evals:
         return None
     last = evals[-1]
-    flat = [
-        key
-        for key, task in tasks.items()
-        if task.kind == "classification"
-        and answered_one_class(last.metrics.get(_recorded_as(key, "mcc")))
-    ]
+    flat = one_class_tasks(last.metrics, {key: task.kind for key, task in tasks.items()})
     if not flat:
         return None
     who = "the classifier" if flat == [""] else ", ".join(flat)

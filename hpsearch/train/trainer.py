@@ -35,10 +35,10 @@ from hpsearch.data.batches import eval_batches, max_tokens_per_batch, train_batc
 from hpsearch.data.encode import EncodedSplit, EncodedTask
 from hpsearch.errors import HpsearchError
 from hpsearch.metrics import (
-    answered_one_class,
     compute_metrics,
     metrics_of_task,
     multitask_metrics,
+    one_class_tasks,
     task_metric,
 )
 from hpsearch.optim import get_optimizer
@@ -340,17 +340,6 @@ def _head(task: EncodedTask) -> HeadSpec:
     return HeadSpec(task.num_labels, task.kind, bias)
 
 
-def _one_class(
-    per_task: Mapping[str, Mapping[str, float]], tasks: Mapping[str, EncodedTask]
-) -> bool:
-    """Whether a classification task answered one class for every validation example at
-    this evaluation (hpsearch.search.divergence flags a trial that ends so)."""
-    return any(
-        tasks[key].kind == "classification" and answered_one_class(metrics.get("mcc"))
-        for key, metrics in per_task.items()
-    )
-
-
 def _steps_per_epoch(tasks: Iterable[EncodedTask], batch_size: int) -> int:
     """One pass of the largest task (see the module docstring)."""
     return max(math.ceil(len(t.train) / batch_size) for t in tasks)
@@ -427,8 +416,14 @@ def _fit(
     sync_every = 20
     evals: list[EvalRecord] = []
     best: EvalRecord | None = None
-    best_rank = (False, 0.0)
     sign = 1.0 if maximize else -1.0
+    kinds = {key: t.kind for key, t in tasks.items()}
+
+    def rank(record: EvalRecord) -> tuple[bool, float]:
+        # A classifier that answered one class for every validation example learned
+        # nothing, whatever its F1: such an evaluation is the best only if all so far were.
+        return not one_class_tasks(record.metrics, kinds), sign * record.metrics[metric]
+
     step, samples, train_seconds, last_eval_step = 0, 0, 0.0, 0
     for epoch in range(epochs):
         tick = time.perf_counter()
@@ -489,11 +484,8 @@ def _fit(
             )
             last_eval_step = step
             evals.append(record)
-            # A classifier that answered one class for every validation example learned
-            # nothing, whatever its F1: such an evaluation is the best only if all so far were.
-            rank = (not _one_class(per_task, tasks), sign * record.metrics[metric])
-            if best is None or rank > best_rank:
-                best, best_rank = record, rank
+            if best is None or rank(record) > rank(best):
+                best = record
             if on_eval is not None:
                 on_eval(record)
             tick = time.perf_counter()
