@@ -5,10 +5,14 @@ Usage:
     python scripts/bench_search.py --seeds 0 1 2 --trials 12 --json search.json
     python scripts/bench_search.py --pruners none median --signal metric loss --seeds 0 1 2
     python scripts/bench_search.py --pruners none median --trials 3 --train 200   # smoke test
+    python scripts/bench_search.py --task movies --pruners none median --seeds 0 1 2 --trials 12
 
-One study, ``studies/quora-adam.toml`` changed by ``--set`` overrides (minilm at 2 layers,
-``--train`` Quora pairs, 2 epochs, 4 evaluations per epoch on ``--eval`` pairs, TPE over lr,
-batch size, dropout and warmup, nothing enqueued), is run to ``--trials`` trials with each
+One study (minilm at 2 layers, ``--train`` training examples, 2 epochs, 4 evaluations per
+epoch on ``--eval`` examples, TPE over lr, batch size, dropout and warmup, AdamW, nothing
+enqueued) on ``--task``: ``quora`` (``studies/quora-adam.toml``: Quora pairs, F1 of the
+duplicates) or ``movies`` (``studies/quickstart.toml`` with AdamW and Quora's space: the
+offline Rotten Tomatoes snippets, a task the 2-layer model learns within an epoch), changed
+by ``--set`` overrides, is run to ``--trials`` trials with each
 pruner of ``--pruners`` and each sampler seed of ``--seeds``, one study at a time, through
 the command line (``hpsearch run``), its storage in a temporary folder (or ``--storage``).
 The pruners are the registry's with their options as the study files give them (median: 4
@@ -18,7 +22,7 @@ comparing F1 or, with ``--signal loss`` (``--signal metric loss``: both), the va
 (``study.pruner.signal``; such a pruner is named "... on loss"). A trial's best is never an
 evaluation that answered one class for every pair while another evaluation did not (the
 trainer's rule), and a trial that answered one class at every evaluation is no result here;
-the script prints the F1 of answering "duplicate" for every pair, for scale. ``--storage``
+the script prints the F1 of answering the positive class for every example, for scale. ``--storage``
 keeps the studies: run again with it, and the summary is recomputed without training.
 
 Per pruner it reports, from the trials the runs stored (each trial's steps are the step of
@@ -41,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,7 +54,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from quora_studies import data_folder, data_overrides, quora_spec, quora_study_file, set_args
+from quora_studies import STUDIES, quora_study_file, set_args
 
 PRUNERS = {
     "none": '{ name = "none" }',
@@ -111,6 +116,28 @@ class Run:
         return None
 
 
+# The searched fields of studies/quora-adam.toml, for the movies study too.
+MOVIES = [
+    "optimizer.kind=adamw",  # fixing it drops M-FAC's fields from the quickstart's space
+    "study.enqueue=[]",
+    "space.train.lr={ low = 3e-5, high = 3e-3, log = true }",
+    "space.train.batch_size={ choices = [16, 32, 64] }",
+    "space.train.hidden_dropout={ low = 0.0, high = 0.2 }",
+    "space.train.warmup_ratio={ low = 0.0, high = 0.2 }",
+]
+TASK_NAMES = {"quora": "Quora pairs", "movies": "Rotten Tomatoes snippets"}
+
+
+def task_study(folder: Path, name: str, task: str) -> tuple[Path, list[str]]:
+    """The study file of ``task`` copied to ``<folder>/<name>.toml`` and the ``--set``
+    overrides that make it the benchmark's study named ``name``."""
+    if task == "quora":
+        return quora_study_file(folder, name)
+    path = folder / f"{name}.toml"
+    shutil.copyfile(STUDIES / "quickstart.toml", path)
+    return path, [*MOVIES, f"study.name={name}"]
+
+
 def sized(args: argparse.Namespace) -> list[str]:
     """The overrides every study shares: its data and training length."""
     return [
@@ -121,12 +148,14 @@ def sized(args: argparse.Namespace) -> list[str]:
     ]
 
 
-def one_class_f1(args: argparse.Namespace) -> float:
-    """The F1 of answering "duplicate" for every validation pair, for scale: a trial that
-    answers one class at every evaluation is no result here."""
+def one_class_f1(folder: Path, args: argparse.Namespace) -> float:
+    """The F1 of answering the positive class for every validation example, for scale: a
+    trial that answers one class at every evaluation is no result here."""
     from hpsearch.data.encode import DataCache
+    from hpsearch.spec.load import load_spec
 
-    spec = quora_spec("adamw", [*data_overrides(data_folder()), *sized(args)])
+    path, overrides = task_study(folder, "one-class", args.task)
+    spec = load_spec(path, [*overrides, *sized(args)])
     share = float(DataCache().encoded(spec).validation.labels.float().mean())
     return 2 * share / (1 + share)
 
@@ -139,8 +168,8 @@ def run_study(
 
     from hpsearch.metrics import answered_one_class
 
-    name = f"bench-{pruner}-{signal}-{seed}"
-    path, overrides = quora_study_file(folder, name)
+    name = f"bench-{args.task}-{pruner}-{signal}-{seed}"
+    path, overrides = task_study(folder, name, args.task)
     overrides += [
         f"study.n_trials={args.trials}",
         f'study.sampler={{ name = "tpe", seed = {seed}, n_startup_trials = 4 }}',
@@ -211,9 +240,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pruners", nargs="+", default=list(PRUNERS), choices=list(PRUNERS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="sampler seeds")
+    parser.add_argument("--task", choices=list(TASK_NAMES), default="quora")
     parser.add_argument("--trials", type=int, default=10, help="trials per study")
-    parser.add_argument("--train", type=int, default=2000, help="training pairs")
-    parser.add_argument("--eval", type=int, default=500, help="validation pairs")
+    parser.add_argument("--train", type=int, default=2000, help="training examples")
+    parser.add_argument("--eval", type=int, default=500, help="validation examples")
     parser.add_argument(
         "--signal",
         nargs="+",
@@ -246,6 +276,7 @@ def main() -> int:
                     f"{run.wall_seconds:.0f} s",
                     flush=True,
                 )
+        trivial = one_class_f1(Path(tmp), args)
     summary, reference = summarize(runs, args.tolerance)
 
     from rich.console import Console
@@ -254,7 +285,8 @@ def main() -> int:
     table = Table(
         title=(
             "Pruners (comparing F1, or the validation loss where named) "
-            f"on Quora ({args.train} pairs, 2 epochs, 4 evaluations an epoch), "
+            f"on {TASK_NAMES[args.task]} ({args.train} for training, 2 epochs, 4 "
+            "evaluations an epoch), "
             f"{args.trials} trials, sampler seeds {args.seeds}; target = the unpruned best "
             f"{reference:.4f} - {args.tolerance}"
         )
@@ -276,10 +308,9 @@ def main() -> int:
             ", ".join("-" if v is None else str(v) for v in s["steps_to_target"]),
         )
     Console(width=140).print(table)
-    trivial = one_class_f1(args)
     print(
-        f'answering "duplicate" for every validation pair scores F1 {trivial:.4f}; the '
-        "trainer never takes such an evaluation as a trial's best when one with varying "
+        f"answering the positive class for every validation example scores F1 {trivial:.4f}; "
+        "the trainer never takes such an evaluation as a trial's best when one with varying "
         "answers exists"
     )
     default = summary.get(DEFAULT_PRUNER)
