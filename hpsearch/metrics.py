@@ -45,15 +45,17 @@ def answered_one_class(mcc: float | None) -> bool:
     return mcc == 0.0
 
 
-def one_class_tasks(metrics: Mapping[str, float], kinds: Mapping[str, LabelKind]) -> list[str]:
-    """The classification tasks of ``kinds`` (task key → label kind) that answered one class
-    for every example at the evaluation that measured ``metrics`` (an evaluation record's:
-    a single task's key is ``""``)."""
-    return [
-        key
-        for key, kind in kinds.items()
-        if kind == "classification" and answered_one_class(metrics.get(recorded_as(key, "mcc")))
-    ]
+def one_class_tasks(metrics: Mapping[str, float]) -> list[str]:
+    """The tasks that answered one class for every example at the evaluation that measured
+    ``metrics`` (an evaluation record's, or a trial's ``metrics`` attr): those whose MCC is
+    exactly 0. Only classification tasks record an MCC, under ``mcc`` for a single task
+    (key ``""``) and ``<key>/mcc`` in a multitask study."""
+    keys = []
+    for name, value in metrics.items():
+        key, _, last = name.rpartition(SEPARATOR)
+        if last == "mcc" and answered_one_class(value):
+            keys.append(key)
+    return keys
 
 
 def default_task_metric(kind: LabelKind) -> str:

@@ -166,7 +166,7 @@ def run_study(
     import optuna
     from optuna.trial import TrialState
 
-    from hpsearch.metrics import answered_one_class
+    from hpsearch.search.runs import learned_nothing
 
     name = f"bench-{args.task}-{pruner}-{signal}-{seed}"
     path, overrides = task_study(folder, name, args.task)
@@ -194,7 +194,7 @@ def run_study(
 
     def learned(t: optuna.trial.FrozenTrial) -> bool:
         # The best evaluation answers one class only if every one did (the trainer's rule).
-        return not answered_one_class(t.user_attrs.get("metrics", {}).get("mcc"))
+        return not learned_nothing(t)
 
     return Run(
         pruner=arm_name(pruner, signal),

@@ -53,13 +53,26 @@ def render_leaderboard(
         table.add_row(
             str(r.rank),
             str(r.trial),
-            f"[{styles[r.state]}]{r.state}[/]" if r.state in styles else r.state,
+            _state_cell(r, styles),
             *(_fmt(metrics.get(m)) for m in metric_names),
             *(_fmt(r.params.get(p)) for p in param_names),
             _fmt(r.epochs, ".2g"),
             _fmt_seconds(r.duration),
         )
+    if any(r.one_class for r in rows):
+        table.caption = (
+            "one class: a classifier answered the same class for every validation example "
+            "(MCC 0); it learned nothing, whatever its score, and ranks after every trial "
+            "that learned"
+        )
+        table.caption_justify = "left"
     return table
+
+
+def _state_cell(row: LeaderboardRow, styles: dict[str, str]) -> str:
+    if row.one_class:
+        return f"[dim]{row.state}, one class[/]"
+    return f"[{styles[row.state]}]{row.state}[/]" if row.state in styles else row.state
 
 
 def _fmt(value: Any, spec: str = ".4g") -> str:

@@ -44,8 +44,8 @@ from hpsearch.report.stats import (
     wilcoxon_floor,
 )
 from hpsearch.search.progress import Progress
-from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds, top_trials
-from hpsearch.search.runs import evaluated
+from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
+from hpsearch.search.runs import evaluated, top_trials
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.

@@ -12,6 +12,9 @@ import optuna
 from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
 
+from hpsearch.metrics import one_class_tasks
+from hpsearch.search.runs import top_trials
+
 Params = dict[str, CategoricalChoiceType]  # a trial's params
 
 
@@ -28,6 +31,9 @@ class LeaderboardRow:
     epochs: float | None  # epochs done
     duration: float | None  # seconds, until now for a running trial
     fail_reason: str | None
+    # A classifier answered one class for every validation example at the evaluation of
+    # ``metrics`` (MCC 0): it learned nothing, whatever its F1, and ranks after those that did.
+    one_class: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ def leaderboard_rows(
 
     A complete trial's value is its objective; a pruned or running one shows the best
     ``metric`` it reached before stopping, and its metrics are those of that evaluation.
+    Within a state, a trial whose classifier answered one class at that evaluation ranks
+    after every trial that learned (:func:`hpsearch.search.runs.top_trials`' rule).
     """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     sign = -1.0 if maximize else 1.0
@@ -75,8 +83,9 @@ def leaderboard_rows(
         best_eval = _best_eval(evals, metric, maximize)
         metrics = t.user_attrs.get("metrics") or (best_eval or {}).get("metrics", {})
         value = t.value if t.state == TrialState.COMPLETE else metrics.get(metric)
-        order = (_STATE_ORDER.get(t.state, 5), value is None, sign * (value or 0.0))
-        ranked.append((order, t, value, metrics))
+        flat = bool(one_class_tasks(metrics))
+        order = (_STATE_ORDER.get(t.state, 5), value is None, flat, sign * (value or 0.0))
+        ranked.append((order, t, value, metrics, flat))
     ranked.sort(key=lambda x: x[0])
     rows = [
         LeaderboardRow(
@@ -89,8 +98,9 @@ def leaderboard_rows(
             epochs=t.user_attrs.get("epochs_done"),
             duration=_duration(t),
             fail_reason=t.user_attrs.get("fail_reason"),
+            one_class=flat,
         )
-        for rank, (_, t, value, metrics) in enumerate(ranked, start=1)
+        for rank, (_, t, value, metrics, flat) in enumerate(ranked, start=1)
     ]
     return rows[:top] if top else rows
 
@@ -121,7 +131,8 @@ SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "failed")
 
 
 def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
-    """Every study in ``storage``: trials by state, best value and params.
+    """Every study in ``storage``: trials by state, best value and params (the best by
+    :func:`hpsearch.search.runs.top_trials`: a trial that learned before any that did not).
 
     Studies are sorted by name, so a study and its ``-reseed`` companion sit together.
     """
@@ -135,7 +146,8 @@ def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[StudySummar
             counts[state] = counts.get(state, 0) + 1
         best = None
         if len(study.directions) == 1 and counts["complete"]:
-            best = study.best_trial
+            maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+            best = top_trials(trials, 1, maximize)[0]
         rows.append(
             StudySummary(
                 study=name,

@@ -57,18 +57,16 @@ def divergence(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) ->
     return None
 
 
-def one_class(evals: Sequence[EvalRecord], tasks: Mapping[str, EncodedTask]) -> str | None:
+def one_class(metrics: Mapping[str, float]) -> str | None:
     """Which classification tasks predicted one class for every validation example at the
-    last evaluation (MCC exactly 0; see the module docstring), or None."""
-    if not evals:
-        return None
-    last = evals[-1]
-    flat = one_class_tasks(last.metrics, {key: task.kind for key, task in tasks.items()})
+    evaluation a trial reports (its best, by the trainer's rule: one where every classifier's
+    answers vary whenever there is one), or None. ``metrics``: that evaluation's."""
+    flat = one_class_tasks(metrics)
     if not flat:
         return None
     who = "the classifier" if flat == [""] else ", ".join(flat)
     return (
-        f"one class: {who} predicted the same class for "
-        "every validation example at the last evaluation (MCC 0); its accuracy is that "
-        "class's share, not learning"
+        f"one class: {who} predicted the same class for every validation example at the "
+        "best evaluation (MCC 0), which the trainer takes as best only when every evaluation "
+        "had a classifier that did; its accuracy is that class's share, not learning"
     )

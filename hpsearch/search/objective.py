@@ -159,7 +159,7 @@ class Objective:
         if diverged is not None:
             log.warning("trial %d %s", trial.number, diverged)
             attrs["diverged"] = diverged
-        flat = one_class(result.evals, data)
+        flat = one_class(result.metrics)
         if flat is not None:
             attrs["one_class"] = flat
         for key, value in attrs.items():

@@ -64,13 +64,6 @@ def reseed_name(study_name: str) -> str:
     return study_name + RESEED_SUFFIX
 
 
-def top_trials(trials: Sequence[FrozenTrial], k: int, maximize: bool) -> list[FrozenTrial]:
-    """The ``k`` best complete ``trials``, best first; ties go to the earlier trial."""
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    sign = -1.0 if maximize else 1.0
-    return sorted(complete, key=lambda t: (sign * float(t.value or 0.0), t.number))[:k]
-
-
 def run_spec(spec: Spec, params: dict[str, Any]) -> Spec:
     """``spec`` with a trial's params fixed and only ``train.seed`` left to suggest.
 

@@ -1,4 +1,5 @@
-"""A finished re-run as typed data: its value and metrics, its evaluations, what it cost.
+"""A finished re-run as typed data: its value and metrics, its evaluations, what it cost;
+and which finished trials are best.
 
 Read from the user attrs that :class:`~hpsearch.search.objective.Objective` writes into a
 trial. Re-runs made before hpsearch recorded a measurement read it as None.
@@ -6,10 +7,13 @@ trial. Re-runs made before hpsearch recorded a measurement read it as None.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
+
+from hpsearch.metrics import one_class_tasks
 
 
 @dataclass(frozen=True)
@@ -117,3 +121,24 @@ def _float(value: Any) -> float | None:
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def top_trials(trials: Sequence[FrozenTrial], k: int, maximize: bool) -> list[FrozenTrial]:
+    """The ``k`` best complete ``trials``, best first; ties go to the earlier trial.
+
+    A trial whose best evaluation answered one class for every validation example (its
+    ``metrics`` attr; see :func:`hpsearch.metrics.one_class_tasks`) learned nothing, whatever
+    its value (F1 0.63 for "duplicate" on every Quora pair): it ranks after every trial that
+    learned, as the trainer ranks a trial's evaluations.
+    """
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    sign = -1.0 if maximize else 1.0
+    return sorted(
+        complete, key=lambda t: (learned_nothing(t), sign * float(t.value or 0.0), t.number)
+    )[:k]
+
+
+def learned_nothing(trial: FrozenTrial) -> bool:
+    """Whether a classifier of ``trial`` answered one class for every validation example at
+    the evaluation the trial reports."""
+    return bool(one_class_tasks(trial.user_attrs.get("metrics") or {}))

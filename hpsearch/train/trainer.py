@@ -417,12 +417,11 @@ def _fit(
     evals: list[EvalRecord] = []
     best: EvalRecord | None = None
     sign = 1.0 if maximize else -1.0
-    kinds = {key: t.kind for key, t in tasks.items()}
 
     def rank(record: EvalRecord) -> tuple[bool, float]:
         # A classifier that answered one class for every validation example learned
         # nothing, whatever its F1: such an evaluation is the best only if all so far were.
-        return not one_class_tasks(record.metrics, kinds), sign * record.metrics[metric]
+        return not one_class_tasks(record.metrics), sign * record.metrics[metric]
 
     step, samples, train_seconds, last_eval_step = 0, 0, 0.0, 0
     for epoch in range(epochs):

@@ -15,21 +15,24 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 from rich.console import Console
 
+from hpsearch.cli.progress import best_text
 from hpsearch.cli.views import render_leaderboard, render_study_summary, watch
 from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
+from hpsearch.search.runs import top_trials
 from hpsearch.spec.load import load_spec
 
 LR = {"train.lr": FloatDistribution(1e-5, 1e-2, log=True)}
 
 
-def _complete(study: optuna.Study, lr: float, f1: float) -> None:
+def _complete(study: optuna.Study, lr: float, f1: float, mcc: float | None = None) -> None:
+    metrics = {"f1": f1, "accuracy": 0.5} | ({} if mcc is None else {"mcc": mcc})
     study.add_trial(
         create_trial(
             params={"train.lr": lr},
             distributions=LR,
             value=f1,
             intermediate_values={0: f1 / 2, 1: f1},
-            user_attrs={"metrics": {"f1": f1, "accuracy": 0.5}, "epochs_done": 1.0},
+            user_attrs={"metrics": metrics, "epochs_done": 1.0},
         )
     )
 
@@ -85,6 +88,25 @@ def test_rows_rank_complete_then_pruned_then_the_rest(study_file):
     assert rows[2].metrics == {"f1": 0.2, "accuracy": 0.4}  # the evaluation it was pruned at
     assert rows[4].fail_reason == "NonFiniteLossError: loss is nan"
     assert len(leaderboard_rows(study, "f1", top=2)) == 2
+
+
+def test_a_trial_that_answered_one_class_ranks_after_every_trial_that_learned(tmp_path):
+    """Answering "duplicate" for every Quora pair scores F1 0.63, more than a weak model
+    that learned: such a trial (MCC exactly 0) is never the best, in the leaderboard, the
+    storage summary, the run's progress line or the configs a comparison re-runs."""
+    storage = f"sqlite:///{tmp_path / 'flat.db'}"
+    study = optuna.create_study(study_name="flat", storage=storage, direction="maximize")
+    _complete(study, 1e-4, 0.58, mcc=0.21)
+    _complete(study, 3e-3, 0.63, mcc=0.0)  # "duplicate" everywhere
+    _complete(study, 3e-4, 0.55, mcc=0.18)
+    rows = leaderboard_rows(study, "f1")
+    assert [(r.trial, r.one_class) for r in rows] == [(0, False), (2, False), (1, True)]
+    assert [t.number for t in top_trials(study.trials, 3, maximize=True)] == [0, 2, 1]
+    (summary,) = study_summary_rows(optuna.storages.get_storage(storage))
+    assert (summary.best_trial, summary.best_value) == (0, 0.58)
+    assert best_text(study) == "best 0.5800 (trial 0)"
+    text = _text(render_leaderboard(rows, "f1"))
+    assert "complete, one class" in text and "ranks after every trial that learned" in text
 
 
 def test_summary_of_every_study_in_the_storage(study_file):
