@@ -19,7 +19,7 @@ from dataclasses import replace
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.data.encode import DataCache
-from hpsearch.metrics import default_direction
+from hpsearch.metrics import default_direction, evaluation_rank
 from hpsearch.report.arms import Arm, Plan
 from hpsearch.report.cost import arm_cost
 from hpsearch.report.curves import BAND, CURVE_RESAMPLES, tuning_curve
@@ -45,7 +45,7 @@ from hpsearch.report.stats import (
 )
 from hpsearch.search.progress import Progress
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
-from hpsearch.search.runs import evaluated, top_trials
+from hpsearch.search.runs import top_trials
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
@@ -212,13 +212,16 @@ def _arm(arm: Arm, best: ConfigResult, compared: Sequence[str]) -> ArmResult:
 
 def trial_value(trial: FrozenTrial, metric: str, maximize: bool) -> float | None:
     """A finished trial's value for the tuning curve: a pruned trial's best evaluation of
-    ``metric`` (its evals: the pruner may have compared the loss instead)."""
+    ``metric`` by the trainer's rule (:func:`hpsearch.metrics.evaluation_rank`), from its
+    evals (the pruner may have compared the loss instead)."""
     if trial.state == TrialState.COMPLETE:
         return trial.value
-    measured = [v for _, v in evaluated(trial, metric)]
+    measured = [
+        e["metrics"] for e in trial.user_attrs.get("evals", []) if metric in e.get("metrics", {})
+    ]
     if not measured:
         return None
-    return max(measured) if maximize else min(measured)
+    return max(measured, key=lambda m: evaluation_rank(m, metric, maximize))[metric]
 
 
 def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:

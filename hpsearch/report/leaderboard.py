@@ -12,7 +12,7 @@ import optuna
 from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
 
-from hpsearch.metrics import one_class_tasks
+from hpsearch.metrics import evaluation_rank, one_class_tasks
 from hpsearch.search.runs import top_trials
 
 Params = dict[str, CategoricalChoiceType]  # a trial's params
@@ -106,11 +106,12 @@ def leaderboard_rows(
 
 
 def _best_eval(evals: list[dict], metric: str, maximize: bool) -> dict | None:
+    """The evaluation a trial that did not complete is shown by: its best, by the trainer's
+    rule (:func:`hpsearch.metrics.evaluation_rank`)."""
     scored = [e for e in evals if metric in e.get("metrics", {})]
     if not scored:
         return None
-    pick = max if maximize else min
-    return pick(scored, key=lambda e: e["metrics"][metric])
+    return max(scored, key=lambda e: evaluation_rank(e["metrics"], metric, maximize))
 
 
 def _duration(t: optuna.trial.FrozenTrial) -> float | None:

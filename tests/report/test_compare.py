@@ -29,6 +29,7 @@ from hpsearch.report import compare as compare_module
 from hpsearch.report.arms import CompareError, plan_comparison, source
 from hpsearch.report.cost import arm_cost, time_to_target
 from hpsearch.report.curves import expected_best, table_ks, tuning_curve
+from hpsearch.report.leaderboard import leaderboard_rows
 from hpsearch.report.model import CompareReport, EvalPoint, RunCost, SeedRun
 from hpsearch.report.spaces import space_rows, space_warnings
 from hpsearch.report.stats import (
@@ -325,6 +326,27 @@ def test_a_pruned_trial_counts_with_its_best_evaluated_metric_not_what_the_prune
     assert compare_module.trial_value(pruned, "f1", maximize=True) == 0.4
     assert compare_module.trial_value(pruned, "loss", maximize=False) == 0.7
     assert compare_module.trial_value(create_trial(state=TrialState.PRUNED), "f1", True) is None
+
+
+def test_a_pruned_trial_counts_with_an_evaluation_that_learned_when_it_has_one():
+    """The trainer's rule: answering "duplicate" everywhere (MCC 0, F1 0.63) is the best of a
+    trial only if every evaluation was so, in the tuning curve and the leaderboard alike."""
+    evals = [
+        {"index": 0, "metrics": {"f1": 0.63, "mcc": 0.0}},
+        {"index": 1, "metrics": {"f1": 0.55, "mcc": 0.2}},
+    ]
+    pruned = create_trial(
+        state=TrialState.PRUNED, intermediate_values={0: 0.63, 1: 0.55}, user_attrs={"evals": evals}
+    )
+    assert compare_module.trial_value(pruned, "f1", maximize=True) == 0.55
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(pruned)
+    (row,) = leaderboard_rows(study, "f1")
+    assert (row.value, row.one_class) == (0.55, False)
+    flat = create_trial(
+        state=TrialState.PRUNED, intermediate_values={0: 0.63}, user_attrs={"evals": evals[:1]}
+    )
+    assert compare_module.trial_value(flat, "f1", maximize=True) == 0.63
 
 
 def test_expected_best_against_a_hand_computed_example():
