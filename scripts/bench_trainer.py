@@ -16,7 +16,8 @@ Three runners train the same model on the same rows with the same recipe, each r
 process of its own (spawned; none inherits another's malloc setting, thread pool or caches):
 
 - ``hpsearch``: ``hpsearch.train.trainer.train`` (dynamic padding, batches grouped by length,
-  the last encoder layer computing the [CLS] row only, the one row the classifier reads);
+  the last encoder layer computing the [CLS] row only, the one row the classifier reads,
+  dropout masks drawn 16 bits at a time: ``hpsearch.train.dropout``);
 - ``Trainer-padded-128``: ``Trainer`` on rows padded to 128 tokens (run_glue's default,
   ``padding="max_length"`` with ``default_data_collator``);
 - ``Trainer-dynamic``: ``Trainer`` with ``DataCollatorWithPadding`` and random batches (the
