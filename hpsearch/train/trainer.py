@@ -36,9 +36,9 @@ from hpsearch.data.encode import EncodedSplit, EncodedTask
 from hpsearch.errors import HpsearchError
 from hpsearch.metrics import (
     compute_metrics,
+    evaluation_rank,
     metrics_of_task,
     multitask_metrics,
-    one_class_tasks,
     task_metric,
 )
 from hpsearch.optim import get_optimizer
@@ -416,12 +416,11 @@ def _fit(
     sync_every = 20
     evals: list[EvalRecord] = []
     best: EvalRecord | None = None
-    sign = 1.0 if maximize else -1.0
 
     def rank(record: EvalRecord) -> tuple[bool, float]:
-        # A classifier that answered one class for every validation example learned
-        # nothing, whatever its F1: such an evaluation is the best only if all so far were.
-        return not one_class_tasks(record.metrics), sign * record.metrics[metric]
+        # An evaluation whose classifier answered one class for every validation example
+        # learned nothing, whatever its F1: it is the best only if all so far were.
+        return evaluation_rank(record.metrics, metric, maximize)
 
     step, samples, train_seconds, last_eval_step = 0, 0, 0.0, 0
     for epoch in range(epochs):
