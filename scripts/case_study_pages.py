@@ -295,7 +295,7 @@ def multitask_values(report: Report) -> dict[str, str]:
 
 def spec_values(files: Sequence[str]) -> dict[str, str]:
     """The settings the pages quote, from the study files the tool read: the first file's
-    data sizes, epochs and layers, and each file's trial budget by its optimizer."""
+    data sizes, epochs, layers and pruner, and each file's trial budget by its optimizer."""
     from hpsearch.spec.load import load_spec
 
     specs = [load_spec(f) for f in files]
@@ -307,6 +307,7 @@ def spec_values(files: Sequence[str]) -> dict[str, str]:
         "epochs": str(first.train.epochs),
         "layers": str(first.model.num_hidden_layers or "all"),
         "n_trials": str(first.study.n_trials),
+        "pruner": f"{first.study.pruner.name} pruner",
     }
     for spec in specs:
         out[f"{spec.optimizer.kind}_n_trials"] = str(spec.study.n_trials)
