@@ -19,7 +19,7 @@ from dataclasses import replace
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.data.encode import DataCache
-from hpsearch.metrics import default_direction, evaluation_rank
+from hpsearch.metrics import default_direction
 from hpsearch.report.arms import Arm, Plan
 from hpsearch.report.cost import arm_cost
 from hpsearch.report.curves import BAND, CURVE_RESAMPLES, tuning_curve
@@ -45,7 +45,7 @@ from hpsearch.report.stats import (
 )
 from hpsearch.search.progress import Progress
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
-from hpsearch.search.runs import top_trials
+from hpsearch.search.runs import best_evaluation, top_trials
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
@@ -216,12 +216,8 @@ def trial_value(trial: FrozenTrial, metric: str, maximize: bool) -> float | None
     evals (the pruner may have compared the loss instead)."""
     if trial.state == TrialState.COMPLETE:
         return trial.value
-    measured = [
-        e["metrics"] for e in trial.user_attrs.get("evals", []) if metric in e.get("metrics", {})
-    ]
-    if not measured:
-        return None
-    return max(measured, key=lambda m: evaluation_rank(m, metric, maximize))[metric]
+    best = best_evaluation(trial, metric, maximize)
+    return None if best is None else best[metric]
 
 
 def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:

@@ -12,8 +12,8 @@ import optuna
 from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
 
-from hpsearch.metrics import evaluation_rank, one_class_tasks
-from hpsearch.search.runs import top_trials
+from hpsearch.metrics import one_class_tasks
+from hpsearch.search.runs import best_evaluation, top_trials
 
 Params = dict[str, CategoricalChoiceType]  # a trial's params
 
@@ -79,9 +79,7 @@ def leaderboard_rows(
     sign = -1.0 if maximize else 1.0
     ranked = []
     for t in study.get_trials(deepcopy=False):
-        evals = t.user_attrs.get("evals", [])
-        best_eval = _best_eval(evals, metric, maximize)
-        metrics = t.user_attrs.get("metrics") or (best_eval or {}).get("metrics", {})
+        metrics = t.user_attrs.get("metrics") or best_evaluation(t, metric, maximize) or {}
         value = t.value if t.state == TrialState.COMPLETE else metrics.get(metric)
         flat = bool(one_class_tasks(metrics))
         order = (_STATE_ORDER.get(t.state, 5), value is None, flat, sign * (value or 0.0))
@@ -103,15 +101,6 @@ def leaderboard_rows(
         for rank, (_, t, value, metrics, flat) in enumerate(ranked, start=1)
     ]
     return rows[:top] if top else rows
-
-
-def _best_eval(evals: list[dict], metric: str, maximize: bool) -> dict | None:
-    """The evaluation a trial that did not complete is shown by: its best, by the trainer's
-    rule (:func:`hpsearch.metrics.evaluation_rank`)."""
-    scored = [e for e in evals if metric in e.get("metrics", {})]
-    if not scored:
-        return None
-    return max(scored, key=lambda e: evaluation_rank(e["metrics"], metric, maximize))
 
 
 def _duration(t: optuna.trial.FrozenTrial) -> float | None:

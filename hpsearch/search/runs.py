@@ -13,7 +13,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-from hpsearch.metrics import one_class_tasks
+from hpsearch.metrics import evaluation_rank, one_class_tasks
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,19 @@ def evaluated(trial: FrozenTrial, metric: str) -> tuple[tuple[int, float], ...]:
         for e in trial.user_attrs.get("evals", [])
         if metric in e.get("metrics", {})
     )
+
+
+def best_evaluation(trial: FrozenTrial, metric: str, maximize: bool) -> dict[str, float] | None:
+    """The metrics of ``trial``'s best recorded evaluation of ``metric``, by the trainer's
+    rule (:func:`hpsearch.metrics.evaluation_rank`: one whose classifier's answers varied
+    before one that answered one class), or None if none measured it. For a trial that did
+    not complete, which has no ``metrics`` attr of its own."""
+    measured = [
+        e["metrics"] for e in trial.user_attrs.get("evals", []) if metric in e.get("metrics", {})
+    ]
+    if not measured:
+        return None
+    return max(measured, key=lambda m: evaluation_rank(m, metric, maximize))
 
 
 def _float(value: Any) -> float | None:
