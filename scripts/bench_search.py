@@ -22,8 +22,9 @@ now) and hyperband with their defaults, each comparing F1 or, with ``--signal lo
 (``study.pruner.signal``; such a pruner is named "... on loss"). A trial's best is never an
 evaluation that answered one class for every pair while another evaluation did not (the
 trainer's rule), and a trial that answered one class at every evaluation is no result here;
-the script prints the F1 of answering the positive class for every example, for scale. ``--storage``
-keeps the studies: run again with it, and the summary is recomputed without training.
+the script prints the F1 of answering the positive class for every example, for scale.
+``--storage`` keeps the studies: run again with it, and the summary is recomputed without
+training.
 
 Per pruner it reports, from the trials the runs stored (each trial's steps are the step of
 its last evaluation, so a pruned trial counts the steps it trained):
@@ -193,18 +194,18 @@ def run_study(
     trials = optuna.load_study(study_name=name, storage=open_storage(url, write=False)).trials
     trials = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
 
-    def learned(t: optuna.trial.FrozenTrial) -> bool:
-        # The best evaluation answers one class only if every one did (the trainer's rule).
-        return not learned_nothing(t)
-
+    # A trial's best evaluation answers one class only if every one did (the trainer's rule).
     return Run(
         pruner=arm_name(pruner, signal),
         seed=seed,
         wall_seconds=wall,
         steps=[t.user_attrs["evals"][-1]["step"] for t in trials],
-        values=[t.value if t.state == TrialState.COMPLETE and learned(t) else None for t in trials],
+        values=[
+            t.value if t.state == TrialState.COMPLETE and not learned_nothing(t) else None
+            for t in trials
+        ],
         pruned=sum(t.state == TrialState.PRUNED for t in trials),
-        one_class=sum(t.state == TrialState.COMPLETE and not learned(t) for t in trials),
+        one_class=sum(t.state == TrialState.COMPLETE and learned_nothing(t) for t in trials),
     )
 
 

@@ -453,7 +453,9 @@ class Setup:
     ds: dict[tuple[str, bool], Any]  # (split, padded to 128) -> datasets.Dataset
 
     @classmethod
-    def build(cls, args: argparse.Namespace) -> Setup:
+    def build(cls, args: argparse.Namespace, padded: tuple[bool, ...]) -> Setup:
+        """``padded``: the Trainer datasets to tokenize, padded to 128 or not (a run of
+        hpsearch needs none, a Trainer run one)."""
         import datasets
         import transformers
 
@@ -475,9 +477,9 @@ class Setup:
         task = cache.task(spec)  # load_task(spec.task): the rows every runner trains on
         tokenizer = load_tokenizer(MODEL)
         ds = {
-            (split, padded): hf_datasets(getattr(task, split), tokenizer, padded)
+            (split, pad): hf_datasets(getattr(task, split), tokenizer, pad)
             for split in ("train", "validation")
-            for padded in (True, False)
+            for pad in padded
         }
         return cls(spec, task, cache.encoded(spec), tokenizer, ds)
 
@@ -505,13 +507,13 @@ def run_isolated(name: str, seed: int, args: argparse.Namespace) -> RunResult:
 def _run_here(name: str, seed: int, args: argparse.Namespace) -> RunResult:
     from transformers import DataCollatorWithPadding, default_data_collator
 
-    setup = Setup.build(args)
+    padded = name == PADDED
+    setup = Setup.build(args, () if name == HPSEARCH else (padded,))
     bf16 = precision_of(args) == "bf16"
     warm_up(args.threads, args.device, bf16)
     gc.collect()
     if name == HPSEARCH:
         return run_hpsearch(setup.spec, setup.encoded, seed, args.threads)
-    padded = name == PADDED
     return run_trainer(
         name,
         setup.ds["train", padded],
@@ -553,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     precision = precision_of(args)
 
     load_before = os.getloadavg()
-    setup = Setup.build(args)
+    setup = Setup.build(args, (False,))  # the tokens every runner must share
     task, encoded = setup.task, setup.encoded
     check_same_tokens(setup.ds["train", False], encoded.train)
     check_same_tokens(setup.ds["validation", False], encoded.validation)
