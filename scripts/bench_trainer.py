@@ -6,6 +6,7 @@ Usage:
     python scripts/bench_trainer.py --train-samples 128 --eval-samples 64   # smoke test
     python scripts/bench_trainer.py --lr 5e-4 --epochs 2   # a recipe that learns: compare F1
     python scripts/bench_trainer.py --lr 5e-4 --epochs 2 --runs 3   # issue 15's target
+    python scripts/bench_trainer.py --precision fp32       # float32 only
     python scripts/bench_trainer.py --device cuda          # on a GPU, bf16 autocast both ways
 
 At the issue's recipe (lr 1e-4, one epoch of 2,000 pairs: 63 steps) no runner gets past the
@@ -31,9 +32,15 @@ cs224n data (a seeded subset: the rows come from
 0.9/0.999, eps 1e-8, weight decay 0; each runner in the implementation it picks by default:
 hpsearch's registry and Trainer's default ``optim`` both take the fused one where torch has
 it, and the table names it), linear decay to 0 without warmup, gradient clipping at
-1.0, dropout 0.1, float32 on CPU. With ``--device cuda`` every runner trains on the GPU
-under bf16 autocast with float32 weights (``--precision``, default bf16 there: hpsearch's
-``train.precision = "bf16"``, Trainer's ``bf16=True``); ``scripts/gpu_check.sh`` runs it so.
+1.0, dropout 0.1, float32 weights.
+
+Precision: every runner runs at each precision of ``--precision``: ``fp32``, or ``bf16``
+autocast (hpsearch's ``train.precision = "bf16"``, Trainer's ``bf16=True``). The default is
+both on a CPU that multiplies bf16 natively (AVX512-BF16 or AMX: there hpsearch's
+``train.precision = "auto"`` is bf16), fp32 on another CPU, and bf16 with ``--device cuda``
+(``scripts/gpu_check.sh`` runs it so). Each runner is compared with Trainer-dynamic at its
+own precision (like for like); the table's last line also compares the defaults a user
+gets: hpsearch's ``auto`` against Trainer's default, float32 (``bf16=False``).
 
 What is measured:
 - samples/s is training throughput with evaluation excluded: for hpsearch its own
@@ -90,6 +97,7 @@ HPSEARCH = "hpsearch"
 PADDED = "Trainer-padded-128"
 DYNAMIC = "Trainer-dynamic"
 RUNNERS = (HPSEARCH, PADDED, DYNAMIC)
+TRAINER_DEFAULT_PRECISION = "fp32"  # TrainingArguments(bf16=False, fp16=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ class RunResult:
     eval_loss: float
     threads: int  # torch threads right after the run (checks nobody changed them)
     optimizer: str  # the class and implementation the runner trained with
+    precision: str  # fp32 or bf16 (autocast)
     other_cpu_share: float = 0.0  # CPU share other processes used during this run
 
 
@@ -137,8 +146,6 @@ def build_spec(
             f"train.eval_batch_size={EVAL_BATCH_SIZE}",
             "train.group_by_length=true",
             f"train.seed={seed}",
-            'train.device="cpu"',
-            'train.precision="fp32"',
             'optimizer.kind="adamw"',
             "optimizer.beta1=0.9",
             "optimizer.beta2=0.999",
@@ -248,6 +255,7 @@ def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
 
     torch.set_num_threads(threads)
     result = train(spec.with_params({"train.seed": seed}), encoded)
+    assert result.precision == spec.train.precision, (result.precision, spec.train.precision)
     metrics = result.evals[-1].metrics  # the end of the epoch (the only evaluation)
     return RunResult(
         runner=HPSEARCH,
@@ -261,6 +269,7 @@ def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
         eval_loss=metrics["loss"],
         threads=torch.get_num_threads(),
         optimizer=describe_optimizer(registry_adamw(spec)),
+        precision=result.precision,
     )
 
 
@@ -354,36 +363,69 @@ def run_trainer(
         eval_loss=metrics["loss"],
         threads=torch.get_num_threads(),
         optimizer=optimizer,
+        precision="bf16" if bf16 else "fp32",
     )
 
 
 # --------------------------------------------------------------------------- report
 
 
-def summarize(results: list[RunResult]) -> dict[str, dict[str, Any]]:
+def label(runner: str, precision: str) -> str:
+    return f"{runner} {precision}"
+
+
+def summarize(results: list[RunResult], precisions: list[str]) -> dict[str, dict[str, Any]]:
+    """Per runner and precision (``label``): median samples/s, mean ± sd of F1 and accuracy,
+    and the ratio to Trainer-dynamic at the same precision."""
     summary: dict[str, dict[str, Any]] = {}
-    for name in RUNNERS:
-        runs = [r for r in results if r.runner == name]
-        if not runs:
-            continue
-        sps = statistics.median(r.samples_per_s for r in runs)
-        f1s = [r.f1 for r in runs]
-        accs = [r.accuracy for r in runs]
-        summary[name] = {
-            "optimizer": runs[0].optimizer,
-            "samples_per_s": sps,
-            "train_seconds": statistics.median(r.train_seconds for r in runs),
-            "f1": statistics.mean(f1s),
-            "f1_std": statistics.stdev(f1s) if len(f1s) > 1 else 0.0,
-            "accuracy": statistics.mean(accs),
-            "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-            "eval_loss": statistics.mean(r.eval_loss for r in runs),
-            "runs": [asdict(r) for r in runs],
-        }
-    base = summary.get(DYNAMIC, {}).get("samples_per_s")
+    for precision in precisions:
+        for name in RUNNERS:
+            runs = [r for r in results if (r.runner, r.precision) == (name, precision)]
+            if runs:
+                summary[label(name, precision)] = summarize_runs(runs)
     for entry in summary.values():
+        base = summary.get(label(DYNAMIC, entry["precision"]), {}).get("samples_per_s")
         entry["ratio_vs_dynamic"] = entry["samples_per_s"] / base if base else None
     return summary
+
+
+def summarize_runs(runs: list[RunResult]) -> dict[str, Any]:
+    sps = statistics.median(r.samples_per_s for r in runs)
+    f1s = [r.f1 for r in runs]
+    accs = [r.accuracy for r in runs]
+    return {
+        "runner": runs[0].runner,
+        "precision": runs[0].precision,
+        "optimizer": runs[0].optimizer,
+        "samples_per_s": sps,
+        "train_seconds": statistics.median(r.train_seconds for r in runs),
+        "f1": statistics.mean(f1s),
+        "f1_std": statistics.stdev(f1s) if len(f1s) > 1 else 0.0,
+        "accuracy": statistics.mean(accs),
+        "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+        "eval_loss": statistics.mean(r.eval_loss for r in runs),
+        "runs": [asdict(r) for r in runs],
+    }
+
+
+def target_ratios(
+    summary: dict[str, dict[str, Any]], precisions: list[str], auto: str
+) -> dict[str, float]:
+    """hpsearch's samples/s over Trainer-dynamic's: at each precision (like for like), and
+    each at its default where both ran: hpsearch's ``train.precision = "auto"`` (``auto``
+    is what it resolves to here) against Trainer's float32."""
+    ratios = {
+        f"both {p}": summary[label(HPSEARCH, p)]["ratio_vs_dynamic"]
+        for p in precisions
+        if summary.get(label(HPSEARCH, p), {}).get("ratio_vs_dynamic") is not None
+    }
+    mine = summary.get(label(HPSEARCH, auto))
+    theirs = summary.get(label(DYNAMIC, TRAINER_DEFAULT_PRECISION))
+    if mine and theirs and auto != TRAINER_DEFAULT_PRECISION:
+        ratios[f"defaults (hpsearch auto = {auto}, Trainer {TRAINER_DEFAULT_PRECISION})"] = (
+            mine["samples_per_s"] / theirs["samples_per_s"]
+        )
+    return ratios
 
 
 def print_table(summary: dict[str, dict[str, Any]], notes: list[str], n_runs: int) -> None:
@@ -393,7 +435,13 @@ def print_table(summary: dict[str, dict[str, Any]], notes: list[str], n_runs: in
     table = Table(title="hpsearch trainer vs Hugging Face Trainer")
     table.add_column("runner", no_wrap=True)
     table.add_column("optimizer", no_wrap=True)
-    for col in ("samples/s", "ratio vs Trainer-dynamic", "train seconds", "dev F1", "dev accuracy"):
+    for col in (
+        "samples/s",
+        "ratio (same precision)",
+        "train seconds",
+        "dev F1",
+        "dev accuracy",
+    ):
         table.add_column(col, justify="right", no_wrap=True)
 
     def spread(mean: float, std: float) -> str:
@@ -453,9 +501,10 @@ class Setup:
     ds: dict[tuple[str, bool], Any]  # (split, padded to 128) -> datasets.Dataset
 
     @classmethod
-    def build(cls, args: argparse.Namespace, padded: tuple[bool, ...]) -> Setup:
+    def build(cls, args: argparse.Namespace, padded: tuple[bool, ...], precision: str) -> Setup:
         """``padded``: the Trainer datasets to tokenize, padded to 128 or not (a run of
-        hpsearch needs none, a Trainer run one)."""
+        hpsearch needs none, a Trainer run one); ``precision``: hpsearch's
+        ``train.precision``."""
         import datasets
         import transformers
 
@@ -472,7 +521,7 @@ class Setup:
             args.seed,
             args.lr,
             args.epochs,
-        ).with_params({"train.device": args.device, "train.precision": precision_of(args)})
+        ).with_params({"train.device": args.device, "train.precision": precision})
         cache = DataCache()
         task = cache.task(spec)  # load_task(spec.task): the rows every runner trains on
         tokenizer = load_tokenizer(MODEL)
@@ -484,12 +533,24 @@ class Setup:
         return cls(spec, task, cache.encoded(spec), tokenizer, ds)
 
 
-def precision_of(args: argparse.Namespace) -> str:
-    return args.precision or ("bf16" if args.device == "cuda" else "fp32")
+def default_precisions(device: str) -> list[str]:
+    """bf16 on CUDA; on a CPU both, where it multiplies bf16 natively, else fp32."""
+    from hpsearch.train.trainer import cpu_has_native_bf16
+
+    if device == "cuda":
+        return ["bf16"]
+    return ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
 
 
-def run_isolated(name: str, seed: int, args: argparse.Namespace) -> RunResult:
-    """One run of runner ``name`` in a fresh process, spawned and gone with it.
+def auto_precision(device: str) -> str:
+    """What hpsearch's default, ``train.precision = "auto"``, resolves to on ``device``."""
+    from hpsearch.train.trainer import precision_name, resolve_precision
+
+    return precision_name(resolve_precision("auto", torch.device(device)))
+
+
+def run_isolated(name: str, precision: str, seed: int, args: argparse.Namespace) -> RunResult:
+    """One run of runner ``name`` at ``precision`` in a fresh process, spawned and gone with it.
 
     No run inherits another's process state: hpsearch's trainer sets the process's malloc
     to keep freed blocks (hpsearch.train.allocator), which would speed up a Trainer run after
@@ -501,15 +562,15 @@ def run_isolated(name: str, seed: int, args: argparse.Namespace) -> RunResult:
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_run_here, name, seed, args).result()
+        return pool.submit(_run_here, name, precision, seed, args).result()
 
 
-def _run_here(name: str, seed: int, args: argparse.Namespace) -> RunResult:
+def _run_here(name: str, precision: str, seed: int, args: argparse.Namespace) -> RunResult:
     from transformers import DataCollatorWithPadding, default_data_collator
 
     padded = name == PADDED
-    setup = Setup.build(args, () if name == HPSEARCH else (padded,))
-    bf16 = precision_of(args) == "bf16"
+    setup = Setup.build(args, () if name == HPSEARCH else (padded,), precision)
+    bf16 = precision == "bf16"
     warm_up(args.threads, args.device, bf16)
     gc.collect()
     if name == HPSEARCH:
@@ -544,18 +605,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train")
     parser.add_argument(
         "--precision",
+        nargs="+",
         choices=["fp32", "bf16"],
-        help="autocast dtype of every runner (default: bf16 on cuda, fp32 on cpu)",
+        help="every runner runs at each of these (default: bf16 on cuda; on a cpu fp32, "
+        "and bf16 too where the cpu multiplies bf16 natively)",
     )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.threads < 1:
         parser.error("--runs and --threads must be at least 1")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but CUDA is not available")
-    precision = precision_of(args)
+    precisions = args.precision or default_precisions(args.device)
 
     load_before = os.getloadavg()
-    setup = Setup.build(args, (False,))  # the tokens every runner must share
+    setup = Setup.build(args, (False,), precisions[0])  # the tokens every runner must share
     task, encoded = setup.task, setup.encoded
     check_same_tokens(setup.ds["train", False], encoded.train)
     check_same_tokens(setup.ds["validation", False], encoded.validation)
@@ -563,15 +626,17 @@ def main(argv: list[str] | None = None) -> int:
     other = OtherLoad()
     results: list[RunResult] = []
     started = time.perf_counter()
+    combos = [(name, precision) for precision in precisions for name in RUNNERS]
     for r in range(args.runs):
-        order = RUNNERS[r % 3 :] + RUNNERS[: r % 3]
-        for name in order:
+        shift = r % len(combos)
+        for name, precision in combos[shift:] + combos[:shift]:
             during = OtherLoad()
-            result = run_isolated(name, args.seed + r, args)
+            result = run_isolated(name, precision, args.seed + r, args)
             result = replace(result, other_cpu_share=during.share())
             results.append(result)
             print(
-                f"run {r + 1}/{args.runs} {name:<20} {result.samples_per_s:8.1f} samples/s "
+                f"run {r + 1}/{args.runs} {label(name, precision):<24} "
+                f"{result.samples_per_s:8.1f} samples/s "
                 f"{result.train_seconds:7.2f} s  F1 {result.f1:.4f}  acc {result.accuracy:.4f}  "
                 f"(other processes {result.other_cpu_share:.0%} CPU)",
                 flush=True,
@@ -579,17 +644,17 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     other_share = other.share()
 
-    summary = summarize(results)
+    summary = summarize(results, precisions)
     busy = [
-        f"{r.runner} run {i // len(RUNNERS) + 1}"
+        f"{label(r.runner, r.precision)} run {i // len(combos) + 1}"
         for i, r in enumerate(results)
         if r.other_cpu_share > BUSY_SHARE
     ]
-    ratio = summary[HPSEARCH]["ratio_vs_dynamic"]
-    met = ratio is not None and ratio >= TARGET_RATIO
+    targets = target_ratios(summary, precisions, auto_precision(args.device))
     notes = [
         f"{len(task.train)} train / {len(task.validation)} dev pairs, batch {BATCH_SIZE}, "
-        f"max length {MAX_LENGTH}, {args.device} {precision}, {args.threads} torch threads, "
+        f"max length {MAX_LENGTH}, {args.device} {' and '.join(precisions)}, "
+        f"{args.threads} torch threads, "
         f"{args.runs} run(s) per runner "
         "(samples/s and train seconds: median; F1 and accuracy: mean ± sd over seeds "
         f"{args.seed}..{args.seed + args.runs - 1})",
@@ -604,8 +669,11 @@ def main(argv: list[str] | None = None) -> int:
             if busy
             else "no run saw other processes above 10% CPU"
         ),
-        f"target ≥ {TARGET_RATIO}× Trainer-dynamic samples/s: "
-        f"{'met' if met else 'NOT met'} ({ratio:.2f}×)",
+        *(
+            f"target ≥ {TARGET_RATIO}× Trainer-dynamic samples/s, {what}: "
+            f"{'met' if ratio >= TARGET_RATIO else 'NOT met'} ({ratio:.2f}×)"
+            for what, ratio in targets.items()
+        ),
     ]
     print_table(summary, notes, args.runs)
 
@@ -629,7 +697,8 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": args.runs,
                 "threads": args.threads,
                 "device": args.device,
-                "precision": precision,
+                "precision": precisions,
+                "hpsearch_auto_precision": auto_precision(args.device),
                 "steps_per_epoch": math.ceil(len(task.train) / BATCH_SIZE),
             },
             "machine": {
@@ -645,7 +714,8 @@ def main(argv: list[str] | None = None) -> int:
             },
             "tokens_per_real_token": pads,
             "target_ratio": TARGET_RATIO,
-            "target_met": met,
+            "ratios": targets,
+            "target_met": {what: ratio >= TARGET_RATIO for what, ratio in targets.items()},
             "results": summary,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -235,6 +235,7 @@ def cost_rows(comp: Comparison) -> Rows:
         "optimizer state",
         "peak memory",
         "time to target",
+        "ran on",
     ]
     rows = [
         [
@@ -246,6 +247,7 @@ def cost_rows(comp: Comparison) -> Rows:
             bytes_label(c.optimizer_state_bytes),
             bytes_label(c.peak_memory_bytes),
             target_cell(c),
+            c.ran_on,
         ]
         for c in comp.costs
     ]

@@ -140,6 +140,7 @@ class Objective:
             "train_seconds": result.train_seconds,
             "wall_time": result.wall_time,
             "device": result.device,
+            "precision": result.precision,
             "optimizer_state_bytes": result.optimizer_state_bytes,
             "peak_memory_bytes": result.peak_memory.bytes,
             "peak_memory": result.peak_memory.measure,

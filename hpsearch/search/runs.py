@@ -38,6 +38,8 @@ class RunCost:
     peak_memory_bytes: int | None
     peak_memory: str | None  # what peak_memory_bytes measures
     device: str | None
+    # What train.precision resolved to (fp32, bf16, fp16); None: a run from before it was kept
+    precision: str | None = None
 
 
 NO_COST = RunCost(None, None, None, None, None, None, None, None, None)
@@ -87,6 +89,7 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
         peak_memory_bytes=_int(attrs.get("peak_memory_bytes")),
         peak_memory=attrs.get("peak_memory"),
         device=attrs.get("device"),
+        precision=attrs.get("precision"),
     )
     metrics = {k: float(v) for k, v in attrs.get("metrics", {}).items()}
     joint = attrs.get("joint_metrics")

@@ -269,7 +269,9 @@ class TrainSpec(_Section):
     group_by_length: bool = True  # batches of similar lengths: less padding, same epoch
     seed: int = 0  # weights of the head, dropout and batch order
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")  # auto: cuda if present
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA
+    # autocast dtype, weights in float32. auto: bf16 on CUDA (fp16 where it lacks bf16) and on
+    # a CPU that multiplies bf16 natively (AVX512-BF16, AMX); fp32 on other CPUs
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
 
 
 class FinetuneSpec(_Section):

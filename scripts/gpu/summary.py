@@ -127,10 +127,13 @@ def trainer_rows(path: Path) -> list[Row]:
     report = load_json(path)
     results, config = report["results"], report["config"]
     sps = {name: r["samples_per_s"] for name, r in results.items()}
-    ratio = results["hpsearch"]["ratio_vs_dynamic"]
+    # Keyed "hpsearch bf16" (a runner at each precision) or, in files before, "hpsearch".
+    ratio = next(r["ratio_vs_dynamic"] for name, r in results.items() if "hpsearch" in name)
+    precision = config.get("precision", "fp32")  # a list of them in newer files
+    precision = precision if isinstance(precision, str) else " and ".join(precision)
     setting = (
         f"{config['train_samples']} pairs, batch {config['batch_size']}, length "
-        f"{config['max_length']}, {config.get('device', 'cpu')} {config.get('precision', 'fp32')}"
+        f"{config['max_length']}, {config.get('device', 'cpu')} {precision}"
     )
     figure = ", ".join(f"{name} {v:,.0f}" for name, v in sps.items())
     f1 = ", ".join(f"{name} {r['f1']:.3f}" for name, r in results.items())

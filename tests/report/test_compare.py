@@ -14,6 +14,7 @@ import json
 import math
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
@@ -27,6 +28,7 @@ from scipy import stats as scipy_stats
 
 from hpsearch.report import compare as compare_module
 from hpsearch.report.arms import CompareError, plan_comparison, source
+from hpsearch.report.compare_markdown import hardware_caveat
 from hpsearch.report.cost import arm_cost, time_to_target
 from hpsearch.report.curves import expected_best, table_ks, tuning_curve
 from hpsearch.report.leaderboard import leaderboard_rows
@@ -429,7 +431,7 @@ def run_with(seed: int, values: list[float]) -> SeedRun:
         EvalPoint(step=10 * (i + 1), train_seconds=2.5 * (i + 1), value=v)
         for i, v in enumerate(values)
     )
-    cost = RunCost(20, 5.0, 0.25, 128.0, 9.0, 800, 10**9, "CUDA max allocated", "cuda")
+    cost = RunCost(20, 5.0, 0.25, 128.0, 9.0, 800, 10**9, "CUDA max allocated", "cuda", "bf16")
     return SeedRun(seed, seed, max(values), {"f1": max(values)}, evals, cost)
 
 
@@ -449,6 +451,25 @@ def test_time_to_target_from_a_known_series():
     slow = arm_cost("AdamW", runs[:2], 0.85)  # one of two never: the median is infinite
     assert (slow.target_steps, slow.target_seconds, slow.reached) == (None, None, 1)
     assert cost.seconds_per_step == 0.25 and cost.optimizer_state_bytes == 800
+
+
+def test_the_cost_says_where_the_runs_trained_and_the_page_warns_when_arms_differ():
+    fp32 = RunCost(20, 5.0, 0.25, 128.0, 9.0, 800, None, "peak RSS", "cpu", "fp32")
+    old = RunCost(20, 5.0, 0.25, 128.0, 9.0, 800, None, "peak RSS", None)  # kept neither
+
+    def arm(name: str, *costs: RunCost):
+        runs = [replace(run_with(i, [0.5]), cost=c) for i, c in enumerate(costs)]
+        return arm_cost(name, runs, 0.85)
+
+    gpu = arm("M-FAC", *[run_with(i, [0.5]).cost for i in range(2)])
+    cpu = arm("AdamW", fp32, fp32)
+    mixed = arm("AdamW", fp32, replace(fp32, precision="bf16"), old)
+    assert (gpu.ran_on, cpu.ran_on) == ("cuda, bf16", "cpu, fp32")
+    assert mixed.ran_on == "cpu, bf16 / cpu, fp32 / not recorded"
+    assert hardware_caveat(SimpleNamespace(costs=(cpu, cpu))) == ""
+    assert hardware_caveat(SimpleNamespace(costs=(cpu, arm("old", old)))) == ""  # unknown
+    for costs in ((gpu, cpu), (mixed,)):
+        assert "different devices or precisions" in hardware_caveat(SimpleNamespace(costs=costs))
 
 
 # ---- bad input: one line, nothing written ---------------------------------------------------

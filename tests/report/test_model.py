@@ -103,7 +103,7 @@ RUN_KEYS = ["seed", "trial", "value", "metrics", "evals", "cost"]
 
 
 def config(role: Role, optimizer: str, f1s: list[float]) -> ConfigResult:
-    cost = RunCost(20, 4.0, 0.2, 160.0, 6.0, 800, 10**9, "CUDA max allocated", "cuda")
+    cost = RunCost(20, 4.0, 0.2, 160.0, 6.0, 800, 10**9, "CUDA max allocated", "cuda", "bf16")
     runs = tuple(
         SeedRun(
             seed=i,
@@ -203,6 +203,7 @@ def comparison() -> Comparison:
                 target_steps=None,
                 reached=0,
                 to_target=(TimeToTarget(0, None, None), TimeToTarget(1, 4.0, 20)),
+                ran_on="cuda, bf16",
             ),
         ),
         configs=(base, study),
@@ -282,6 +283,7 @@ def test_report_json_keys_and_shape(report):
             "peak_memory_bytes": 10**9,
             "peak_memory": "CUDA max allocated",
             "device": "cuda",
+            "precision": "bf16",
         },
         "joint_metrics": None,
         "one_class": None,

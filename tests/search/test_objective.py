@@ -73,6 +73,7 @@ def fake_training(monkeypatch, records: list[EvalRecord]) -> None:
             train_seconds=2.0,
             wall_time=1.0,
             device="cpu",
+            precision="fp32",
             optimizer_state_bytes=0,
             peak_memory=PeakMemory(None, "not measured"),
         )

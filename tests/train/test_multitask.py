@@ -322,6 +322,7 @@ def test_joint_training_pcgrad_bf16_then_a_per_task_ensemble(cs224n, cache, monk
     study.optimize(Objective(spec, cache), n_trials=1)
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.COMPLETE, trial.user_attrs
+    assert (trial.user_attrs["device"], trial.user_attrs["precision"]) == ("cpu", "bf16")
 
     joint_model = counter.calls[0][0]
     joint = [task for model, task in counter.calls if model == joint_model]

@@ -10,7 +10,7 @@ from hpsearch.data.batches import max_tokens_per_batch
 from hpsearch.data.encode import DataCache
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.spec.validate import parse_spec
-from hpsearch.train.trainer import NonFiniteLossError, train
+from hpsearch.train.trainer import NonFiniteLossError, precision_name, resolve_precision, train
 from tests.conftest import quora_spec, toml_value
 
 
@@ -176,6 +176,22 @@ def test_mfac_keeps_the_word_embedding_row_sparse(cache, monkeypatch):
     assert dense.buffer_nbytes == mfac_module.mfac_buffer_bytes(d, 4) > 3 * rows.buffer_nbytes
     # The same training (up to float32 rounding) either way.
     assert losses["auto"] == pytest.approx(losses["dense"], rel=1e-4)
+
+
+def test_auto_precision_on_cpu_is_bf16_only_where_the_cpu_multiplies_bf16(monkeypatch):
+    cpu = torch.device("cpu")
+    assert isinstance(trainer_module.cpu_has_native_bf16(), bool)
+    for native, auto in ((True, torch.bfloat16), (False, None)):
+        monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda native=native: native)
+        assert resolve_precision("auto", cpu) == auto
+        # What a study file names is what it gets, on any CPU.
+        assert resolve_precision("fp32", cpu) is None
+        assert resolve_precision("bf16", cpu) == torch.bfloat16
+    assert [precision_name(d) for d in (None, torch.bfloat16, torch.float16)] == [
+        "fp32",
+        "bf16",
+        "fp16",
+    ]
 
 
 def test_regression_head_learns(cs224n, cache):

@@ -128,6 +128,9 @@ class Cost(Data):
     target_steps: float | None
     reached: int  # runs that reached the target
     to_target: tuple[TimeToTarget, ...]  # per seed
+    # Device and precision of the runs ("cpu, bf16"), " / "-joined where they differ; a
+    # file written before hpsearch kept them reads "not recorded".
+    ran_on: str = "not recorded"
 
 
 @dataclass(frozen=True)
