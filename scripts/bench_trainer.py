@@ -7,6 +7,7 @@ Usage:
     python scripts/bench_trainer.py --lr 5e-4 --epochs 2   # a recipe that learns: compare F1
     python scripts/bench_trainer.py --lr 5e-4 --epochs 2 --runs 3   # issue 15's target
     python scripts/bench_trainer.py --precision fp32       # float32 only
+    python scripts/bench_trainer.py --runners hpsearch Trainer-dynamic   # the target's two
     python scripts/bench_trainer.py --device cuda          # on a GPU, bf16 autocast both ways
 
 At the issue's recipe (lr 1e-4, one epoch of 2,000 pairs: 63 steps) no runner gets past the
@@ -597,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=0, help="data subset; repeat r trains with seed+r"
     )
+    parser.add_argument(
+        "--runners", nargs="+", choices=RUNNERS, default=list(RUNNERS), help="which to run"
+    )
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate (1e-4)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--runs", type=int, default=1, help="repeats per runner (median samples/s)")
@@ -626,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     other = OtherLoad()
     results: list[RunResult] = []
     started = time.perf_counter()
-    combos = [(name, precision) for precision in precisions for name in RUNNERS]
+    combos = [(name, precision) for precision in precisions for name in args.runners]
     for r in range(args.runs):
         shift = r % len(combos)
         for name, precision in combos[shift:] + combos[:shift]:

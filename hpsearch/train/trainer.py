@@ -46,6 +46,7 @@ from hpsearch.optim.state import state_nbytes
 from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.schema import Spec
 from hpsearch.train.allocator import keep_freed_memory
+from hpsearch.train.clip import clipped_step
 from hpsearch.train.finetune import (
     LayerGroup,
     param_groups,
@@ -464,11 +465,7 @@ def _fit(
             set_lr(optimizer, multiplier(step))
             rows = {key: next(task_batches) for key, task_batches in batches.items()}
             loss = _backward(ctx, model, tasks, rows, combine, [p for g in live for p in g.params])
-            if cfg.max_grad_norm > 0:
-                ctx.scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            ctx.scaler.step(optimizer)
-            ctx.scaler.update()
+            clipped_step(optimizer, model.parameters(), cfg.max_grad_norm, ctx.scaler)
             optimizer.zero_grad(set_to_none=True)
             losses[step] = loss
             step += 1
