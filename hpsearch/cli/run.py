@@ -120,14 +120,25 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
 
     from hpsearch.cli.views import render_leaderboard
     from hpsearch.report.leaderboard import leaderboard_rows
+    from hpsearch.search.runs import ran_on
     from hpsearch.search.storage import display_url
     from hpsearch.search.study import resolve_storage_url
 
     out = output_console()
-    failed = sum(t.state == optuna.trial.TrialState.FAIL for t in summary.study.trials)
+    trials = summary.study.trials
+    failed = sum(t.state == optuna.trial.TrialState.FAIL for t in trials)
+    # train.precision = "auto" resolves by machine: say what the finished trials ran on.
+    places = sorted(
+        {
+            ran_on(t.user_attrs["device"], t.user_attrs.get("precision"))
+            for t in trials
+            if t.state == optuna.trial.TrialState.COMPLETE and "device" in t.user_attrs
+        }
+    )
+    trained = f"; trained on {' / '.join(places)}" if places else ""
     out.print(
         f"study {spec.study.name}: {summary.finished}/{summary.budget} trials finished "
-        f"({summary.ran} run now, {failed} failed in all); "
+        f"({summary.ran} run now, {failed} failed in all){trained}; "
         f"storage {display_url(resolve_storage_url(spec, storage))}",
         markup=False,
         highlight=False,

@@ -18,6 +18,7 @@ from hpsearch.report.compare_tables import (
     cost_title,
     curve_rows,
     curve_title,
+    hardware_note,
     paired_rows,
     space_table,
 )
@@ -58,8 +59,8 @@ def comparison_tables(comp: Comparison) -> list[Table]:
 
 
 def comparison_notes(comp: Comparison) -> list[str]:
-    note = wilcoxon_note(comp)
-    return ([note] if note else []) + list(comp.notes)
+    notes = (wilcoxon_note(comp), hardware_note(comp))
+    return [note for note in notes if note] + list(comp.notes)
 
 
 def terminal_tables(report: Report) -> list[Table]:

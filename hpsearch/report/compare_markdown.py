@@ -13,29 +13,16 @@ from hpsearch.report.compare_tables import (
     config_title,
     cost_rows,
     curve_rows,
+    hardware_note,
     paired_rows,
     run_rows,
     space_table,
 )
-from hpsearch.report.cost import NOT_MEASURED, NOT_RECORDED
 from hpsearch.report.labels import config_label
 from hpsearch.report.model import CompareReport, Comparison, Params, ParamValue
 from hpsearch.report.tables import Rows, number_cell
 
 Section = list[str]  # markdown lines, starting with a "## " heading
-
-
-def hardware_caveat(comp: Comparison) -> str:
-    """A warning when the arms' runs trained on different devices or precisions (a study
-    resumed on another machine, ``precision = "auto"`` resolving differently): their seconds
-    then measure the hardware as much as the optimizer."""
-    places = {p for c in comp.costs for p in c.ran_on.split(" / ")} - {NOT_RECORDED, NOT_MEASURED}
-    if len(places) < 2:
-        return ""
-    return (
-        ' **The runs trained on different devices or precisions** (column "ran on"): '
-        "their times do not compare; steps and time to target in steps do."
-    )
 
 
 def markdown_table(rows: Rows) -> str:
@@ -167,6 +154,7 @@ def comparison_sections(
         ]
         sections.append([*paired, *differences, ""])
     measures = sorted({c.peak_memory for c in comp.costs})
+    hardware = hardware_note(comp)
     sections.append(
         [
             f"## Cost per run: medians over {len(comp.seeds)} seeds",
@@ -176,7 +164,7 @@ def comparison_sections(
             "end of training (AdamW: its two moments; M-FAC: the gradient buffer, GGᵀ and "
             f"momentum). Peak memory: {'; '.join(measures)}. Time to target: to "
             f"{comp.metric} {number_cell(comp.target)} ({comp.target_source})."
-            + hardware_caveat(comp),
+            + ("" if hardware is None else f" **{hardware}**"),
             "",
             markdown_table(cost_rows(comp)),
             "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hpsearch.report.cost import NOT_MEASURED
 from hpsearch.report.curves import table_ks
 from hpsearch.report.labels import (
     PERCENT,
@@ -20,6 +21,7 @@ from hpsearch.report.labels import (
 )
 from hpsearch.report.model import Comparison, Cost, Paired, SpaceRow, StatTest
 from hpsearch.report.tables import Rows, number_cell, p_cell, pm_cell
+from hpsearch.search.runs import NOT_RECORDED
 
 
 def scale(metric: str) -> float:
@@ -252,6 +254,21 @@ def cost_rows(comp: Comparison) -> Rows:
         for c in comp.costs
     ]
     return Rows(header, rows)
+
+
+def hardware_note(comp: Comparison) -> str | None:
+    """A warning when the arms' runs trained on different devices or precisions (a study
+    resumed on another machine, ``precision = "auto"`` resolving differently): their seconds
+    then measure the hardware as much as the optimizer. None when they agree, or where runs
+    recorded neither."""
+    unknown = {NOT_RECORDED, NOT_MEASURED}
+    places = {p for c in comp.costs for p in c.ran_on.split(" / ")} - unknown
+    if len(places) < 2:
+        return None
+    return (
+        'The runs trained on different devices or precisions (cost, column "ran on"): '
+        "their times do not compare; steps and time to target in steps do."
+    )
 
 
 def cost_title(comp: Comparison) -> str:

@@ -12,10 +12,10 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from hpsearch.report.model import Cost, EvalPoint, RunCost, SeedRun, TimeToTarget
+from hpsearch.report.model import Cost, EvalPoint, SeedRun, TimeToTarget
+from hpsearch.search.runs import ran_on
 
 NOT_MEASURED = "not measured"
-NOT_RECORDED = "not recorded"  # a run from before hpsearch kept its device and precision
 
 
 def reaches(value: float, target: float, maximize: bool) -> bool:
@@ -47,14 +47,6 @@ def _median_to_target(values: Sequence[float | int | None]) -> float | None:
     return None if math.isinf(median) else median
 
 
-def ran_on(cost: RunCost) -> str:
-    """Where a run trained: ``cpu, bf16``; what a run recorded before precision was kept
-    says its device only."""
-    if cost.device is None:
-        return NOT_RECORDED
-    return cost.device if cost.precision is None else f"{cost.device}, {cost.precision}"
-
-
 def arm_cost(arm: str, runs: Sequence[SeedRun], target: float, *, maximize: bool = True) -> Cost:
     """The cost of an arm's best config over its ``runs`` (one per seed)."""
     costs = [r.cost for r in runs]
@@ -73,7 +65,7 @@ def arm_cost(arm: str, runs: Sequence[SeedRun], target: float, *, maximize: bool
         optimizer_state_bytes=None if state is None else int(state),
         peak_memory_bytes=max(peak) if peak else None,
         peak_memory=" / ".join(sorted(measures)) or NOT_MEASURED,
-        ran_on=" / ".join(sorted({ran_on(c) for c in costs})) or NOT_MEASURED,
+        ran_on=" / ".join(sorted({ran_on(c.device, c.precision) for c in costs})) or NOT_MEASURED,
         target_seconds=_median_to_target(
             [t.seconds if t.steps is not None else None for t in to_target]
         ),

@@ -43,6 +43,15 @@ class RunCost:
 
 
 NO_COST = RunCost(None, None, None, None, None, None, None, None, None)
+NOT_RECORDED = "not recorded"  # a run from before hpsearch kept its device and precision
+
+
+def ran_on(device: str | None, precision: str | None) -> str:
+    """Where a run trained, as the reports say it: ``cpu, bf16``; a run recorded before
+    hpsearch kept its precision names its device only."""
+    if device is None:
+        return NOT_RECORDED
+    return device if precision is None else f"{device}, {precision}"
 
 
 @dataclass(frozen=True)

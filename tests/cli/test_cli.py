@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hpsearch.cli.registries import LISTED
+from hpsearch.train.trainer import cpu_has_native_bf16
 
 
 def test_help_lists_commands_with_examples(cli):
@@ -45,6 +46,9 @@ def test_run_then_leaderboard(quora_study, cli):
     code, out, err = cli("run", str(path))
     assert code == 0, err
     assert "2/2 trials finished" in out and "trial 0 complete" in err
+    # train.precision = "auto": bf16 on a CPU that multiplies bf16 natively, else fp32
+    precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    assert f"trained on cpu, {precision};" in " ".join(out.split())
     code, out, _ = cli("leaderboard", str(path), "--top", "1")
     assert code == 0
     assert "complete" in out and "rank" in out and "lr" in out

@@ -28,7 +28,7 @@ from scipy import stats as scipy_stats
 
 from hpsearch.report import compare as compare_module
 from hpsearch.report.arms import CompareError, plan_comparison, source
-from hpsearch.report.compare_markdown import hardware_caveat
+from hpsearch.report.compare_tables import hardware_note
 from hpsearch.report.cost import arm_cost, time_to_target
 from hpsearch.report.curves import expected_best, table_ks, tuning_curve
 from hpsearch.report.leaderboard import leaderboard_rows
@@ -466,10 +466,10 @@ def test_the_cost_says_where_the_runs_trained_and_the_page_warns_when_arms_diffe
     mixed = arm("AdamW", fp32, replace(fp32, precision="bf16"), old)
     assert (gpu.ran_on, cpu.ran_on) == ("cuda, bf16", "cpu, fp32")
     assert mixed.ran_on == "cpu, bf16 / cpu, fp32 / not recorded"
-    assert hardware_caveat(SimpleNamespace(costs=(cpu, cpu))) == ""
-    assert hardware_caveat(SimpleNamespace(costs=(cpu, arm("old", old)))) == ""  # unknown
+    assert hardware_note(SimpleNamespace(costs=(cpu, cpu))) is None
+    assert hardware_note(SimpleNamespace(costs=(cpu, arm("old", old)))) is None  # unknown
     for costs in ((gpu, cpu), (mixed,)):
-        assert "different devices or precisions" in hardware_caveat(SimpleNamespace(costs=costs))
+        assert "different devices or precisions" in hardware_note(SimpleNamespace(costs=costs))
 
 
 # ---- bad input: one line, nothing written ---------------------------------------------------

@@ -20,7 +20,7 @@ from hpsearch.report.model.base import (
     check_version,
     from_dict,
 )
-from hpsearch.search.runs import SeedRun
+from hpsearch.search.runs import NOT_RECORDED, SeedRun
 
 # 1: the first compare.json
 COMPARE_VERSION = 1
@@ -130,7 +130,7 @@ class Cost(Data):
     to_target: tuple[TimeToTarget, ...]  # per seed
     # Device and precision of the runs ("cpu, bf16"), " / "-joined where they differ; a
     # file written before hpsearch kept them reads "not recorded".
-    ran_on: str = "not recorded"
+    ran_on: str = NOT_RECORDED
 
 
 @dataclass(frozen=True)
