@@ -159,8 +159,8 @@ def test_mfac_keeps_the_word_embedding_row_sparse(cache, monkeypatch):
     monkeypatch.setattr(mfac_module, "MFAC", Recorded)
     losses = {}
     for layout in ("auto", "dense"):
-        # float32 everywhere: the layouts differ by float32 rounding, which bf16 autocast (the
-        # default on CUDA) would amplify past the tolerance below.
+        # float32 everywhere: the layouts differ by float32 rounding, which bf16 autocast
+        # (`auto` on CUDA and on a CPU with native bf16) would amplify past the tolerance.
         spec = tiny_spec(epochs=1, lr=1e-3, precision="fp32").with_params(
             {"optimizer.kind": "mfac", "optimizer.num_grads": 4, "optimizer.layout": layout}
         )
