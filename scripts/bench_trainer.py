@@ -40,7 +40,7 @@ autocast (hpsearch's ``train.precision = "bf16"``, Trainer's ``bf16=True``). The
 both on a CPU that multiplies bf16 natively (AVX512-BF16 or AMX: there hpsearch's
 ``train.precision = "auto"`` is bf16), fp32 on another CPU, and bf16 with ``--device cuda``
 (``scripts/gpu_check.sh`` runs it so). Each runner is compared with Trainer-dynamic at its
-own precision (like for like); the table's last line also compares the defaults a user
+own precision (like for like); the last target line also compares the defaults a user
 gets: hpsearch's ``auto`` against Trainer's default, float32 (``bf16=False``).
 
 What is measured:
