@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = load_spec(args.study, args.overrides)
     metric = spec.study.metric
+    load_before = os.getloadavg()  # samples/s mean something on a quiet machine only
     runs: list[Run] = []
     spawn = multiprocessing.get_context("spawn")  # each run's threads, caches and malloc its own
     for setting, params in enumerate(settings(spec)):
@@ -136,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             "overrides": args.overrides,
             "seeds": args.seeds,
             "metric": metric,
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
             "summary": summary,
             "runs": [asdict(r) for r in runs],
         }
