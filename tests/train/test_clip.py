@@ -29,14 +29,14 @@ def model_params(seed: int = 0) -> list[torch.nn.Parameter]:
     return [torch.nn.Parameter(torch.randn(shape, generator=g)) for shape in ((50, 8), (8,), (3,))]
 
 
-def train(kind: str, fused: bool, max_norm: float, *, clip: str, scaler=None) -> list[torch.Tensor]:
+def train(kind: str, fused: bool, max_norm: float, *, clip: str) -> list[torch.Tensor]:
     """Five steps with gradients whose norm is above ``max_norm`` at some steps and below at
     others, two param groups at different lrs; ``clip``: ``hpsearch`` (clipped_step) or
     ``torch`` (clip_grad_norm_, then step)."""
     params = model_params()
     groups = [{"params": params[:2], "lr": 1e-2}, {"params": params[2:], "lr": 3e-2}]
     optimizer = OPTIMIZERS[kind](groups, fused)
-    scaler = scaler or torch.amp.GradScaler("cpu", enabled=False)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)  # fp32: no loss scaling
     g = torch.Generator().manual_seed(1)
     for step in range(5):
         size = (3.0, 0.05, 10.0, 0.5, 2.0)[step]  # norms about 60, 1, 200, 10, 40
