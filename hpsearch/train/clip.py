@@ -14,7 +14,7 @@ gradients are clipped as torch does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 
@@ -26,9 +26,14 @@ def clipped_step(
     params: Iterable[torch.nn.Parameter],
     max_norm: float,
     scaler: torch.amp.GradScaler,
+    known: Mapping[torch.Tensor, torch.Tensor] | None = None,
 ) -> None:
     """Clip the global gradient norm of ``params`` to ``max_norm`` (0: no clipping), then
-    step ``optimizer`` through ``scaler`` (fp16 loss scaling; a disabled one for the rest)."""
+    step ``optimizer`` through ``scaler`` (fp16 loss scaling; a disabled one for the rest).
+
+    ``known``: parameter → the norm of its gradient where that is known already (a
+    row-sparse gradient's, from its rows: :mod:`hpsearch.train.embedding_grad`); the fused
+    path does not read those gradients again for the norm."""
     if max_norm <= 0:
         scaler.step(optimizer)
         scaler.update()
@@ -40,8 +45,10 @@ def clipped_step(
         scaler.step(optimizer)
         scaler.update()
         return
-    grads = [p.grad for p in params if p.grad is not None]
-    norm = torch.nn.utils.get_total_norm(grads)
+    known = known or {}
+    grads = [p.grad for p in params if p.grad is not None and p not in known]
+    # The 2-norm of the gradients' norms is the global norm: a known one joins as a scalar.
+    norm = torch.nn.utils.get_total_norm([*grads, *known.values()])
     # 1 / c, at least 1: the gradients are divided by it, as GradScaler's scale would be.
     optimizer.grad_scale = torch.clamp((norm + EPS) / max_norm, min=1.0)  # type: ignore[attr-defined]
     try:

@@ -47,6 +47,7 @@ from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.schema import Spec
 from hpsearch.train.allocator import keep_freed_memory
 from hpsearch.train.clip import clipped_step
+from hpsearch.train.embedding_grad import row_sparse_grads
 from hpsearch.train.finetune import (
     LayerGroup,
     param_groups,
@@ -410,6 +411,12 @@ def _fit(
     # every task, since a step takes one batch of each.
     max_rows = sum(max_tokens_per_batch(t.train, cfg.batch_size) for t in tasks.values())
     row_sparse = row_sparse_embeddings(model, max_rows)
+    # On CPU that gradient arrives as those rows and is written into a kept dense buffer,
+    # not zero-filled whole at every backward (hpsearch.train.embedding_grad); PCGrad
+    # combines dense per-task gradients, so it keeps torch's.
+    sparse_grad = (
+        row_sparse_grads(model.get_input_embeddings()) if row_sparse and combine == "sum" else None
+    )
 
     def optimizer_for(layer_groups: list[LayerGroup]) -> torch.optim.Optimizer:
         return entry.create(
@@ -465,7 +472,10 @@ def _fit(
             set_lr(optimizer, multiplier(step))
             rows = {key: next(task_batches) for key, task_batches in batches.items()}
             loss = _backward(ctx, model, tasks, rows, combine, [p for g in live for p in g.params])
-            clipped_step(optimizer, model.parameters(), cfg.max_grad_norm, ctx.scaler)
+            known = {}  # gradient norms read from the rows: not read again for clipping
+            if sparse_grad is not None and (norm := sparse_grad.densify_grad()) is not None:
+                known[sparse_grad.weight] = norm
+            clipped_step(optimizer, model.parameters(), cfg.max_grad_norm, ctx.scaler, known)
             optimizer.zero_grad(set_to_none=True)
             losses[step] = loss
             step += 1

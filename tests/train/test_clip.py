@@ -71,6 +71,34 @@ def test_an_optimizer_without_a_scale_is_clipped_as_torch_clips(kind):
         assert torch.equal(a, b)
 
 
+def test_a_known_norm_stands_for_its_gradient():
+    """A gradient whose norm is given (a row-sparse one's) counts with that norm: given its
+    true norm the step is clip-then-step's; given 0 it is as if left out of the norm."""
+    results = {}
+    for known in ("true", "zero", "torch"):
+        params = model_params()
+        for p, size in zip(params, (3.0, 1.0, 2.0), strict=True):
+            p.grad = torch.full_like(p, size)
+        optimizer = torch.optim.SGD(params, lr=0.1, fused=known != "torch")
+        if known == "torch":  # the reference: torch's clip over the other two gradients
+            scale = 1.0 / max(1.0, float(torch.cat([params[1].grad, params[2].grad]).norm()))
+            for p in params:
+                p.grad.mul_(scale)
+            optimizer.step()
+        else:
+            norm = params[0].grad.norm() if known == "true" else torch.tensor(0.0)
+            scaler = torch.amp.GradScaler("cpu", enabled=False)
+            clipped_step(optimizer, params, 1.0, scaler, {params[0]: norm})
+        results[known] = [p.detach().clone() for p in params]
+    for a, b in zip(results["zero"], results["torch"], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    full = [p.detach().clone() for p in model_params()]
+    grads = [torch.full_like(p, s) for p, s in zip(full, (3.0, 1.0, 2.0), strict=True)]
+    total = float(torch.cat([g.flatten() for g in grads]).norm())
+    for a, p, g in zip(results["true"], full, grads, strict=True):
+        torch.testing.assert_close(a, p - 0.1 * g / total, rtol=1e-5, atol=1e-6)
+
+
 def test_no_clipping_at_zero_and_loss_scaling_keeps_torchs_path():
     params = model_params()
     params[0].grad = torch.full_like(params[0], 100.0)

@@ -99,7 +99,9 @@ class Watch:
 
     def _keep_grad(self, name: str):
         def hook(p: torch.Tensor) -> None:
-            self.grads[name] = p.grad.detach().clone()
+            # The word embedding's arrives row-sparse on CPU (hpsearch.train.embedding_grad).
+            grad = p.grad.to_dense() if p.grad.is_sparse else p.grad
+            self.grads[name] = grad.detach().clone()
 
         return hook
 
