@@ -151,7 +151,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
     ``auto`` is bf16 wherever the hardware multiplies bf16 natively: on CUDA when supported
     (else fp16, with loss scaling), and on a CPU with AVX512-BF16 or AMX. There a bf16
     product runs 2.3× faster than a float32 one, and a Quora step of minilm at 2 layers
-    1.52× (``scripts/bench_trainer.py`` on 2 cores of an AMD EPYC), while F1 and loss move
+    about 1.5× (``scripts/bench_trainer.py`` on 2 cores of an AMD EPYC), while F1 and loss move
     less than the seeds spread them (``scripts/bench_precision.py``, docs/train.md). On
     other CPUs torch emulates bf16, slower than float32, so ``auto`` is fp32 there.
     """
