@@ -85,8 +85,7 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
             train_seconds=_float(e.get("train_seconds")),
             value=float(e["metrics"][metric]),
         )
-        for e in attrs.get("evals", [])
-        if metric in e.get("metrics", {})
+        for e in evals_measuring(trial, metric)
     )
     cost = RunCost(
         steps=_int(attrs.get("steps")),
@@ -121,10 +120,14 @@ def evaluated(trial: FrozenTrial, metric: str) -> tuple[tuple[int, float], ...]:
     the pruner compared (``study.pruner.signal``), which need not be the metric.
     """
     return tuple(
-        (int(e["index"]), float(e["metrics"][metric]))
-        for e in trial.user_attrs.get("evals", [])
-        if metric in e.get("metrics", {})
+        (int(e["index"]), float(e["metrics"][metric])) for e in evals_measuring(trial, metric)
     )
+
+
+def evals_measuring(trial: FrozenTrial, metric: str) -> list[dict[str, Any]]:
+    """The evaluations ``trial`` recorded (its ``evals`` attr) that measured ``metric``, in
+    order."""
+    return [e for e in trial.user_attrs.get("evals", []) if metric in e.get("metrics", {})]
 
 
 def best_evaluation(trial: FrozenTrial, metric: str, maximize: bool) -> dict[str, float] | None:
@@ -132,9 +135,7 @@ def best_evaluation(trial: FrozenTrial, metric: str, maximize: bool) -> dict[str
     rule (:func:`hpsearch.metrics.evaluation_rank`: one whose classifier's answers varied
     before one that answered one class), or None if none measured it. For a trial that did
     not complete, which has no ``metrics`` attr of its own."""
-    measured = [
-        e["metrics"] for e in trial.user_attrs.get("evals", []) if metric in e.get("metrics", {})
-    ]
+    measured = [e["metrics"] for e in evals_measuring(trial, metric)]
     if not measured:
         return None
     return max(measured, key=lambda m: evaluation_rank(m, metric, maximize))
