@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hpsearch.report.cost import NOT_MEASURED
 from hpsearch.report.curves import table_ks
 from hpsearch.report.labels import (
     PERCENT,
@@ -249,7 +248,7 @@ def cost_rows(comp: Comparison) -> Rows:
             bytes_label(c.optimizer_state_bytes),
             bytes_label(c.peak_memory_bytes),
             target_cell(c),
-            c.ran_on,
+            " / ".join(c.ran_on) or NOT_RECORDED,
         ]
         for c in comp.costs
     ]
@@ -261,8 +260,7 @@ def hardware_note(comp: Comparison) -> str | None:
     resumed on another machine, ``precision = "auto"`` resolving differently): their seconds
     then measure the hardware as much as the optimizer. None when they agree, or where runs
     recorded neither."""
-    unknown = {NOT_RECORDED, NOT_MEASURED}
-    places = {p for c in comp.costs for p in c.ran_on.split(" / ")} - unknown
+    places = {p for c in comp.costs for p in c.ran_on} - {NOT_RECORDED}
     if len(places) < 2:
         return None
     return (

@@ -65,7 +65,7 @@ def arm_cost(arm: str, runs: Sequence[SeedRun], target: float, *, maximize: bool
         optimizer_state_bytes=None if state is None else int(state),
         peak_memory_bytes=max(peak) if peak else None,
         peak_memory=" / ".join(sorted(measures)) or NOT_MEASURED,
-        ran_on=" / ".join(sorted({ran_on(c.device, c.precision) for c in costs})) or NOT_MEASURED,
+        ran_on=tuple(sorted({ran_on(c.device, c.precision) for c in costs})),
         target_seconds=_median_to_target(
             [t.seconds if t.steps is not None else None for t in to_target]
         ),

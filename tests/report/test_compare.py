@@ -464,8 +464,8 @@ def test_the_cost_says_where_the_runs_trained_and_the_page_warns_when_arms_diffe
     gpu = arm("M-FAC", *[run_with(i, [0.5]).cost for i in range(2)])
     cpu = arm("AdamW", fp32, fp32)
     mixed = arm("AdamW", fp32, replace(fp32, precision="bf16"), old)
-    assert (gpu.ran_on, cpu.ran_on) == ("cuda, bf16", "cpu, fp32")
-    assert mixed.ran_on == "cpu, bf16 / cpu, fp32 / not recorded"
+    assert (gpu.ran_on, cpu.ran_on) == (("cuda, bf16",), ("cpu, fp32",))
+    assert mixed.ran_on == ("cpu, bf16", "cpu, fp32", "not recorded")
     assert hardware_note(SimpleNamespace(costs=(cpu, cpu))) is None
     assert hardware_note(SimpleNamespace(costs=(cpu, arm("old", old)))) is None  # unknown
     for costs in ((gpu, cpu), (mixed,)):

@@ -203,7 +203,7 @@ def comparison() -> Comparison:
                 target_steps=None,
                 reached=0,
                 to_target=(TimeToTarget(0, None, None), TimeToTarget(1, 4.0, 20)),
-                ran_on="cuda, bf16",
+                ran_on=("cuda, bf16",),
             ),
         ),
         configs=(base, study),

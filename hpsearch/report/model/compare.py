@@ -20,7 +20,7 @@ from hpsearch.report.model.base import (
     check_version,
     from_dict,
 )
-from hpsearch.search.runs import NOT_RECORDED, SeedRun
+from hpsearch.search.runs import SeedRun
 
 # 1: the first compare.json
 COMPARE_VERSION = 1
@@ -128,9 +128,9 @@ class Cost(Data):
     target_steps: float | None
     reached: int  # runs that reached the target
     to_target: tuple[TimeToTarget, ...]  # per seed
-    # Device and precision of the runs ("cpu, bf16"), " / "-joined where they differ; a
-    # file written before hpsearch kept them reads "not recorded".
-    ran_on: str = NOT_RECORDED
+    # Where the runs trained, one entry per device and precision ("cpu, bf16"), sorted; a
+    # file written before hpsearch kept them has none.
+    ran_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
