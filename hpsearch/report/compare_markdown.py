@@ -162,7 +162,8 @@ def comparison_sections(
             "From the re-runs of each arm's best config. Training seconds exclude "
             "evaluations; optimizer state is what the optimizer keeps between steps at the "
             "end of training (AdamW: its two moments; M-FAC: the gradient buffer, GGᵀ and "
-            f"momentum). Peak memory: {'; '.join(measures)}. Time to target: to "
+            "momentum), over the word embedding's rows the data uses. "
+            f"Peak memory: {'; '.join(measures)}. Time to target: to "
             f"{comp.metric} {number_cell(comp.target)} ({comp.target_source})."
             + ("" if hardware is None else f" **{hardware}**"),
             "",

@@ -30,8 +30,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.models.bert.modeling_bert import BertLayer, BertModel, eager_attention_forward
+from transformers.models.bert.modeling_bert import BertLayer, BertModel
+
+from hpsearch.train.attention import USED, attend
 
 __all__ = ["ClsOnlyBertLayer", "cls_only_last_layer"]
 
@@ -57,19 +58,8 @@ class ClsOnlyBertLayer(BertLayer):
         value = attention.value(hidden_states).view(batch, length, -1, head).transpose(1, 2)
         if attention_mask is not None and attention_mask.shape[-2] != 1:
             attention_mask = attention_mask[..., :1, :]  # [CLS]'s row of a (query, key) mask
-        attend = ALL_ATTENTION_FUNCTIONS.get_interface(
-            attention.config._attn_implementation, eager_attention_forward
-        )
-        context, _ = attend(
-            attention,
-            query,
-            key,
-            value,
-            attention_mask,
-            dropout=attention.dropout.p if attention.training else 0.0,
-            scaling=attention.scaling,
-            **kwargs,
-        )
+        # The attention BertSelfAttention would run (CPU training: hpsearch.train.attention).
+        context, _ = attend(attention, query, key, value, attention_mask, **kwargs)
         attended = self.attention.output(context.reshape(batch, 1, -1), cls)
         return self.feed_forward_chunk(attended)
 
@@ -93,10 +83,9 @@ def cls_only_last_layer(model: nn.Module) -> bool:
     # What ClsOnlyBertLayer.forward calls: a transformers release that moves any of it keeps
     # the full layer rather than failing in a trial.
     attention = getattr(getattr(last, "attention", None), "self", None)
-    used = ("query", "key", "value", "attention_head_size", "scaling", "dropout", "config")
     if (
         type(last) is not BertLayer
-        or not all(hasattr(attention, name) for name in used)
+        or not all(hasattr(attention, name) for name in USED)
         or not hasattr(last.attention, "output")
         or not hasattr(last, "feed_forward_chunk")
     ):

@@ -18,7 +18,7 @@ same mask, as torch's does. A rate that rounds to 0 or 1 is left to ``nn.Dropout
 :func:`fast_dropout` makes every ``nn.Dropout`` of a model this one, in place (the class
 of the instance changes: forward hooks, such as adapters', stay). On CUDA, and in
 evaluation, it is ``nn.Dropout``. The dropout of attention probabilities is not a module
-(the attention function takes its rate), so it stays torch's.
+(the attention function takes its rate): :mod:`hpsearch.train.attention` draws its masks here.
 """
 
 from __future__ import annotations

@@ -27,11 +27,13 @@ def build_model(
 
     ``num_hidden_layers`` keeps the first N encoder layers of the checkpoint; the last one
     computes the [CLS] row only (:mod:`hpsearch.train.cls_only`: same loss and gradients), and
-    its dropout draws CPU masks faster (:mod:`hpsearch.train.dropout`: same distribution). The
+    its dropout, the attention probabilities' too, draws CPU masks faster
+    (:mod:`hpsearch.train.dropout`, :mod:`hpsearch.train.attention`: same distribution). The
     new head's weights come from torch's global RNG: seed it first for a reproducible trial.
     """
     from transformers import AutoModelForSequenceClassification
 
+    from hpsearch.train.attention import fast_attention_dropout
     from hpsearch.train.cls_only import cls_only_last_layer
     from hpsearch.train.dropout import fast_dropout
 
@@ -49,6 +51,7 @@ def build_model(
     )
     cls_only_last_layer(model)  # the classifier reads the [CLS] row of the last layer only
     fast_dropout(model)  # masks drawn 16 bits at a time on the CPU: same distribution
+    fast_attention_dropout(model)  # so are the attention probabilities'
     return model
 
 
@@ -68,6 +71,7 @@ def build_multitask_model(
     """
     from transformers import AutoModel
 
+    from hpsearch.train.attention import fast_attention_dropout
     from hpsearch.train.cls_only import cls_only_last_layer
     from hpsearch.train.dropout import fast_dropout
     from hpsearch.train.heads import MultitaskModel, TaskHead
@@ -83,6 +87,7 @@ def build_multitask_model(
         },
     )
     fast_dropout(model)  # as in build_model
+    fast_attention_dropout(model)
     return model
 
 

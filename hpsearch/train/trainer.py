@@ -60,6 +60,7 @@ from hpsearch.train.heads import HeadSpec
 from hpsearch.train.models import build_model, build_multitask_model, row_sparse_embeddings
 from hpsearch.train.pcgrad import write_pcgrad
 from hpsearch.train.schedules import set_lr
+from hpsearch.train.vocab import VocabularyTrim, trim_vocabulary
 
 SINGLE = ""  # the task key of a single-task study: its metrics keep their plain names
 
@@ -236,12 +237,15 @@ def train(
             num_hidden_layers=spec.model.num_hidden_layers,
             **dropout,
         )
+    # The word embedding keeps the rows the data uses (hpsearch.train.vocab: the same
+    # training); the tasks' token ids now number those rows.
+    tasks, vocabulary = trim_vocabulary(model, tasks)
     # Adapters or LoRA added and everything frozen; the layer groups the mode trains, head
     # first. Groups train once unfrozen: all at once, or one by one (gradual unfreezing).
     groups = prepare(model, spec.finetune)
     model.to(device)
     model.train()
-    num_params = sum(p.numel() for p in model.parameters())
+    num_params = sum(p.numel() for p in model.parameters()) + vocabulary.left_out
 
     # --- training: joint training of every task (or the one task) ----------------------
     interval = unfreeze_interval(spec.finetune, _steps_per_epoch(tasks.values(), cfg.batch_size))
@@ -251,6 +255,7 @@ def train(
         groups,
         tasks,
         chosen,
+        vocabulary=vocabulary,
         epochs=cfg.epochs,
         interval=interval,
         combine=spec.multitask.combine if spec.is_multitask else "sum",
@@ -274,6 +279,7 @@ def train(
                 rebind(joint.live, own),
                 {key: tasks[key]},
                 {key: chosen[key]},
+                vocabulary=vocabulary,
                 epochs=spec.multitask.ensemble_epochs,
                 interval=0,
                 combine="sum",
@@ -294,7 +300,7 @@ def train(
         best=joint.best,
         evals=joint.evals,
         num_params=num_params,
-        trainable_params=sum(g.numel for g in joint.live),
+        trainable_params=_trained_numel(vocabulary, joint.live),
         unfrozen_at=joint.unfrozen_at,
         steps=joint.steps,
         samples_per_s=joint.samples / joint.train_seconds,
@@ -364,6 +370,13 @@ def _head(task: EncodedTask) -> HeadSpec:
     return HeadSpec(task.num_labels, task.kind, bias)
 
 
+def _trained_numel(vocabulary: VocabularyTrim, live: Iterable[LayerGroup]) -> int:
+    """The numbers ``live`` trains, counted in the full model (the vocabulary untrimmed)."""
+    live = list(live)
+    names = (name for group in live for name in group.names)
+    return sum(g.numel for g in live) + vocabulary.numel_left_out(names)
+
+
 def _steps_per_epoch(tasks: Iterable[EncodedTask], batch_size: int) -> int:
     """One pass of the largest task (see the module docstring)."""
     return max(math.ceil(len(t.train) / batch_size) for t in tasks)
@@ -376,6 +389,7 @@ def _fit(
     tasks: Mapping[str, EncodedTask],
     chosen: Mapping[str, str],
     *,
+    vocabulary: VocabularyTrim,
     epochs: int,
     interval: int,
     combine: str,
@@ -385,6 +399,7 @@ def _fit(
 ) -> _Phase:
     """The loop: train ``groups`` of ``model`` on ``tasks`` for ``epochs`` epochs.
 
+    ``vocabulary``: what :func:`trim_vocabulary` left out, for the counts of parameters;
     ``interval``: steps between two unfreezings (0: every group from the start);
     ``combine``: ``sum`` or ``pcgrad``; the best evaluation is the best of ``metric``.
     """
@@ -507,7 +522,7 @@ def _fit(
                 samples_per_s=samples / train_seconds,
                 elapsed=time.perf_counter() - ctx.start,
                 train_seconds=train_seconds,
-                trainable_params=sum(g.numel for g in live),
+                trainable_params=_trained_numel(vocabulary, live),
             )
             last_eval_step = step
             evals.append(record)

@@ -733,13 +733,14 @@ def test_compare_end_to_end_on_tiny_quora(quora_study, tmp_path, cli):
     for cost in comp["costs"]:
         assert cost["seconds_per_step"] > 0 and cost["optimizer_state_bytes"] > 0
         assert cost["peak_memory"].startswith("process peak RSS")
-    # AdamW keeps two float32 moments per trained number (and a step count per tensor).
+    # AdamW keeps two float32 moments per trained number (and a step count per tensor), but
+    # for the word embedding's rows the data does not use (hpsearch.train.vocab).
     adam_rerun = optuna.load_study(
         study_name="adam-reseed", storage=f"sqlite:///{tmp_path / 'adam.db'}"
     )
     trained = adam_rerun.trials[0].user_attrs["trainable_params"]
     adam_state = comp["costs"][0]["optimizer_state_bytes"]
-    assert 8 * trained <= adam_state < 8 * trained + 10_000
+    assert 8 * (trained - 30_522 * 384) < adam_state < 8 * trained
     for config in comp["configs"]:
         for run in config["runs"]:
             assert [e["step"] for e in run["evals"]] == [2, 4]  # 64 pairs, batch 16, 2 evals
