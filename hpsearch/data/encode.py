@@ -35,19 +35,15 @@ class EncodedSplit:
     def batch(self, rows: torch.Tensor, pad_id: int) -> dict[str, torch.Tensor]:
         """Rows ``rows`` padded to the longest of them (dynamic padding)."""
         lengths = self.lengths[rows]
-        width = int(lengths.max())
-        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        type_ids = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, (start, n) in enumerate(
-            zip(self.offsets[rows].tolist(), lengths.tolist(), strict=True)
-        ):
-            input_ids[r, :n] = self.ids[start : start + n]
-            type_ids[r, :n] = self.type_ids[start : start + n]
-        mask = (torch.arange(width)[None, :] < lengths[:, None]).long()
+        positions = torch.arange(int(lengths.max()))
+        padding = positions[None, :] >= lengths[:, None]
+        # One gather for the whole batch (a copy per row was ~250 small ops a batch); a
+        # padding position reads index 0 and is overwritten.
+        index = (self.offsets[rows][:, None] + positions[None, :]).masked_fill_(padding, 0)
         return {
-            "input_ids": input_ids,
-            "token_type_ids": type_ids,
-            "attention_mask": mask,
+            "input_ids": self.ids[index].masked_fill_(padding, pad_id),
+            "token_type_ids": self.type_ids[index].masked_fill_(padding, 0),
+            "attention_mask": (~padding).long(),
             "labels": self.labels[rows],
         }
 

@@ -33,13 +33,21 @@ def test_encoding_truncates_and_marks_segments():
 
 def test_batch_pads_to_its_longest_row():
     enc = encoded()
-    rows = torch.tensor([0, 5, 7])
-    b = enc.batch(rows, pad_id=0)
+    last = len(enc) - 1  # its padding would read past the end of the flat ids
+    rows = torch.tensor([0, 5, 7, last])
+    b = enc.batch(rows, pad_id=3)
     width = int(enc.lengths[rows].max())
-    assert b["input_ids"].shape == (3, width)
+    assert b["input_ids"].shape == b["token_type_ids"].shape == (4, width)
     assert b["attention_mask"].sum(1).tolist() == enc.lengths[rows].tolist()
-    assert (b["input_ids"][b["attention_mask"] == 0] == 0).all()
-    assert b["labels"].tolist() == [0, 1, 1]
+    assert (b["input_ids"][b["attention_mask"] == 0] == 3).all()
+    assert (b["token_type_ids"][b["attention_mask"] == 0] == 0).all()
+    for i, row in enumerate(rows.tolist()):
+        start, end = enc.offsets[row], enc.offsets[row + 1]
+        assert b["input_ids"][i, : end - start].tolist() == enc.ids[start:end].tolist()
+        assert b["token_type_ids"][i, : end - start].tolist() == enc.type_ids[start:end].tolist()
+    assert b["labels"].tolist() == enc.labels[rows].tolist()
+    assert b["labels"][:3].tolist() == [0, 1, 1]
+    assert all(v.dtype == torch.long for k, v in b.items() if k != "labels")
 
 
 def test_length_grouped_epoch_covers_every_row_once_and_pads_less():
