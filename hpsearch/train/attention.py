@@ -4,15 +4,15 @@ transformers hands the attention to torch's ``scaled_dot_product_attention`` (``
 CPU with a dropout rate it runs torch's reference ("math") kernel: the scores, softmax and
 output in float32 (bf16 inputs are cast up), and the dropout mask drawn by ``bernoulli_``, one
 double of the Mersenne Twister per element (see :mod:`hpsearch.train.dropout`). For a Quora
-batch of minilm (32 × 12 heads × 34² probabilities) a forward and backward took 9.1 ms on 2
-cores, 2.7 ms of it the mask.
+batch of minilm (32 × 12 heads × 34² probabilities) with bf16 inputs a forward and backward
+took 8.6-8.8 ms on 2 cores, about 2.7 ms of it the mask.
 
 Here, on a CPU in training, the same computation is written out:
 
     P = softmax(q kᵀ · s + mask),   out = (P ⊙ M) v
 
 in float32 like the reference kernel, with ``M`` from :func:`~hpsearch.train.dropout.dropout_mask`
-(0, or 1 / (1 − p) for a kept probability; the rate within 7.7e-6 of ``p``): 3.8 ms. The
+(0, or 1 / (1 − p) for a kept probability; the rate within 7.7e-6 of ``p``): 5.3-5.4 ms. The
 distribution of the output is the reference kernel's; a seed gives other draws. Elsewhere
 (evaluation, CUDA, a rate that rounds to 0 or 1) the configured implementation runs, as
 transformers calls it.
