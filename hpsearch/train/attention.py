@@ -61,7 +61,8 @@ def cpu_attention(
         scores = torch.matmul(query.float(), key.float().transpose(-2, -1)).mul_(scaling)
         if attention_mask is not None:
             if attention_mask.dtype == torch.bool:
-                scores = scores.masked_fill(~attention_mask, float("-inf"))
+                # The lowest float, not -inf: a row with no key to attend gets no NaN.
+                scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
             else:
                 scores = scores + attention_mask
         probs = torch.softmax(scores, dim=-1)

@@ -41,8 +41,8 @@ __all__ = ["VocabularyTrim", "trim_vocabulary", "used_tokens"]
 class VocabularyTrim:
     """What :func:`trim_vocabulary` left out of the model's word embedding."""
 
-    weight_name: str  # the word embedding's parameter name ("" when nothing was trimmed)
-    kept_rows: int
+    weight_name: str  # the word embedding's parameter name ("" where it cannot be trimmed)
+    kept_rows: int  # its rows now (0 where it cannot be trimmed)
     left_out: int  # numbers left out: unused rows × width
 
     def numel_left_out(self, names: Iterable[str]) -> int:
@@ -73,9 +73,11 @@ def trim_vocabulary(
     """
     embedding = model.get_input_embeddings()
     output = model.get_output_embeddings()
+    if not isinstance(embedding, nn.Embedding) or (
+        output is not None and output.weight is embedding.weight
+    ):
+        return dict(tasks), VocabularyTrim("", 0, 0)
     weight = embedding.weight
-    if (output is not None and output.weight is weight) or not isinstance(embedding, nn.Embedding):
-        return dict(tasks), VocabularyTrim("", weight.shape[0], 0)
     vocab_size, width = weight.shape
     used = used_tokens(tasks.values(), vocab_size)
     name = next(n for n, p in model.named_parameters() if p is weight)

@@ -51,6 +51,12 @@ def test_without_dropout_it_is_torchs_float32_attention_forward_and_backward(mas
         torch.testing.assert_close(a.grad.float(), b.grad, **tolerance)
 
 
+def test_a_query_with_no_key_to_attend_gets_no_nan():
+    q, k, v = qkv()
+    nothing = torch.zeros(3, 1, 5, 5, dtype=torch.bool)
+    assert torch.isfinite(cpu_attention(q, k, v, nothing, 0.3, None)).all()
+
+
 def test_the_dropout_mask_multiplies_the_probabilities():
     q, k, v = qkv()
     keep = dropout_mask(torch.Size((3, 2, 5, 5)), 0.5, torch.float32)
