@@ -11,7 +11,7 @@ import hpsearch.train.trainer as trainer_module
 from hpsearch.data.encode import DataCache
 from hpsearch.train.embedding_grad import RowSparseEmbedding, row_sparse_grads
 from hpsearch.train.trainer import train
-from tests.train.test_trainer import tiny_spec
+from tests.train.test_trainer import same_training_spec
 
 
 def pair(seed: int = 0) -> tuple[nn.Embedding, nn.Embedding]:
@@ -73,9 +73,7 @@ def test_training_is_the_same_with_torchs_dense_gradient(monkeypatch, kind):
     evaluations up to float32 rounding, for a fused AdamW and for M-FAC's row-sparse
     layout, which finds the touched rows in the dense gradient."""
     cache = DataCache()
-    spec = tiny_spec(epochs=1, lr=1e-3, precision="fp32").with_params(
-        {"optimizer.kind": kind, **({"optimizer.num_grads": 4} if kind == "mfac" else {})}
-    )
+    spec = same_training_spec(kind)
     data = cache.encoded(spec)
     made = []
     real = trainer_module.row_sparse_grads

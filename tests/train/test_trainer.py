@@ -37,6 +37,17 @@ def tiny_spec(**train):
     )
 
 
+def same_training_spec(kind: str, **optimizer):
+    """One epoch of :func:`tiny_spec` at lr 1e-3 with AdamW or M-FAC (4 gradients), for
+    tests that train one trial two ways that should agree: in float32, since the ways
+    differ by float32 rounding, which bf16 autocast (`auto` on CUDA and on a CPU with
+    native bf16) would amplify past the tolerance. ``optimizer``: other [optimizer] fields."""
+    fields = {"kind": kind, **({"num_grads": 4} if kind == "mfac" else {}), **optimizer}
+    return tiny_spec(epochs=1, lr=1e-3, precision="fp32").with_params(
+        {f"optimizer.{key}": value for key, value in fields.items()}
+    )
+
+
 def test_evaluates_k_times_per_epoch_and_keeps_the_best(cache):
     spec = tiny_spec(lr=3e-4)
     seen = []
@@ -160,11 +171,7 @@ def test_mfac_keeps_the_word_embedding_row_sparse(cache, monkeypatch):
     monkeypatch.setattr(mfac_module, "MFAC", Recorded)
     losses = {}
     for layout in ("auto", "dense"):
-        # float32 everywhere: the layouts differ by float32 rounding, which bf16 autocast
-        # (`auto` on CUDA and on a CPU with native bf16) would amplify past the tolerance.
-        spec = tiny_spec(epochs=1, lr=1e-3, precision="fp32").with_params(
-            {"optimizer.kind": "mfac", "optimizer.num_grads": 4, "optimizer.layout": layout}
-        )
+        spec = same_training_spec("mfac", layout=layout)
         data = cache.encoded(spec)
         losses[layout] = train(spec, data).best.metrics["loss"]
     rows, dense = built

@@ -11,7 +11,7 @@ import hpsearch.train.trainer as trainer_module
 from hpsearch.data.encode import DataCache, EncodedSplit, EncodedTask
 from hpsearch.train.trainer import train
 from hpsearch.train.vocab import VocabularyTrim, trim_vocabulary, used_tokens
-from tests.train.test_trainer import tiny_spec
+from tests.train.test_trainer import same_training_spec
 
 
 def split(rows: list[list[int]]) -> EncodedSplit:
@@ -69,9 +69,7 @@ def test_a_trial_trains_the_same_with_the_full_vocabulary(monkeypatch, kind):
     """A whole trial (float32) with the trimmed and with the full word embedding: the same
     evaluations, to float32 rounding, and the same parameter counts."""
     cache = DataCache()
-    spec = tiny_spec(epochs=1, lr=1e-3, precision="fp32").with_params(
-        {"optimizer.kind": kind, **({"optimizer.num_grads": 4} if kind == "mfac" else {})}
-    )
+    spec = same_training_spec(kind)
     data = cache.encoded(spec)
     trims = []
     real = trainer_module.trim_vocabulary
