@@ -14,16 +14,27 @@ At the issue's recipe (lr 1e-4, one epoch of 2,000 pairs: 63 steps) no runner ge
 majority class (dev F1 0 for all), so F1 agreement says little there; the second command
 trains long enough for F1 to mean something.
 
-Three runners train the same model on the same rows with the same recipe, each run in a fresh
-process of its own (spawned; none inherits another's malloc setting, thread pool or caches):
+Four runners train on the same rows with the same recipe, each run in a fresh process of its
+own (spawned; none inherits another's malloc setting, thread pool or caches):
 
-- ``hpsearch``: ``hpsearch.train.trainer.train`` (dynamic padding, batches grouped by length,
-  the last encoder layer computing the [CLS] row only, the one row the classifier reads,
-  dropout masks drawn 16 bits at a time: ``hpsearch.train.dropout``);
-- ``Trainer-padded-128``: ``Trainer`` on rows padded to 128 tokens (run_glue's default,
+- ``hpsearch``: ``hpsearch.train.trainer.train`` on hpsearch's model (``build_model``: the
+  last encoder layer computing the [CLS] row only, the one row the classifier reads, dropout
+  masks drawn 16 bits at a time, the attention's too: ``hpsearch.train.cls_only``,
+  ``.dropout``, ``.attention``), with dynamic padding, batches grouped by length and the word
+  embedding cut to the rows the data uses (``hpsearch.train.vocab``);
+- ``Trainer-padded-128``: ``Trainer`` on transformers' model as it loads
+  (``pretrained_classifier``), rows padded to 128 tokens (run_glue's default,
   ``padding="max_length"`` with ``default_data_collator``);
-- ``Trainer-dynamic``: ``Trainer`` with ``DataCollatorWithPadding`` and random batches (the
-  Trainer default, ``train_sampling_strategy="random"``, i.e. no grouping by length).
+- ``Trainer-dynamic``: ``Trainer`` on transformers' model with ``DataCollatorWithPadding``
+  and random batches (the Trainer default, ``train_sampling_strategy="random"``, i.e. no
+  grouping by length): what a Trainer user runs, and the runner the target compares with;
+- ``Trainer-dynamic-hpsearch-model``: the same ``Trainer`` on hpsearch's model. It splits
+  hpsearch's lead into what its model brings and what its training loop brings.
+
+Until the fix of 2026-11-30 every Trainer runner trained hpsearch's model: the benchmark
+called ``build_model`` for them, and since the [CLS]-only layer (``1ac1362``) and the 16-bit
+masks landed there, Trainer had them too. The ratios measured in between (2.03×-2.33×) are
+against ``Trainer-dynamic-hpsearch-model``, not against what a Trainer user gets.
 
 The recipe (studies/quora-adam.toml, every field below pinned by ``--set`` overrides): minilm
 (all-MiniLM-L6-v2) cut to 2 layers with a new 2-label head, the Quora question pairs of the
@@ -97,7 +108,8 @@ BUSY_SHARE = 0.1  # other processes above this CPU share during a run: its timin
 HPSEARCH = "hpsearch"
 PADDED = "Trainer-padded-128"
 DYNAMIC = "Trainer-dynamic"
-RUNNERS = (HPSEARCH, PADDED, DYNAMIC)
+DYNAMIC_OWN_MODEL = "Trainer-dynamic-hpsearch-model"
+RUNNERS = (HPSEARCH, PADDED, DYNAMIC, DYNAMIC_OWN_MODEL)
 TRAINER_DEFAULT_PRECISION = "fp32"  # TrainingArguments(bf16=False, fp16=False)
 
 
@@ -220,27 +232,33 @@ def padding_stats(encoded, seed: int) -> dict[str, float]:
         HPSEARCH: tokens_processed(lengths, grouped) / real,
         PADDED: len(lengths) * MAX_LENGTH / real,
         DYNAMIC: dynamic / real,
+        DYNAMIC_OWN_MODEL: dynamic / real,
     }
 
 
 # --------------------------------------------------------------------------- runners
 
 
-def warm_up(threads: int, device: str = "cpu", bf16: bool = False) -> None:
-    """Untimed forward and backward passes, so one-time kernel setup falls on no runner.
+def warm_up(
+    threads: int, device: str, bf16: bool, hpsearch_model: bool, longest: int = MAX_LENGTH
+) -> None:
+    """Untimed forward and backward passes of the runner's model, so one-time kernel setup
+    falls on no runner.
 
-    On CUDA every width from 1 to the max length: with dynamic padding each new batch shape
-    costs cuBLAS its first-call setup once per process, which made the first runner of the
-    first repeat on an H200 pay about a second (785 samples/s against 2,900 in the next)."""
-    from hpsearch.train.models import build_model
-
+    Where a new shape of the matrix products costs setup once per process, every width from
+    ``longest`` (the data's longest row) down to 1: with dynamic padding each batch width is
+    such a shape. On CUDA that is cuBLAS's first-call setup, which made the first runner of
+    the first repeat on an H200 pay about a second (785 samples/s against 2,900 in the next);
+    on a CPU in bf16 it is oneDNN making its kernels for the shape, about 5 ms for a step's
+    products (minilm at 2 layers) at each new width, a third of a 2,000-pair epoch's steps.
+    A worker runs trial after trial in one process, so a search pays it once per width.
+    float32 on a CPU (MKL) has no such cost: three widths warm the rest up."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = build_model(MODEL, num_labels=2, kind="classification", num_hidden_layers=LAYERS)
+    model = load_model(hpsearch_model)
     model.to(device).train()
-    widths = (
-        range(MAX_LENGTH, 0, -1) if torch.device(device).type == "cuda" else (MAX_LENGTH, 48, 24)
-    )
+    per_shape = torch.device(device).type == "cuda" or bf16
+    widths = range(longest, 0, -1) if per_shape else (MAX_LENGTH, 48, 24)
     for width in widths:
         ids = torch.randint(1000, 2000, (BATCH_SIZE, width), device=device)
         labels = torch.zeros(BATCH_SIZE, dtype=torch.long, device=device)
@@ -249,6 +267,16 @@ def warm_up(threads: int, device: str = "cpu", bf16: bool = False) -> None:
         out.loss.backward()
     del model
     gc.collect()
+
+
+def load_model(hpsearch_model: bool) -> torch.nn.Module:
+    """minilm at ``LAYERS`` layers with a new 2-label head: hpsearch's model (``build_model``:
+    the [CLS]-only last layer, 16-bit dropout masks), or transformers' as it loads, the model
+    a Trainer user trains (``pretrained_classifier``). Seed torch first."""
+    from hpsearch.train.models import build_model, pretrained_classifier
+
+    load = build_model if hpsearch_model else pretrained_classifier
+    return load(MODEL, num_labels=2, kind="classification", num_hidden_layers=LAYERS)
 
 
 def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
@@ -308,11 +336,10 @@ def run_trainer(
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
     from hpsearch.metrics import compute_metrics
-    from hpsearch.train.models import build_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)  # the head's initial weights, as hpsearch's trainer seeds them
-    model = build_model(MODEL, num_labels=2, kind="classification", num_hidden_layers=LAYERS)
+    model = load_model(hpsearch_model=name == DYNAMIC_OWN_MODEL)
     with tempfile.TemporaryDirectory(prefix="bench_trainer_") as tmp:
         args = TrainingArguments(
             output_dir=tmp,
@@ -572,7 +599,8 @@ def _run_here(name: str, precision: str, seed: int, args: argparse.Namespace) ->
     padded = name == PADDED
     setup = Setup.build(args, () if name == HPSEARCH else (padded,), precision)
     bf16 = precision == "bf16"
-    warm_up(args.threads, args.device, bf16)
+    longest = MAX_LENGTH if padded else int(setup.encoded.train.lengths.max())
+    warm_up(args.threads, args.device, bf16, name in (HPSEARCH, DYNAMIC_OWN_MODEL), longest)
     gc.collect()
     if name == HPSEARCH:
         return run_hpsearch(setup.spec, setup.encoded, seed, args.threads)
@@ -639,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             result = replace(result, other_cpu_share=during.share())
             results.append(result)
             print(
-                f"run {r + 1}/{args.runs} {label(name, precision):<24} "
+                f"run {r + 1}/{args.runs} {label(name, precision):<36} "
                 f"{result.samples_per_s:8.1f} samples/s "
                 f"{result.train_seconds:7.2f} s  F1 {result.f1:.4f}  acc {result.accuracy:.4f}  "
                 f"(other processes {result.other_cpu_share:.0%} CPU)",
@@ -662,8 +690,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.runs} run(s) per runner "
         "(samples/s and train seconds: median; F1 and accuracy: mean ± sd over seeds "
         f"{args.seed}..{args.seed + args.runs - 1})",
-        "token positions computed per real token (in every layer but hpsearch's last, which "
-        "computes the [CLS] row only: hpsearch.train.cls_only): "
+        "token positions computed per real token (in every layer but the last of hpsearch's "
+        "model, which computes the [CLS] row only: hpsearch.train.cls_only): "
         + ", ".join(f"{n} {pads[n]:.2f}" for n in RUNNERS),
         "mean dev loss: " + ", ".join(f"{n} {s['eval_loss']:.4f}" for n, s in summary.items()),
         f"machine: load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
