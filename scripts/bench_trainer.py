@@ -33,7 +33,7 @@ own (spawned; none inherits another's malloc setting, thread pool or caches):
 
 Until the fix of 2026-11-30 every Trainer runner trained hpsearch's model: the benchmark
 called ``build_model`` for them, and since the [CLS]-only layer (``1ac1362``) and the 16-bit
-masks landed there, Trainer had them too. The ratios measured in between (2.03×-2.33×) are
+masks landed there, Trainer had them too. The ratios measured in between (1.87×-2.33×) are
 against ``Trainer-dynamic-hpsearch-model``, not against what a Trainer user gets.
 
 The recipe (studies/quora-adam.toml, every field below pinned by ``--set`` overrides): minilm

@@ -79,7 +79,8 @@ if [[ $MODE == gpu ]]; then
     TESTS=(tests/optim/test_mfac_cuda.py tests/train/test_trainer_cuda.py
         tests/optim/test_mfac_row_sparse.py tests/optim/test_mfac.py tests/train/test_trainer.py)
     MFAC=(--m 256 1024 --steps 10 --warmup 2 --no-adamw)
-    TRAINER=(--train-samples 12000 --eval-samples 1000 --runs 2)
+    TRAINER=(--train-samples 12000 --eval-samples 1000 --runs 2 --runners hpsearch Trainer-dynamic
+        Trainer-dynamic-hpsearch-model)
     STUDY_SIZE=()
 else
     # Limits ten times the GPU's: the same steps, tiny, on a slow and shared CPU.
@@ -88,7 +89,8 @@ else
     TESTS=(tests/optim/test_mfac_cuda.py tests/train/test_trainer_cuda.py
         tests/optim/test_mfac_row_sparse.py tests/optim/test_mfac.py)
     MFAC=(--m 4 --steps 2 --warmup 1 --no-adamw --bw-bytes 67108864 --bw-repeats 2)
-    TRAINER=(--train-samples 64 --eval-samples 32)
+    TRAINER=(--train-samples 64 --eval-samples 32 --runners hpsearch Trainer-dynamic
+        Trainer-dynamic-hpsearch-model)
     STUDY_SIZE=(--cpu)
 fi
 DEADLINE=$((SECONDS + BUDGET))

@@ -127,8 +127,11 @@ def trainer_rows(path: Path) -> list[Row]:
     report = load_json(path)
     results, config = report["results"], report["config"]
     sps = {name: r["samples_per_s"] for name, r in results.items()}
-    # Keyed "hpsearch bf16" (a runner at each precision) or, in files before, "hpsearch".
-    ratio = next(r["ratio_vs_dynamic"] for name, r in results.items() if "hpsearch" in name)
+    # Keyed "hpsearch bf16" (a runner at each precision) or, in files before, "hpsearch";
+    # "Trainer-dynamic-hpsearch-model bf16" is a Trainer runner.
+    ratio = next(
+        r["ratio_vs_dynamic"] for name, r in results.items() if name.split()[0] == "hpsearch"
+    )
     precision = config.get("precision", "fp32")  # a list of them in newer files
     precision = precision if isinstance(precision, str) else " and ".join(precision)
     setting = (
