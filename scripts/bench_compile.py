@@ -28,7 +28,7 @@ MARKER = "BENCH_RESULT "
 TARGET = 1.2
 
 
-def worker(compiled: bool, seed: int, train: int, eval_: int) -> dict:
+def worker(compiled: bool, seed: int, train: int, eval_: int, precision: str) -> dict:
     import torch
     from quora_studies import quora_spec
 
@@ -44,6 +44,7 @@ def worker(compiled: bool, seed: int, train: int, eval_: int) -> dict:
             "train.epochs=1",
             "train.evals_per_epoch=1",
             f"train.seed={seed}",
+            f'train.precision="{precision}"',
         ],
     )
     if compiled:
@@ -79,6 +80,7 @@ def worker(compiled: bool, seed: int, train: int, eval_: int) -> dict:
         "f1": result.metrics["f1"],
         "accuracy": result.metrics["accuracy"],
         "loss": result.metrics["loss"],
+        "precision": result.precision,
     }
 
 
@@ -87,12 +89,18 @@ def main() -> int:
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--eval", type=int, default=500)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="train.precision of every trial (auto: bf16 where the CPU multiplies it natively)",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--worker", choices=["eager", "compiled"], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = worker(args.worker == "compiled", args.seed, args.train, args.eval)
+        result = worker(args.worker == "compiled", args.seed, args.train, args.eval, args.precision)
         print(MARKER + json.dumps(result))
         return 0
     results = []
@@ -100,6 +108,7 @@ def main() -> int:
         for variant in ("eager", "compiled"):
             cmd = [sys.executable, __file__, "--worker", variant, "--seed", str(seed)]
             cmd += ["--train", str(args.train), "--eval", str(args.eval)]
+            cmd += ["--precision", args.precision]
             done = subprocess.run(cmd, capture_output=True, text=True)
             lines = [x for x in done.stdout.splitlines() if x.startswith(MARKER)]
             if done.returncode != 0 or not lines:
@@ -108,7 +117,8 @@ def main() -> int:
             r = json.loads(lines[-1].removeprefix(MARKER))
             results.append(r)
             print(
-                f"{variant:<9} seed {seed}: {r['seconds']:6.1f} s  F1 {r['f1']:.4f}  "
+                f"{variant:<9} seed {seed} {r['precision']}: {r['seconds']:6.1f} s  "
+                f"F1 {r['f1']:.4f}  "
                 f"acc {r['accuracy']:.4f}  loss {r['loss']:.4f}",
                 flush=True,
             )
@@ -121,7 +131,12 @@ def main() -> int:
         f"{'met: worth an option' if speedup >= TARGET else 'MISSED: no option added'}"
     )
     if args.json:
-        payload = {"results": results, "speedup": speedup, "target": TARGET}
+        payload = {
+            "results": results,
+            "speedup": speedup,
+            "target": TARGET,
+            "precision": args.precision,
+        }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 

@@ -147,6 +147,7 @@ def sized(args: argparse.Namespace) -> list[str]:
         f"task.max_eval_samples={args.eval}",
         "train.epochs=2",
         "train.evals_per_epoch=4",
+        f'train.precision="{args.precision}"',
     ]
 
 
@@ -254,6 +255,12 @@ def main() -> int:
         help="what the pruners compare: F1, the validation loss, or each (study.pruner.signal)",
     )
     parser.add_argument("--tolerance", type=float, default=0.01, help="of the metric (F1)")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="train.precision of every trial (auto: bf16 where the CPU multiplies it natively)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--storage",
@@ -288,7 +295,7 @@ def main() -> int:
         title=(
             "Pruners (comparing F1, or the validation loss where named) "
             f"on {TASK_NAMES[args.task]} ({args.train} for training, 2 epochs, 4 "
-            "evaluations an epoch), "
+            f"evaluations an epoch, precision {args.precision}), "
             f"{args.trials} trials, sampler seeds {args.seeds}; target = the unpruned best "
             f"{reference:.4f} - {args.tolerance}"
         )

@@ -23,7 +23,7 @@ own (spawned; none inherits another's malloc setting, thread pool or caches):
   ``.dropout``, ``.attention``), with dynamic padding, batches grouped by length and the word
   embedding cut to the rows the data uses (``hpsearch.train.vocab``);
 - ``Trainer-padded-128``: ``Trainer`` on transformers' model as it loads
-  (``pretrained_classifier``), rows padded to 128 tokens (run_glue's default,
+  (``build_model(..., speed_ups=False)``), rows padded to 128 tokens (run_glue's default,
   ``padding="max_length"`` with ``default_data_collator``);
 - ``Trainer-dynamic``: ``Trainer`` on transformers' model with ``DataCollatorWithPadding``
   and random batches (the Trainer default, ``train_sampling_strategy="random"``, i.e. no
@@ -272,11 +272,16 @@ def warm_up(
 def load_model(hpsearch_model: bool) -> torch.nn.Module:
     """minilm at ``LAYERS`` layers with a new 2-label head: hpsearch's model (``build_model``:
     the [CLS]-only last layer, 16-bit dropout masks), or transformers' as it loads, the model
-    a Trainer user trains (``pretrained_classifier``). Seed torch first."""
-    from hpsearch.train.models import build_model, pretrained_classifier
+    a Trainer user trains (``speed_ups=False``). Seed torch first."""
+    from hpsearch.train.models import build_model
 
-    load = build_model if hpsearch_model else pretrained_classifier
-    return load(MODEL, num_labels=2, kind="classification", num_hidden_layers=LAYERS)
+    return build_model(
+        MODEL,
+        num_labels=2,
+        kind="classification",
+        num_hidden_layers=LAYERS,
+        speed_ups=hpsearch_model,
+    )
 
 
 def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:

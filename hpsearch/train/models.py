@@ -14,38 +14,6 @@ if TYPE_CHECKING:
     from hpsearch.train.heads import HeadSpec, MultitaskModel
 
 
-def pretrained_classifier(
-    name: str,
-    *,
-    num_labels: int,
-    kind: LabelKind,
-    num_hidden_layers: int | None = None,
-    hidden_dropout: float = 0.1,
-    attention_dropout: float = 0.1,
-) -> nn.Module:
-    """transformers' sequence classifier (or regressor, ``num_labels=1``) of checkpoint
-    ``name`` as it loads, with the trial's dropout, cut to the first ``num_hidden_layers``
-    encoder layers: the model a Hugging Face ``Trainer`` user trains.
-
-    The new head's weights come from torch's global RNG: seed it first for a reproducible
-    trial. :func:`build_model` is this model with hpsearch's exact speed-ups.
-    """
-    from transformers import AutoModelForSequenceClassification
-
-    overrides = {
-        "num_labels": num_labels,
-        "problem_type": "regression" if kind == "regression" else "single_label_classification",
-    }
-    return _load(
-        AutoModelForSequenceClassification,
-        name,
-        num_hidden_layers,
-        hidden_dropout,
-        attention_dropout,
-        overrides,
-    )
-
-
 def build_model(
     name: str,
     *,
@@ -54,30 +22,40 @@ def build_model(
     num_hidden_layers: int | None = None,
     hidden_dropout: float = 0.1,
     attention_dropout: float = 0.1,
+    speed_ups: bool = True,
 ) -> nn.Module:
-    """The sequence classifier a trial trains: :func:`pretrained_classifier`'s, faster.
+    """A sequence classifier (or regressor, ``num_labels=1``) with the trial's dropout.
 
-    The last encoder layer computes the [CLS] row only (:mod:`hpsearch.train.cls_only`: same
-    loss and gradients), and its dropout, the attention probabilities' too, draws CPU masks
-    faster (:mod:`hpsearch.train.dropout`, :mod:`hpsearch.train.attention`: same
-    distribution). The new head's weights come from torch's global RNG: seed it first for a
-    reproducible trial.
+    ``num_hidden_layers`` keeps the first N encoder layers of the checkpoint; the last one
+    computes the [CLS] row only (:mod:`hpsearch.train.cls_only`: same loss and gradients), and
+    its dropout, the attention probabilities' too, draws CPU masks faster
+    (:mod:`hpsearch.train.dropout`, :mod:`hpsearch.train.attention`: same distribution).
+    ``speed_ups=False`` leaves those out: transformers' model as it loads, the one a Hugging
+    Face ``Trainer`` user trains. The new head's weights come from torch's global RNG: seed
+    it first for a reproducible trial.
     """
+    from transformers import AutoModelForSequenceClassification
+
     from hpsearch.train.attention import fast_attention_dropout
     from hpsearch.train.cls_only import cls_only_last_layer
     from hpsearch.train.dropout import fast_dropout
 
-    model = pretrained_classifier(
+    overrides = {
+        "num_labels": num_labels,
+        "problem_type": "regression" if kind == "regression" else "single_label_classification",
+    }
+    model = _load(
+        AutoModelForSequenceClassification,
         name,
-        num_labels=num_labels,
-        kind=kind,
-        num_hidden_layers=num_hidden_layers,
-        hidden_dropout=hidden_dropout,
-        attention_dropout=attention_dropout,
+        num_hidden_layers,
+        hidden_dropout,
+        attention_dropout,
+        overrides,
     )
-    cls_only_last_layer(model)  # the classifier reads the [CLS] row of the last layer only
-    fast_dropout(model)  # masks drawn 16 bits at a time on the CPU: same distribution
-    fast_attention_dropout(model)  # so are the attention probabilities'
+    if speed_ups:
+        cls_only_last_layer(model)  # the classifier reads the [CLS] row of the last layer only
+        fast_dropout(model)  # masks drawn 16 bits at a time on the CPU: same distribution
+        fast_attention_dropout(model)  # so are the attention probabilities'
     return model
 
 

@@ -13,8 +13,8 @@ So the trainer keeps the used rows only, in vocabulary order, and maps the data'
 onto them (:func:`trim_vocabulary`). Losses, metrics and every kept number's trajectory are
 the ones of the full vocabulary, but for float rounding where a sum runs over a different
 number of zeros (M-FAC's blocked products). Nothing reads a trimmed model's weights after a
-trial (hpsearch saves no model), and the parameter counts a trial reports are the full
-model's.
+trial (hpsearch saves no model); its config's ``vocab_size`` says the kept rows, and the
+parameter counts a trial reports are the full model's.
 
 What it saves is the unused share of the vocabulary times its share of the parameters. 2,000
 Quora training and 1,000 validation pairs use 7,658 of minilm's 30,522 tokens (25 %), all
@@ -88,6 +88,10 @@ def trim_vocabulary(
     position[used] = torch.arange(len(used))
     embedding.weight = nn.Parameter(weight.detach()[used].clone(), weight.requires_grad)
     embedding.num_embeddings = len(used)
+    for module in model.modules():  # the configs say what the model now is
+        config = getattr(module, "config", None)
+        if getattr(config, "vocab_size", None) == vocab_size:
+            config.vocab_size = len(used)  # type: ignore[union-attr]
     if embedding.padding_idx is not None:
         # The padding row gets no gradient; if no token selects it, it matters to nothing.
         kept = int(position[embedding.padding_idx])

@@ -76,6 +76,7 @@ def test_a_trial_trains_the_same_with_the_full_vocabulary(monkeypatch, kind):
 
     def recorded(model, tasks):
         trims.append(real(model, tasks))
+        assert model.config.vocab_size == trims[-1][1].kept_rows  # the config says the rows
         return trims[-1]
 
     monkeypatch.setattr(trainer_module, "trim_vocabulary", recorded)
