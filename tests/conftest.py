@@ -13,6 +13,7 @@ import json
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -232,14 +233,27 @@ class CliProcess:
         )
 
     def start(self, *args: str) -> subprocess.Popen:
-        """The running command, stdout and stderr piped as text; the caller ends it."""
+        """The running command, stdout and stderr piped as text; the caller ends it.
+
+        SIGINT reaches it as Ctrl-C would however the tests were started: a shell starts a
+        background job (``pytest &``) with SIGINT ignored, every process it starts inherits
+        that, and a Python started so leaves it ignored."""
         return subprocess.Popen(
-            self.command(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            self.command(args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_sigint if os.name == "posix" else None,
         )
 
     @staticmethod
     def command(args: Sequence[str]) -> list[str]:
         return [sys.executable, "-m", "hpsearch", *args]
+
+
+def _default_sigint() -> None:
+    """In the child before it runs the command: SIGINT's default action, not an ignore."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture
