@@ -95,6 +95,7 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -247,25 +248,31 @@ def padding_stats(encoded, seed: int) -> dict[str, float]:
 
 
 def warm_up(
-    threads: int, device: str, bf16: bool, hpsearch_model: bool, longest: int = MAX_LENGTH
+    threads: int, device: str, bf16: bool, hpsearch_model: bool, padded: bool, longest: int
 ) -> None:
     """Untimed forward and backward passes of the runner's model, so one-time kernel setup
     falls on no runner.
 
-    Where a new shape of the matrix products costs setup once per process, every width from
-    ``longest`` (the data's longest row) down to 1: with dynamic padding each batch width is
-    such a shape. On CUDA that is cuBLAS's first-call setup, which made the first runner of
-    the first repeat on an H200 pay about a second (785 samples/s against 2,900 in the next);
-    on a CPU in bf16 it is oneDNN making its kernels for the shape, about 5 ms for a step's
-    products (minilm at 2 layers) at each new width, a third of a 2,000-pair epoch's steps.
-    A worker runs trial after trial in one process, so a search pays it once per width.
-    float32 on a CPU (MKL) has no such cost: three widths warm the rest up."""
+    Rows ``padded`` to 128 have that one width. Otherwise, where a new shape of the matrix
+    products costs setup once per process, every width from ``longest`` (the data's longest
+    row) down to 1: with dynamic padding each batch width is such a shape. On CUDA that is
+    cuBLAS's first-call setup, which made the first runner of the first repeat on an H200
+    pay about a second (785 samples/s against 2,900 in the next); on a CPU in bf16 it is
+    oneDNN making its kernels for the shape, about 5 ms for a step's products (minilm at 2
+    layers) at each new width, at about 30% of the steps of two 2,000-pair epochs. A worker
+    runs trial after trial in one process, so a search pays it once per width. float32 on a
+    CPU (MKL) has no such cost: three widths warm the rest up."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = load_model(hpsearch_model)
     model.to(device).train()
     per_shape = torch.device(device).type == "cuda" or bf16
-    widths = range(longest, 0, -1) if per_shape else (MAX_LENGTH, 48, 24)
+    if padded:
+        widths: Sequence[int] = (MAX_LENGTH,)
+    elif per_shape:
+        widths = range(longest, 0, -1)
+    else:
+        widths = (MAX_LENGTH, 48, 24)
     for width in widths:
         ids = torch.randint(1000, 2000, (BATCH_SIZE, width), device=device)
         labels = torch.zeros(BATCH_SIZE, dtype=torch.long, device=device)
@@ -611,8 +618,9 @@ def _run_here(name: str, precision: str, seed: int, args: argparse.Namespace) ->
     padded = name == PADDED
     setup = Setup.build(args, () if name == HPSEARCH else (padded,), precision)
     bf16 = precision == "bf16"
-    longest = MAX_LENGTH if padded else int(setup.encoded.train.lengths.max())
-    warm_up(args.threads, args.device, bf16, name in (HPSEARCH, DYNAMIC_OWN_MODEL), longest)
+    longest = int(setup.encoded.train.lengths.max())
+    ours = name in (HPSEARCH, DYNAMIC_OWN_MODEL)  # hpsearch's model
+    warm_up(args.threads, args.device, bf16, ours, padded, longest)
     gc.collect()
     if name == HPSEARCH:
         return run_hpsearch(setup.spec, setup.encoded, seed, args.threads)
