@@ -1,0 +1,66 @@
+"""compare.json and report.json carry the same numbers as when the golden files were
+written, for one fixed storage: the comparison layer's moves and splits change no number.
+
+``golden/studies.log`` is an Optuna journal of two small Quora studies, ``adam`` (AdamW; 4
+trials, one pruned) and ``mfac`` (M-FAC, baseline ``adam``; 4 trials), with the re-runs of
+their top 2 configs on seeds 0-2 already finished (a stand-in objective's, which trained
+nothing). ``golden/compare.json`` and ``golden/report.json`` are what ``hpsearch compare
+adam.toml mfac.toml --seeds 3 --top 2`` and ``hpsearch report mfac.toml --seeds 3 --top 2``
+wrote on it before ``hpsearch/compare/`` existed (commit 39c14ec). Nothing is left to run,
+so the commands train nothing and add no trial.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from hpsearch.search.storage import open_storage
+
+GOLDEN = Path(__file__).parent / "golden"
+SEEDS = ("--seeds", "3", "--top", "2")
+
+
+def comparable(doc: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The document without its creation time, with the study files' folder as ``<dir>``."""
+    text = json.dumps({k: v for k, v in doc.items() if k != "created"}, sort_keys=True)
+    return json.loads(text.replace(str(folder), "<dir>"))
+
+
+def golden(name: str, written_in: str) -> dict[str, Any]:
+    """A golden file, its study files' folder (``written_in``) as ``<dir>``."""
+    return comparable(json.loads((GOLDEN / name).read_text()), Path(written_in))
+
+
+def trial_counts(url: str) -> dict[str, int]:
+    """Each study's number of trials in the storage at ``url``."""
+    storage = open_storage(url, write=False)
+    return {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(storage)}
+
+
+def test_compare_and_report_write_the_golden_numbers(quora_study, tmp_path, cli):
+    journal = tmp_path / "studies.log"
+    shutil.copy(GOLDEN / "studies.log", journal)
+    url = f"journal:///{journal}"
+    adam = quora_study("adam", set=["optimizer.kind=adamw"])
+    mfac = quora_study(
+        "mfac", set=["optimizer.kind=mfac", "optimizer.num_grads=4", "study.baseline=adam.toml"]
+    )
+    before = trial_counts(url)
+
+    code, _, err = cli("compare", str(adam), str(mfac), *SEEDS, "--storage", url)
+    assert code == 0, err
+    code, _, err = cli("report", str(mfac), *SEEDS, "--storage", url)
+    assert code == 0, err
+    assert trial_counts(url) == before  # nothing ran
+
+    written_in = "/tmp/pytest-of-root/pytest-1/test_gen0"  # where the golden files were made
+    results = tmp_path / "results"
+    compared = json.loads((results / "adam-vs-mfac" / "compare.json").read_text())
+    assert comparable(compared, tmp_path) == golden("compare.json", written_in)
+    reported = json.loads((results / "mfac" / "report.json").read_text())
+    assert comparable(reported, tmp_path) == golden("report.json", written_in)
