@@ -5,7 +5,7 @@ their defaults; the spec reads :data:`PRUNERS` and :data:`SAMPLERS` for the name
 and for which options apply to which entry, so adding a pruner or a sampler is one entry
 here. A pruner's factory takes its options; a sampler's takes the seed, then its options.
 ``patience`` (any pruner, wrapped in a PatientPruner) and ``seed`` are no entry's options:
-:mod:`hpsearch.search.pruners` applies them to every entry.
+:mod:`hpsearch.search.sampler_pruner` applies them to every entry.
 
 It sits below :mod:`hpsearch.spec` (beside the other registries), which validates study
 files against it, while building pruners is the search's business: each factory imports

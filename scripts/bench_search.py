@@ -169,7 +169,7 @@ def run_study(
     import optuna
     from optuna.trial import TrialState
 
-    from hpsearch.search.runs import learned_nothing
+    from hpsearch.search.record import learned_nothing
 
     name = f"bench-{args.task}-{pruner}-{signal}-{seed}"
     path, overrides = task_study(folder, name, args.task)

@@ -25,20 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from hpsearch.report.compare_markdown import markdown_table, params_text
-from hpsearch.report.compare_tables import cards_rows, digits, scale
+from hpsearch.compare.markdown import markdown_table, params_text
+from hpsearch.compare.model import CompareReport, Comparison, Paired, Summary
+from hpsearch.compare.stats import bootstrap_ci, paired_t
+from hpsearch.compare.tables import cards_rows, digits, pm_cell, scale
 from hpsearch.report.labels import scheme_label
-from hpsearch.report.model import (
-    CompareReport,
-    Comparison,
-    Paired,
-    Report,
-    SchemeRow,
-    Seeded,
-    Summary,
-)
-from hpsearch.report.stats import bootstrap_ci, paired_t
-from hpsearch.report.tables import multitask_rows, pm_cell, scheme_rows
+from hpsearch.report.model import Report, SchemeRow, Seeded
+from hpsearch.report.tables import multitask_rows, scheme_rows
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "docs" / "case-studies"

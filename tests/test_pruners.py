@@ -9,7 +9,7 @@ import pytest
 
 from hpsearch.errors import HpsearchError
 from hpsearch.pruners import PRUNERS, SAMPLERS
-from hpsearch.search.pruners import build_pruner, build_sampler
+from hpsearch.search.sampler_pruner import build_pruner, build_sampler
 from hpsearch.spec.schema import PrunerSpec, SamplerSpec
 
 

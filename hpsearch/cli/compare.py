@@ -10,9 +10,9 @@ import typer
 from hpsearch.cli.options import Budget, Overrides, Seeds, Storage, Target, TopConfigs
 
 if TYPE_CHECKING:
-    from hpsearch.report.arms import Plan
-    from hpsearch.report.figures import PlotResult
-    from hpsearch.report.model import Comparison
+    from hpsearch.compare.arms import Plan
+    from hpsearch.compare.model import Comparison
+    from hpsearch.compare.png import PlotResult
 
 StudyFiles = Annotated[
     list[Path],
@@ -56,9 +56,9 @@ def compare(
     """
     import datetime as dt
 
-    from hpsearch.report.arms import CompareError, plan_comparison, results_folder, source
-    from hpsearch.report.files import write_compare
-    from hpsearch.report.model import COMPARE_VERSION, CompareReport
+    from hpsearch.compare.arms import CompareError, plan_comparison, results_folder, source
+    from hpsearch.compare.files import write_compare
+    from hpsearch.compare.model import COMPARE_VERSION, CompareReport
     from hpsearch.spec.load import load_spec
 
     sets = overrides or []
@@ -93,7 +93,7 @@ def show_plan(plan: Plan) -> None:
     """What will be compared, before anything runs: the spaces, their warnings, the budget."""
     from hpsearch.cli.options import output_console
     from hpsearch.cli.tables import space_tables
-    from hpsearch.report.spaces import space_rows, space_warnings
+    from hpsearch.compare.spaces import space_rows, space_warnings
 
     out = output_console()
     rows = space_rows(plan.arms)
@@ -121,7 +121,7 @@ def run_comparison(
     import optuna
 
     from hpsearch.cli.progress import RunProgress
-    from hpsearch.report.compare import build_comparison
+    from hpsearch.compare.comparison import build_comparison
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     with RunProgress() as progress:

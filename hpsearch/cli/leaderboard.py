@@ -43,7 +43,7 @@ def leaderboard(
 
     from hpsearch.cli.views import render_leaderboard, render_study_summary, watch_caption
     from hpsearch.cli.views import watch as watch_view
-    from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
+    from hpsearch.search.leaderboard import leaderboard_rows, study_summary_rows
     from hpsearch.search.storage import display_url, open_storage, storage_exists
     from hpsearch.search.study import StudyNotFoundError, load_study
     from hpsearch.spec.load import load_spec

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hpsearch.report.leaderboard import state_name
+from hpsearch.search.leaderboard import state_name
 
 if TYPE_CHECKING:
     from hpsearch.search.progress import Wait
@@ -124,9 +124,9 @@ class RunProgress:
 
 def best_text(study: optuna.Study) -> str:
     """The run bar's "best 0.8123 (trial 7)": the first of
-    :func:`~hpsearch.search.runs.top_trials`, so never a trial that answered one class for
+    :func:`~hpsearch.search.record.top_trials`, so never a trial that answered one class for
     every validation example while another learned."""
-    from hpsearch.search.runs import top_trials
+    from hpsearch.search.record import top_trials
 
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     best = top_trials(study.get_trials(deepcopy=False), 1, maximize)

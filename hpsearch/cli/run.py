@@ -119,8 +119,8 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
     import optuna
 
     from hpsearch.cli.views import render_leaderboard
-    from hpsearch.report.leaderboard import leaderboard_rows
-    from hpsearch.search.runs import ran_on
+    from hpsearch.search.leaderboard import leaderboard_rows
+    from hpsearch.search.record import ran_on
     from hpsearch.search.storage import display_url
     from hpsearch.search.study import resolve_storage_url
 

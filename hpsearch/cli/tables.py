@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from hpsearch.report.compare_markdown import wilcoxon_note
-from hpsearch.report.compare_tables import (
+from hpsearch.compare.model import Comparison, SpaceRow
+from hpsearch.compare.tables import (
+    Rows,
     cards_rows,
     cards_title,
     config_rows,
@@ -21,15 +22,10 @@ from hpsearch.report.compare_tables import (
     hardware_note,
     paired_rows,
     space_table,
+    wilcoxon_note,
 )
-from hpsearch.report.model import Comparison, Report, SpaceRow
-from hpsearch.report.tables import (
-    Rows,
-    multitask_rows,
-    multitask_title,
-    scheme_rows,
-    scheme_title,
-)
+from hpsearch.report.model import Report
+from hpsearch.report.tables import multitask_rows, multitask_title, scheme_rows, scheme_title
 
 
 def rich_table(rows: Rows, title: str = "") -> Table:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from hpsearch.report.leaderboard import (
+from hpsearch.search.leaderboard import (
     SUMMARY_STATES,
     LeaderboardRow,
     StudySummary,

@@ -1,6 +1,6 @@
 """A spec's task as tokenized batches: loading rows, the tokenizer, encoding and batching.
 
-Layer 2 of 6: may import :mod:`hpsearch.spec`, :mod:`hpsearch.optim` and the leaves; never
+Layer 2 of 7: may import :mod:`hpsearch.spec`, :mod:`hpsearch.optim` and the leaves; never
 optuna or rich. Modules:
 
 - :mod:`~hpsearch.data.load`: GLUE through ``datasets``, local files, the offline snippets;
@@ -9,4 +9,18 @@ optuna or rich. Modules:
 - :mod:`~hpsearch.data.batches`: length-grouped, dynamically padded batches.
 """
 
-__all__ = ["batches", "encode", "load", "pretrained"]
+from hpsearch.exports import lazy_exports
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "load": (
+            "TaskData",
+            "load_task",
+        ),
+        "encode": (
+            "DataCache",
+            "EncodedTask",
+        ),
+    },
+)

@@ -1,51 +1,27 @@
-"""Finished studies compared as arms, then rendered as markdown, CSV, JSON and plots.
+"""One study's report: its comparison with its baseline (:mod:`hpsearch.compare`), plus what
+only a report shows (learning schemes, a multitask study's tasks, the search's trials), as
+report.md, CSV, JSON and plots.
 
-Layer 5 of 6: may import :mod:`hpsearch.search` and everything below it; never rich (the
-terminal's tables are :mod:`hpsearch.cli`'s). Modules, in the order data flows:
+Layer 6 of 7: may import :mod:`hpsearch.compare` and everything below it; never rich. The
+data flows through its modules so:
 
-- :mod:`~hpsearch.report.model`: the frozen dataclasses of a comparison and of a report,
-  ``to_dict()`` for the JSON files and ``from_dict`` to read one back;
-- :mod:`~hpsearch.report.arms`: study files checked and opened as arms, cut to equal budgets;
-- :mod:`~hpsearch.report.spaces`: the arms' search spaces side by side, and their warnings;
-- :mod:`~hpsearch.report.curves`: tuning curves (expected best after k trials);
-- :mod:`~hpsearch.report.stats`: mean ± std, best-of-N, paired and unpaired tests, the
-  bootstrap CI, Holm's correction;
-- :mod:`~hpsearch.report.cost`: cost per arm and time-to-target;
-- :mod:`~hpsearch.report.compare`: arms → paired re-runs → a ``Comparison``;
-- :mod:`~hpsearch.report.build`: a study and its baseline → their comparison → a ``Report``;
-- :mod:`~hpsearch.report.schemes`, :mod:`~hpsearch.report.multitask`: the survey's and the
-  multitask per-task tables' data;
-- :mod:`~hpsearch.report.leaderboard`: a study's trials (and a storage's studies) as rows;
-- :mod:`~hpsearch.report.labels`: how names read;
-- :mod:`~hpsearch.report.tables`, :mod:`~hpsearch.report.compare_tables`: each table as a
-  header and rows of strings, and its title;
-- :mod:`~hpsearch.report.markdown`, :mod:`~hpsearch.report.compare_markdown`: report.md and
-  compare.md;
-- :mod:`~hpsearch.report.figures`, :mod:`~hpsearch.report.plots`,
-  :mod:`~hpsearch.report.compare_plots`: PNG plots;
-- :mod:`~hpsearch.report.files`: the CSV and JSON files, and writing every file and plot of
-  a report or a comparison, all or nothing.
+- the work: :mod:`~hpsearch.report.build` (a study and its baseline → their comparison →
+  a :class:`~hpsearch.report.model.Report`), with :mod:`~hpsearch.report.schemes` and
+  :mod:`~hpsearch.report.multitask` (the survey's and the multitask per-task tables) and
+  :mod:`~hpsearch.report.seeded` (their rows' configs re-run over the seeds);
+- the data: :mod:`~hpsearch.report.model`;
+- the renderers, which read the data and never start work: :mod:`~hpsearch.report.labels`,
+  :mod:`~hpsearch.report.tables`, :mod:`~hpsearch.report.markdown`,
+  :mod:`~hpsearch.report.plots` and :mod:`~hpsearch.report.files`.
 """
 
-__all__ = [
-    "arms",
-    "build",
-    "compare",
-    "compare_markdown",
-    "compare_plots",
-    "compare_tables",
-    "cost",
-    "curves",
-    "figures",
-    "files",
-    "labels",
-    "leaderboard",
-    "markdown",
-    "model",
-    "multitask",
-    "plots",
-    "schemes",
-    "spaces",
-    "stats",
-    "tables",
-]
+from hpsearch.exports import lazy_exports
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "build": ("build_report", "report_study"),
+        "files": ("write_report"),
+        "model": ("REPORT_VERSION", "Report"),
+    },
+)

@@ -18,16 +18,14 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from hpsearch.compare.arms import Arm, Plan, Source, plan_comparison, source
+from hpsearch.compare.comparison import build_comparison
+from hpsearch.compare.model import Comparison, Role
 from hpsearch.data.encode import DataCache
-from hpsearch.report.arms import Arm, Plan, Source, plan_comparison, source
-from hpsearch.report.compare import build_comparison
-from hpsearch.report.leaderboard import state_name
 from hpsearch.report.model import (
     REPORT_VERSION,
-    Comparison,
     MultitaskTable,
     Report,
-    Role,
     SchemeRow,
     StudyTrials,
     TrialPoint,
@@ -35,8 +33,9 @@ from hpsearch.report.model import (
 from hpsearch.report.multitask import multitask_table
 from hpsearch.report.schemes import scheme_table
 from hpsearch.report.seeded import seed_rows
+from hpsearch.search.leaderboard import state_name
 from hpsearch.search.progress import Progress
-from hpsearch.search.runs import evaluated
+from hpsearch.search.record import evaluated
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.schema import Spec
 
@@ -127,7 +126,7 @@ def build_report(
     multitask: MultitaskTable | None,
 ) -> Report:
     """The report of study ``spec``: ``comparison`` (of ``plan``'s arms, built by
-    :func:`hpsearch.report.compare.build_comparison`) and the study's own tables,
+    :func:`hpsearch.compare.comparison.build_comparison`) and the study's own tables,
     ``schemes`` and ``multitask`` (None: a single-task study), as
     :func:`hpsearch.report.seeded.seed_rows` re-ran them."""
     baseline = next((a for a in plan.arms if a.source.baseline_of is not None), None)

@@ -1,61 +1,14 @@
-"""How names read in reports: optimizers, metrics, learning schemes, schedules.
+"""How a report's own names read: learning schemes, adapters, schedules, multitask rows.
 
-Optimizers and schedules read as their registry entries' labels say.
+Schedules read as their registry entries' labels say; the names a comparison shares
+(optimizers, metrics) are :mod:`hpsearch.compare.labels`'.
 """
 
 from __future__ import annotations
 
-from hpsearch.optim import OPTIMIZERS
-from hpsearch.report.model import (
-    ArmResult,
-    ConfigResult,
-    FinetuneSettings,
-    ScheduleSettings,
-    Scheme,
-)
+from hpsearch.compare.labels import optimizer_name
+from hpsearch.report.model import FinetuneSettings, ScheduleSettings, Scheme
 from hpsearch.schedules import SCHEDULES
-
-METRIC_NAMES = {"f1": "F1", "accuracy": "Accuracy", "mcc": "MCC", "mse": "MSE"}
-
-
-# Shown ×100 in the comparison, as the model cards do; the other metrics as they are.
-PERCENT = frozenset({"f1", "accuracy", "mcc", "pearson", "spearman"})
-
-
-def optimizer_name(kind: str) -> str:
-    """The optimizer's label ("M-FAC"); a name no longer registered stays as it is."""
-    return OPTIMIZERS[kind].label if kind in OPTIMIZERS else kind
-
-
-def metric_name(metric: str) -> str:
-    return METRIC_NAMES.get(metric, metric.capitalize())
-
-
-def config_label(config: ConfigResult) -> str:
-    """``M-FAC (qqp-mfac, trial 3)``: the optimizer first, then where the config is from."""
-    return f"{optimizer_name(config.optimizer)} ({config.study}, trial {config.trial})"
-
-
-def arm_label(arm: ArmResult) -> str:
-    """An arm as its best config's label; the arm's name first where it is not the
-    optimizer's (two arms of one optimizer): ``adam-long: AdamW (adam-long, trial 3)``."""
-    label = f"{optimizer_name(arm.optimizer)} ({arm.study}, trial {arm.best_trial})"
-    return label if arm.name == optimizer_name(arm.optimizer) else f"{arm.name}: {label}"
-
-
-def bytes_label(n: int | None) -> str:
-    """``4.4 GiB``, ``512.0 KiB``, ``80 B``; ``–`` for None."""
-    if n is None:
-        return "–"
-    if n < 1024:
-        return f"{n} B"
-    value, unit = n / 1024, "KiB"
-    for bigger in ("MiB", "GiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, bigger
-    return f"{value:.1f} {unit}"
-
 
 MODE_NAMES = {
     "full": "full finetuning",
@@ -111,10 +64,3 @@ MULTITASK_ROWS = {"sum": "summed loss", "pcgrad": "PCGrad", "ensemble": "per-tas
 
 
 COMBINE_NAMES = {"sum": "summed loss", "pcgrad": "PCGrad"}
-
-
-def column_name(metric: str) -> str:
-    """``sts/pearson`` → ``sts Pearson``, ``quora/f1`` → ``quora F1``; ``mean`` stays."""
-    task, _, name = metric.rpartition("/")
-    proper = {**METRIC_NAMES, "accuracy": "accuracy", "pearson": "Pearson", "spearman": "Spearman"}
-    return f"{task} {proper.get(name, name)}" if task else name

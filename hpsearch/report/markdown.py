@@ -1,20 +1,21 @@
-"""report.md: the study's comparison with its baseline (:mod:`hpsearch.report.compare_markdown`),
+"""report.md: the study's comparison with its baseline (:mod:`hpsearch.compare.markdown`),
 the per-task and learning-schemes tables, the plots and the notes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hpsearch.report.compare_markdown import (
+from hpsearch.compare.markdown import (
     comparison_sections,
     markdown_table,
     notes_section,
     params_text,
     plots_section,
 )
+from hpsearch.compare.tables import number_cell
 from hpsearch.report.labels import MULTITASK_ROWS, scheme_label
 from hpsearch.report.model import Report
-from hpsearch.report.tables import multitask_rows, number_cell, scheme_rows, seeds_text
+from hpsearch.report.tables import multitask_rows, scheme_rows, seeds_text
 
 __all__ = ["markdown_table", "to_markdown"]
 

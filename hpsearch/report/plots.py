@@ -6,7 +6,7 @@
   study; pruned trials dashed, with a cross where they stopped.
 - ``importance.png``: fANOVA parameter importances per study; skipped, with the reason,
   when no study has them (fewer than 2 complete trials, one parameter, no variance).
-- the comparison's plots (:mod:`hpsearch.report.compare_plots`): ``seeds.png``,
+- the comparison's plots (:mod:`hpsearch.compare.plots`): ``seeds.png``,
   ``tuning.png``, ``seconds.png`` and ``steps.png``.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hpsearch.report.compare_plots import comparison_makers
-from hpsearch.report.figures import PlotResult, draw_all, integer_ticks, new_figure
+from hpsearch.compare.plots import comparison_makers
+from hpsearch.compare.png import PlotResult, draw_all, integer_ticks, new_figure
 from hpsearch.report.model import Report, StudyTrials
 
 if TYPE_CHECKING:

@@ -16,11 +16,11 @@ from dataclasses import replace
 
 import optuna
 
+from hpsearch.compare.comparison import seed_notes
+from hpsearch.compare.stats import summarize
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
-from hpsearch.report.compare import seed_notes
 from hpsearch.report.model import MultitaskRow, MultitaskTable, SchemeRow, Seeded
-from hpsearch.report.stats import summarize
 from hpsearch.search.progress import Progress
 from hpsearch.search.reseed import SeedRun, reseed
 from hpsearch.spec.schema import Spec

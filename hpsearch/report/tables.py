@@ -1,59 +1,24 @@
-"""Tables as a header and rows of strings, how their cells read, and the tables only a
-report has (learning schemes, a multitask study's tasks) with their titles.
+"""The tables only a report has (learning schemes, a multitask study's tasks) with their
+titles, as a header and rows of strings (:class:`hpsearch.compare.tables.Rows`).
 
-Built once here and in :mod:`hpsearch.report.compare_tables`, then drawn as markdown
-(:mod:`hpsearch.report.markdown`) or as rich tables (:mod:`hpsearch.cli.tables`), so the
-terminal and the markdown files always agree.
+Built once here, then drawn as markdown (:mod:`hpsearch.report.markdown`) or as rich tables
+(:mod:`hpsearch.cli.tables`), so the terminal and the markdown files always agree.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
+from hpsearch.compare.labels import column_name, metric_name
+from hpsearch.compare.tables import Rows, number_cell, pm_cell
 from hpsearch.report.labels import (
     COMBINE_NAMES,
     MULTITASK_ROWS,
     adapter_label,
-    column_name,
-    metric_name,
     scheduler_label,
     scheme_label,
 )
-from hpsearch.report.model import MultitaskTable, SchemeRow, Seeded, Summary
-
-
-class Rows(NamedTuple):
-    """A table as strings: the column names and one list of cells per row."""
-
-    header: list[str]
-    body: list[list[str]]
-
-
-def number_cell(
-    value: float | None, digits: int = 4, scale: float = 1.0, sign: bool = False
-) -> str:
-    """``value × scale`` with ``digits`` decimals (and its sign); ``–`` for None or NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return format(value * scale, f"{'+' if sign else ''}.{digits}f")
-
-
-def pm_cell(summary: Summary, digits: int = 4, scale: float = 1.0) -> str:
-    """``mean ± std``; ``mean (n=1)`` for a single run."""
-    mean = number_cell(summary.mean, digits, scale)
-    if summary.std is None:
-        return f"{mean} (n=1)"
-    return f"{mean} ± {number_cell(summary.std, digits, scale)}"
-
-
-def p_cell(p: float | None) -> str:
-    """A p-value: three decimals, or scientific below 0.001; ``–`` when undefined."""
-    if p is None:
-        return "–"
-    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
-
+from hpsearch.report.model import MultitaskTable, SchemeRow, Seeded
 
 # The survey's columns; the objective gets its own column when it is neither.
 SCHEME_METRICS = ("loss", "accuracy")

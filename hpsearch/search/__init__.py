@@ -1,20 +1,44 @@
 """Optuna studies: the objective, creating and resuming studies, the budget, workers, crash
-safety, storages, pruners and samplers, and re-running configs over seeds.
+safety, storages, pruners and samplers, re-running configs over seeds, the trial record that
+reports read, and the leaderboard.
 
-Layer 4 of 6: may import :mod:`hpsearch.train` and everything below it, and optuna; never
+Layer 4 of 7: may import :mod:`hpsearch.train` and everything below it, and optuna; never
 rich (progress goes through the :class:`~hpsearch.search.progress.Progress` protocol).
 """
 
-__all__ = [
-    "interrupts",
-    "liveness",
-    "note",
-    "objective",
-    "progress",
-    "pruners",
-    "reseed",
-    "runner",
-    "storage",
-    "study",
-    "workers",
-]
+from hpsearch.exports import lazy_exports
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "study": (
+            "StudyNotFoundError",
+            "load_study",
+            "prepare_study",
+            "run_study",
+        ),
+        "workers": ("run_workers"),
+        "objective": ("Objective"),
+        "reseed": (
+            "ReseedError",
+            "reseed",
+            "reseed_name",
+        ),
+        "record": (
+            "EvalPoint",
+            "RunCost",
+            "SeedRun",
+            "seed_run",
+            "top_trials",
+        ),
+        "storage": (
+            "StorageError",
+            "open_storage",
+        ),
+        "leaderboard": (
+            "leaderboard_rows",
+            "study_summary_rows",
+        ),
+        "progress": ("Progress"),
+    },
+)

@@ -46,7 +46,7 @@ def pruning_value(spec: Spec, metrics: Mapping[str, float]) -> float:
     direction. The loss moves from the first evaluation, while a classifier that still
     predicts the majority class scores F1 0 whatever its settings. Either way the trial's
     value is the study's metric, and the reports read each evaluation's metric from the
-    trial's ``evals`` (:func:`hpsearch.search.runs.evaluated`), not from these values.
+    trial's ``evals`` (:func:`hpsearch.search.record.evaluated`), not from these values.
     """
     if spec.study.pruner.signal == "metric":
         return metrics[spec.metric]

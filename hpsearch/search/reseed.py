@@ -38,8 +38,8 @@ from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.note import save_study_note
 from hpsearch.search.objective import Objective
 from hpsearch.search.progress import Progress, Wait
+from hpsearch.search.record import SeedRun, seed_run
 from hpsearch.search.runner import count_finished, run_trials
-from hpsearch.search.runs import SeedRun, seed_run
 from hpsearch.search.storage import open_storage
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.space import IntRange

@@ -17,8 +17,8 @@ from hpsearch.search.drift import SPEC_ATTR, check_drift, record_settings
 from hpsearch.search.interrupts import stop_on_signals
 from hpsearch.search.liveness import Heartbeat, Liveness
 from hpsearch.search.progress import Progress, Wait
-from hpsearch.search.pruners import build_pruner, build_sampler
 from hpsearch.search.runner import BUDGET_STATES, count_finished, run_trials
+from hpsearch.search.sampler_pruner import build_pruner, build_sampler
 from hpsearch.search.storage import (
     StorageError,
     display_url,

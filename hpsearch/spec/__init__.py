@@ -1,6 +1,6 @@
 """Study files: TOML → overrides → a frozen, validated :class:`~hpsearch.spec.schema.Spec`.
 
-Layer 1 of 6 (above the registries :mod:`hpsearch.optim`, :mod:`hpsearch.pruners` and
+Layer 1 of 7 (above the registries :mod:`hpsearch.optim`, :mod:`hpsearch.pruners` and
 :mod:`hpsearch.schedules`, which it validates against, and the leaves, which it may all
 import; it may also import optuna, for ``suggest``). Modules:
 
@@ -12,4 +12,13 @@ import; it may also import optuna, for ``suggest``). Modules:
 - :mod:`~hpsearch.spec.tasks`: the task catalogue (names, fields, primary metrics).
 """
 
-__all__ = ["load", "schema", "space", "suggest", "tasks", "validate"]
+from hpsearch.exports import lazy_exports
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "load": ("load_spec"),
+        "schema": ("Spec"),
+        "suggest": ("suggest"),
+    },
+)

@@ -163,7 +163,7 @@ def param_groups(
     Parameters that share a peak lr and weight decay share a param group, in model order
     (embeddings first), so with one lr these are the usual two groups (matrices, then the
     rest). Each group carries its ``peak_lr``: the schedule sets ``lr = peak_lr × multiplier``
-    (:func:`hpsearch.train.schedules.set_lr`).
+    (:func:`hpsearch.train.learning_rates.set_lr`).
     """
     merged: dict[tuple[float, bool], list[nn.Parameter]] = {}
     for group in sorted(groups, key=lambda g: -g.depth):

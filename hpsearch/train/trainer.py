@@ -57,9 +57,9 @@ from hpsearch.train.finetune import (
     unfrozen_depth,
 )
 from hpsearch.train.heads import HeadSpec
+from hpsearch.train.learning_rates import set_lr
 from hpsearch.train.models import build_model, build_multitask_model, row_sparse_embeddings
 from hpsearch.train.pcgrad import write_pcgrad
-from hpsearch.train.schedules import set_lr
 from hpsearch.train.vocab import VocabularyTrim, trim_vocabulary
 
 SINGLE = ""  # the task key of a single-task study: its metrics keep their plain names

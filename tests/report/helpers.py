@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpsearch.report.model import REPORT_VERSION, Comparison, Report
+from hpsearch.compare.model import Comparison
+from hpsearch.report.model import REPORT_VERSION, Report
 
 
 def make_comparison(**fields: Any) -> Comparison:

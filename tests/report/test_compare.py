@@ -26,16 +26,13 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 from scipy import stats as scipy_stats
 
-from hpsearch.data.encode import DataCache
-from hpsearch.report import compare as compare_module
-from hpsearch.report.arms import CompareError, plan_comparison, source
-from hpsearch.report.compare_tables import hardware_note
-from hpsearch.report.cost import arm_cost, time_to_target
-from hpsearch.report.curves import expected_best, table_ks, tuning_curve
-from hpsearch.report.leaderboard import leaderboard_rows
-from hpsearch.report.model import CompareReport, EvalPoint, RunCost, SeedRun
-from hpsearch.report.spaces import space_rows, space_warnings
-from hpsearch.report.stats import (
+from hpsearch.compare import comparison as compare_module
+from hpsearch.compare.arms import CompareError, plan_comparison, source
+from hpsearch.compare.cost import arm_cost, time_to_target
+from hpsearch.compare.curves import expected_best, table_ks, tuning_curve
+from hpsearch.compare.model import CompareReport, EvalPoint, RunCost, SeedRun
+from hpsearch.compare.spaces import space_rows, space_warnings
+from hpsearch.compare.stats import (
     bootstrap_ci,
     effect_size,
     holm,
@@ -44,7 +41,10 @@ from hpsearch.report.stats import (
     wilcoxon,
     wilcoxon_floor,
 )
+from hpsearch.compare.tables import hardware_note
+from hpsearch.data.encode import DataCache
 from hpsearch.search import reseed as reseed_module
+from hpsearch.search.leaderboard import leaderboard_rows
 from hpsearch.search.liveness import BEAT_ATTR
 from hpsearch.search.progress import Wait
 from hpsearch.search.reseed import reseed, reseed_name
@@ -247,7 +247,7 @@ def test_a_study_file_of_its_own_that_cannot_be_judged_is_an_error(arms):
 
 
 def test_trials_and_re_runs_that_answered_one_class_are_noted(arms):
-    from hpsearch.report.compare import one_class_notes
+    from hpsearch.compare.comparison import one_class_notes
 
     adam = arms("adam", "adamw", [0.5, 0.6])
     study = optuna.load_study(study_name="adam", storage=load_spec(adam).study.storage)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hpsearch.compare.labels import bytes_label, optimizer_name
 from hpsearch.optim import OPTIMIZERS
-from hpsearch.report.labels import bytes_label, optimizer_name, scheduler_label
+from hpsearch.report.labels import scheduler_label
 from hpsearch.report.model import ScheduleSettings
 from hpsearch.schedules import SCHEDULES
 

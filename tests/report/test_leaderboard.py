@@ -17,8 +17,8 @@ from rich.console import Console
 
 from hpsearch.cli.progress import best_text
 from hpsearch.cli.views import render_leaderboard, render_study_summary, watch
-from hpsearch.report.leaderboard import leaderboard_rows, study_summary_rows
-from hpsearch.search.runs import top_trials
+from hpsearch.search.leaderboard import leaderboard_rows, study_summary_rows
+from hpsearch.search.record import top_trials
 from hpsearch.spec.load import load_spec
 
 LR = {"train.lr": FloatDistribution(1e-5, 1e-2, log=True)}

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from hpsearch.report.files import report_json
-from hpsearch.report.model import (
+from hpsearch.compare.files import to_json
+from hpsearch.compare.model import (
     COMPARE_VERSION,
     ArmResult,
     CompareReport,
@@ -18,26 +18,28 @@ from hpsearch.report.model import (
     Cost,
     CurvePoint,
     EvalPoint,
-    FinetuneSettings,
-    MultitaskRow,
-    MultitaskTable,
     Paired,
-    Report,
     Role,
     RunCost,
-    ScheduleSettings,
-    Scheme,
-    SchemeRow,
-    Seeded,
     SeedRun,
     SpaceCell,
     SpaceRow,
     StatTest,
-    StudyTrials,
     Summary,
     TimeToTarget,
-    TrialPoint,
     TuningCurve,
+)
+from hpsearch.report.model import (
+    FinetuneSettings,
+    MultitaskRow,
+    MultitaskTable,
+    Report,
+    ScheduleSettings,
+    Scheme,
+    SchemeRow,
+    Seeded,
+    StudyTrials,
+    TrialPoint,
 )
 from tests.report.helpers import make_comparison, make_report
 
@@ -259,7 +261,7 @@ def report(comparison) -> Report:
 
 
 def test_report_json_keys_and_shape(report):
-    data = json.loads(report_json(report))
+    data = json.loads(to_json(report))
     assert list(data) == REPORT_KEYS and data["version"] == 6
     comp = data["comparison"]
     assert list(comp) == COMPARISON_KEYS
@@ -342,14 +344,14 @@ def test_report_json_keys_and_shape(report):
 
 
 def test_report_json_reads_back_as_the_same_report(report):
-    assert Report.from_dict(json.loads(report_json(report))) == report
+    assert Report.from_dict(json.loads(to_json(report))) == report
     bare = make_report()  # one arm, no multitask table, nothing in the tuples
-    assert Report.from_dict(json.loads(report_json(bare))) == bare
+    assert Report.from_dict(json.loads(to_json(bare))) == bare
 
 
 def test_compare_json_reads_back_as_the_same_comparison(comparison):
     doc = CompareReport(COMPARE_VERSION, "now", "a-vs-b", ("a.toml", "b.toml"), comparison)
-    data = json.loads(report_json(doc))
+    data = json.loads(to_json(doc))
     assert list(data) == ["version", "created", "name", "study_files", "comparison"]
     assert CompareReport.from_dict(data) == doc
     data["version"] = 2
@@ -361,7 +363,7 @@ def test_a_run_written_without_evals_or_cost_reads_with_neither(comparison):
     """A re-run stored before hpsearch kept its evaluations and cost: both empty."""
     run = comparison.configs[0].runs[0].to_dict()
     del run["evals"], run["cost"]
-    from hpsearch.report.model.base import from_dict
+    from hpsearch.compare.model import from_dict
 
     back = from_dict(SeedRun, run)
     assert back.evals == () and back.cost.seconds_per_step is None
@@ -371,7 +373,7 @@ def test_nan_is_written_as_null_and_read_back_as_nan(report):
     run = SeedRun(seed=0, trial=0, value=math.nan, metrics={"f1": math.nan})
     diverged = replace(config("study", "adamw", [0.5]), runs=(run,), best_run=run)
     comparison = replace(report.comparison, configs=(diverged,))
-    data = json.loads(report_json(make_report(comparison=comparison)))
+    data = json.loads(to_json(make_report(comparison=comparison)))
     (written,) = data["comparison"]["configs"][0]["runs"]
     assert (written["value"], written["metrics"]) == (None, {"f1": None})
     (back,) = Report.from_dict(data).comparison.configs
@@ -381,7 +383,7 @@ def test_nan_is_written_as_null_and_read_back_as_nan(report):
 
 @pytest.mark.parametrize("version", [3, 4, 7, None])
 def test_from_dict_reads_only_versions_5_and_6(report, version):
-    data = json.loads(report_json(report))
+    data = json.loads(to_json(report))
     data["version"] = version
     with pytest.raises(ValueError, match=rf"`version` must be one of \(5, 6\), but got {version}"):
         Report.from_dict(data)
@@ -389,7 +391,7 @@ def test_from_dict_reads_only_versions_5_and_6(report, version):
 
 def test_a_version_5_report_reads_with_rows_not_re_run(report):
     """Version 5 had no seed re-runs of the schemes' and multitask rows: they read as None."""
-    data = json.loads(report_json(report))
+    data = json.loads(to_json(report))
     data["version"] = 5
     for row in [*data["schemes"], *data["multitask"]["rows"]]:
         del row["seeded"]

@@ -23,10 +23,10 @@ from matplotlib.image import imread
 from optuna.trial import TrialState
 from scipy import stats as scipy_stats
 
+from hpsearch.compare.stats import summarize, welch
 from hpsearch.report.markdown import to_markdown
 from hpsearch.report.model import Report, StudyTrials
 from hpsearch.report.plots import importance_figure
-from hpsearch.report.stats import summarize, welch
 from hpsearch.search import reseed as reseed_module
 from hpsearch.search.objective import TrialFailed
 from hpsearch.search.reseed import ReseedError, reseed_name, run_spec

@@ -12,8 +12,9 @@ import io
 import optuna
 import pytest
 
+from hpsearch.compare.markdown import markdown_table
 from hpsearch.report.files import schemes_csv
-from hpsearch.report.markdown import markdown_table, to_markdown
+from hpsearch.report.markdown import to_markdown
 from hpsearch.report.model import ScheduleSettings, Scheme
 from hpsearch.report.schemes import scheme_table
 from hpsearch.report.tables import scheme_rows

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hpsearch.report.model import Seeded, Summary
+from hpsearch.compare.model import Summary
+from hpsearch.report.model import Seeded
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "case_study_pages.py"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from hpsearch.train.schedules import set_lr
+from hpsearch.train.learning_rates import set_lr
 
 
 def test_set_lr_scales_each_group_from_its_own_peak():

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hpsearch.report.model import CurvePoint
+from hpsearch.compare.model import CurvePoint
 
 BAND = (0.05, 0.95)  # the band's quantiles: a 90% band
 CURVE_RESAMPLES = 1_000

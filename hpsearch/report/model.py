@@ -1,6 +1,7 @@
-"""The data of ``hpsearch report``: a study's comparison with its baseline, and what only a
-report shows: the learning schemes, a multitask study's per-task table, and the search's
-trials for the plots.
+"""The data of ``hpsearch report``: a study's comparison with its baseline (the comparison
+layer's :class:`~hpsearch.compare.model.Comparison`), and what only a report shows: the
+learning schemes, a multitask study's per-task table, and the search's trials for the plots.
+Frozen dataclasses, written as report.json and read back as the comparison's are.
 """
 
 from __future__ import annotations
@@ -9,8 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hpsearch.report.model.base import Data, Params, Role, Summary, check_version, from_dict
-from hpsearch.report.model.compare import Comparison
+from hpsearch.compare.model import (
+    Comparison,
+    Data,
+    Params,
+    Role,
+    Summary,
+    check_version,
+    from_dict,
+)
 
 # 2: "schemes", the best config of each learning scheme; 3: "multitask"; 4: the same keys
 # and shape as 3, now written from these dataclasses; 5: "comparison" is hpsearch compare's

@@ -1,26 +1,54 @@
-"""A comparison's tables as a header and rows of strings, and their titles.
+"""A comparison's tables as a header and rows of strings (:class:`Rows`), how their cells
+read, and their titles.
 
 The first is the model cards' table with the comparison's columns added; then the budget,
 the search spaces, the tuning curves, the paired tests, the cost, every config and every
-run. Drawn as markdown (:mod:`hpsearch.report.compare_markdown`) or as rich tables
-(:mod:`hpsearch.cli.tables`).
+run. Drawn as markdown (:mod:`hpsearch.compare.markdown`) or as rich tables
+(:mod:`hpsearch.cli.tables`), so the terminal and the markdown files always agree; a
+report's own tables (:mod:`hpsearch.report.tables`) are built on the same cells.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from hpsearch.report.curves import table_ks
-from hpsearch.report.labels import (
-    PERCENT,
-    arm_label,
-    bytes_label,
-    config_label,
-    metric_name,
-)
-from hpsearch.report.model import Comparison, Cost, Paired, SpaceRow, StatTest
-from hpsearch.report.tables import Rows, number_cell, p_cell, pm_cell
-from hpsearch.search.runs import NOT_RECORDED
+from hpsearch.compare.curves import table_ks
+from hpsearch.compare.labels import PERCENT, arm_label, bytes_label, config_label, metric_name
+from hpsearch.compare.model import Comparison, Cost, Paired, SpaceRow, StatTest, Summary
+from hpsearch.search.record import NOT_RECORDED
+
+
+class Rows(NamedTuple):
+    """A table as strings: the column names and one list of cells per row."""
+
+    header: list[str]
+    body: list[list[str]]
+
+
+def number_cell(
+    value: float | None, digits: int = 4, scale: float = 1.0, sign: bool = False
+) -> str:
+    """``value × scale`` with ``digits`` decimals (and its sign); ``–`` for None or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return format(value * scale, f"{'+' if sign else ''}.{digits}f")
+
+
+def pm_cell(summary: Summary, digits: int = 4, scale: float = 1.0) -> str:
+    """``mean ± std``; ``mean (n=1)`` for a single run."""
+    mean = number_cell(summary.mean, digits, scale)
+    if summary.std is None:
+        return f"{mean} (n=1)"
+    return f"{mean} ± {number_cell(summary.std, digits, scale)}"
+
+
+def p_cell(p: float | None) -> str:
+    """A p-value: three decimals, or scientific below 0.001; ``–`` when undefined."""
+    if p is None:
+        return "–"
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
 
 
 def scale(metric: str) -> float:
@@ -305,3 +333,19 @@ def run_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
         for r in c.runs
     ]
     return Rows(header, rows)
+
+
+def wilcoxon_note(comp: Comparison) -> str | None:
+    """Why a Wilcoxon p-value of few pairs says nothing; None with enough pairs."""
+    if not comp.paired:
+        return None
+    floor = comp.paired[0].wilcoxon_floor
+    if floor <= 0.05:
+        return None
+    n = len(comp.seeds)
+    return (
+        f"With {n} pairs the exact Wilcoxon signed-rank test cannot give a two-sided p below "
+        f"{floor:.4g} (2 / 2^{n}, every difference of one sign): it cannot reach p < 0.05 "
+        "below 6 pairs, so its p here is no evidence either way; run more seeds (--seeds 6 "
+        "or more) for it to count."
+    )

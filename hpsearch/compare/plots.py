@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from hpsearch.report.figures import PlotResult, draw_all, integer_ticks, new_figure
-from hpsearch.report.labels import optimizer_name
-from hpsearch.report.model import Comparison, ConfigResult
+from hpsearch.compare.labels import optimizer_name
+from hpsearch.compare.model import Comparison, ConfigResult
+from hpsearch.compare.png import PlotResult, draw_all, integer_ticks, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -28,7 +28,7 @@ Maker = Callable[[], "Figure | str"]
 
 def comparison_makers(comp: Comparison) -> dict[str, Maker]:
     """Each plot of ``comp`` by file name, as a maker for
-    :func:`~hpsearch.report.figures.draw_all`."""
+    :func:`~hpsearch.compare.png.draw_all`."""
     return {
         "seeds.png": lambda: seeds_figure(comp),
         "tuning.png": lambda: tuning_figure(comp),

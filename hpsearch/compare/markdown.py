@@ -1,11 +1,14 @@
 """compare.md, and the comparison's sections that report.md shares: the tables of
-:mod:`hpsearch.report.compare_tables` as markdown, with what each number means."""
+:mod:`hpsearch.compare.tables` as markdown, with what each number means."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from hpsearch.report.compare_tables import (
+from hpsearch.compare.labels import config_label
+from hpsearch.compare.model import CompareReport, Comparison, Params, ParamValue
+from hpsearch.compare.tables import (
+    Rows,
     budget_rows,
     cards_rows,
     cards_title,
@@ -14,13 +17,12 @@ from hpsearch.report.compare_tables import (
     cost_rows,
     curve_rows,
     hardware_note,
+    number_cell,
     paired_rows,
     run_rows,
     space_table,
+    wilcoxon_note,
 )
-from hpsearch.report.labels import config_label
-from hpsearch.report.model import CompareReport, Comparison, Params, ParamValue
-from hpsearch.report.tables import Rows, number_cell
 
 Section = list[str]  # markdown lines, starting with a "## " heading
 
@@ -39,22 +41,6 @@ def markdown_table(rows: Rows) -> str:
 def config_metrics(comp: Comparison) -> tuple[str, ...]:
     """The metrics of the configs' tables: the objective, then every metric of the runs."""
     return tuple(dict.fromkeys([comp.metric, *(m for c in comp.configs for m in c.summary)]))
-
-
-def wilcoxon_note(comp: Comparison) -> str | None:
-    """Why a Wilcoxon p-value of few pairs says nothing; None with enough pairs."""
-    if not comp.paired:
-        return None
-    floor = comp.paired[0].wilcoxon_floor
-    if floor <= 0.05:
-        return None
-    n = len(comp.seeds)
-    return (
-        f"With {n} pairs the exact Wilcoxon signed-rank test cannot give a two-sided p below "
-        f"{floor:.4g} (2 / 2^{n}, every difference of one sign): it cannot reach p < 0.05 "
-        "below 6 pairs, so its p here is no evidence either way; run more seeds (--seeds 6 "
-        "or more) for it to count."
-    )
 
 
 def cards_section(comp: Comparison) -> Section:

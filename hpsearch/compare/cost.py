@@ -12,8 +12,8 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from hpsearch.report.model import Cost, EvalPoint, SeedRun, TimeToTarget
-from hpsearch.search.runs import ran_on
+from hpsearch.compare.model import Cost, EvalPoint, SeedRun, TimeToTarget
+from hpsearch.search.record import ran_on
 
 NOT_MEASURED = "not measured"
 

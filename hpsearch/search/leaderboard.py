@@ -13,7 +13,7 @@ from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
 
 from hpsearch.metrics import one_class_tasks
-from hpsearch.search.runs import best_evaluation, top_trials
+from hpsearch.search.record import best_evaluation, top_trials
 
 Params = dict[str, CategoricalChoiceType]  # a trial's params
 
@@ -73,7 +73,7 @@ def leaderboard_rows(
     A complete trial's value is its objective; a pruned or running one shows the best
     ``metric`` it reached before stopping, and its metrics are those of that evaluation.
     Within a state, a trial whose classifier answered one class at that evaluation ranks
-    after every trial that learned (:func:`hpsearch.search.runs.top_trials`' rule).
+    after every trial that learned (:func:`hpsearch.search.record.top_trials`' rule).
     """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     sign = -1.0 if maximize else 1.0
@@ -122,7 +122,7 @@ SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "failed")
 
 def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
     """Every study in ``storage``: trials by state, best value and params (the best by
-    :func:`hpsearch.search.runs.top_trials`: a trial that learned before any that did not).
+    :func:`hpsearch.search.record.top_trials`: a trial that learned before any that did not).
 
     Studies are sorted by name, so a study and its ``-reseed`` companion sit together.
     """

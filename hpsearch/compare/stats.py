@@ -2,7 +2,7 @@
 a bootstrap CI, the effect size and Holm's correction.
 
 Plain functions over lists of floats that return the report's
-:class:`~hpsearch.report.model.Summary` and :class:`~hpsearch.report.model.StatTest`; they know
+:class:`~hpsearch.compare.model.Summary` and :class:`~hpsearch.compare.model.StatTest`; they know
 nothing of Optuna or of how the numbers will be shown. Formulas: ``../shared/COMPARISON.md``.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from hpsearch.report.model import StatTest, Summary
+from hpsearch.compare.model import StatTest, Summary
 
 # Bootstrap resamples of a mean difference's CI, and the CI's level.
 RESAMPLES = 10_000

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hpsearch.compare.arms import KIND, Arm
+from hpsearch.compare.model import SpaceCell, SpaceRow
 from hpsearch.optim import OPTIMIZERS
-from hpsearch.report.arms import KIND, Arm
-from hpsearch.report.model import SpaceCell, SpaceRow
 from hpsearch.spec.schema import APPLIES_WHEN
 from hpsearch.spec.space import Categorical, FloatRange, IntRange, Param
 

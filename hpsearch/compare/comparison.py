@@ -1,5 +1,5 @@
-"""Building a comparison: arms (:mod:`hpsearch.report.arms`) → paired re-runs over one seed
-list → a :class:`~hpsearch.report.model.Comparison`.
+"""Building a comparison: arms (:mod:`hpsearch.compare.arms`) → paired re-runs over one seed
+list → a :class:`~hpsearch.compare.model.Comparison`.
 
 The one mechanism behind ``hpsearch compare`` and ``hpsearch report`` (which compares a
 study with its baseline). The ``top`` best configs of each arm's judged trials are re-run
@@ -18,20 +18,12 @@ from dataclasses import replace
 
 from optuna.trial import FrozenTrial, TrialState
 
-from hpsearch.data.encode import DataCache
-from hpsearch.metrics import default_direction
-from hpsearch.report.arms import Arm, Plan
-from hpsearch.report.cost import arm_cost
-from hpsearch.report.curves import BAND, CURVE_RESAMPLES, tuning_curve
-from hpsearch.report.model import (
-    ArmResult,
-    Comparison,
-    ConfigResult,
-    Paired,
-    TuningCurve,
-)
-from hpsearch.report.spaces import space_rows, space_warnings
-from hpsearch.report.stats import (
+from hpsearch.compare.arms import Arm, Plan
+from hpsearch.compare.cost import arm_cost
+from hpsearch.compare.curves import BAND, CURVE_RESAMPLES, tuning_curve
+from hpsearch.compare.model import ArmResult, Comparison, ConfigResult, Paired, TuningCurve
+from hpsearch.compare.spaces import space_rows, space_warnings
+from hpsearch.compare.stats import (
     CI_LEVEL,
     RESAMPLES,
     bootstrap_ci,
@@ -43,9 +35,11 @@ from hpsearch.report.stats import (
     wilcoxon,
     wilcoxon_floor,
 )
+from hpsearch.data.encode import DataCache
+from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
+from hpsearch.search.record import best_evaluation, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
-from hpsearch.search.runs import best_evaluation, top_trials
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
