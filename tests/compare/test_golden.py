@@ -6,7 +6,8 @@ trials, one pruned) and ``mfac`` (M-FAC, baseline ``adam``; 4 trials), with the 
 their top 2 configs on seeds 0-2 already finished (a stand-in objective's, which trained
 nothing). ``golden/compare.json`` and ``golden/report.json`` are what ``hpsearch compare
 adam.toml mfac.toml --seeds 3 --top 2`` and ``hpsearch report mfac.toml --seeds 3 --top 2``
-wrote on it before ``hpsearch/compare/`` existed (commit 39c14ec). Nothing is left to run,
+wrote on it before ``hpsearch/compare/`` existed (commit 39c14ec), their study files'
+folder written as ``<dir>``. Nothing is left to run,
 so the commands train nothing and add no trial.
 """
 
@@ -31,9 +32,9 @@ def comparable(doc: dict[str, Any], folder: Path) -> dict[str, Any]:
     return json.loads(text.replace(str(folder), "<dir>"))
 
 
-def golden(name: str, written_in: str) -> dict[str, Any]:
-    """A golden file, its study files' folder (``written_in``) as ``<dir>``."""
-    return comparable(json.loads((GOLDEN / name).read_text()), Path(written_in))
+def golden(name: str) -> dict[str, Any]:
+    """A golden file (written with its study files' folder as ``<dir>``)."""
+    return comparable(json.loads((GOLDEN / name).read_text()), GOLDEN)
 
 
 def trial_counts(url: str) -> dict[str, int]:
@@ -58,9 +59,8 @@ def test_compare_and_report_write_the_golden_numbers(quora_study, tmp_path, cli)
     assert code == 0, err
     assert trial_counts(url) == before  # nothing ran
 
-    written_in = "/tmp/pytest-of-root/pytest-1/test_gen0"  # where the golden files were made
     results = tmp_path / "results"
     compared = json.loads((results / "adam-vs-mfac" / "compare.json").read_text())
-    assert comparable(compared, tmp_path) == golden("compare.json", written_in)
+    assert comparable(compared, tmp_path) == golden("compare.json")
     reported = json.loads((results / "mfac" / "report.json").read_text())
-    assert comparable(reported, tmp_path) == golden("report.json", written_in)
+    assert comparable(reported, tmp_path) == golden("report.json")
