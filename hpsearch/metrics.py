@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    # numpy, scipy and scikit-learn are imported where metrics are computed: the names and
+    # numpy and scikit-learn are imported where metrics are computed: the names and
     # directions here are read by every command, which must start fast.
     import numpy as np
 
@@ -127,10 +127,10 @@ def compute_metrics(
     ``spearman`` of 0 rather than NaN, so that a collapsed model ranks last, not unranked.
     """
     import numpy as np
-    from scipy import stats
-    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
     if kind == "classification":
+        from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+
         preds = outputs.argmax(axis=-1)
         binary = outputs.shape[-1] == 2
         return {
@@ -144,8 +144,56 @@ def compute_metrics(
     preds = outputs.reshape(-1)
     constant = np.ptp(preds) == 0 or np.ptp(labels) == 0
     return {
-        "pearson": 0.0 if constant else float(stats.pearsonr(preds, labels)[0]),
-        "spearman": 0.0 if constant else float(stats.spearmanr(preds, labels)[0]),
+        "pearson": 0.0 if constant else pearson(preds, labels),
+        "spearman": 0.0 if constant else spearman(preds, labels),
         "mse": float(np.mean((preds - labels) ** 2)),
         "loss": float(loss),
     }
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's correlation of two series of equal length, as ``scipy.stats.pearsonr``
+    computes it (equal within float rounding; tests/test_metrics.py checks), without
+    importing scipy for one number.
+
+    Computed in float64. NaN or ±inf in either series gives NaN; so does a constant series,
+    whose correlation is undefined (:func:`compute_metrics` scores it 0 instead).
+    """
+    import numpy as np
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    # inf - inf, 0 / 0: NaN is the answer there, not a warning.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx, dy = x - x.mean(), y - y.mean()
+        # Scaled by the largest deviation before the dot products, as scipy does, so that
+        # the squares of values near 1e200 do not overflow.
+        dx, dy = dx / np.abs(dx).max(), dy / np.abs(dy).max()
+        r = np.dot(dx, dy) / (np.linalg.norm(dx) * np.linalg.norm(dy))
+    return float(np.clip(r, -1.0, 1.0))  # |r| > 1 only by rounding; NaN stays NaN
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation: :func:`pearson` of the ranks, ties given their mean
+    rank, as ``scipy.stats.spearmanr`` computes it. NaN in either series gives NaN."""
+    import numpy as np
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if np.isnan(x).any() or np.isnan(y).any():
+        return float("nan")  # a NaN has no rank (argsort would put it last)
+    return pearson(_ranks(x), _ranks(y))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values``, equal values sharing the mean of their ranks
+    (``scipy.stats.rankdata``'s default, "average")."""
+    import numpy as np
+
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]  # where each run of equal values starts
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], len(values)]
+    ranks = np.empty(len(values))
+    # A run's positions start ... end - 1 hold ranks start + 1 ... end: their mean.
+    ranks[order] = ((starts + 1 + ends) / 2)[np.cumsum(first) - 1]
+    return ranks

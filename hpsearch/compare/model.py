@@ -7,24 +7,26 @@ fills it in; ``hpsearch compare`` writes it as compare.json (:class:`CompareRepo
 ``hpsearch report`` inside report.json (:mod:`hpsearch.report.model`).
 
 Field names are the JSON files' keys and fields keep their order, so ``to_dict()`` (a plain
-:func:`dataclasses.asdict`) is the JSON's shape as it is, and ``from_dict`` reads a file
-back into the same objects. Sequences are tuples, so the data cannot grow or shrink once
-built; the dicts inside map names (metrics, params, arms) to values.
+:func:`dataclasses.asdict`) is the JSON's shape as it is, and :func:`from_dict` (pydantic,
+by the fields' type hints) reads a file back into the same objects. Sequences are tuples, so
+the data cannot grow or shrink once built; the dicts inside map names (metrics, params,
+arms) to values. A :data:`JsonFloat` field reads null (NaN, as the files write it) as NaN.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import types
-import typing
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from optuna.distributions import CategoricalChoiceType
 
-from hpsearch.search.record import EvalPoint, RunCost, SeedRun
+from hpsearch.search.record import EvalPoint, JsonFloat, RunCost, SeedRun
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
 
 __all__ = [
     "COMPARE_VERSION",
@@ -36,6 +38,7 @@ __all__ = [
     "CurvePoint",
     "Data",
     "EvalPoint",
+    "JsonFloat",
     "Paired",
     "ParamValue",
     "Params",
@@ -70,10 +73,10 @@ class Summary(Data):
     """One metric over N runs (seeds) of one config."""
 
     n: int
-    mean: float
+    mean: JsonFloat
     std: float | None  # sample standard deviation (ddof=1); None for a single run
-    best: float  # best-of-N: the max, or the min for a minimized metric (loss)
-    worst: float
+    best: JsonFloat  # best-of-N: the max, or the min for a minimized metric (loss)
+    worst: JsonFloat
 
 
 @dataclass(frozen=True)
@@ -108,48 +111,58 @@ class ConfigResult(Data):
 T = TypeVar("T")
 
 
-def check_version(data: Mapping[str, Any], readable: tuple[int, ...], file: str) -> None:
-    """Raise ValueError unless ``data["version"]`` is one of ``readable``."""
+def check_version(data: object, readable: tuple[int, ...], file: str) -> None:
+    """Raise ValueError unless ``data`` is a JSON object whose ``version`` is one of
+    ``readable``: one line, before any field is read."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{file} must hold a JSON object, but holds a {type(data).__name__}")
     version = data.get("version")
     if version not in readable:
         raise ValueError(f"{file} `version` must be one of {readable}, but got {version!r}")
 
 
-def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
-    """A dataclass ``cls`` from plain data, converting each field by its type hint.
+def from_dict(cls: type[T], data: Mapping[str, Any], file: str = "the data") -> T:
+    """A dataclass ``cls`` from plain data (``json.load`` of what ``to_dict()`` wrote),
+    validated and converted by pydantic by the fields' type hints.
 
-    The inverse of ``to_dict()`` followed by JSON: lists become the tuples the hints ask for,
-    nested dicts become dataclasses, and null becomes NaN where the hint is a plain float
-    (the JSON files write NaN, a diverged run, as null). A key the data lacks takes the
-    field's default (a field added since the file was written).
+    Lists become the tuples the hints ask for, nested dicts become dataclasses, and null
+    becomes NaN where the hint is :data:`JsonFloat` (the files write NaN, a diverged run, as
+    null; a ``float | None`` keeps None). A key the data lacks takes the field's default (a
+    field added since the file was written); keys the class does not know are ignored.
+
+    Raises:
+        ValueError: a value does not fit its field: one line naming ``file`` and the key.
     """
-    hints = typing.get_type_hints(cls)
-    assert dataclasses.is_dataclass(cls)
-    values = {
-        f.name: _decode(hints[f.name], data[f.name])
-        for f in dataclasses.fields(cls)
-        if f.name in data or f.default is dataclasses.MISSING
-    }
-    return cls(**values)
+    from pydantic import ValidationError
+
+    try:
+        return _adapter(cls).validate_python(data)
+    except ValidationError as e:
+        raise ValueError(_first_problem(e, file)) from None
 
 
-def _decode(hint: Any, value: Any) -> Any:
-    if value is None:
-        return math.nan if hint is float else None
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return from_dict(hint, value)
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        arms = [a for a in args if a is not type(None)]
-        # One arm (X | None) is decoded as X; a union of plain values is taken as it is.
-        return _decode(arms[0], value) if len(arms) == 1 else value
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v) for v in value)
-        return tuple(_decode(a, v) for a, v in zip(args, value, strict=True))
-    if origin is dict:
-        return {k: _decode(args[1], v) for k, v in value.items()}
-    return value
+@functools.cache
+def _adapter(cls: type[T]) -> TypeAdapter[T]:
+    # Building an adapter walks every nested dataclass (0.3 s for Report): once per class.
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(cls)
+
+
+def _first_problem(error: ValidationError, file: str) -> str:
+    """The first problem as one line, and how many more there are: ``compare.json
+    `comparison.arms.0.finished`: Input should be a valid integer, ..., but got 'many'``."""
+    first, *rest = error.errors(include_url=False)
+    key = ".".join(map(str, first["loc"]))
+    where = f"{file} `{key}`" if key else file
+    if first["type"] == "missing":
+        line = f"{where} is missing"
+    else:
+        got = repr(first["input"])
+        got = got if len(got) <= 60 else got[:57] + "..."  # a whole object would be pages
+        line = f"{where}: {first['msg']}, but got {got}"
+    more = len(rest)
+    return line + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
 
 # 1: the first compare.json
@@ -196,10 +209,10 @@ class CurvePoint(Data):
     """The tuning curve after k trials."""
 
     k: int
-    expected: float  # expected best of k trials (Dodge et al. 2019)
-    low: float  # the band: 5th percentile of the estimate over bootstrap resamples
-    high: float  # 95th percentile
-    observed: float  # the best of the arm's first k trials, by trial number
+    expected: JsonFloat  # expected best of k trials (Dodge et al. 2019)
+    low: JsonFloat  # the band: 5th percentile of the estimate over bootstrap resamples
+    high: JsonFloat  # 95th percentile
+    observed: JsonFloat  # the best of the arm's first k trials, by trial number
 
 
 @dataclass(frozen=True)
@@ -207,7 +220,8 @@ class TuningCurve(Data):
     """An arm's expected best validation metric as a function of its tuning budget."""
 
     arm: str
-    values: tuple[float, ...]  # its judged trials' values by trial number (pruned: best reported)
+    # Its judged trials' values by trial number (a pruned trial's: its best reported)
+    values: tuple[JsonFloat, ...]
     points: tuple[CurvePoint, ...]  # k = 1 ... len(values)
 
 
@@ -218,15 +232,15 @@ class Paired(Data):
     arm: str
     metric: str
     seeds: tuple[int, ...]  # the seeds both arms ran, in order
-    differences: tuple[float, ...]  # arm minus baseline, per seed
-    mean: float  # of the differences
+    differences: tuple[JsonFloat, ...]  # arm minus baseline, per seed
+    mean: JsonFloat  # of the differences
     std: float | None  # sample std of the differences; None with one seed
     ci_low: float | None  # bootstrap 95% CI of the mean difference; None with one seed
     ci_high: float | None
     effect_size: float | None  # mean / std of the differences
     t_test: StatTest  # paired t-test (scipy.stats.ttest_rel)
     wilcoxon: StatTest  # Wilcoxon signed-rank (scipy.stats.wilcoxon)
-    wilcoxon_floor: float  # the smallest two-sided p Wilcoxon can reach with these pairs
+    wilcoxon_floor: JsonFloat  # the smallest two-sided p Wilcoxon can reach with these pairs
     welch: StatTest  # unpaired view: Welch's t-test
 
 
@@ -280,11 +294,11 @@ class Comparison(Data):
     warnings: tuple[str, ...]  # where the arms' spaces or fixed settings differ
     curves: tuple[TuningCurve, ...]
     curve_resamples: int  # bootstrap resamples of the curves' bands
-    curve_band: tuple[float, float]  # the band's quantiles: (0.05, 0.95), a 90% band
+    curve_band: tuple[JsonFloat, JsonFloat]  # the band's quantiles: (0.05, 0.95), a 90% band
     resamples: int  # bootstrap resamples of the CIs of the paired differences
-    ci_level: float  # of those CIs: 0.95
+    ci_level: JsonFloat  # of those CIs: 0.95
     paired: tuple[Paired, ...]  # each other arm against the baseline, per compared metric
-    target: float  # time-to-target's target value of the objective
+    target: JsonFloat  # time-to-target's target value of the objective
     target_source: str  # where the target comes from
     costs: tuple[Cost, ...]
     configs: tuple[ConfigResult, ...]  # every re-run config, arm by arm
@@ -316,7 +330,8 @@ class CompareReport(Data):
         """The comparison of a compare.json's data (``json.load``).
 
         Raises:
-            ValueError: the data is of a version this code cannot read.
+            ValueError: the data is of a version this code cannot read, or a value does
+                not fit its field (one line naming the key).
         """
         check_version(data, (COMPARE_VERSION,), "compare.json")
-        return from_dict(cls, data)
+        return from_dict(cls, data, "compare.json")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from hpsearch.compare.model import (
     Comparison,
     Data,
+    JsonFloat,
     Params,
     Role,
     Summary,
@@ -35,7 +36,7 @@ class TrialPoint(Data):
     number: int
     state: str  # complete, pruned or failed
     value: float | None
-    intermediate: tuple[tuple[int, float], ...]  # (evaluation, objective), by evaluation
+    intermediate: tuple[tuple[int, JsonFloat], ...]  # (evaluation, objective), by evaluation
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class StudyTrials(Data):
     metric: str
     direction: str
     trials: tuple[TrialPoint, ...]
-    importance: dict[str, float] | None  # fANOVA importance per param; None: see the note
+    importance: dict[str, JsonFloat] | None  # fANOVA importance per param; None: see the note
     importance_note: str | None  # why there are no importances
 
 
@@ -90,7 +91,7 @@ class Seeded(Data):
     """A row's config re-run without pruning with each of the report's seeds."""
 
     seeds: tuple[int, ...]
-    values: dict[str, tuple[float, ...]]  # per metric: one value per seed, in seed order
+    values: dict[str, tuple[JsonFloat, ...]]  # per metric: one value per seed, in seed order
     summary: dict[str, Summary]  # per metric: over the seeds
 
 
@@ -102,8 +103,8 @@ class SchemeRow(Data):
     scheme: Scheme
     finetune: FinetuneSettings
     schedule: ScheduleSettings
-    metrics: dict[str, float]  # the trial's best evaluation
-    value: float
+    metrics: dict[str, JsonFloat]  # the trial's best evaluation
+    value: JsonFloat
     trial: int
     params: Params
     trainable_params: int | None
@@ -121,7 +122,7 @@ class MultitaskRow(Data):
     n_trials: int  # complete trials it was chosen from
     combine: str | None  # the trial's multitask.combine
     params: Params
-    metrics: dict[str, float]  # the table's columns
+    metrics: dict[str, JsonFloat]  # the table's columns
     seeded: Seeded | None = None  # the table's columns; None: not re-run
 
 
@@ -160,7 +161,8 @@ class Report(Data):
         """The report of a report.json's data (``json.load``); null floats become NaN.
 
         Raises:
-            ValueError: the data is of a version this code cannot read.
+            ValueError: the data is of a version this code cannot read, or a value does
+                not fit its field (one line naming the key).
         """
         check_version(data, READABLE_VERSIONS, "report.json")
-        return from_dict(cls, data)
+        return from_dict(cls, data, "report.json")

@@ -7,13 +7,34 @@ trial. Re-runs made before hpsearch recorded a measurement read it as None.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.metrics import evaluation_rank, one_class_tasks
+
+
+class _NullIsNaN:
+    """pydantic metadata: JSON null reads back as NaN. The report files write NaN (a
+    diverged run) and ±inf as null, which a plain float would refuse."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        # pydantic-core is imported when a file is read, not with this module (the leaderboard
+        # and every command that reads a trial import it).
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_before_validator_function(
+            lambda value: math.nan if value is None else value, handler(source)
+        )
+
+
+# A float of the report files' data: a float to Python and type checkers; null in a file
+# reads back as NaN (hpsearch.compare.model.from_dict). Where None means "not measured",
+# fields are `float | None` instead, and null reads back as None.
+JsonFloat = Annotated[float, _NullIsNaN()]
 
 
 @dataclass(frozen=True)
@@ -22,7 +43,7 @@ class EvalPoint:
 
     step: int  # optimizer steps done
     train_seconds: float | None  # training seconds so far, evaluations excluded
-    value: float  # the study's metric at this evaluation
+    value: JsonFloat  # the study's metric at this evaluation
 
 
 @dataclass(frozen=True)
@@ -60,13 +81,13 @@ class SeedRun:
 
     seed: int
     trial: int  # number of the trial in the companion study
-    value: float  # the objective: best evaluation of the study's metric
-    metrics: dict[str, float]  # every metric of that evaluation
+    value: JsonFloat  # the objective: best evaluation of the study's metric
+    metrics: dict[str, JsonFloat]  # every metric of that evaluation
     evals: tuple[EvalPoint, ...] = ()  # every evaluation, in order
     cost: RunCost = NO_COST
     # A multitask run's jointly trained model at its best evaluation; ``metrics`` are its
     # per-task ensemble's when it has one. None for a single-task run.
-    joint_metrics: dict[str, float] | None = None
+    joint_metrics: dict[str, JsonFloat] | None = None
     # Why its classifier learned nothing: one class predicted for every validation example
     # (hpsearch.search.divergence.one_class); None: it did not, or was not checked.
     one_class: str | None = None

@@ -5,7 +5,8 @@
   for it, so concurrent workers queue instead of failing with "database is locked".
 - ``journal:///study.log``: Optuna's JournalStorage on a file, for many workers on one
   node. As with SQLite, three slashes start a relative path and four an absolute one
-  (``journal:////scratch/study.log``). The file system must support ``open(O_EXCL)``;
+  (``journal:////scratch/study.log``). Writers take turns through a lock file
+  (``study.log.lock``) made with ``open(O_EXCL)``: the file system must support it, as
   NFS v3 and later do.
 - ``postgresql://user:pass@host/db`` (or ``mysql://...``): any SQLAlchemy URL, for many
   machines. PostgreSQL takes the psycopg driver: ``pip install 'hpsearch[postgres]'``.
@@ -43,7 +44,7 @@ from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage
-from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 
 from hpsearch.errors import HpsearchError
 
@@ -402,29 +403,49 @@ class SafeJournalBackend(JournalFileBackend):
     record would be glued to the cut one, and the journal could not be read again. Before
     each write, under the journal's lock, a cut-short last line is set aside in
     ``<file>.torn`` with a warning; every complete record stays.
+
+    Writers take turns through Optuna's :class:`~optuna.storages.journal.JournalFileOpenLock`
+    (``<file>.lock``, made with ``open(O_EXCL)``), the one kind of lock every process that
+    opens the journal through :func:`open_storage` uses. Optuna's default lock, a symlink of
+    the same name, excludes it too: either one existing makes the other wait.
     """
+
+    def __init__(self, file_path: str) -> None:
+        # Kept here, not read back from Optuna's private attributes.
+        self.path = Path(file_path)
+        self.file_lock = JournalFileOpenLock(file_path)
+        super().__init__(file_path, lock_obj=self.file_lock)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the journal's lock: no other writer appends meanwhile."""
+        self.file_lock.acquire()
+        try:
+            yield
+        finally:
+            self.file_lock.release()
 
     def recover(self) -> None:
         """Set aside a cut-short last line now (at open), under the journal's lock."""
-        from optuna.storages.journal._file import get_lock_file
-
-        with get_lock_file(self._lock):
+        with self.locked():
             self._set_aside_torn_tail()
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        # As Optuna's, with the torn-tail check under the same lock as the write.
-        from optuna.storages.journal._file import get_lock_file
-
-        with get_lock_file(self._lock):
+        # As Optuna's (the same bytes: tests/search/test_storage_faults.py checks it), with
+        # the torn-tail check under the same lock as the write. Optuna's own append_logs
+        # cannot be called here: it takes the lock itself, and the lock is not reentrant.
+        with self.locked():
             self._set_aside_torn_tail()
             text = "\n".join(json.dumps(r, separators=(",", ":")) for r in logs) + "\n"
-            with open(self._file_path, "ab") as f:
+            with self.path.open("ab") as f:
                 f.write(text.encode("utf-8"))
                 f.flush()
                 os.fsync(f.fileno())
 
     def _set_aside_torn_tail(self) -> None:
-        path = Path(self._file_path)
+        # Only bytes after the last newline go. Optuna caches the offsets of complete lines
+        # only (read_logs skips a line without its newline), so none points past the new end.
+        path = self.path
         torn = _torn_tail(path)
         if not torn:
             return
@@ -437,8 +458,6 @@ class SafeJournalBackend(JournalFileBackend):
             f.truncate(f.seek(0, os.SEEK_END) - len(torn))
             f.flush()
             os.fsync(f.fileno())
-        # The offsets Optuna cached for reading may point past the new end.
-        self._log_number_offset = {0: 0}
         log.warning(
             "journal %s: its last line was cut short (a crash while writing); set aside its "
             "%d bytes in %s and kept every complete record",

@@ -398,3 +398,40 @@ def test_a_version_5_report_reads_with_rows_not_re_run(report):
     back = Report.from_dict(data)
     assert back.schemes[0].seeded is None
     assert all(r.seeded is None for r in back.multitask.rows)
+
+
+def test_params_keep_the_type_of_each_value(report):
+    """A param value is None, bool, int, float or str (Optuna's choices): each reads back as
+    it was written, a bool not as 1 nor an int as 1.0."""
+    params = {"none": None, "flag": True, "layers": 3, "lr": 0.5, "whole": 2.0, "kind": "x"}
+    config = replace(report.comparison.configs[0], params=params)
+    data = json.loads(
+        to_json(replace(report, comparison=replace(report.comparison, configs=(config,))))
+    )
+    (back,) = Report.from_dict(data).comparison.configs
+    assert back.params == params
+    assert [type(v) for v in back.params.values()] == [type(v) for v in params.values()]
+
+
+def test_a_value_that_does_not_fit_its_field_is_one_line_naming_the_key(report):
+    data = json.loads(to_json(report))
+    data["comparison"]["arms"][0]["finished"] = "many"
+    with pytest.raises(ValueError, match=r"^report.json `comparison.arms.0.finished`: ") as e:
+        Report.from_dict(data)
+    assert "'many'" in str(e.value) and "\n" not in str(e.value)
+    del data["comparison"]["arms"][0]["finished"], data["study"]
+    with pytest.raises(
+        ValueError, match=r"^report.json `study` is missing \(and 1 more problem\)$"
+    ):
+        Report.from_dict(data)
+    with pytest.raises(
+        ValueError, match=r"^compare.json must hold a JSON object, but holds a list$"
+    ):
+        CompareReport.from_dict([])
+
+
+def test_data_that_is_not_an_object_is_one_line():
+    from hpsearch.compare.model import from_dict
+
+    with pytest.raises(ValueError, match=r"^the data: Input should be .*, but got \[1, 2\]$"):
+        from_dict(SeedRun, [1, 2])

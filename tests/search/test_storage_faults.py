@@ -95,6 +95,66 @@ def test_an_empty_file_becomes_a_journal(tmp_path):
     assert finished_study(f"journal:///{path}", n=1).trials[0].state == TrialState.COMPLETE
 
 
+RECORDS = [{"op_code": 0, "worker_id": "w", "study_name": "s", "directions": [1]}]
+
+
+def test_the_journal_is_written_byte_for_byte_as_optuna_writes_it(tmp_path):
+    """SafeJournalBackend writes its records itself (under its lock, after the torn-tail
+    check): an Optuna upgrade that changes how a journal's records are written fails here."""
+    from optuna.storages.journal import JournalFileBackend
+
+    ours, theirs = tmp_path / "ours.log", tmp_path / "theirs.log"
+    storage_module.SafeJournalBackend(str(ours)).append_logs(RECORDS * 2)
+    JournalFileBackend(str(theirs)).append_logs(RECORDS * 2)
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert list(JournalFileBackend(str(ours)).read_logs(0)) == RECORDS * 2
+
+
+@pytest.mark.parametrize("held_as", ["O_EXCL file", "symlink"])
+def test_journal_writers_wait_for_the_lock_file(tmp_path, held_as):
+    """Another writer holds ``<file>.lock``: made with O_EXCL (hpsearch's lock, Optuna's
+    JournalFileOpenLock) or as a symlink (Optuna's default lock, an older hpsearch)."""
+    import threading
+    import time
+
+    from optuna.storages.journal import JournalFileOpenLock
+
+    path = tmp_path / "s.log"
+    backend = storage_module.SafeJournalBackend(str(path))
+    assert isinstance(backend.file_lock, JournalFileOpenLock)
+    lock = tmp_path / "s.log.lock"
+    if held_as == "symlink":
+        lock.symlink_to(path)
+    else:
+        lock.touch()
+    writer = threading.Thread(target=backend.append_logs, args=(RECORDS,))
+    writer.start()
+    time.sleep(0.3)
+    assert writer.is_alive() and path.read_bytes() == b""  # waiting, nothing written
+    lock.unlink()  # the other writer is done
+    writer.join(timeout=10)
+    assert not writer.is_alive()
+    assert path.read_bytes().count(b"\n") == 1 and not lock.exists()
+
+
+def test_offsets_a_reader_cached_stay_valid_when_a_torn_line_is_set_aside(tmp_path):
+    """Optuna caches where each complete record starts; setting aside a torn last line
+    removes no complete record, so the cache of a backend that read before it still holds."""
+    from optuna.storages.journal import JournalFileBackend
+
+    path = tmp_path / "s.log"
+    backend = storage_module.SafeJournalBackend(str(path))
+    backend.append_logs(RECORDS * 2)
+    assert len(list(backend.read_logs(0))) == 2  # fills the cache
+    with path.open("ab") as f:
+        f.write(b'{"op_code":5,"worker_id":"dead","tri')  # another worker crashed mid-write
+    assert len(list(backend.read_logs(2))) == 0  # a torn last line is no record
+    backend.append_logs(RECORDS)
+    assert list(backend.read_logs(2)) == RECORDS  # from the cached offset of record 2
+    assert list(backend.read_logs(0)) == list(JournalFileBackend(str(path)).read_logs(0))
+    assert len(list(backend.read_logs(0))) == 3
+
+
 # ---- SQLite -------------------------------------------------------------------------------
 
 
