@@ -27,7 +27,7 @@ from typing import Literal
 
 from hpsearch.compare.markdown import markdown_table, params_text
 from hpsearch.compare.model import CompareReport, Comparison, Paired, Summary
-from hpsearch.compare.stats import bootstrap_ci, paired_t
+from hpsearch.compare.stats import paired_ci, paired_t
 from hpsearch.compare.tables import cards_rows, digits, pm_cell, scale
 from hpsearch.report.labels import scheme_label
 from hpsearch.report.model import Report, SchemeRow, Seeded
@@ -131,10 +131,10 @@ def signed(metric: str, x: float) -> str:
 
 def seeded_diff(metric: str, a: Seeded, b: Seeded) -> tuple[str, str, str, str]:
     """Row ``a`` against row ``b`` over their shared seeds, as compare computes it for arms:
-    the mean paired difference, its bootstrap CI, the paired t-test's p, and the verdict."""
+    the mean paired difference, its CI (paired t), the paired t-test's p, and the verdict."""
     x, y = a.values[metric], b.values[metric]
     d = [u - v for u, v in zip(x, y, strict=True)]
-    ci = bootstrap_ci(d)
+    ci = paired_ci(d)
     t = paired_t(x, y)
     low, high = (None, None) if ci is None else ci
     mean = signed(metric, sum(d) / len(d))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hpsearch.cli.options import Budget, Overrides, Seeds, Storage, Target, TopConfigs
+from hpsearch.wording import plural
 
 if TYPE_CHECKING:
     from hpsearch.compare.arms import Plan
@@ -48,7 +49,7 @@ def compare(
     Every arm is judged on the same number of finished trials (the first K by trial number).
     Its search space is shown beside the others' before anything runs. Then the top configs
     of every arm are re-run without pruning on one shared seed list, and each arm is compared
-    with the baseline seed by seed (paired t-test, Wilcoxon, bootstrap CI), with tuning
+    with the baseline seed by seed (paired t-test and its CI, Wilcoxon), with tuning
     curves (expected best after k trials) and cost (time per step, optimizer memory,
     time-to-target). Writes compare.md, compare.csv, compare.json and plots to
     results/<name>/ beside the first study file. Re-runs are kept in each study's
@@ -101,7 +102,7 @@ def show_plan(plan: Plan) -> None:
     for warning in space_warnings(rows, plan.arms):
         out.print(f"warning: {warning}", markup=False, highlight=False, style="yellow")
     out.print(
-        f"budget: every arm is judged on its first {plan.budget} finished trials",
+        f"budget: every arm is judged on its first {plural(plan.budget, 'finished trial')}",
         markup=False,
         highlight=False,
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hpsearch.cli.options import AllowDrift, Overrides, Storage, StudyFile, output_console
+from hpsearch.wording import plural
 
 if TYPE_CHECKING:
     from hpsearch.search.interrupts import Interrupted
@@ -75,8 +76,8 @@ def run(
         if shown != url:
             where += " (password hidden: set it there, or in PGPASSWORD or ~/.pgpass)"
         output_console().print(
-            f"study {spec.study.name} ready in {shown} ({len(study.trials)} trials); start "
-            f"workers with `hpsearch run {study_file}`{where}",
+            f"study {spec.study.name} ready in {shown} ({plural(len(study.trials), 'trial')}); "
+            f"start workers with `hpsearch run {study_file}`{where}",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -137,7 +138,7 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
     )
     trained = f"; trained on {' / '.join(places)}" if places else ""
     out.print(
-        f"study {spec.study.name}: {summary.finished}/{summary.budget} trials finished "
+        f"study {spec.study.name}: {summary.finished}/{plural(summary.budget, 'trial')} finished "
         f"({summary.ran} run now, {failed} failed in all){trained}; "
         f"storage {display_url(resolve_storage_url(spec, storage))}",
         markup=False,
@@ -145,8 +146,8 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
     )
     if summary.stopped_on_failures:
         out.print(
-            f"stopped: {spec.study.max_failures} trials in a row failed (see their reasons "
-            "above); fix the setup and run again",
+            f"stopped: {plural(spec.study.max_failures, 'trial')} in a row failed (see their "
+            "reasons above); fix the setup and run again",
             markup=False,
             style="red",
         )
@@ -165,7 +166,7 @@ def _print_interrupted(
     study = load_study(spec, storage)
     budget = n_trials or spec.study.n_trials
     output_console().print(
-        f"{stop}: study {spec.study.name} has {count_finished(study)}/{budget} trials "
+        f"{stop}: study {spec.study.name} has {count_finished(study)}/{plural(budget, 'trial')} "
         "finished; a trial that was running is recorded as failed, with the reason, and queued "
         "to run again. Run the same command to resume.",
         markup=False,

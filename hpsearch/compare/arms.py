@@ -26,6 +26,7 @@ from hpsearch.search.storage import display_url
 from hpsearch.search.study import StudyNotFoundError, load_study
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.space import Categorical
+from hpsearch.wording import plural
 
 KIND = "optimizer.kind"
 # What identifies a task's data: arms that differ here are not on the same task. How much
@@ -174,7 +175,8 @@ def plan_comparison(
     k = smallest if budget is None else min(budget, smallest)
     if budget is not None and budget > smallest:
         notes.append(
-            f"--budget {budget} is more than the smallest arm's {smallest} finished trials: "
+            f"--budget {budget} is more than the smallest arm's "
+            f"{plural(smallest, 'finished trial')}: "
             f"every arm is judged on {smallest}"
         )
     built = []
@@ -184,8 +186,9 @@ def plan_comparison(
         if arm.cut:
             numbers = ", ".join(str(t.number) for t in arm.cut)
             notes.append(
-                f"{arm.name}: judged on its first {k} of {len(arm.finished)} finished trials; "
-                f"the budget cut trial(s) {numbers}"
+                f"{arm.name}: judged on its first {k} of "
+                f"{plural(len(arm.finished), 'finished trial')}; the budget cut "
+                f"{plural(len(arm.cut), 'trial')} ({numbers})"
             )
         built.append(arm)
     split = {a.source.spec.study.name for a in built if _searches_kind(a.spec)}
@@ -362,7 +365,7 @@ def _problem(name: str, c: _Candidate, comparing: bool, k: int) -> str | None:
     if not any(t.state == TrialState.COMPLETE for t in judged):
         numbers = ", ".join(str(t.number) for t in judged)
         return (
-            f"{name}: its first {len(judged)} finished trials ({numbers}) were all "
+            f"{name}: its first {plural(len(judged), 'finished trial')} ({numbers}) were all "
             f"pruned, so there is no config to re-run; raise --budget or run more trials: "
             f"`{c.source.command}`"
         )

@@ -25,21 +25,23 @@ from hpsearch.compare.model import ArmResult, Comparison, ConfigResult, Paired, 
 from hpsearch.compare.spaces import space_rows, space_warnings
 from hpsearch.compare.stats import (
     CI_LEVEL,
-    RESAMPLES,
-    bootstrap_ci,
+    CI_METHOD,
     effect_size,
     holm,
+    paired_ci,
     paired_t,
     summarize,
     welch,
     wilcoxon,
     wilcoxon_floor,
+    wilcoxon_pairs,
 )
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
 from hpsearch.search.record import best_evaluation, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
+from hpsearch.wording import plural
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
@@ -77,8 +79,8 @@ def build_comparison(
         trials = top_trials(arm.judged, top, maximize)
         if len(trials) < top:
             notes.append(
-                f"{arm.name}: only {len(trials)} complete trial(s) within the budget, fewer "
-                f"than --top {top}"
+                f"{arm.name}: only {plural(len(trials), 'complete trial')} within the budget, "
+                f"fewer than --top {top}"
             )
         runs = reseed(arm.spec, arm.study, trials, seed_list, cache=cache, progress=progress)
         configs += [_config(arm, t, runs[t.number], seed_list) for t in trials]
@@ -110,7 +112,7 @@ def build_comparison(
         curves=tuple(_curve(arm, metric, maximize) for arm in plan.arms),
         curve_resamples=CURVE_RESAMPLES,
         curve_band=BAND,
-        resamples=RESAMPLES,
+        resamples=0,  # the paired CIs are t-intervals (CI_METHOD): nothing is resampled
         ci_level=CI_LEVEL,
         paired=_paired(plan, best, compared),
         target=target,
@@ -120,6 +122,7 @@ def build_comparison(
         ),
         configs=tuple(configs),
         notes=tuple(notes),
+        ci_method=CI_METHOD,
     )
 
 
@@ -131,8 +134,8 @@ def one_class_notes(arms: Sequence[Arm], configs: Sequence[ConfigResult]) -> lis
         flat = [t.number for t in arm.judged if t.user_attrs.get("one_class")]
         if flat:
             notes.append(
-                f"{arm.name}: {len(flat)} of {len(arm.judged)} judged trials predicted one "
-                f"class for every validation example (trials {', '.join(map(str, flat))}): "
+                f"{arm.name}: {len(flat)} of {plural(len(arm.judged), 'judged trial')} predicted "
+                f"one class for every validation example (trials {', '.join(map(str, flat))}): "
                 "see each trial's one_class attr"
             )
     for c in configs:
@@ -145,7 +148,7 @@ def seed_notes(what: str, runs: Sequence[SeedRun]) -> list[str]:
     flat = [r for r in runs if r.one_class]
     if not flat:
         return []
-    return [f"{what}: {len(flat)} of {len(runs)} seed re-runs: {flat[0].one_class}"]
+    return [f"{what}: {len(flat)} of {plural(len(runs), 'seed re-run')}: {flat[0].one_class}"]
 
 
 def _config(
@@ -256,7 +259,7 @@ def _pair(arm: str, metric: str, config: ConfigResult, base: ConfigResult) -> Pa
     b = [r.metrics.get(metric, nan) for r in base.runs]
     d = [x - y for x, y in zip(a, b, strict=True)]
     spread = summarize(d)
-    ci = bootstrap_ci(d)
+    ci = paired_ci(d)
     return Paired(
         arm=arm,
         metric=metric,
@@ -269,6 +272,6 @@ def _pair(arm: str, metric: str, config: ConfigResult, base: ConfigResult) -> Pa
         effect_size=effect_size(d),
         t_test=paired_t(a, b),
         wilcoxon=wilcoxon(a, b),
-        wilcoxon_floor=wilcoxon_floor(len(d)),
+        wilcoxon_floor=wilcoxon_floor(wilcoxon_pairs(d)),
         welch=welch(a, b),
     )

@@ -12,6 +12,7 @@ from hpsearch.compare.tables import (
     budget_rows,
     cards_rows,
     cards_title,
+    ci_text,
     config_rows,
     config_title,
     cost_rows,
@@ -23,6 +24,7 @@ from hpsearch.compare.tables import (
     space_table,
     wilcoxon_note,
 )
+from hpsearch.wording import plural
 
 Section = list[str]  # markdown lines, starting with a "## " heading
 
@@ -47,9 +49,8 @@ def cards_section(comp: Comparison) -> Section:
     """The model cards' table, with the comparison's columns and what they mean."""
     paired = (
         f"Δ: the arm minus the baseline ({comp.baseline}) over the same seeds, mean of the "
-        f"per-seed differences with its bootstrap {comp.ci_level:.0%} CI ({comp.resamples:,} "
-        "resamples, seeded). Paired t-test and Wilcoxon signed-rank over those pairs; "
-        "Welch's t-test as the unpaired view."
+        f"per-seed differences with {ci_text(comp)}. Paired t-test and Wilcoxon signed-rank "
+        "over those pairs; Welch's t-test as the unpaired view."
     )
     if len(comp.arms) > 2:
         paired += " Holm's correction over the arms compared with the baseline, in brackets."
@@ -143,7 +144,7 @@ def comparison_sections(
     hardware = hardware_note(comp)
     sections.append(
         [
-            f"## Cost per run: medians over {len(comp.seeds)} seeds",
+            f"## Cost per run: medians over {plural(len(comp.seeds), 'seed')}",
             "",
             "From the re-runs of each arm's best config. Training seconds exclude "
             "evaluations; optimizer state is what the optimizer keeps between steps at the "
@@ -199,8 +200,9 @@ def compare_markdown(doc: CompareReport, plots: Mapping[str, str | None] | None 
         for a in comp.arms
     )
     intro = (
-        f"Arms: {arms}. Objective: {comp.metric} ({comp.direction}). Top {comp.top} "
-        f"config(s) of each arm re-run with {len(comp.seeds)} shared seeds. Created "
+        f"Arms: {arms}. Objective: {comp.metric} ({comp.direction}). Top "
+        f"{plural(comp.top, 'config')} of each arm re-run with "
+        f"{plural(len(comp.seeds), 'shared seed')}. Created "
         f"{doc.created}."
     )
     cards, rest = comparison_sections(comp)

@@ -235,12 +235,16 @@ class Paired(Data):
     differences: tuple[JsonFloat, ...]  # arm minus baseline, per seed
     mean: JsonFloat  # of the differences
     std: float | None  # sample std of the differences; None with one seed
-    ci_low: float | None  # bootstrap 95% CI of the mean difference; None with one seed
+    # The CI of the mean difference, made as the comparison's ci_method says; None with one
+    # seed or a NaN difference.
+    ci_low: float | None
     ci_high: float | None
     effect_size: float | None  # mean / std of the differences
     t_test: StatTest  # paired t-test (scipy.stats.ttest_rel)
     wilcoxon: StatTest  # Wilcoxon signed-rank (scipy.stats.wilcoxon)
-    wilcoxon_floor: JsonFloat  # the smallest two-sided p Wilcoxon can reach with these pairs
+    # The smallest two-sided p Wilcoxon can reach with these pairs, counting only those it
+    # ranks (a zero difference is dropped).
+    wilcoxon_floor: JsonFloat
     welch: StatTest  # unpaired view: Welch's t-test
 
 
@@ -295,14 +299,17 @@ class Comparison(Data):
     curves: tuple[TuningCurve, ...]
     curve_resamples: int  # bootstrap resamples of the curves' bands
     curve_band: tuple[JsonFloat, JsonFloat]  # the band's quantiles: (0.05, 0.95), a 90% band
-    resamples: int  # bootstrap resamples of the CIs of the paired differences
-    ci_level: JsonFloat  # of those CIs: 0.95
+    resamples: int  # bootstrap resamples of the paired CIs; 0 where ci_method is "paired t"
+    ci_level: JsonFloat  # of the CIs of the paired differences: 0.95
     paired: tuple[Paired, ...]  # each other arm against the baseline, per compared metric
     target: JsonFloat  # time-to-target's target value of the objective
     target_source: str  # where the target comes from
     costs: tuple[Cost, ...]
     configs: tuple[ConfigResult, ...]  # every re-run config, arm by arm
     notes: tuple[str, ...]
+    # How the paired CIs are made: "paired t" (the t-interval), or "bootstrap" (percentile,
+    # `resamples` of them: what a file written before this field holds).
+    ci_method: str = "bootstrap"
 
     def arm(self, name: str) -> ArmResult:
         return next(a for a in self.arms if a.name == name)

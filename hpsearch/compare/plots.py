@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from hpsearch.compare.labels import optimizer_name
 from hpsearch.compare.model import Comparison, ConfigResult
 from hpsearch.compare.png import PlotResult, draw_all, integer_ticks, new_figure
+from hpsearch.wording import plural
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -67,7 +68,7 @@ def seeds_figure(comp: Comparison) -> Figure:
     for arm, color in colors.items():
         ax.scatter([], [], color=color, label=arm)
     ax.legend(fontsize="small")
-    ax.set_title(f"{comp.metric} of each config over {len(comp.seeds)} seeds")
+    ax.set_title(f"{comp.metric} of each config over {plural(len(comp.seeds), 'seed')}")
     ax.set_ylabel(comp.metric)
     ax.grid(alpha=0.3, axis="y")
     return figure
@@ -147,7 +148,7 @@ def progress_figure(comp: Comparison, axis: Literal["seconds", "steps"]) -> Figu
         ax.fill_between(xs, low, high, color=colors[arm], alpha=0.2, label=f"{arm}: min–max")
     ax.axhline(comp.target, color="0.4", linestyle=":", label=f"target {comp.target:.4f}")
     label = "training seconds (evaluations excluded)" if axis == "seconds" else "optimizer steps"
-    ax.set_title(f"{comp.metric} of each arm's best config over {len(comp.seeds)} seeds")
+    ax.set_title(f"{comp.metric} of each arm's best config over {plural(len(comp.seeds), 'seed')}")
     ax.set_xlabel(label)
     if axis == "steps":
         integer_ticks(ax.xaxis)

@@ -17,7 +17,9 @@ from typing import NamedTuple
 from hpsearch.compare.curves import table_ks
 from hpsearch.compare.labels import PERCENT, arm_label, bytes_label, config_label, metric_name
 from hpsearch.compare.model import Comparison, Cost, Paired, SpaceRow, StatTest, Summary
+from hpsearch.compare.stats import CI_METHOD, wilcoxon_pairs
 from hpsearch.search.record import NOT_RECORDED
+from hpsearch.wording import plural
 
 
 class Rows(NamedTuple):
@@ -60,8 +62,25 @@ def digits(metric: str) -> int:
     return 2 if metric in PERCENT else 4
 
 
+def ci_label(comp: Comparison) -> str:
+    """``95% CI (paired t)``: the level of the paired differences' CIs and their method."""
+    return f"{comp.ci_level:.0%} CI ({comp.ci_method})"
+
+
+def ci_text(comp: Comparison) -> str:
+    """How the paired differences' CIs are made, as a note says it."""
+    level = f"{comp.ci_level:.0%}"
+    if comp.ci_method == CI_METHOD:
+        return (
+            f"its {level} paired t-interval (mean ± t · sd / √n of the differences, the "
+            f"paired t-test's own interval; a bootstrap CI covers far less than {level} of "
+            "the time at a few seeds)"
+        )
+    return f"its {level} {comp.ci_method} CI ({comp.resamples:,} resamples, seeded)"
+
+
 def _diff_cell(p: Paired) -> str:
-    """``+1.23 [−0.40, +2.81]``: the mean difference and its 95% CI, in the metric's scale."""
+    """``+1.23 [−0.40, +2.81]``: the mean difference and its CI, in the metric's scale."""
     s, d = scale(p.metric), digits(p.metric)
     mean = number_cell(p.mean, d, s, sign=True)
     if p.ci_low is None or p.ci_high is None:
@@ -103,8 +122,7 @@ def cards_rows(comp: Comparison) -> Rows:
     compared = len(comp.arms) > 1  # one arm alone has nothing to be tested against
     header = ["", *(metric_name(m) for m in metrics), f"best run ({best_name})", "seeds"]
     if compared:
-        ci = f"{comp.ci_level:.0%} CI"
-        header += [f"Δ {objective} [{ci}]", "paired t p", "Wilcoxon p", "Welch p"]
+        header += [f"Δ {objective} [{ci_label(comp)}]", "paired t p", "Wilcoxon p", "Welch p"]
     header += ["time to target", "s/step", "optimizer state"]
     rows = []
     for arm in comp.arms:
@@ -143,12 +161,13 @@ def cards_title(comp: Comparison) -> str:
     scaled = f"{shown} ×100, " if shown else ""
     if not arms:
         return (
-            f"{comp.baseline}: validation {scaled}mean ± std over {len(comp.seeds)} seeds, "
-            f"tuned with {comp.budget} trials"
+            f"{comp.baseline}: validation {scaled}mean ± std over "
+            f"{plural(len(comp.seeds), 'seed')}, tuned with {plural(comp.budget, 'trial')}"
         )
     return (
         f"{arms} against {comp.baseline}: validation {scaled}mean ± std over "
-        f"{len(comp.seeds)} paired seeds, each arm tuned with {comp.budget} trials"
+        f"{plural(len(comp.seeds), 'paired seed')}, each arm tuned with "
+        f"{plural(comp.budget, 'trial')}"
     )
 
 
@@ -227,7 +246,7 @@ def paired_rows(comp: Comparison) -> Rows:
         "arm − baseline",
         "metric",
         "pairs",
-        f"mean diff [{comp.ci_level:.0%} CI]",
+        f"mean diff [{ci_label(comp)}]",
         "std",
         "effect size",
         "paired t (p)",
@@ -299,7 +318,7 @@ def hardware_note(comp: Comparison) -> str | None:
 
 def cost_title(comp: Comparison) -> str:
     return (
-        f"cost per run (medians over {len(comp.seeds)} seeds) and time to {comp.metric} "
+        f"cost per run (medians over {plural(len(comp.seeds), 'seed')}) and time to {comp.metric} "
         f"{number_cell(comp.target)}"
     )
 
@@ -320,7 +339,7 @@ def config_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
 
 
 def config_title(comp: Comparison) -> str:
-    return f"top {comp.top} config(s) of each arm over {len(comp.seeds)} seeds"
+    return f"top {plural(comp.top, 'config')} of each arm over {plural(len(comp.seeds), 'seed')}"
 
 
 def run_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
@@ -336,16 +355,26 @@ def run_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
 
 
 def wilcoxon_note(comp: Comparison) -> str | None:
-    """Why a Wilcoxon p-value of few pairs says nothing; None with enough pairs."""
-    if not comp.paired:
+    """Why a Wilcoxon p-value of few pairs says nothing; None with enough pairs.
+
+    The pairs are those the test ranks: a zero difference is dropped, so the note speaks of
+    the comparison (arm and metric) with the fewest differences that are not zero.
+    """
+    few = [p for p in comp.paired if p.wilcoxon_floor > 0.05]
+    if not few:
         return None
-    floor = comp.paired[0].wilcoxon_floor
-    if floor <= 0.05:
-        return None
-    n = len(comp.seeds)
+    worst = max(few, key=lambda p: p.wilcoxon_floor)
+    n = wilcoxon_pairs(worst.differences)
+    ties = len(worst.differences) - n
+    which = ""
+    if ties:
+        which = (
+            f" ({worst.arm} − {comp.baseline}, {metric_name(worst.metric)}: "
+            f"{plural(len(worst.differences), 'seed')}, {plural(ties, 'tie')} dropped)"
+        )
     return (
-        f"With {n} pairs the exact Wilcoxon signed-rank test cannot give a two-sided p below "
-        f"{floor:.4g} (2 / 2^{n}, every difference of one sign): it cannot reach p < 0.05 "
-        "below 6 pairs, so its p here is no evidence either way; run more seeds (--seeds 6 "
-        "or more) for it to count."
+        f"With {plural(n, 'pair')}{which} the exact Wilcoxon signed-rank test cannot give a "
+        f"two-sided p below {worst.wilcoxon_floor:.4g} (2 / 2^{n}, every difference of one "
+        "sign): it cannot reach p < 0.05 below 6 pairs (ties not counted), so its p here is no "
+        "evidence either way; run more seeds (--seeds 6 or more) for it to count."
     )

@@ -16,6 +16,7 @@ from hpsearch.compare.tables import number_cell
 from hpsearch.report.labels import MULTITASK_ROWS, scheme_label
 from hpsearch.report.model import Report
 from hpsearch.report.tables import multitask_rows, scheme_rows, seeds_text
+from hpsearch.wording import plural
 
 __all__ = ["markdown_table", "to_markdown"]
 
@@ -34,8 +35,9 @@ def to_markdown(report: Report, plots: Mapping[str, str | None] | None = None) -
             if report.baseline
             else ""
         )
-        + f": the top {report.top} config(s) of each arm, each re-run with {report.seeds} "
-        f"seeds, without pruning. Objective: {report.metric} ({report.direction}). "
+        + f": the top {plural(report.top, 'config')} of each arm, each re-run with "
+        f"{seeds_text(report.seeds)}, without pruning. Objective: {report.metric} "
+        f"({report.direction}). "
         f"Created {report.created}."
     )
     cards, rest = comparison_sections(comp, report.metrics)

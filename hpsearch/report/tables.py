@@ -19,6 +19,7 @@ from hpsearch.report.labels import (
     scheme_label,
 )
 from hpsearch.report.model import MultitaskTable, SchemeRow, Seeded
+from hpsearch.wording import plural
 
 # The survey's columns; the objective gets its own column when it is neither.
 SCHEME_METRICS = ("loss", "accuracy")
@@ -95,7 +96,7 @@ def _over(n: int) -> str:
 
 
 def seeds_text(n: int) -> str:
-    return f"{n} seed" + ("" if n == 1 else "s")
+    return plural(n, "seed")
 
 
 def _cell(search: dict[str, float], seeded: Seeded | None, metric: str, n: int) -> str:

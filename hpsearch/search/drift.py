@@ -36,6 +36,7 @@ from optuna.trial import FrozenTrial
 
 from hpsearch.errors import HpsearchError
 from hpsearch.spec.schema import MULTITASK_ONLY, SECTIONS, TASKS_ARRAY, Spec, TaskEntry
+from hpsearch.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def check_drift(
     if not allow_drift:
         raise SpecDriftError(
             f"{where}study {spec.study.name!r}: the study file's fixed settings differ from "
-            f"those its {trials} trial{'' if trials == 1 else 's'} ran with ({listed}), and new "
+            f"those its {plural(trials, 'trial')} ran with ({listed}), and new "
             "trials could not be "
             "compared with them: give the study a new study.name, put the settings back, "
             "or pass --allow-drift to add trials anyway (each records the settings it ran "

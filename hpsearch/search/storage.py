@@ -2,7 +2,11 @@
 
 - ``sqlite:///study.db``: one machine, a few workers. The file is put in WAL mode, every
   transaction takes the write lock up front (``BEGIN IMMEDIATE``) and waits up to a minute
-  for it, so concurrent workers queue instead of failing with "database is locked".
+  for it, so concurrent workers queue instead of failing with "database is locked". The
+  file is the one SQLAlchemy opens: percent-escapes decoded (``my%20study.db`` is
+  ``my study.db``) and Optuna's ``{SCHEMA_VERSION}`` template filled in. An in-memory
+  database (``sqlite:///:memory:``) is refused: it would vanish with its one connection,
+  and every worker, re-run and report opens the storage anew.
 - ``journal:///study.log``: Optuna's JournalStorage on a file, for many workers on one
   node. As with SQLite, three slashes start a relative path and four an absolute one
   (``journal:////scratch/study.log``). Writers take turns through a lock file
@@ -40,13 +44,16 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.storages import RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 
 from hpsearch.errors import HpsearchError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +67,9 @@ TORN_SUFFIX = ".torn"  # where a journal's cut-short last line is set aside
 _QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|passwd|pwd)=)[^&#]*")
 # A URL inside free text (a study file, a note): a scheme, "://", then no space or quote.
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`]+")
+# Optuna's filling of its URL template (``{SCHEMA_VERSION}``), which RDBStorage applies to
+# the URL before SQLAlchemy parses it.
+_fill_url_template = RDBStorage._fill_storage_url_template
 
 
 class StorageError(HpsearchError):
@@ -92,14 +102,47 @@ def mask_secrets(text: str) -> str:
 
 
 def storage_path(url: str) -> Path | None:
-    """The file behind a SQLite or journal URL; None for a server or in-memory database."""
+    """The file behind a SQLite or journal URL; None for a server, an in-memory database or
+    a SQLite ``file:`` URI.
+
+    For SQLite, the file SQLAlchemy opens (:func:`_sqlite_url`), which is not always the
+    text of the URL: ``sqlite:///my%20study.db`` opens ``my study.db``.
+    """
     if url.startswith(JOURNAL_SCHEME):
         return Path(url.removeprefix(f"{JOURNAL_SCHEME}///"))
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///").split("?", 1)[0]
-        if path and path != ":memory:" and not path.startswith("file:"):
-            return Path(path)
+    if url.startswith("sqlite:"):
+        database = _sqlite_url(url).database
+        if database and not _in_memory(url) and not database.startswith("file:"):
+            return Path(database)
     return None
+
+
+def _sqlite_url(url: str) -> URL:
+    """The SQLAlchemy URL a SQLite storage URL opens: Optuna's
+    URL template filled in as RDBStorage fills it, then parsed as SQLAlchemy parses it
+    (percent-escapes decoded); ``.database`` is the file's path."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(_fill_url_template(url))
+    except (KeyError, IndexError, ValueError, ArgumentError) as e:
+        raise StorageError(
+            f"storage {url}: braces in a SQLite URL are an Optuna URL template, whose only "
+            f"field is {{SCHEMA_VERSION}}, but got {one_line(e)}"
+        ) from None
+
+
+def _in_memory(url: str) -> bool:
+    """Whether a SQLite URL names an in-memory database (``sqlite://``,
+    ``sqlite:///:memory:``, a ``file:`` URI with ``mode=memory``)."""
+    sqlite_url = _sqlite_url(url)
+    database = sqlite_url.database or ""
+    return (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or sqlite_url.query.get("mode") == "memory"
+    )
 
 
 def storage_exists(url: str) -> bool:
@@ -146,7 +189,13 @@ def one_line(error: BaseException) -> str:
 
 
 def _open_sqlite(url: str, write: bool) -> RDBStorage:
-    path = storage_path(url)
+    if _in_memory(url):
+        raise StorageError(
+            f"a SQLite storage must name a file, but {url} is an in-memory database, which "
+            "is gone once its connection closes (and every worker, re-run and report opens "
+            "its own); write sqlite:///study.db"
+        )
+    path = storage_path(url)  # the file the engine opens, which Optuna's template may name
     if not write and path is not None and not path.exists():
         # Opening would create an empty database (and a reader has no business writing
         # one), maybe where a run is about to start: say that nothing is there yet.
@@ -182,7 +231,7 @@ def _open_sqlite(url: str, write: bool) -> RDBStorage:
                 _immutable_url(path, url), engine_kwargs=engine_kwargs, skip_table_creation=True
             )
     with _schema_lock(path):
-        storage = RDBStorage(url, engine_kwargs=engine_kwargs)
+        storage = SqliteStorage(url, engine_kwargs=engine_kwargs)
     if write:
         _begin_immediate(storage)
         with storage.engine.begin() as connection:
@@ -264,7 +313,16 @@ def _immutable_url(path: Path, url: str) -> str:
             "the .db and -wal files to a writable folder"
         )
     log.info("reading %s as an immutable file: its folder cannot be written", path)
-    return f"sqlite:///file:{path.resolve()}?mode=ro&immutable=1&uri=true"
+    from sqlalchemy.engine import URL
+
+    # The path as a URI (percent-encoded), inside a URL that SQLAlchemy decodes once: SQLite
+    # gets the URI, and opens ``path`` whatever its name holds (a space, a %, a ?).
+    immutable = URL.create(
+        "sqlite",
+        database=path.resolve().as_uri(),
+        query={"mode": "ro", "immutable": "1", "uri": "true"},
+    )
+    return immutable.render_as_string(hide_password=False)
 
 
 @contextlib.contextmanager
@@ -293,7 +351,25 @@ def _schema_lock(path: Path | None) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _begin_immediate(storage: RDBStorage) -> None:
+class SqliteStorage(RDBStorage):
+    """Optuna's RDBStorage on a SQLite file, whose transactions take the write lock when
+    they begin (:func:`_begin_immediate`), in this process and in any it is pickled to.
+
+    A process pool pickles a storage it hands to its workers; Optuna's unpickling makes a
+    new engine, without the hooks, and the copy's workers would fail with "database is
+    locked" again. Restored here when the original had them. A storage opened to read
+    keeps none, and its copies none either.
+    """
+
+    immediate = False  # set by _begin_immediate
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        if self.immediate:
+            _begin_immediate(self)
+
+
+def _begin_immediate(storage: SqliteStorage) -> None:
     """Make every transaction take SQLite's write lock when it begins.
 
     Optuna reads a trial and then writes it in one transaction. Under WAL, a transaction
@@ -313,6 +389,7 @@ def _begin_immediate(storage: RDBStorage) -> None:
     event.listen(storage.engine, "connect", on_connect)
     event.listen(storage.engine, "begin", on_begin)
     storage.engine.dispose()  # connections made before the hooks go; new ones get them
+    storage.immediate = True  # pickled with the storage: SqliteStorage's copies get the hooks
 
 
 def _check_writable(path: Path, url: str) -> None:

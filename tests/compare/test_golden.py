@@ -7,7 +7,9 @@ their top 2 configs on seeds 0-2 already finished (a stand-in objective's, which
 nothing). ``golden/compare.json`` and ``golden/report.json`` are what ``hpsearch compare
 adam.toml mfac.toml --seeds 3 --top 2`` and ``hpsearch report mfac.toml --seeds 3 --top 2``
 wrote on it before ``hpsearch/compare/`` existed (commit 39c14ec), their study files'
-folder written as ``<dir>``. Nothing is left to run,
+folder written as ``<dir>``; since the paired CI became the t-interval, the comparison's
+``ci_method`` is "paired t" and its ``resamples`` 0 (its CIs, of differences with no
+spread, are unchanged). Nothing is left to run,
 so the commands train nothing and add no trial.
 """
 

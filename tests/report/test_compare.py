@@ -182,7 +182,7 @@ def test_every_arm_is_judged_on_the_smallest_arms_first_trials(arms):
     adam_arm, mfac_arm = plan.arms
     assert [t.number for t in adam_arm.judged] == [0, 1, 2]  # the first 3 by number
     assert [t.number for t in adam_arm.cut] == [3, 4] and mfac_arm.cut == ()
-    assert "AdamW: judged on its first 3 of 5 finished trials; the budget cut trial(s) 3, 4" in (
+    assert "AdamW: judged on its first 3 of 5 finished trials; the budget cut 2 trials (3, 4)" in (
         plan.notes
     )
 
@@ -208,7 +208,7 @@ def test_a_study_that_searches_optimizer_kind_gives_an_arm_per_kind(quora_study)
     assert plan.budget == 3
     assert [t.number for t in plan.arms[0].judged] == [0, 2, 3]
     assert [t.number for t in plan.arms[1].judged] == [1, 5, 6]
-    assert "AdamW: judged on its first 3 of 4 finished trials; the budget cut trial(s) 4" in (
+    assert "AdamW: judged on its first 3 of 4 finished trials; the budget cut 1 trial (4)" in (
         plan.notes
     )
     assert any("'mixed' searches optimizer.kind" in n for n in plan.notes)

@@ -85,6 +85,7 @@ COMPARISON_KEYS = [
     "costs",
     "configs",
     "notes",
+    "ci_method",
 ]
 CONFIG_KEYS = [
     "arm",

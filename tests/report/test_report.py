@@ -444,7 +444,7 @@ def test_report_without_a_baseline_has_no_comparison(tmp_path, fake_objective, c
     assert comp["paired"] == []  # one arm: nothing to compare with
     assert any("names no baseline" in n for n in report["notes"])
     notes = comp["notes"]
-    assert any("only 1 complete trial(s) within the budget, fewer than --top 3" in n for n in notes)
+    assert any("only 1 complete trial within the budget, fewer than --top 3" in n for n in notes)
     assert [len(c["runs"]) for c in comp["configs"]] == [2]
     text = (tmp_path / "results" / "alone" / "report.md").read_text()
     assert "against" not in text and "| AdamW (alone, trial 0) | AdamW | 0.5000 | 2 |" in text

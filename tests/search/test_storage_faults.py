@@ -177,14 +177,14 @@ def test_the_schema_of_a_new_sqlite_file_is_created_under_a_lock(tmp_path, monke
     folder's lock, so the other's check-then-create cannot run in between (the race that
     failed with "table studies already exists" or "UNIQUE constraint failed:
     alembic_version")."""
-    real = storage_module.RDBStorage
+    real = storage_module.SqliteStorage
     held: list[bool] = []
 
     def recording(url, **kwargs):
         held.append(not lock_is_free(tmp_path))
         return real(url, **kwargs)
 
-    monkeypatch.setattr(storage_module, "RDBStorage", recording)
+    monkeypatch.setattr(storage_module, "SqliteStorage", recording)
     url = f"sqlite:///{tmp_path}/new.db"
     open_storage(url)
     open_storage(url)  # the second run, after the first made the schema

@@ -1,0 +1,17 @@
+"""How counts read in messages, titles and notes: ``1 pair``, ``3 pairs``."""
+
+from __future__ import annotations
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``n`` and ``noun``, the noun in the plural unless ``n`` is 1 (``many``, or the noun
+    and an s).
+
+    In "k of N" and "k/N" the noun counts N: ``f"{k} of {plural(n, 'trial')}"``.
+
+    >>> plural(1, "pair"), plural(3, "pair"), plural(0, "seed")
+    ('1 pair', '3 pairs', '0 seeds')
+    >>> plural(2, "study", "studies")
+    '2 studies'
+    """
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
