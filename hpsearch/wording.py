@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def plural(n: int, noun: str, many: str | None = None) -> str:
     """``n`` and ``noun``, the noun in the plural unless ``n`` is 1 (``many``, or the noun
@@ -15,3 +17,13 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
     '2 studies'
     """
     return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
+def listed(noun: str, items: Sequence[object], many: str | None = None) -> str:
+    """``noun`` and ``items``, the noun in the plural unless there is one item.
+
+    >>> listed("seed", [2]), listed("seed", [0, 1])
+    ('seed 2', 'seeds 0, 1')
+    """
+    word = noun if len(items) == 1 else many or noun + "s"
+    return f"{word} {', '.join(map(str, items))}"

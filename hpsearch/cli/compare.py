@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from hpsearch.cli.options import Budget, Overrides, Seeds, Storage, Target, TopConfigs
+from hpsearch.cli.options import (
+    AllowDrift,
+    Budget,
+    Overrides,
+    Seeds,
+    Storage,
+    Target,
+    TopConfigs,
+    output_console,
+)
 from hpsearch.wording import plural
 
 if TYPE_CHECKING:
@@ -43,6 +52,7 @@ def compare(
     ] = None,
     storage: Storage = None,
     overrides: Overrides = None,
+    allow_drift: AllowDrift = False,
 ) -> None:
     """Compare tuned optimizers: is one better once both are tuned, and at what cost?
 
@@ -53,17 +63,25 @@ def compare(
     curves (expected best after k trials) and cost (time per step, optimizer memory,
     time-to-target). Writes compare.md, compare.csv, compare.json and plots to
     results/<name>/ beside the first study file. Re-runs are kept in each study's
-    companion <name>-reseed: running the command again runs nothing new.
+    companion <name>-reseed: running the command again runs nothing new. Each config is
+    re-run under the settings it was tuned with: a study file (or --set) whose fixed
+    settings differ from its judged trials' is refused, naming each field, unless
+    --allow-drift.
     """
     import datetime as dt
 
     from hpsearch.compare.arms import CompareError, plan_comparison, results_folder, source
-    from hpsearch.compare.files import write_compare
+    from hpsearch.compare.comparison import check_seeds
+    from hpsearch.compare.files import COMPARE_FILES, check_results_folder, write_compare
     from hpsearch.compare.model import COMPARE_VERSION, CompareReport
+    from hpsearch.compare.settings import checked
+    from hpsearch.compare.target import check_target
     from hpsearch.spec.load import load_spec
 
     sets = overrides or []
+    check_seeds(seeds)
     sources = [source(load_spec(f, sets), overrides=sets, storage=storage) for f in study_files]
+    check_target(target, sources[0].spec.metric)
     if name is not None and (not name or "/" in name or name.startswith(".")):
         raise CompareError(f"--name must be a plain folder name, but got {name!r}")
     plan = plan_comparison(sources, baseline=baseline, budget=budget)  # every check first
@@ -72,9 +90,19 @@ def compare(
             f"{sources[0].file} is one arm ({plan.arms[0].name}); compare needs two: give "
             "another study file, or one whose space searches optimizer.kind"
         )
+    plan = checked(plan, allow_drift=allow_drift)
+    given = name
     name, folder = results_folder(sources, name)
+    check_results_folder(folder, COMPARE_FILES)  # before any re-run trains
     show_plan(plan)
-    comparison = run_comparison(plan, seeds=seeds, top=top, target=target)
+    try:
+        comparison = run_comparison(plan, seeds=seeds, top=top, target=target)
+    except KeyboardInterrupt as stop:
+        args = [*map(str, study_files), "--seeds", str(seeds), "--top", str(top)]
+        args += given_options(budget=budget, target=target, baseline=baseline, name=given)
+        args += [a for item in sets for a in ("--set", item)]
+        args += ["--allow-drift"] if allow_drift else []
+        print_interrupted(stop, "compare", args, plan, folder, storage is not None)
     doc = CompareReport(
         version=COMPARE_VERSION,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -88,6 +116,43 @@ def compare(
     show_results(
         comparison_tables(comparison), comparison_notes(comparison), folder, written, plots
     )
+
+
+def given_options(**options: object) -> list[str]:
+    """``--budget 8 --target 0.8``: the options given (not None), as the command line."""
+    return [a for k, v in options.items() if v is not None for a in (f"--{k}", str(v))]
+
+
+def print_interrupted(
+    stop: KeyboardInterrupt,
+    command: str,
+    args: list[str],
+    plan: Plan,
+    folder: Path,
+    storage: bool,
+) -> NoReturn:
+    """What a Ctrl-C (or SIGTERM) stopped, and the command that resumes, as `run` says it;
+    then exit with the signal's code (130 for Ctrl-C)."""
+    import shlex
+
+    from hpsearch.search.interrupts import Interrupted
+    from hpsearch.search.reseed import reseed_name
+
+    companions = ", ".join(dict.fromkeys(reseed_name(a.spec.study.name) for a in plan.arms))
+    again = shlex.join(["hpsearch", command, *args])
+    if storage:
+        again += " with the same --storage (or HPSEARCH_STORAGE)"
+    output_console().print(
+        f"{stop or 'interrupted'}: {command} stopped while re-running the configs of "
+        f"{', '.join(a.name for a in plan.arms)}; the re-runs that finished are kept in "
+        f"{companions}, a re-run that was running is recorded as failed, with the reason, "
+        f"and queued to run again; nothing was written to {folder}. Resume with: {again}",
+        markup=False,
+        highlight=False,
+        style="yellow",
+        soft_wrap=True,
+    )
+    raise typer.Exit(stop.exit_code if isinstance(stop, Interrupted) else 130) from None
 
 
 def show_plan(plan: Plan) -> None:

@@ -68,7 +68,10 @@ def error_console() -> Console:
 
 
 Seeds = Annotated[
-    int, typer.Option("--seeds", min=1, help="Seeds per config: the same list in every arm.")
+    int,
+    typer.Option(
+        "--seeds", min=1, help="Seeds per config (at most 100): the same list in every arm."
+    ),
 ]
 TopConfigs = Annotated[
     int, typer.Option("--top", min=1, help="How many best configs of each arm to re-run.")

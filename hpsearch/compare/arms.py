@@ -30,8 +30,9 @@ from hpsearch.wording import plural
 
 KIND = "optimizer.kind"
 # What identifies a task's data: arms that differ here are not on the same task. How much
-# of the training split a study reads and how it truncates are settings of its recipe,
-# shown among the fixed settings that differ.
+# of the training split a study reads is a setting of its recipe, shown among the fixed
+# settings that differ; how it truncates is not: validation examples cut at other lengths
+# are other inputs, and their scores do not compare.
 TASK_IDENTITY = (
     "name",
     "train_file",
@@ -41,6 +42,7 @@ TASK_IDENTITY = (
     "label_field",
     "label_kind",
     "label_map",
+    "max_length",
     "max_eval_samples",
     "validation_fraction",
     "seed",
@@ -311,7 +313,25 @@ def _names(candidates: Sequence[_Candidate]) -> list[str]:
             names.append(study)
         else:
             names.append(f"{study} {label}")
-    return names
+    return _distinct(names, [Path(c.source.file).resolve() for c in candidates])
+
+
+def _distinct(names: list[str], files: list[Path]) -> list[str]:
+    """``names`` with each one that two arms share told apart by its study file: as many
+    of the path's last parts as it takes (studies of one name in two folders,
+    ``AdamW (a/adam.toml)``, ``AdamW (b/adam.toml)``)."""
+    out = list(names)
+    for name in dict.fromkeys(names):
+        same = [i for i, n in enumerate(names) if n == name]
+        if len(same) < 2:
+            continue
+        for parts in range(1, max(len(files[i].parts) for i in same) + 1):
+            tails = [Path(*files[i].parts[-parts:]).as_posix() for i in same]
+            if len(set(tails)) == len(tails):
+                break
+        for i, tail in zip(same, tails, strict=True):
+            out[i] = f"{name} ({tail})"
+    return out
 
 
 def _which(c: _Candidate) -> str:
@@ -336,7 +356,7 @@ def _usable(
     notes = []
     while True:
         kept, dropped = [], []
-        k = min([len(c.finished) for _, c in named] + ([budget] if budget else []))
+        k = _budget(named, budget)
         for name, c in named:
             problem = _problem(name, c, comparing, k)
             siblings = [(n, o) for n, o in named if o.source is c.source and o is not c]
@@ -352,6 +372,14 @@ def _usable(
             return kept, notes
         notes += dropped
         named = kept  # the budget may grow without the dropped arms: check again
+
+
+def _budget(named: list[tuple[str, _Candidate]], budget: int | None) -> int:
+    """The finished trials every arm is judged on: the smallest count among the arms that
+    have any (an arm with none is named for itself by :func:`_check_trials`, not taken as
+    cutting the others to nothing), at most ``budget``."""
+    counts = [len(c.finished) for _, c in named if c.finished]
+    return min(counts + ([budget] if budget else []), default=0)
 
 
 def _problem(name: str, c: _Candidate, comparing: bool, k: int) -> str | None:
@@ -395,5 +423,12 @@ def results_folder(sources: Sequence[Source], name: str | None) -> tuple[str, Pa
     the name defaults to the studies' names joined with ``-vs-``."""
     if name is None:
         studies = list(dict.fromkeys(s.spec.study.name for s in sources))
+        if len(sources) > 1 and len(studies) < len(sources):
+            # Studies of one name in different storages: each said with its folder's name,
+            # or its file's where the folders' names agree.
+            files = [Path(s.file).resolve() for s in sources]
+            folders = [f.parent.name for f in files]
+            told = folders if len(set(folders)) == len(folders) else [f.stem for f in files]
+            studies = [f"{t}-{s.spec.study.name}" for t, s in zip(told, sources, strict=True)]
         name = "-vs-".join(studies) if len(studies) > 1 else f"{studies[0]}-by-optimizer"
     return name, Path(sources[0].file).resolve().parent / "results" / name

@@ -12,16 +12,16 @@ draws or writes files.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
 from optuna.trial import FrozenTrial, TrialState
 
-from hpsearch.compare.arms import Arm, Plan
+from hpsearch.compare.arms import Arm, CompareError, Plan
 from hpsearch.compare.cost import arm_cost
 from hpsearch.compare.curves import BAND, CURVE_RESAMPLES, tuning_curve
 from hpsearch.compare.model import ArmResult, Comparison, ConfigResult, Paired, TuningCurve
+from hpsearch.compare.settings import config_drift, diverged_notes, place_notes
 from hpsearch.compare.spaces import space_rows, space_warnings
 from hpsearch.compare.stats import (
     CI_LEVEL,
@@ -36,6 +36,13 @@ from hpsearch.compare.stats import (
     wilcoxon_floor,
     wilcoxon_pairs,
 )
+from hpsearch.compare.target import (
+    check_target,
+    default_target,
+    refuse_one_class_target,
+    run_scores,
+    trial_scores,
+)
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
@@ -46,6 +53,19 @@ from hpsearch.wording import plural
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
 NOT_COMPARED = frozenset({"loss"})
+# The most seeds a comparison re-runs each config with: a bound stated, so that a typo
+# (--seeds 1000000) is refused rather than queued, about ten re-runs a second.
+MAX_SEEDS = 100
+
+
+def check_seeds(seeds: int) -> None:
+    """Refuse a seed count outside 1 … :data:`MAX_SEEDS`.
+
+    Raises:
+        CompareError: one line with the rule and the value.
+    """
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise CompareError(f"--seeds must be between 1 and {MAX_SEEDS}, but got {seeds}")
 
 
 def build_comparison(
@@ -60,17 +80,24 @@ def build_comparison(
 ) -> Comparison:
     """Re-run the ``top`` best configs of each arm with ``seeds`` shared seeds; compare.
 
-    Re-runs that finished in an earlier call are read back, not run again.
+    Re-runs that finished in an earlier call are read back, not run again. Every config is
+    re-run under the settings it was tuned with (the plan's check,
+    :func:`hpsearch.compare.settings.checked`, refused or noted where its study file differs).
 
     Args:
         target: time-to-target's target; default: the baseline arm's median best over the
-            seeds.
+            seeds that learned (:func:`hpsearch.compare.target.default_target`). A target
+            outside the metric's values, or equal to a score of answering one class, is
+            refused.
         shown: the metrics to compare (a multitask study's table columns); default: every
             metric of the runs but the loss.
     """
     if seeds < 1 or top < 1:
         raise ValueError(f"`seeds >= 1` and `top >= 1` must hold, but got ({seeds=}, {top=})")
+    check_seeds(seeds)
     metric, maximize = plan.metric, plan.maximize
+    check_target(target, metric)
+    refuse_one_class_target(target, trial_scores(plan.arms, metric), metric, maximize)
     seed_list = tuple(shared_seeds(plan.baseline.spec, seeds))
     cache = cache or DataCache()  # the arms share the task: tokenize once
     configs: list[ConfigResult] = []
@@ -82,19 +109,25 @@ def build_comparison(
                 f"{arm.name}: only {plural(len(trials), 'complete trial')} within the budget, "
                 f"fewer than --top {top}"
             )
-        runs = reseed(arm.spec, arm.study, trials, seed_list, cache=cache, progress=progress)
-        configs += [_config(arm, t, runs[t.number], seed_list) for t in trials]
+        runs = reseed(
+            arm.spec, arm.study, trials, seed_list, cache=cache, progress=progress, notes=notes
+        )
+        configs += [
+            replace(_config(arm, t, runs[t.number], seed_list), drift=config_drift(arm, t))
+            for t in trials
+        ]
 
     notes += one_class_notes(plan.arms, configs)
+    notes += diverged_notes(plan.arms, configs) + place_notes(configs)
     best = {arm.name: _best_config(configs, arm.name, metric, maximize) for arm in plan.arms}
     names = shown or [m for c in best.values() for m in c.summary if m not in NOT_COMPARED]
     common = set.intersection(*(set(c.summary) for c in best.values()))
     compared = [m for m in dict.fromkeys([metric, *names]) if m in common]
     baseline = best[plan.baseline.name]
     if target is None:
-        target = float(statistics.median(r.value for r in baseline.runs))
-        target_source = f"the median best over the seeds of the baseline arm, {plan.baseline.name}"
+        target, target_source = default_target(plan.baseline.name, baseline.runs)
     else:
+        refuse_one_class_target(target, run_scores(configs), metric, maximize)
         target_source = "--target"
     rows = space_rows(plan.arms)
     return Comparison(

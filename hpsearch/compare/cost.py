@@ -3,7 +3,10 @@
 Time-to-target follows MLCommons AlgoPerf: the training time (evaluations excluded) and the
 steps until a run's evaluation first reaches the target; over the seeds, the median, with a
 run that never reached it counted as infinitely slow (so the median is "not reached" when
-half the runs or more never got there).
+half the runs or more never got there). An evaluation whose classifier answered one class
+for every example never reaches it: its score is the majority's share, which a model that
+learned nothing gets (an arm that learned nothing would otherwise "reach" a low target
+first).
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import math
 import statistics
 from collections.abc import Sequence
 
+from hpsearch.compare.labels import run_place
 from hpsearch.compare.model import Cost, EvalPoint, SeedRun, TimeToTarget
-from hpsearch.search.record import ran_on
 
 NOT_MEASURED = "not measured"
 
@@ -26,11 +29,12 @@ def time_to_target(
     seed: int, evals: Sequence[EvalPoint], target: float, *, maximize: bool = True
 ) -> TimeToTarget:
     """When the first of ``evals`` (in order) reached ``target``; None, None if none did.
+    An evaluation that answered one class (``one_class``) is passed over, whatever its value.
 
     A run recorded before hpsearch kept training seconds has steps but no seconds.
     """
     for e in evals:
-        if reaches(e.value, target, maximize):
+        if not e.one_class and reaches(e.value, target, maximize):
             return TimeToTarget(seed=seed, seconds=e.train_seconds, steps=e.step)
     return TimeToTarget(seed=seed, seconds=None, steps=None)
 
@@ -65,7 +69,7 @@ def arm_cost(arm: str, runs: Sequence[SeedRun], target: float, *, maximize: bool
         optimizer_state_bytes=None if state is None else int(state),
         peak_memory_bytes=max(peak) if peak else None,
         peak_memory=" / ".join(sorted(measures)) or NOT_MEASURED,
-        ran_on=tuple(sorted({ran_on(c.device, c.precision) for c in costs})),
+        ran_on=tuple(sorted({run_place(c) for c in costs})),
         target_seconds=_median_to_target(
             [t.seconds if t.steps is not None else None for t in to_target]
         ),

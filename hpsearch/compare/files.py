@@ -11,7 +11,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,65 @@ from hpsearch.compare.markdown import compare_markdown
 from hpsearch.compare.model import CompareReport, Comparison, Data
 from hpsearch.compare.plots import write_compare_plots
 from hpsearch.compare.png import PlotResult
+from hpsearch.errors import HpsearchError
 
 STATS = ("mean", "std", "best", "worst")  # the columns of a metric over seeds
+# What compare writes into its folder (report's files: hpsearch.report.files.REPORT_FILES).
+COMPARE_FILES = (
+    "compare.md",
+    "compare.csv",
+    "compare.json",
+    "seeds.png",
+    "tuning.png",
+    "seconds.png",
+    "steps.png",
+)
+
+
+class ResultsFolderError(HpsearchError):
+    """The results folder, or a file in it, cannot be written."""
+
+
+def check_results_folder(folder: Path, names: Sequence[str]) -> None:
+    """Refuse, before any re-run trains, a results ``folder`` that could not take the files
+    ``names``: the folder (or the nearest folder above it that exists) cannot be written, a
+    file stands where a folder must be, or one of ``names`` is a folder there.
+
+    Tried by writing: a mode, an immutable flag, a read-only mount or an ACL all stop a
+    write, and only a write says so for every user (root's ``os.access`` answers yes).
+
+    Raises:
+        ResultsFolderError: one line naming the path and what to do.
+    """
+    where = folder
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        raise ResultsFolderError(
+            f"results folder {folder}: {where} is a file, not a folder; move it, or give "
+            "another --name"
+        )
+    for name in names:
+        if (folder / name).is_dir():
+            raise ResultsFolderError(
+                f"results folder {folder}: {name} is a folder, where the file {name} is to be "
+                "written; move it away"
+            )
+    # write_all stages beside the folder, then moves its files in: both must take a file.
+    for place in dict.fromkeys([where, folder.parent if folder.exists() else where, folder]):
+        if place.is_dir() and not _can_write(place):
+            raise ResultsFolderError(
+                f"results folder {folder} cannot be written: {place} is read-only; make it "
+                "writable, or compare from a copy of the study files elsewhere"
+            )
+
+
+def _can_write(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def csv_text(fields: list[str], rows: list[dict[str, Any]]) -> str:
@@ -149,6 +206,7 @@ def write_all(
         for name, text in texts(plots).items():
             (staging / name).write_text(text, encoding="utf-8")
         folder.mkdir(exist_ok=True)
+        check_results_folder(folder, [p.name for p in staging.iterdir()])  # before any move
         written = []
         for path in sorted(staging.iterdir()):
             written.append(folder / path.name)

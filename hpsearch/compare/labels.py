@@ -5,8 +5,10 @@ Optimizers read as their registry entries' labels say.
 
 from __future__ import annotations
 
-from hpsearch.compare.model import ArmResult, ConfigResult
+from hpsearch.compare.model import ArmResult, ConfigResult, RunCost
 from hpsearch.optim import OPTIMIZERS
+from hpsearch.search.record import ran_on
+from hpsearch.wording import plural
 
 METRIC_NAMES = {"f1": "F1", "accuracy": "Accuracy", "mcc": "MCC", "mse": "MSE"}
 
@@ -34,6 +36,15 @@ def arm_label(arm: ArmResult) -> str:
     optimizer's (two arms of one optimizer): ``adam-long: AdamW (adam-long, trial 3)``."""
     label = f"{optimizer_name(arm.optimizer)} ({arm.study}, trial {arm.best_trial})"
     return label if arm.name == optimizer_name(arm.optimizer) else f"{arm.name}: {label}"
+
+
+def run_place(cost: RunCost) -> str:
+    """Where a run trained, as the tables say it: ``cpu, fp32, 2 threads`` (the thread
+    count where a CPU run recorded it: its seconds depend on it), ``cuda, bf16``."""
+    place = ran_on(cost.device, cost.precision)
+    if cost.device == "cpu" and cost.threads is not None:
+        place += f", {plural(cost.threads, 'thread')}"
+    return place
 
 
 def bytes_label(n: int | None) -> str:

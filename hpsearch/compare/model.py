@@ -106,6 +106,9 @@ class ConfigResult(Data):
     runs: tuple[SeedRun, ...]  # in seed order
     summary: dict[str, Summary]  # per metric, over the runs
     best_run: SeedRun  # the run with the best objective
+    # The fixed settings it was tuned and re-run under that differ from its study file's
+    # (``--allow-drift``), as "train.epochs 1 (study file: 2)"; empty: the file's
+    drift: tuple[str, ...] = ()
 
 
 T = TypeVar("T")

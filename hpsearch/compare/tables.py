@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from hpsearch.compare.curves import table_ks
-from hpsearch.compare.labels import PERCENT, arm_label, bytes_label, config_label, metric_name
+from hpsearch.compare.labels import (
+    PERCENT,
+    arm_label,
+    bytes_label,
+    config_label,
+    metric_name,
+    run_place,
+)
 from hpsearch.compare.model import Comparison, Cost, Paired, SpaceRow, StatTest, Summary
 from hpsearch.compare.stats import CI_METHOD, wilcoxon_pairs
 from hpsearch.search.record import NOT_RECORDED
@@ -343,14 +350,22 @@ def config_title(comp: Comparison) -> str:
 
 
 def run_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
-    """Every re-run: config, seed, the trial in the companion study, ``metrics``."""
-    header = ["config", "seed", "re-run trial", *metrics]
-    rows = [
-        [config_label(c), str(r.seed), f"{c.reseed_study} #{r.trial}"]
-        + [number_cell(r.metrics.get(m)) for m in metrics]
-        for c in comp.configs
-        for r in c.runs
-    ]
+    """Every re-run: config, seed, the trial in the companion study, ``metrics``, where it
+    trained (``(mixed)`` where its config's seeds trained on more than one device, precision
+    or thread count), and, where a config was tuned under settings other than its study
+    file's (``--allow-drift``), those settings."""
+    drifted = any(c.drift for c in comp.configs)
+    header = ["config", "seed", "re-run trial", *metrics, "ran on"]
+    header += ["settings (where not the study file's)"] if drifted else []
+    rows = []
+    for c in comp.configs:
+        mixed = len({run_place(r.cost) for r in c.runs}) > 1
+        for r in c.runs:
+            row = [config_label(c), str(r.seed), f"{c.reseed_study} #{r.trial}"]
+            row += [number_cell(r.metrics.get(m)) for m in metrics]
+            row.append(run_place(r.cost) + (" (mixed)" if mixed else ""))
+            row += ["; ".join(c.drift) or "the study file's"] if drifted else []
+            rows.append(row)
     return Rows(header, rows)
 
 

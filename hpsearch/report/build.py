@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 from hpsearch.compare.arms import Arm, Plan, Source, plan_comparison, source
 from hpsearch.compare.comparison import build_comparison
 from hpsearch.compare.model import Comparison, Role
+from hpsearch.compare.settings import checked
 from hpsearch.data.encode import DataCache
 from hpsearch.report.model import (
     REPORT_VERSION,
@@ -73,6 +74,7 @@ def report_study(
     storage: str | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    allow_drift: bool = False,
 ) -> Report:
     """The report of study ``spec``: its baseline and it planned as arms (every input
     checked before anything is written), ``on_plan(plan)`` called before any re-run (the
@@ -81,11 +83,14 @@ def report_study(
 
     Raises:
         CompareError: a study was never run, has too few trials, or differs in its task.
+        SpecDriftError: a study file's fixed settings differ from its judged trials' (unless
+            ``allow_drift``: then each config is re-run under its own, and the notes say so).
         ReseedError: a re-run failed; the finished ones are kept for the next call.
     """
     plan = plan_comparison(
         report_sources(spec, overrides=overrides, storage=storage), budget=budget
     )
+    plan = checked(plan, allow_drift=allow_drift)
     if on_plan is not None:
         on_plan(plan)
     cache = DataCache()  # every re-run reads the same task: tokenize once

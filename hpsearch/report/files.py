@@ -17,6 +17,22 @@ from hpsearch.report.markdown import to_markdown
 from hpsearch.report.model import MultitaskTable, Report, SchemeRow, Seeded
 from hpsearch.report.plots import write_plots
 
+# What report writes into its folder, plots included.
+REPORT_FILES = (
+    "report.md",
+    "report.csv",
+    "schemes.csv",
+    "multitask.csv",
+    "report.json",
+    "history.png",
+    "intermediate.png",
+    "importance.png",
+    "seeds.png",
+    "tuning.png",
+    "seconds.png",
+    "steps.png",
+)
+
 
 def report_csv(report: Report) -> str:
     """report.csv: one row per config, with mean, std, best and worst of every metric."""

@@ -17,6 +17,7 @@ from dataclasses import replace
 import optuna
 
 from hpsearch.compare.comparison import seed_notes
+from hpsearch.compare.settings import diverged_runs
 from hpsearch.compare.stats import summarize
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
@@ -49,8 +50,11 @@ def seed_rows(
     if not numbers or not seeds:
         return tuple(schemes), multitask, []
     trials = [t for t in study.get_trials(deepcopy=False) if t.number in numbers]
-    runs = reseed(spec, study, trials, seeds, cache=cache, progress=progress)
-    notes = [n for number in sorted(numbers) for n in seed_notes(f"trial {number}", runs[number])]
+    notes: list[str] = []
+    runs = reseed(spec, study, trials, seeds, cache=cache, progress=progress, notes=notes)
+    for number in sorted(numbers):
+        notes += seed_notes(f"trial {number}", runs[number])
+        notes += diverged_runs(f"trial {number}", runs[number])
     seeded_schemes = tuple(
         replace(r, seeded=_seeded(seeds, [run.metrics for run in runs[r.trial]])) for r in schemes
     )

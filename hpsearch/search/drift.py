@@ -162,7 +162,7 @@ def check_drift(
     stored = study.user_attrs.get(SPEC_ATTR)
     if not isinstance(stored, Mapping):
         return []  # a study from before hpsearch saved its spec, or one still being created
-    changes = fixed_changes(stored, spec)
+    changes = resolved_precision(fixed_changes(stored, spec), study.get_trials(deepcopy=False))
     if not changes:
         return []
     trials = len(study.get_trials(deepcopy=False))
@@ -224,6 +224,49 @@ def with_settings(spec: Spec, settings: Mapping[str, Any]) -> Spec:
     if settings.get("metric"):
         updates["study"] = spec.study.model_copy(update={"metric": settings["metric"]})
     return spec.model_copy(update=updates)
+
+
+PRECISION = "train.precision"
+AUTO = "auto"  # the precision that resolves by machine (hpsearch.train.trainer)
+
+
+def resolved_precision(changes: Sequence[Change], trials: Sequence[FrozenTrial]) -> list[Change]:
+    """``changes`` without ``train.precision`` from ``"auto"`` to the precision that "auto"
+    resolved to for every one of ``trials`` that recorded one (the trial attr
+    ``precision``): a study file that writes down what its trials ran as is not drift."""
+    recorded = {t.user_attrs.get("precision") for t in trials} - {None}
+    return [
+        c
+        for c in changes
+        if not (c.field == PRECISION and c.stored == AUTO and recorded == {c.now})
+    ]
+
+
+def ran_with(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
+    """The stored settings ``trial`` of ``study`` ran under, as :func:`fixed_changes` reads
+    them: its own (``spec_id``), else the study's creation spec; with ``space`` the fields
+    the study searched (its creation spec's space and the trial's params). None where
+    neither was stored (a study from before hpsearch saved its spec)."""
+    attrs = study.user_attrs
+    created = attrs.get(SPEC_ATTR)
+    spec_id = trial.user_attrs.get(TRIAL_SPEC_ATTR)
+    stored = attrs.get(settings_attr(spec_id)) if spec_id else None
+    if not isinstance(stored, Mapping):
+        stored = created
+    if not isinstance(stored, Mapping):
+        return None
+    space = dict.fromkeys(created.get("space", {}) if isinstance(created, Mapping) else {})
+    space.update(dict.fromkeys(trial.params))
+    return {**_settings_of(stored), "space": space}
+
+
+def trial_changes(spec: Spec, study: optuna.Study, trial: FrozenTrial) -> list[Change]:
+    """The fixed settings of ``spec`` (a study file now, ``--set`` applied) that differ from
+    those ``trial`` of ``study`` ran under (:func:`ran_with`); none where those are unknown.
+    Each :class:`Change` reads "was (the trial's), now (the file's)"; a precision written
+    down since is left to :func:`resolved_precision`, over the trials that recorded theirs."""
+    stored = ran_with(study, trial)
+    return [] if stored is None else fixed_changes(stored, spec)
 
 
 def space_conflicts(study: optuna.Study, spec: Spec) -> list[str]:

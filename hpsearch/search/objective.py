@@ -138,6 +138,7 @@ class Objective:
             "seconds_per_step": result.seconds_per_step,
             "steps": result.steps,
             "train_seconds": result.train_seconds,
+            "threads": torch.get_num_threads(),  # CPU seconds depend on it
             "wall_time": result.wall_time,
             "device": result.device,
             "precision": result.precision,

@@ -44,6 +44,9 @@ class EvalPoint:
     step: int  # optimizer steps done
     train_seconds: float | None  # training seconds so far, evaluations excluded
     value: JsonFloat  # the study's metric at this evaluation
+    # A classifier answered one class for every validation example (MCC 0): its value is the
+    # majority's share, not learning, so it never reaches a target (hpsearch.compare.cost)
+    one_class: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class RunCost:
     device: str | None
     # What train.precision resolved to (fp32, bf16, fp16); None: a run from before it was kept
     precision: str | None = None
+    # torch's CPU thread count, which CPU seconds depend on; None: not recorded
+    threads: int | None = None
 
 
 NO_COST = RunCost(None, None, None, None, None, None, None, None, None)
@@ -91,6 +96,8 @@ class SeedRun:
     # Why its classifier learned nothing: one class predicted for every validation example
     # (hpsearch.search.divergence.one_class); None: it did not, or was not checked.
     one_class: str | None = None
+    # Why its validation loss looks diverged (hpsearch.search.divergence); None: it does not
+    diverged: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +112,7 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
             step=int(e["step"]),
             train_seconds=_float(e.get("train_seconds")),
             value=float(e["metrics"][metric]),
+            one_class=bool(one_class_tasks(e["metrics"])),
         )
         for e in evals_measuring(trial, metric)
     )
@@ -119,6 +127,7 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
         peak_memory=attrs.get("peak_memory"),
         device=attrs.get("device"),
         precision=attrs.get("precision"),
+        threads=_int(attrs.get("threads")),
     )
     metrics = {k: float(v) for k, v in attrs.get("metrics", {}).items()}
     joint = attrs.get("joint_metrics")
@@ -131,6 +140,7 @@ def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
         cost,
         None if joint is None else {k: float(v) for k, v in joint.items()},
         attrs.get("one_class"),
+        diverged=attrs.get("diverged"),
     )
 
 

@@ -9,7 +9,13 @@ only parameter is ``train.seed`` and whose user attrs name its origin::
 so the companion study is readable on its own (``hpsearch leaderboard --all``, the
 dashboard), and a comparison run again finds the seeds that already finished and skips them.
 Trials that failed or never started are run again; enqueued trials still WAITING are reused,
-not enqueued twice.
+not enqueued twice, unless their seed is not among the call's (then they are dequeued).
+
+A re-run trains under the settings its source trial ran with
+(:func:`hpsearch.search.drift.spec_of_trial`), whatever the study file says now, and records
+their fingerprint (``spec_id``; the settings are the companion's study attr
+``spec:<id>``). A finished re-run recorded under other settings is left out and its seed run
+again; one from before re-runs recorded settings is taken as made under its trial's.
 
 Re-runs are kept alive as searches are (:mod:`hpsearch.search.liveness`): a running re-run
 beats every ``study.heartbeat_interval`` seconds, and one left RUNNING by a killed process
@@ -22,9 +28,10 @@ pending seeds again.
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +40,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError, TrialFailed
+from hpsearch.search.drift import (
+    TRIAL_SPEC_ATTR,
+    Change,
+    fixed_changes,
+    record_settings,
+    settings_attr,
+    spec_of_trial,
+)
 from hpsearch.search.interrupts import stop_on_signals
 from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.note import save_study_note
@@ -40,9 +55,10 @@ from hpsearch.search.objective import Objective
 from hpsearch.search.progress import Progress, Wait
 from hpsearch.search.record import SeedRun, seed_run
 from hpsearch.search.runner import count_finished, run_trials
-from hpsearch.search.storage import open_storage
+from hpsearch.search.storage import StorageError, open_storage
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.space import IntRange
+from hpsearch.wording import listed, plural
 
 __all__ = ["ReseedError", "SeedRun", "reseed", "reseed_name", "run_spec", "shared_seeds"]
 
@@ -88,11 +104,20 @@ def reseed(
     cache: DataCache | None = None,
     progress: Progress | None = None,
     poll_interval: float = 2.0,
+    notes: list[str] | None = None,
 ) -> dict[int, list[SeedRun]]:
     """Run each of ``trials`` (of ``study``, made from ``spec``) with each of ``seeds``.
 
     Only missing re-runs are run; one running in another process is waited for (and redone
     if its heartbeat stops). Returns the runs per source trial number, in seed order.
+
+    Each re-run trains under the settings its source trial ran with
+    (:func:`hpsearch.search.drift.spec_of_trial`), never the study file's newer ones, and
+    records their fingerprint (the trial attr ``spec_id``, as a search's trials do). A
+    finished re-run recorded under other settings is not used: its seed runs again. A re-run
+    still queued by an earlier call for a seed not in ``seeds`` (a larger ``--seeds``,
+    interrupted) is dequeued, not run. When every re-run has finished already, the storage
+    is only read (it may be read-only). What was left out or dequeued is said in ``notes``.
 
     Raises:
         ReseedError: when a re-run failed; the finished ones are kept, so calling again runs
@@ -101,6 +126,10 @@ def reseed(
     url = spec.study.storage
     assert url is not None
     plan = {(t.number, s): t for t in trials for s in seeds}
+    own = _OwnSettings(spec, study)
+    done = _read_finished(spec, trials, plan, own, notes)
+    if done is not None:
+        return done  # nothing to run: nothing written
     storage = open_storage(url)
     companion = _open_companion(spec, storage)
     settings = spec.study
@@ -111,7 +140,8 @@ def reseed(
     # A killed earlier call's re-runs: failed with the reason and queued again (as WAITING
     # trials with the same origin), before anything is counted or enqueued.
     liveness.sweep(companion)
-    seen = _existing(companion, spec.study.name, spec.metric)
+    _dequeue_strays(companion, spec.study.name, seeds, notes)
+    seen = _existing(companion, spec.study.name, spec.metric, own)
     for number, seed in plan:
         if (number, seed) not in seen.known():
             companion.enqueue_trial(
@@ -147,7 +177,7 @@ def reseed(
                     poll_interval=poll_interval,
                 )
         liveness.sweep(companion)
-        seen = _existing(companion, spec.study.name, spec.metric)
+        seen = _existing(companion, spec.study.name, spec.metric, own)
         if seen.waiting & plan.keys():
             continue  # the retry of a re-run that went stale while this call ran
         if not seen.running.keys() & plan.keys():
@@ -165,10 +195,134 @@ def reseed(
             f"{len(missing)} of {len(plan)} re-runs of study {spec.study.name!r} did not "
             f"finish ({detail}); run the same command again to retry them"
         )
+    _stale_notes(spec.study.name, seen, plan, notes)
     runs: dict[int, list[SeedRun]] = {t.number: [] for t in trials}
     for number, seed in sorted(plan):
         runs[number].append(seen.finished[number, seed])
     return runs
+
+
+def _read_finished(
+    spec: Spec,
+    trials: Sequence[FrozenTrial],
+    plan: Mapping[Key, FrozenTrial],
+    own: _OwnSettings,
+    notes: list[str] | None,
+) -> dict[int, list[SeedRun]] | None:
+    """The runs of ``plan``, read without writing anything, when every one has finished
+    under its source trial's settings; None when something is left to run (or cannot be
+    read this way): then :func:`reseed` opens the storage to write. ``report`` of a
+    finished comparison thus reads a storage it cannot write (an archive)."""
+    assert spec.study.storage is not None
+    try:
+        storage = open_storage(spec.study.storage, write=False)
+        companion = optuna.load_study(study_name=reseed_name(spec.study.name), storage=storage)
+    except (KeyError, StorageError):
+        return None
+    seen = _existing(companion, spec.study.name, spec.metric, own)
+    if any(key not in seen.finished for key in plan):
+        return None
+    _stale_notes(spec.study.name, seen, plan, notes)
+    runs: dict[int, list[SeedRun]] = {t.number: [] for t in trials}
+    for number, seed in sorted(plan):
+        runs[number].append(seen.finished[number, seed])
+    return runs
+
+
+class _OwnSettings:
+    """The spec each trial of the source study ran under, and how a re-run's recorded
+    settings differ from its source trial's."""
+
+    def __init__(self, spec: Spec, source: optuna.Study) -> None:
+        self.spec = spec
+        self.source = source
+        self._trials: dict[int, FrozenTrial] | None = None
+        self._specs: dict[int, Spec] = {}
+        self._changes: dict[tuple[str, int], list[Change]] = {}
+
+    def spec_of(self, number: int) -> Spec:
+        """The spec source trial ``number`` ran under (the study file's, if it is gone)."""
+        if number not in self._specs:
+            if self._trials is None:
+                self._trials = {t.number: t for t in self.source.get_trials(deepcopy=False)}
+            trial = self._trials.get(number)
+            self._specs[number] = (
+                self.spec if trial is None else spec_of_trial(self.spec, self.source, trial)
+            )
+        return self._specs[number]
+
+    def changes(self, attrs: Mapping[str, Any], rerun: FrozenTrial, number: int) -> list[Change]:
+        """How the settings ``rerun`` recorded (``attrs``: its companion's user attrs)
+        differ from those of source trial ``number``: each change "was" the re-run's, "now"
+        the trial's. A re-run from before re-runs recorded their settings is taken as made
+        under its trial's (nothing says otherwise)."""
+        spec_id = rerun.user_attrs.get(TRIAL_SPEC_ATTR)
+        if not spec_id:
+            return []
+        key = (str(spec_id), number)
+        if key not in self._changes:
+            stored = attrs.get(settings_attr(str(spec_id)))
+            self._changes[key] = (
+                fixed_changes(stored, self.spec_of(number)) if isinstance(stored, Mapping) else []
+            )
+        return self._changes[key]
+
+
+def _dequeue_strays(
+    companion: optuna.Study, source: str, seeds: Sequence[int], notes: list[str] | None
+) -> None:
+    """Fail, with the reason, the re-runs of ``source`` still queued for a seed outside
+    ``seeds``: an earlier call with a larger ``--seeds`` was stopped before it ran them, and
+    this call did not ask for them. A later call that asks for them queues them again."""
+    wanted = set(seeds)
+    strays = []
+    for t in companion.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        key = _key(t, source)
+        if key is not None and key[1] not in wanted:
+            strays.append((t, key))
+    if not strays:
+        return
+    storage = companion._storage
+    reason = (
+        "dequeued: queued by an earlier call for a seed the next call did not ask for "
+        f"(it asked for {plural(len(wanted), 'seed')})"
+    )
+    dequeued = []
+    for t, key in strays:
+        try:
+            storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
+            if storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+                dequeued.append(key)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another process took it (two comparisons at once are not supported)
+    if dequeued and notes is not None:
+        which = ", ".join(f"trial {n} seed {s}" for n, s in sorted(dequeued))
+        notes.append(
+            f"study {source!r}: {plural(len(dequeued), 're-run')} queued by an earlier call "
+            f"with more seeds ({which}) dequeued, not run: this call asks for "
+            f"{plural(len(wanted), 'seed')}"
+        )
+
+
+def _stale_notes(
+    source: str, seen: _Seen, plan: Mapping[Key, FrozenTrial], notes: list[str] | None
+) -> None:
+    """A note per source trial whose earlier re-runs were left out: made under settings
+    other than the trial's own (by a version that re-ran under the study file's)."""
+    stale = {key: changes for key, changes in seen.stale.items() if key in plan}
+    if not stale or notes is None:
+        return
+    for number in sorted({n for n, _ in stale}):
+        seeds = sorted(s for n, s in stale if n == number)
+        changes = stale[number, seeds[0]]
+        differ = "; ".join(
+            f"{c.field} {json.dumps(c.stored)}, not {json.dumps(c.now)}" for c in changes
+        )
+        notes.append(
+            f"study {source!r} trial {number}: left out {plural(len(seeds), 'earlier re-run')} "
+            f"({listed('seed', seeds)}) made under other settings than the trial "
+            f"was tuned with ({differ}); those seeds ran again under the trial's own"
+        )
 
 
 class _Wait:
@@ -244,13 +398,20 @@ class _Seen:
     finished: dict[Key, SeedRun] = field(default_factory=dict)  # the first complete one
     waiting: set[Key] = field(default_factory=set)
     running: dict[Key, FrozenTrial] = field(default_factory=dict)
+    # complete, but under settings other than the source trial's: not used, run again
+    stale: dict[Key, list[Change]] = field(default_factory=dict)
 
     def known(self) -> set[Key]:
         return {*self.finished, *self.waiting, *self.running}
 
 
-def _existing(companion: optuna.Study, source: str, metric: str) -> _Seen:
+def _existing(
+    companion: optuna.Study, source: str, metric: str, own: _OwnSettings | None = None
+) -> _Seen:
+    """The re-runs of ``source`` by state; with ``own``, a complete one recorded under
+    settings other than its source trial's is stale, not finished."""
     seen = _Seen()
+    attrs = companion.user_attrs if own is not None else {}
     for t in companion.get_trials(deepcopy=False):
         key = _key(t, source)
         if key is None:
@@ -260,7 +421,11 @@ def _existing(companion: optuna.Study, source: str, metric: str) -> _Seen:
         elif t.state == TrialState.RUNNING:
             seen.running[key] = t
         elif t.state == TrialState.COMPLETE and key not in seen.finished:
-            seen.finished[key] = seed_run(t, key[1], metric)
+            changes = [] if own is None else own.changes(attrs, t, key[0])
+            if changes:
+                seen.stale.setdefault(key, changes)
+            else:
+                seen.finished[key] = seed_run(t, key[1], metric)
     return seen
 
 
@@ -274,7 +439,8 @@ def _fail_reasons(companion: optuna.Study, source: str) -> dict[tuple[int, int],
 
 
 class _ReseedObjective:
-    """Runs an enqueued re-run with the Objective of its source trial's config."""
+    """Runs an enqueued re-run with the Objective of its source trial's config, under the
+    settings that trial ran with; the re-run records their fingerprint."""
 
     def __init__(
         self, spec: Spec, source: optuna.Study, cache: DataCache, progress: Progress | None
@@ -284,6 +450,8 @@ class _ReseedObjective:
         self.progress = progress
         self.params = {t.number: t.params for t in source.get_trials(deepcopy=False)}
         self.objectives: dict[int, Objective] = {}
+        self.own = _OwnSettings(spec, source)
+        self.spec_ids: dict[int, str] = {}
 
     def __call__(self, trial: optuna.Trial) -> float:
         attrs = trial.user_attrs
@@ -293,7 +461,10 @@ class _ReseedObjective:
             # gone: fail it, rather than train a config nobody chose.
             raise TrialFailed(f"not an enqueued re-run of study {self.spec.study.name!r}")
         if number not in self.objectives:
+            own = self.own.spec_of(number)
+            self.spec_ids[number] = record_settings(trial.study, own)
             self.objectives[number] = Objective(
-                run_spec(self.spec, self.params[number]), self.cache, self.progress
+                run_spec(own, self.params[number]), self.cache, self.progress
             )
+        trial.set_user_attr(TRIAL_SPEC_ATTR, self.spec_ids[number])
         return self.objectives[number](trial)

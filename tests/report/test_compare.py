@@ -293,7 +293,6 @@ def test_spaces_side_by_side_warn_where_arms_differ(arms):
             "space.train.batch_size={ choices = [16, 32] }",
             "space.optimizer.damp={ low = 1e-8, high = 1e-2, log = true }",
             "train.epochs=2",
-            "task.max_length=32",
         ],
     )
     plan = plan_of(adam, mfac)
@@ -311,7 +310,6 @@ def test_spaces_side_by_side_warn_where_arms_differ(arms):
         "M-FAC 0.0001 – 0.01 (log)",
         "train.batch_size: searched by M-FAC (16, 32) but fixed by AdamW (32)",
         "train.epochs: fixed at different values: AdamW 1, M-FAC 2",
-        "task.max_length: fixed at different values: AdamW 64, M-FAC 32",
     )
     same = space_warnings(space_rows(plan_of(adam, arms("adam2", "adamw", [0.5, 0.6])).arms), ())
     assert same == ()

@@ -101,6 +101,7 @@ CONFIG_KEYS = [
     "runs",
     "summary",
     "best_run",
+    "drift",
 ]
 RUN_KEYS = ["seed", "trial", "value", "metrics", "evals", "cost"]
 
@@ -273,8 +274,8 @@ def test_report_json_keys_and_shape(report):
         "value": 0.7,
         "metrics": {"f1": 0.7, "loss": pytest.approx(0.3)},
         "evals": [
-            {"step": 10, "train_seconds": 2.0, "value": pytest.approx(0.6)},
-            {"step": 20, "train_seconds": 4.0, "value": 0.7},
+            {"step": 10, "train_seconds": 2.0, "value": pytest.approx(0.6), "one_class": False},
+            {"step": 20, "train_seconds": 4.0, "value": 0.7, "one_class": False},
         ],
         "cost": {
             "steps": 20,
@@ -287,9 +288,11 @@ def test_report_json_keys_and_shape(report):
             "peak_memory": "CUDA max allocated",
             "device": "cuda",
             "precision": "bf16",
+            "threads": None,
         },
         "joint_metrics": None,
         "one_class": None,
+        "diverged": None,
     }
     assert comp["configs"][0]["summary"]["f1"] == {
         "n": 2,
