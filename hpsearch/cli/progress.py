@@ -41,15 +41,18 @@ ONE_CLASS_MARK = "¹"
 Estimator = Callable[[Sequence[optuna.trial.FrozenTrial]], "Estimate"]
 
 
-class TimeLeftColumn(ProgressColumn):
-    """``≈ 3 min left``: counts down to the task's ``done_at`` field (a unix time, set when
-    a trial ends), between the estimates; blank without one."""
+class InfoColumn(ProgressColumn):
+    """A task's ``info`` field, then for the run ``≈3 min left``: a countdown to its
+    ``done_at`` field (a unix time, set when a trial ends). In the info column, not one of
+    its own: the trial's info is as wide, so the run's time left costs no width."""
 
     def render(self, task: Task) -> Text:
+        text = Text(task.fields.get("info", ""))
         done_at = task.fields.get("done_at")
-        if done_at is None:
-            return Text("")
-        return Text(f"≈{duration_text(max(0.0, done_at - time.time()))} left", style="dim")
+        if done_at is not None:
+            left = duration_text(max(0.0, done_at - time.time()))
+            text.append(f"{'  ' if text else ''}≈{left} left", style="dim")
+        return text
 
 
 class RunProgress:
@@ -68,11 +71,13 @@ class RunProgress:
         self.console = console or Console(stderr=True, emoji=False)
         self._progress = Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
+            # What the run's line leaves of the width (about 70 columns for its name, count,
+            # best, time left and elapsed time), up to rich's 40: at 80 columns the time
+            # left stays on the line.
+            BarColumn(bar_width=max(8, min(40, self.console.width - 70))),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
+            InfoColumn(),
             TimeElapsedColumn(),
-            TimeLeftColumn(),
             console=self.console,
             transient=False,
         )

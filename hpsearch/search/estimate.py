@@ -14,7 +14,8 @@ Both come from the record of the study's finished trials, never from a warm-up r
   (:func:`hpsearch.optim.mfac.mfac_buffer_bytes`). A finished M-FAC trial's optimizer
   state, per gradient, times the largest ``num_grads`` the study can ask for; before one,
   the trainable parameters a finished trial recorded, stored dense (an upper bound: M-FAC
-  keeps the word embedding's gradient rows row-sparse when that is smaller).
+  keeps the word embedding's gradient rows row-sparse when that is smaller). A re-run's
+  is what the trial it re-runs recorded.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def rerun_estimate(
         basis = "some trials to re-run have no recorded time"
     else:
         basis = "each as long as the trial it re-runs took"
-    mfac = [m for spec, _, trials in reruns if (m := mfac_buffer(spec, trials)) is not None]
+    mfac = [m for spec, _, trials in reruns for t in trials if (m := _kept(spec, t)) is not None]
     return Estimate(
         runs=len(pending),
         seconds=seconds,
@@ -199,13 +200,12 @@ def mfac_buffer(spec: Spec, complete: Sequence[FrozenTrial]) -> MfacBuffer | Non
     num_grads = _largest_num_grads(spec)
     if num_grads is None:
         return None
-    mfac = [t for t in complete if _value(spec, t, "optimizer.kind") == "mfac"]
-    for t in mfac:
-        state = seed_run(t, 0, spec.metric).cost.optimizer_state_bytes
-        grads = _value(spec, t, "optimizer.num_grads") or _MFAC_DEFAULTS["num_grads"]
-        if state and isinstance(grads, int) and grads > 0:
-            per_grad = state / grads  # the buffer, and momentum if any: at most one gradient
-            source = f"as trial {t.number}'s buffer of {grads} gradients"
+    for t in complete:
+        kept = _kept(spec, t)
+        if kept is not None:
+            # The buffer, and the momentum vector if any (at most one gradient more).
+            per_grad = kept.bytes / kept.num_grads
+            source = f"as trial {t.number}'s buffer of {kept.num_grads} gradients"
             return MfacBuffer(round(per_grad * num_grads), num_grads, source)
     for t in complete:
         trainable = t.user_attrs.get("trainable_params")
@@ -215,6 +215,18 @@ def mfac_buffer(spec: Spec, complete: Sequence[FrozenTrial]) -> MfacBuffer | Non
             source = f"stored dense, {int(trainable):,} trainable numbers as in trial {t.number}"
             return MfacBuffer(size, num_grads, source)
     return None
+
+
+def _kept(spec: Spec, trial: FrozenTrial) -> MfacBuffer | None:
+    """The M-FAC buffer a re-run of ``trial`` allocates: the one the trial recorded (the
+    same config, the same buffer); None for another optimizer or no record."""
+    if _value(spec, trial, "optimizer.kind") != "mfac":
+        return None
+    state = seed_run(trial, 0, spec.metric).cost.optimizer_state_bytes
+    grads = _value(spec, trial, "optimizer.num_grads") or _MFAC_DEFAULTS["num_grads"]
+    if not state or not isinstance(grads, int) or grads < 1:
+        return None
+    return MfacBuffer(state, grads, f"trial {trial.number}'s, re-run as it ran")
 
 
 def _largest_num_grads(spec: Spec) -> int | None:

@@ -156,3 +156,14 @@ def test_compare_says_its_re_runs_cost_where_they_are_and_what_to_read(quora_stu
     assert "estimate: no re-run left to run (every re-run finished already)" in text
     assert f"re-runs in adam-reseed, mfac-reseed ({url})" in text
     assert f"next: read {tmp_path / 'results' / 'adam-vs-mfac' / 'compare.md'}" in text
+
+
+def test_the_run_bar_counts_the_time_left_down_beside_its_info():
+    import time
+
+    from hpsearch.cli.progress import InfoColumn
+
+    task = SimpleNamespace(fields={"info": "best 0.8123 (trial 7)", "done_at": time.time() + 185})
+    assert InfoColumn().render(task).plain == "best 0.8123 (trial 7)  ≈3 min left"
+    trial = SimpleNamespace(fields={"info": "loss 0.6950"})  # a trial's row: no countdown
+    assert InfoColumn().render(trial).plain == "loss 0.6950"

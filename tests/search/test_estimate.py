@@ -165,3 +165,21 @@ def test_re_runs_take_as_long_as_the_trials_they_re_run(quora_study):
     assert twice.runs == 3
     done = rerun_estimate([(spec, study, source[:1])], seeds=[0])
     assert (done.runs, done.basis) == (0, "every re-run finished already")
+
+
+def test_a_re_run_keeps_the_buffer_its_trial_recorded(mfac_spec):
+    """Not the space's largest num_grads: the re-run runs the trial's own config."""
+    study = optuna.create_study(study_name="quora", direction="maximize")
+    adamw = trial(0, 30.0, params={"optimizer.kind": "adamw"}, attrs={"trainable_params": 1000})
+    mfac = trial(
+        1,
+        30.0,
+        params={"optimizer.kind": "mfac", "optimizer.num_grads": 8},
+        attrs={"optimizer_state_bytes": 4000},
+    )
+    mfac.distributions["optimizer.num_grads"] = CategoricalDistribution([8, 16])
+    only_adamw = rerun_estimate([(mfac_spec, study, [adamw])], seeds=[0])
+    assert only_adamw.mfac is None
+    both = rerun_estimate([(mfac_spec, study, [adamw]), (mfac_spec, study, [mfac])], seeds=[0])
+    assert both.mfac is not None
+    assert (both.mfac.bytes, both.mfac.num_grads) == (4000, 8)
