@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -95,17 +96,19 @@ def compare(
         written,
         plots,
         stored=where_reruns(plan),
+        said=plan.notes,
     )
 
 
-def notes_once(notes: list[str]) -> list[str]:
-    """``note: ...`` lines, each note once; the one-class sentence that several notes end
-    with (``... seed re-runs: one class: the classifier predicted ...``) is a mark on each
-    and the sentence once, as a legend after them."""
+def notes_once(notes: Sequence[str], said: Sequence[str] = ()) -> list[str]:
+    """``note: ...`` lines, each note once and none of those ``said`` already (the plan's,
+    before the re-runs); the one-class sentence that several notes end with (``... seed
+    re-runs: one class: the classifier predicted ...``) is a mark on each and the sentence
+    once, as a legend after them."""
     from hpsearch.cli.progress import ONE_CLASS_MARK
 
     lines, legend = [], None
-    for note in dict.fromkeys(notes):
+    for note in dict.fromkeys(n for n in notes if n not in said):
         head, found, tail = note.partition(": one class: ")
         if found and legend in (None, tail):
             legend = tail
@@ -189,15 +192,16 @@ def show_results(
     plots: PlotResult,
     *,
     stored: str = "",
+    said: Sequence[str] = (),
 ) -> None:
-    """The summary tables and notes (each once), then what was written where, and what to
-    read next. ``stored``: where the re-runs are kept."""
+    """The summary tables and notes (each once, but for those ``said`` with the plan), then
+    what was written where, and what to read next. ``stored``: where the re-runs are kept."""
     from hpsearch.cli.options import output_console
 
     out = output_console()
     for table in tables:
         out.print(table)
-    for note in notes_once(notes):
+    for note in notes_once(notes, said):
         out.print(note, markup=False, highlight=False, soft_wrap=True)
     names = ", ".join(p.name for p in written)
     out.print(f"wrote {folder}: {names}", markup=False, highlight=False, soft_wrap=True)

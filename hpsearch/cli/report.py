@@ -61,6 +61,6 @@ def report(
     folder = spec.results_dir()
     written, plots = write_report(data, folder)
     notes = comparison_notes(data.comparison) + list(data.notes)
-    show_results(
-        terminal_tables(data), notes, folder, written, plots, stored=where_reruns(planned[0])
-    )
+    plan = planned[0]
+    stored, said = where_reruns(plan), plan.notes
+    show_results(terminal_tables(data), notes, folder, written, plots, stored=stored, said=said)

@@ -83,6 +83,13 @@ def test_notes_are_said_once_and_the_one_class_sentence_once():
     ]
 
 
+def test_the_plans_notes_said_before_the_re_runs_are_not_said_again():
+    plan = ["study 'quickstart' searches optimizer.kind: its arms are its trials of each kind"]
+    assert notes_once([*plan, "AdamW trial 9: 2 of 3 seed re-runs ..."], said=plan) == [
+        "note: AdamW trial 9: 2 of 3 seed re-runs ..."
+    ]
+
+
 def test_a_trial_worse_than_chance_is_marked_where_it_ranks_above_one_class_trials():
     study = optuna.create_study(direction="maximize")
     add(study, 1e-4, 0.63, 0.0)  # one class: "duplicate" everywhere
