@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
 
 from hpsearch.cli import compare, dashboard, leaderboard, registries, report, run
+from hpsearch.cli.logs import configure_logging
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.interrupts import Interrupted
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("HPSEARCH_DEBUG", "") not in ("", "0")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         app(args=args, prog_name="hpsearch")
     except (HpsearchError, KeyboardInterrupt) as e:

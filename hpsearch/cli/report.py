@@ -29,16 +29,23 @@ def report(
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
     import optuna
 
-    from hpsearch.cli.compare import show_plan, show_results
+    from hpsearch.cli.compare import rerun_estimate, show_plan, show_results, where_reruns
     from hpsearch.cli.progress import RunProgress
     from hpsearch.cli.tables import comparison_notes, terminal_tables
-    from hpsearch.report.build import report_study
+    from hpsearch.compare.arms import Plan
+    from hpsearch.report.build import planned_reruns, report_study
     from hpsearch.report.files import write_report
     from hpsearch.spec.load import load_spec
 
     sets = overrides or []
     spec = load_spec(study_file, sets)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
+    planned: list[Plan] = []
+
+    def on_plan(plan: Plan) -> None:  # every input checked; the spaces shown before re-runs
+        planned.append(plan)
+        show_plan(plan, rerun_estimate(plan, planned_reruns(spec, plan, top), seeds))
+
     with RunProgress() as progress:
         data = report_study(
             spec,
@@ -49,9 +56,11 @@ def report(
             overrides=sets,
             storage=storage,
             progress=progress,
-            on_plan=show_plan,  # every input checked; the spaces shown before any re-run
+            on_plan=on_plan,
         )
     folder = spec.results_dir()
     written, plots = write_report(data, folder)
     notes = comparison_notes(data.comparison) + list(data.notes)
-    show_results(terminal_tables(data), notes, folder, written, plots)
+    plan = planned[0]
+    stored, said = where_reruns(plan), plan.notes
+    show_results(terminal_tables(data), notes, folder, written, plots, stored=stored, said=said)

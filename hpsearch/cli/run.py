@@ -3,6 +3,7 @@ workers."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -59,6 +60,7 @@ def run(
     import optuna
 
     from hpsearch.cli.progress import RunProgress
+    from hpsearch.search.estimate import study_estimate
     from hpsearch.search.interrupts import Interrupted
     from hpsearch.search.storage import display_url
     from hpsearch.search.study import resolve_storage_url, run_study
@@ -83,8 +85,13 @@ def run(
             soft_wrap=True,
         )
         return
+    budget = n_trials or spec.study.n_trials
+
+    def estimate(trials):  # said when the run starts, from the study's trials so far
+        return study_estimate(spec, trials, budget, workers)
+
     try:
-        with RunProgress() as progress:
+        with RunProgress(workers=workers, estimate=estimate) as progress:
             if workers == 1:
                 summary = run_study(
                     spec,
@@ -112,8 +119,31 @@ def run(
         _print_interrupted(spec, storage, n_trials, stop)
         raise typer.Exit(stop.exit_code) from None
     _print_summary(spec, storage, summary)
+    _print_next(study_file, storage, summary)
     if summary.stopped_on_failures:
         raise typer.Exit(1)
+
+
+def _print_next(study_file: Path, storage: str | None, summary: RunSummary) -> None:
+    """Where the study is, and the commands that read it next."""
+    from hpsearch.search.storage import display_url
+
+    flag = note = ""
+    if storage:  # the same storage for the next commands; a password is never printed
+        shown = display_url(storage)
+        if shown == storage:
+            flag = f" --storage {storage}"
+        else:
+            note = " (with the same --storage; its password is not shown)"
+    if summary.finished < summary.budget:
+        line = f"next: `hpsearch run {study_file}{flag}` runs the rest of the budget"
+    else:
+        line = (
+            f"next: `hpsearch leaderboard {study_file}{flag}` shows every trial; "
+            f"`hpsearch report {study_file}{flag}` re-runs the best configs over seeds "
+            "and writes the report"
+        )
+    output_console().print(line + note, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None:

@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
+import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.compare.arms import Arm, Plan
@@ -41,11 +42,21 @@ from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
 from hpsearch.search.record import best_evaluation, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
+from hpsearch.spec.schema import Spec
 from hpsearch.wording import plural
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
 NOT_COMPARED = frozenset({"loss"})
+
+
+Reruns = list[tuple[Spec, optuna.Study, list[FrozenTrial]]]  # a study's trials to re-run
+
+
+def planned_reruns(plan: Plan, top: int) -> Reruns:
+    """The trials :func:`build_comparison` re-runs: the ``top`` best judged trials of each
+    arm, with the arm's spec and study (for :func:`hpsearch.search.estimate.rerun_estimate`)."""
+    return [(a.spec, a.study, top_trials(a.judged, top, plan.maximize)) for a in plan.arms]
 
 
 def build_comparison(
