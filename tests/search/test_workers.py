@@ -27,7 +27,7 @@ from hpsearch.search.storage import open_storage
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from postgres_server import find_bindir, postgres_server
 
-from tests.conftest import trials_of
+from tests.studies import trials_of
 
 # Small enough that a trial takes a second or two; several processes share 2 cores.
 TINY = [
