@@ -110,12 +110,14 @@ def run(
     except Interrupted as stop:
         _print_interrupted(spec, storage, n_trials, stop)
         raise typer.Exit(stop.exit_code) from None
-    _print_summary(spec, storage, summary)
+    _print_summary(spec, storage, summary, n_trials)
     if summary.stopped_on_failures:
         raise typer.Exit(1)
 
 
-def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None:
+def _print_summary(
+    spec: Spec, storage: str | None, summary: RunSummary, n_trials: int | None
+) -> None:
     import optuna
 
     from hpsearch.cli.views import render_leaderboard
@@ -136,9 +138,23 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
         }
     )
     trained = f"; trained on {' / '.join(places)}" if places else ""
+    if summary.ran == 0 and summary.finished >= summary.budget:
+        # Nothing ran because the budget was already spent: "7/2 trials finished" read as
+        # an error; say what the budget is and how to run more.
+        given = f"--n-trials {n_trials}" if n_trials else f"study.n_trials = {summary.budget}"
+        done = (
+            f"{summary.finished} trials finished already, at or past its budget of "
+            f"{summary.budget} ({given}: the study's total, not trials to add), so none ran "
+            f"now ({failed} failed in all); pass --n-trials {summary.finished + 1} or more to "
+            "run more"
+        )
+    else:
+        done = (
+            f"{summary.finished}/{summary.budget} trials finished "
+            f"({summary.ran} run now, {failed} failed in all)"
+        )
     out.print(
-        f"study {spec.study.name}: {summary.finished}/{summary.budget} trials finished "
-        f"({summary.ran} run now, {failed} failed in all){trained}; "
+        f"study {spec.study.name}: {done}{trained}; "
         f"storage {display_url(resolve_storage_url(spec, storage))}",
         markup=False,
         highlight=False,

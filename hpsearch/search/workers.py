@@ -129,13 +129,13 @@ def run_workers(
     url = resolve_storage_url(spec, storage_url)
     budget = n_trials or spec.study.n_trials
     study = create_study(spec, url, budget=budget, allow_drift=allow_drift)
-    before = len(study.get_trials(deepcopy=False))
     if log_dir is None:
         log_dir = spec.results_dir() / "workers"
     log_dir.mkdir(parents=True, exist_ok=True)
     if progress is not None:
         progress.start_run(study, budget, count_finished(study))
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    before = set(seen)  # finished before the workers started
     workers: list[Worker] = []
     with stop_on_signals() as guard:
         try:
@@ -180,7 +180,11 @@ def run_workers(
                 for w in failed
             )
         )
-    ran = len(study.get_trials(deepcopy=False)) - before
+    # The trials the workers ran: those finished now that were not before. Counting every
+    # trial instead took an enqueued trial, already in the study, as one the workers added.
+    ran = sum(
+        t.state.is_finished() and t.number not in before for t in study.get_trials(deepcopy=False)
+    )
     return RunSummary(study, budget, ran, count_finished(study))
 
 

@@ -401,6 +401,7 @@ class Spec(BaseModel):
     multitask: MultitaskSpec = MultitaskSpec()  # only used with `tasks`
     space: dict[str, Param] = {}  # "section.field" -> how to search it
     source: str = ""  # the study file this spec came from
+    overrides: tuple[str, ...] = ()  # the --set overrides applied to it ("train.epochs=2")
 
     @property
     def is_multitask(self) -> bool:
