@@ -23,6 +23,7 @@ def dashboard(
     """
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
     from hpsearch.cli.dashboard_server import HOST, make_dashboard_server
+    from hpsearch.search.interrupts import stop_on_signals
     from hpsearch.search.note import has_note, save_study_note
     from hpsearch.search.storage import open_storage
     from hpsearch.search.study import load_study
@@ -38,16 +39,20 @@ def dashboard(
     study_id = storage_.get_study_id_from_name(spec.study.name)
     server = make_dashboard_server(storage_, port)
     address = f"http://{HOST}:{server.server_port}"
-    error_console().print(
-        f"optuna-dashboard on {address}/dashboard/studies/{study_id} "
-        f"(study {spec.study.name}); Ctrl-C to stop",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    # Its own handlers, as `hpsearch run` installs: started from a shell that ignores SIGINT
+    # (a background job), Python inherits the ignore and Ctrl-C would never stop it.
+    # Installed before the line that says Ctrl-C stops it.
     try:
-        server.serve_forever()
+        with stop_on_signals():
+            error_console().print(
+                f"optuna-dashboard on {address}/dashboard/studies/{study_id} "
+                f"(study {spec.study.name}); Ctrl-C to stop",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            server.serve_forever()
     except KeyboardInterrupt:
-        pass  # Ctrl-C is how the dashboard is meant to stop: exit 0
+        pass  # Ctrl-C (or SIGTERM) is how the dashboard is meant to stop: exit 0
     finally:
         server.server_close()

@@ -43,6 +43,7 @@ def leaderboard(
 
     from hpsearch.cli.views import render_leaderboard, render_study_summary, watch_caption
     from hpsearch.cli.views import watch as watch_view
+    from hpsearch.search.interrupts import stop_on_signals
     from hpsearch.search.leaderboard import leaderboard_rows, study_summary_rows
     from hpsearch.search.storage import display_url, open_storage, storage_exists
     from hpsearch.search.study import StudyNotFoundError, load_study
@@ -75,10 +76,17 @@ def leaderboard(
     if not watch:
         out.print(render())
         return
-    error_console().print(
-        f"watching {what} every {interval:g} s; Ctrl-C to stop",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    watch_view(lambda: Group(watch_caption(interval), render()), out, interval)
+    # Its own handlers, as `hpsearch run` installs: started from a shell that ignores SIGINT
+    # (a background job), Python inherits the ignore and Ctrl-C would never stop the watch.
+    # Installed before the line that says Ctrl-C stops it.
+    try:
+        with stop_on_signals():
+            error_console().print(
+                f"watching {what} every {interval:g} s; Ctrl-C to stop",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            watch_view(lambda: Group(watch_caption(interval), render()), out, interval)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the watch began: the same normal end (the watch ends so too)

@@ -67,7 +67,11 @@ def run(
     spec = load_spec(study_file, overrides or [])
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     if workers == 0:
-        study = create_study(spec, storage, budget=n_trials, allow_drift=allow_drift)
+        try:
+            study = create_study(spec, storage, budget=n_trials, allow_drift=allow_drift)
+        except Interrupted as stop:
+            _print_interrupted(spec, storage, n_trials, stop)
+            raise typer.Exit(stop.exit_code) from None
         url = resolve_storage_url(spec, storage)
         shown = display_url(url)
         # The URL in the hint is the shown one: a password is never printed.
@@ -176,14 +180,22 @@ def _print_interrupted(
     spec: Spec, storage: str | None, n_trials: int | None, stop: Interrupted
 ) -> None:
     from hpsearch.search.runner import count_finished
-    from hpsearch.search.study import load_study
+    from hpsearch.search.study import StudyNotFoundError, load_study
 
-    study = load_study(spec, storage)
+    try:
+        finished = count_finished(load_study(spec, storage))
+    except StudyNotFoundError:  # stopped while loading the data, before the study was written
+        finished = 0
     budget = n_trials or spec.study.n_trials
+    what = (
+        "no trial had started"
+        if stop.during
+        else "a trial that was running is recorded as failed, with the reason, and queued to "
+        "run again"
+    )
     output_console().print(
-        f"{stop}: study {spec.study.name} has {count_finished(study)}/{budget} trials "
-        "finished; a trial that was running is recorded as failed, with the reason, and queued "
-        "to run again. Run the same command to resume.",
+        f"{stop}: study {spec.study.name} has {finished}/{budget} trials finished; {what}. "
+        "Run the same command to resume.",
         markup=False,
         highlight=False,
         style="yellow",

@@ -30,7 +30,7 @@ from optuna.trial import TrialState
 
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError
-from hpsearch.search.interrupts import Interrupted, stop_on_signals
+from hpsearch.search.interrupts import Interrupted, interrupted_while, stop_on_signals
 from hpsearch.search.progress import Progress, Wait
 from hpsearch.search.runner import count_finished
 from hpsearch.search.storage import STORAGE_ENV, open_storage
@@ -58,11 +58,19 @@ def create_study(
     budget: int | None = None,
     allow_drift: bool = False,
 ) -> optuna.Study:
-    """Check the data and create the study with its queued trials, without running any."""
+    """Check the data and create the study with its queued trials, without running any.
+
+    Raises:
+        Interrupted: on SIGINT or SIGTERM while the data loads (``during`` says so); one
+            that arrives while the study is written is raised once it is whole.
+    """
     check_space(spec, budget or spec.study.n_trials)
-    DataCache().encoded_tasks(spec)
     url = resolve_storage_url(spec, storage_url)
-    return prepare_study(spec, open_storage(url), allow_drift=allow_drift).study
+    with stop_on_signals() as guard:
+        with interrupted_while("loading the data"):
+            DataCache().encoded_tasks(spec)
+        with guard.shielded():
+            return prepare_study(spec, open_storage(url), allow_drift=allow_drift).study
 
 
 def worker_command(
