@@ -13,7 +13,10 @@ def dashboard(
     study_file: StudyFile,
     storage: Storage = None,
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0: any free.")
+        int,
+        typer.Option(
+            "--port", min=0, max=65535, metavar="PORT", help="Port on 127.0.0.1; 0: any free."
+        ),
     ] = 8080,
 ) -> None:
     """Open a study in optuna-dashboard (every study of its storage), until Ctrl-C.

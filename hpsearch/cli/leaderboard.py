@@ -28,7 +28,10 @@ def leaderboard(
         bool, typer.Option("--watch", help="Refresh live while workers run; Ctrl-C stops.")
     ] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.5, help="Seconds between refreshes (--watch).")
+        float,
+        typer.Option(
+            "--interval", min=0.5, metavar="S", help="Seconds between refreshes (--watch)."
+        ),
     ] = 5.0,
     all_studies: Annotated[
         bool,

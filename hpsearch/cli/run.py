@@ -21,17 +21,22 @@ def run(
     n_trials: Annotated[
         int | None,
         typer.Option(
-            "--n-trials", min=1, help="Total budget (complete + pruned trials, all workers)."
+            "--n-trials",
+            min=1,
+            metavar="N",
+            help="Total budget (complete + pruned trials, all workers).",
         ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=1, help="Stop starting trials after S s.")
+        float | None,
+        typer.Option("--timeout", min=1, metavar="S", help="Stop starting trials after S s."),
     ] = None,
     workers: Annotated[
         int,
         typer.Option(
             "--workers",
             min=0,
+            metavar="N",
             help="Local worker processes; 0 only creates the study (for a cluster's workers).",
         ),
     ] = 1,
@@ -40,6 +45,7 @@ def run(
         typer.Option(
             "--worker-index",
             min=0,
+            metavar="K",
             help="This worker's number when several start together; offsets the sampler seed.",
         ),
     ] = None,
