@@ -27,13 +27,16 @@ def _data_files() -> dict[str, Path]:
     another folder with ``--data`` must start where ``../shared`` does not exist."""
     import tomllib
 
+    from hpsearch.spec.paths import resolve_data_path  # "$HPSEARCH_DATA/..." paths
+
     task = tomllib.loads(STUDY_FILES["adamw"].read_text(encoding="utf-8"))["task"]
-    return {key: (STUDIES / task[key]).resolve() for key in ("train_file", "validation_file")}
+    return {key: resolve_data_path(task[key], STUDIES) for key in ("train_file", "validation_file")}
 
 
 def data_folder() -> Path:
-    """The folder of the Quora files that the study files read (``../shared/data/cs224n``
-    beside the repository), resolved."""
+    """The folder of the Quora files that the study files read (``cs224n`` in the data
+    folder, ``$HPSEARCH_DATA``: ``../shared/data`` beside the repository by default),
+    resolved."""
     return _data_files()["train_file"].parent
 
 

@@ -24,6 +24,7 @@ StudyFiles = Annotated[
         exists=True,
         dir_okay=False,
         readable=True,
+        metavar="STUDY_FILE...",
         help="Study files (TOML), one arm each; the first is the baseline. One file whose "
         "space searches optimizer.kind gives an arm per kind.",
     ),
@@ -38,11 +39,15 @@ def compare(
     target: Target = None,
     baseline: Annotated[
         str | None,
-        typer.Option("--baseline", help="The baseline arm by name (default: the first)."),
+        typer.Option(
+            "--baseline", metavar="NAME", help="The baseline arm by name (default: the first)."
+        ),
     ] = None,
     name: Annotated[
         str | None,
-        typer.Option("--name", help="Results folder name (default: the studies' joined)."),
+        typer.Option(
+            "--name", metavar="NAME", help="Results folder name (default: the studies' joined)."
+        ),
     ] = None,
     storage: Storage = None,
     overrides: Overrides = None,

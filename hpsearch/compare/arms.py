@@ -41,6 +41,7 @@ TASK_IDENTITY = (
     "label_field",
     "label_kind",
     "label_map",
+    "positive_label",
     "max_eval_samples",
     "validation_fraction",
     "seed",
