@@ -24,6 +24,9 @@ def lazy_exports(
 
         __getattr__, __all__ = lazy_exports(__name__, {"study": ("run_study",)})
     """
+    for module, names in modules.items():
+        if isinstance(names, str):  # ("name") is a string, not a tuple: each letter a name
+            raise TypeError(f"the names of {package}.{module} must be a sequence, got {names!r}")
     where = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> Any:

@@ -24,8 +24,8 @@ __getattr__, __all__ = lazy_exports(
     __name__,
     {
         "arms": ("Arm", "CompareError", "Plan", "Source", "plan_comparison", "source"),
-        "comparison": ("build_comparison"),
-        "files": ("write_compare"),
+        "comparison": ("build_comparison",),
+        "files": ("write_compare",),
         "model": ("COMPARE_VERSION", "CompareReport", "Comparison"),
         "spaces": ("space_rows", "space_warnings"),
     },

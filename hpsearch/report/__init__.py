@@ -21,7 +21,7 @@ __getattr__, __all__ = lazy_exports(
     __name__,
     {
         "build": ("build_report", "report_study"),
-        "files": ("write_report"),
+        "files": ("write_report",),
         "model": ("REPORT_VERSION", "Report"),
     },
 )

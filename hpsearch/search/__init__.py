@@ -17,8 +17,8 @@ __getattr__, __all__ = lazy_exports(
             "prepare_study",
             "run_study",
         ),
-        "workers": ("run_workers"),
-        "objective": ("Objective"),
+        "workers": ("run_workers",),
+        "objective": ("Objective",),
         "reseed": (
             "ReseedError",
             "reseed",
@@ -39,6 +39,6 @@ __getattr__, __all__ = lazy_exports(
             "leaderboard_rows",
             "study_summary_rows",
         ),
-        "progress": ("Progress"),
+        "progress": ("Progress",),
     },
 )

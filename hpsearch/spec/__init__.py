@@ -17,8 +17,8 @@ from hpsearch.exports import lazy_exports
 __getattr__, __all__ = lazy_exports(
     __name__,
     {
-        "load": ("load_spec"),
-        "schema": ("Spec"),
-        "suggest": ("suggest"),
+        "load": ("load_spec",),
+        "schema": ("Spec",),
+        "suggest": ("suggest",),
     },
 )
