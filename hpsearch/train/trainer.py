@@ -136,6 +136,7 @@ class PeakMemory:
 
 EvalHook = Callable[[EvalRecord], None]
 StepHook = Callable[[int, int, float], None]  # (step, total_steps, recent mean loss)
+ModelHook = Callable[[torch.nn.Module], torch.nn.Module]  # the model to train in its place
 
 
 def resolve_device(name: str) -> torch.device:
@@ -182,6 +183,7 @@ def train(
     *,
     on_eval: EvalHook | None = None,
     on_step: StepHook | None = None,
+    on_model: ModelHook | None = None,
 ) -> TrainResult:
     """Finetune ``spec.model`` on ``data`` with ``spec.train`` and ``spec.optimizer``.
 
@@ -191,6 +193,9 @@ def train(
     :class:`NonFiniteLossError` when the loss stops being finite; whatever ``on_eval``
     raises (``optuna.TrialPruned``) ends training. ``on_eval`` sees the evaluations of
     joint training, each with the study's metric; the ensemble phase is not pruned.
+    ``on_model`` gets the model once it is built (vocabulary trimmed, finetuning scheme
+    applied, still on the CPU) and returns the model to train: for benchmarks that change
+    how it runs (``scripts/bench_compile.py`` compiles its encoder), not what it computes.
     """
     cfg = spec.train
     start = time.perf_counter()
@@ -243,6 +248,8 @@ def train(
     # Adapters or LoRA added and everything frozen; the layer groups the mode trains, head
     # first. Groups train once unfrozen: all at once, or one by one (gradual unfreezing).
     groups = prepare(model, spec.finetune)
+    if on_model is not None:
+        model = on_model(model)
     model.to(device)
     model.train()
     num_params = sum(p.numel() for p in model.parameters()) + vocabulary.left_out

@@ -107,6 +107,28 @@ def test_gram_matrix_stays_current():
     torch.testing.assert_close(opt._gram, G @ G.T, rtol=1e-12, atol=1e-12)
 
 
+def test_fill_slot_writes_one_gradient_and_its_norm_without_a_step():
+    """The benchmarks' way to a full buffer: slot j and GGᵀ's (j, j), nothing else."""
+    torch.manual_seed(0)
+    p = torch.zeros(12, dtype=torch.float64, requires_grad=True)
+    opt = MFAC([p], lr=0.1, num_grads=4, damp=1e-3, buffer_dtype="float64")
+    p.grad = torch.randn(12, dtype=torch.float64)
+    opt.fill_slot(2)
+    G = opt.dense_buffer
+    assert torch.equal(G[2], p.grad) and not G[[0, 1, 3]].any() and not p.any()
+    expected = torch.zeros(4, 4, dtype=torch.float64)
+    expected[2, 2] = p.grad.square().sum()
+    torch.testing.assert_close(opt._gram, expected)
+    with pytest.raises(ValueError, match="0 <= j < num_grads"):
+        opt.fill_slot(4)
+
+
+def test_dense_buffer_is_none_when_a_parameter_is_row_sparse():
+    embedding = torch.zeros(200, 8, requires_grad=True)
+    assert MFAC([embedding], num_grads=2, row_sparse={embedding: 3}).dense_buffer is None
+    assert MFAC([embedding], num_grads=2, layout="dense").dense_buffer.shape == (2, 1600)
+
+
 @pytest.mark.parametrize("wd", [0.0, 0.1])
 def test_momentum_averages_directions(wd):
     torch.manual_seed(0)

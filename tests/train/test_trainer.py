@@ -36,6 +36,23 @@ def test_evaluates_k_times_per_epoch_and_keeps_the_best(cache):
     assert all(math.isfinite(r.train_loss) for r in seen)
 
 
+def test_on_model_swaps_in_the_model_that_trains(cache):
+    """A benchmark's hook (bench_compile.py compiles the encoder): the model it returns is
+    the one that trains and evaluates, with the parameters the optimizer steps."""
+    spec = tiny_spec(epochs=1, precision="fp32")
+    calls = []
+
+    def on_model(model: torch.nn.Module) -> torch.nn.Module:
+        model.register_forward_pre_hook(lambda *_: calls.append(1))
+        calls.clear()
+        return model
+
+    plain = train(spec, cache.encoded(spec))
+    hooked = train(spec, cache.encoded(spec), on_model=on_model)
+    assert len(calls) > hooked.steps  # a forward pass a step, and the evaluations'
+    assert hooked.metrics == plain.metrics
+
+
 @pytest.mark.parametrize(
     ("scripted", "best"),
     [
