@@ -58,6 +58,18 @@ def one_class_tasks(metrics: Mapping[str, float]) -> list[str]:
     return keys
 
 
+def below_chance_tasks(metrics: Mapping[str, float]) -> list[str]:
+    """The tasks whose classifier did worse than chance at the evaluation that measured
+    ``metrics``: those whose MCC is below 0 (its answers go against the labels). Keys as
+    :func:`one_class_tasks` gives them."""
+    keys = []
+    for name, value in metrics.items():
+        key, _, last = name.rpartition(SEPARATOR)
+        if last == "mcc" and value < 0:
+            keys.append(key)
+    return keys
+
+
 def evaluation_rank(
     metrics: Mapping[str, float], metric: str, maximize: bool
 ) -> tuple[bool, float]:

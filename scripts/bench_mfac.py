@@ -5,72 +5,32 @@ Usage:
     python scripts/bench_mfac.py --m 16 64 --layouts dense --steps 20 --json bench.json
     python scripts/bench_mfac.py --device cuda --m 256 1024 --no-adamw   # on a GPU
 
-On CPU (the default) as described below. With ``--device cuda`` the parameters, gradients,
-buffer and bandwidth tensors live on the GPU; every timed region synchronizes the device
-before and after (CUDA runs asynchronously); the free memory is the GPU's
-(``torch.cuda.mem_get_info``); and the peak is the optimizer's own peak of allocated device
-memory (``torch.cuda.max_memory_allocated`` after a reset, minus what was allocated before).
-``scripts/gpu_check.sh`` runs it so on the GPU machine.
-
-What is measured, and how:
-- The parameters are the real trainable parameters of all-MiniLM-L6-v2 cut to 2 layers with a
-  2-label head (d ≈ 15.6M), in the trainer's two groups (weight decay 0.01 on matrices, 0 on
-  biases and norms). Gradients are synthetic: refilled with random numbers before every step,
-  outside the timed region (a step's inputs come from memory, as after a backward pass). The
-  word embedding's gradient is random on the rows of a real batch's tokens and zero
-  elsewhere, as after a backward pass: batches of 32 Quora pairs at max length 128 from the
-  shared data, drawn as the trainer draws them (length-grouped).
-- Two layouts of M-FAC's gradient buffer: ``dense`` (every gradient whole) and ``rows`` (the
-  word embedding's gradient as its touched rows, at most the trainer's bound from the data,
-  the rest dense; ``layout="auto"``). Buffer bytes come from ``mfac_buffer_bytes``; a
-  configuration that does not fit in memory (with ``--headroom-gib`` to spare, since the
-  machine is shared) reports its bytes and is not run.
-- The lower bound of a dense M-FAC step is two reads of the gradient buffer G (m·d numbers) at
-  the machine's memory bandwidth; a row-sparse step is held to two reads of its own buffer's
-  bytes (its rows and their indices), at the same bandwidth. The bandwidth is measured with
-  torch on the same threads, in its own subprocess right before and right after each
-  configuration (the machine may be shared): a sum (bytes read), a copy (bytes read + written)
-  and a matrix-vector product (bytes read) over a 1 GiB tensor, the fastest of several
-  repeats, the best over all runs. After every timed M-FAC step, a sum over G itself is timed
-  too (the same memory, at the same moment). ``bound`` uses the best copy/sum bandwidth of all
-  of these; ``strict`` uses the highest bandwidth seen at all, often the matrix-vector
-  product's, i.e. the smallest bound: its ratio is the overhead beyond the BLAS kernels
-  themselves. ``paired`` is the median over steps of (step time) / (2 x the sum over G right
-  after it), which holds up best when other processes come and go during the run.
-- The machine's load average is recorded around every configuration: timings on a shared
-  machine are only meaningful when nothing else runs.
-- Before timing, every slot of G is filled (random numbers, and the matching Gram diagonal), so
-  the timed steps are steady-state steps over a full buffer, with no first-touch page faults.
-- Peak memory: each configuration runs in a fresh subprocess. After the model and its
-  gradients are in memory, the kernel's peak-RSS counter is reset (``/proc/self/clear_refs``);
-  the reported peak is the peak RSS during optimizer construction and all steps minus the
-  RSS just before, so it is the optimizer's own peak (buffer, state and temporaries).
-- Configurations run one at a time, so a 16 GB buffer (m = 256) is freed before the next.
-- The second table sets the layouts side by side per m: buffer bytes, median step and peak
-  memory, and the ratios dense / row-sparse. The step ratio compares runs made at different
-  moments; ``paired`` divides each step by a fixed 256 MiB read timed right after it first,
-  so that load which differs between the two runs cancels out.
+Each configuration runs in a fresh process: minilm's real trainable parameters (d = 15.6M)
+with synthetic gradients (the word embedding's on the rows of real Quora batches), M-FAC's
+buffer filled first (steady state), then ``--steps`` timed steps and the optimizer's own
+peak memory. A step is held to two reads of its buffer at the memory bandwidth, measured in
+fresh processes around every configuration; ``paired`` divides each step by a sum over G
+timed right after it, which holds up when the machine's load changes. The target: a dense
+float32 step within 1.3x of its bound (paired) at m = 64 and 256, on CPU.
+docs/development.md (Benchmarks) has how each figure is measured, and the latest ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import json
+import logging
 import os
 import resource
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+import bench
 import psutil
 import torch
-from quora_studies import data_folder, quora_spec
+from quora_studies import add_data_args, quora_spec
 
 GIB = 2**30
-RESULT_MARKER = "BENCH_RESULT "
 WEIGHT_DECAY = 0.01  # the same decoupled decay for both optimizers
 LR = 1e-5  # irrelevant for timing; small so that parameters stay finite
 BATCH_SIZE = 32  # the model cards' batch of QQP pairs
@@ -80,6 +40,7 @@ PROBE_BYTES = 256 * 2**20  # the fixed read timed after every M-FAC step (load y
 # at these m, on CPU.
 TARGET_PAIRED = 1.3
 TARGET_M = (64, 256)
+BUFFER_DTYPES = {"fp32": "float32", "bf16": "bfloat16"}  # --precision: the buffer's dtype
 
 
 # --------------------------------------------------------------------------- workers
@@ -91,6 +52,8 @@ def _minilm_2_layers() -> torch.nn.Module:
     from hpsearch.data.pretrained import resolve_model
 
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    logging.getLogger("hpsearch").setLevel(logging.ERROR)  # rows dropped for a missing label
     folder = resolve_model("minilm")  # the offline package's model folder
     return transformers.AutoModelForSequenceClassification.from_pretrained(
         folder, num_hidden_layers=2, num_labels=2
@@ -152,36 +115,6 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _elapsed(fn, device: torch.device) -> float:
-    """Seconds that ``fn()`` takes, its device work included (CUDA runs asynchronously)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
-
-
-def _best_time(fn, repeats: int, device: torch.device) -> float:
-    fn()  # warm-up
-    return min(_elapsed(fn, device) for _ in range(repeats))
-
-
-def worker_bandwidth(nbytes: int, repeats: int, device: torch.device) -> dict:
-    """Memory bandwidth in bytes/s, three ways, on torch's current threads (or the GPU)."""
-    n = nbytes // 4
-    x = torch.empty(n, device=device).uniform_()
-    y = torch.empty_like(x)
-    rows = 64
-    ones = torch.ones(n // rows, device=device)
-    out = torch.empty(rows, device=device)
-    read_sum = nbytes / _best_time(lambda: x.sum(), repeats, device)
-    copy = 2 * nbytes / _best_time(lambda: y.copy_(x), repeats, device)  # read + write bytes
-    matvec = nbytes / _best_time(lambda: torch.mv(x.view(rows, -1), ones, out=out), repeats, device)
-    return {"sum": read_sum, "copy": copy, "matvec": matvec}
-
-
 def worker_step(
     kind: str,
     m: int,
@@ -191,9 +124,10 @@ def worker_step(
     layout: str,
     data_dir: Path,
     headroom: int,
-    device: torch.device,
+    device: str,
 ) -> dict:
     """Time ``steps`` optimizer steps on minilm-2-layer params; peak memory of the optimizer."""
+    device = torch.device(device)
     torch.manual_seed(0)
     model = _minilm_2_layers().to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -274,8 +208,7 @@ def worker_step(
         for j in range(m):
             _refill_grads(params, embedding, batch_rows[j], previous)
             previous = batch_rows[j]
-            opt._buffer.write(j, [p.grad for p in opt._params])  # in the optimizer's order
-            opt._gram[j, j] = sum(float(p.grad.double().square().sum()) for p in params)
+            opt.fill_slot(j)
         batch_rows = batch_rows[m:]
         result["rows_per_batch_mean"] = statistics.mean(len(r) for r in batch_rows)
     elif kind == "adamw":
@@ -286,19 +219,19 @@ def worker_step(
         raise ValueError(f"unknown kind {kind!r}")
 
     times, g_reads, probes = [], [], []
-    dense_g = getattr(opt, "_buffer", None) is not None and hasattr(opt._buffer, "G")
+    g_buffer = getattr(opt, "dense_buffer", None)  # M-FAC's G, where it is one tensor
     rss_high = _proc_status()["VmRSS"]
     for i in range(warmup + steps):
         _refill_grads(params, embedding, batch_rows[i], previous)  # outside the timed region
         previous = batch_rows[i]
-        elapsed = _elapsed(opt.step, device)
+        elapsed = bench.elapsed(opt.step, device)
         if i >= warmup:
             times.append(elapsed)
             if probe is not None:
-                probes.append(_elapsed(probe.sum, device))
-            if dense_g:
+                probes.append(bench.elapsed(probe.sum, device))
+            if g_buffer is not None:
                 # The read bandwidth on G itself, in the same moment: one sum over G.
-                g_reads.append(_elapsed(opt._buffer.G.sum, device))
+                g_reads.append(bench.elapsed(g_buffer.sum, device))
         rss_high = max(rss_high, _proc_status()["VmRSS"])
 
     if cuda:
@@ -327,7 +260,7 @@ def worker_step(
         result["step_per_probe"] = statistics.median(
             t / p for t, p in zip(times, probes, strict=True)
         )
-        if dense_g:
+        if g_buffer is not None:
             result["g_read_times"] = g_reads
             result["g_read_bandwidth"] = result["buffer_bytes"] / min(g_reads)
             # Robust to load that drifts during the run: each step against the sum after it.
@@ -343,30 +276,12 @@ def worker_step(
 # --------------------------------------------------------------------------- driver
 
 
-def _run_worker(args: list[str], threads: int) -> dict:
-    cmd = [sys.executable, __file__, "--threads", str(threads), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_MARKER):
-            return json.loads(line[len(RESULT_MARKER) :])
-    tail = "\n".join(proc.stderr.splitlines()[-15:])
-    return {"error": f"worker {args} exited with {proc.returncode}: {tail}"}
-
-
-def _bandwidth(threads: int, nbytes: int, repeats: int, device: str) -> dict:
-    return _run_worker(
-        [
-            "--worker",
-            "bandwidth",
-            "--bw-bytes",
-            str(nbytes),
-            "--bw-repeats",
-            str(repeats),
-            "--device",
-            device,
-        ],
-        threads,
-    )
+def _measure(fn, *args, threads: int | None) -> dict:
+    """``fn(*args)`` in a fresh process; a process that fails or dies is an error entry."""
+    try:
+        return bench.fresh(fn, *args, threads=threads)
+    except Exception as err:  # killed for memory, or a bug: the next configuration runs
+        return {"error": f"{fn.__name__}{args[:3]} failed: {type(err).__name__}: {err}"}
 
 
 def _label(r: dict) -> str:
@@ -376,18 +291,18 @@ def _label(r: dict) -> str:
     return f"mfac {layout} {r.get('buffer_dtype', '')}"
 
 
-def _table(report: dict):
+def _table(setup: dict, results: list[dict]):
     from rich.table import Table
 
     table = Table(
         title=(
-            f"M-FAC vs AdamW step on minilm-2-layer (d = {report['d']:,}), "
-            f"{report['device_name']}, {report['threads']} threads. bound = 2 reads of the "
-            f"buffer at the copy/sum bandwidth {report['bandwidth'] / 1e9:.1f} GB/s; strict = "
-            f"at the best bandwidth {report['bandwidth_strict'] / 1e9:.1f} GB/s; paired = "
+            f"M-FAC vs AdamW step on minilm-2-layer (d = {setup['d']:,}), "
+            f"{setup['device_name']}, {setup['threads']} threads. bound = 2 reads of the "
+            f"buffer at the copy/sum bandwidth {setup['bandwidth'] / 1e9:.1f} GB/s; strict = "
+            f"at the best bandwidth {setup['bandwidth_strict'] / 1e9:.1f} GB/s; paired = "
             "median over steps of step / (2 x a sum over G timed right after it; dense); "
             "peak mem = the optimizer's peak "
-            + ("device memory" if report["device"] == "cuda" else "RSS")
+            + ("device memory" if setup["device"] == "cuda" else "RSS")
         )
     )
     for name in [
@@ -405,7 +320,7 @@ def _table(report: dict):
         "load avg",
     ]:
         table.add_column(name, justify="left" if name == "optimizer" else "right")
-    for r in report["results"]:
+    for r in results:
         mfac = r.get("kind") == "mfac"
         if "error" in r:
             size = f"{r['buffer_bytes'] / GIB:.2f} GiB" if "buffer_bytes" in r else ""
@@ -429,15 +344,15 @@ def _table(report: dict):
     return table
 
 
-def _layout_table(report: dict):
+def _layout_table(results: list[dict]):
     """Dense against row-sparse M-FAC, one row per m: bytes, step and peak memory, and ratios."""
     from rich.table import Table
 
     by_m: dict[int, dict[str, dict]] = {}
-    for r in report["results"]:
+    for r in results:
         if r.get("kind") == "mfac":
             by_m.setdefault(r["m"], {})[r["layout"]] = r
-    rows = next((r for r in report["results"] if r.get("layout") == "rows"), None)
+    rows = next((r for r in results if r.get("layout") == "rows"), None)
     table = Table(
         title=(
             "M-FAC gradient buffer: dense vs word embedding row-sparse (at most "
@@ -483,27 +398,6 @@ def _layout_table(report: dict):
     return table
 
 
-def _targets(report: dict) -> list[dict]:
-    """Whether each dense float32 step at ``TARGET_M`` is within ``TARGET_PAIRED`` x its bound."""
-    lines = []
-    for r in report["results"]:
-        dense = r.get("kind") == "mfac" and r.get("layout") == "dense"
-        if not (dense and r.get("m") in TARGET_M and r.get("buffer_dtype") == "float32"):
-            continue
-        if "ratio_paired" not in r:
-            text = f"target: dense M-FAC m={r['m']} <= {TARGET_PAIRED}x bound (paired): not run"
-            lines.append({"m": r["m"], "met": None, "text": text})
-            continue
-        met = r["ratio_paired"] <= TARGET_PAIRED
-        text = (
-            f"target: dense M-FAC m={r['m']} <= {TARGET_PAIRED}x bound (paired): "
-            f"{r['ratio_paired']:.2f}x, {'met' if met else 'MISSED'} "
-            f"(median/bound {r['ratio_median']:.2f}x)"
-        )
-        lines.append({"m": r["m"], "met": met, "ratio": r["ratio_paired"], "text": text})
-    return lines
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--m", type=int, nargs="+", default=[64, 256, 512, 1024], help="num_grads")
@@ -512,65 +406,47 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    parser.add_argument("--buffer-dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--no-adamw", action="store_true", help="skip the AdamW baselines")
-    parser.add_argument("--data", type=Path, default=data_folder(), help="folder of quora-*.tsv")
+    add_data_args(parser)
     parser.add_argument(
         "--headroom-gib", type=float, default=2.0, help="memory to leave free (shared machine)"
     )
-    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--bw-bytes", type=int, default=GIB, help="bandwidth tensor size")
     parser.add_argument("--bw-repeats", type=int, default=7)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run")
-    parser.add_argument(
-        "--worker", choices=["bandwidth", "mfac", "adamw", "adamw-fused"], help=argparse.SUPPRESS
-    )
+    # --precision: M-FAC's buffer dtype (fp32: float32, bf16: bfloat16)
+    bench.add_common_args(parser, list(BUFFER_DTYPES), default="fp32")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but CUDA is not available")
-    device = torch.device(args.device)
-
-    if args.worker == "bandwidth":
-        bandwidth = worker_bandwidth(args.bw_bytes, args.bw_repeats, device)
-        print(RESULT_MARKER + json.dumps(bandwidth))
-        return
-    if args.worker is not None:
-        result = worker_step(
-            args.worker,
-            args.m[0],
-            args.steps,
-            args.warmup,
-            args.buffer_dtype,
-            args.layouts[0],
-            args.data,
-            int(args.headroom_gib * GIB),
-            device,
-        )
-        print(RESULT_MARKER + json.dumps(result))
-        return
+    buffer_dtype = BUFFER_DTYPES[args.precision]
 
     from rich.console import Console
 
     console = Console(stderr=True)
-    common = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--data", str(args.data)]
-    common += ["--headroom-gib", str(args.headroom_gib), "--device", args.device]
+    machine = bench.Machine(args.device, [args.precision], args.threads)
+    headroom = int(args.headroom_gib * GIB)
     configs = [] if args.no_adamw else [("adamw", 0, ""), ("adamw-fused", 0, "")]
     configs += [("mfac", m, layout) for m in args.m for layout in args.layouts]
+    bandwidth_args = (args.bw_bytes, args.bw_repeats, args.device)
     results, bandwidths = [], []
     for kind, m, layout in configs:
         label = f"{kind} {layout} m={m}" if kind == "mfac" else kind
         console.print(f"bandwidth before {label} ...", markup=False)
-        bandwidths.append(_bandwidth(args.threads, args.bw_bytes, args.bw_repeats, args.device))
+        bandwidths.append(_measure(bench.bandwidth, *bandwidth_args, threads=args.threads))
         console.print(f"running {label} ...", markup=False)
-        extra = ["--buffer-dtype", args.buffer_dtype, "--layouts", layout] if layout else []
         results.append(
-            _run_worker(["--worker", kind, "--m", str(m), *common, *extra], args.threads)
+            _measure(
+                worker_step,
+                *(kind, m, args.steps, args.warmup, buffer_dtype, layout or "dense"),
+                *(args.data, headroom, args.device),
+                threads=args.threads,
+            )
         )
         if "error" in results[-1]:
             console.print(f"{label}: {results[-1]['error']}", markup=False)
-    bandwidths.append(_bandwidth(args.threads, args.bw_bytes, args.bw_repeats, args.device))
+    bandwidths.append(_measure(bench.bandwidth, *bandwidth_args, threads=args.threads))
+    record = machine.record()
 
     measured = [b for b in bandwidths if "error" not in b]
     if not measured:
@@ -578,7 +454,6 @@ def main() -> None:
     g_reads = [r["g_read_bandwidth"] for r in results if "g_read_bandwidth" in r]
     bandwidth = max([max(b["sum"], b["copy"]) for b in measured] + g_reads)
     bandwidth_strict = max([max(b.values()) for b in measured] + g_reads)
-    d = next((r["d"] for r in results if "d" in r), 0)
     for r in results:
         # The bandwidth bound: two reads of every byte of the buffer (dense or row-sparse).
         if r.get("kind") == "mfac" and "step_median" in r:
@@ -587,39 +462,40 @@ def main() -> None:
             r["ratio_median"] = r["step_median"] / r["bound"]
             r["ratio_min"] = r["step_min"] / r["bound"]
             r["ratio_strict"] = r["step_median"] / r["bound_strict"]
-    report = {
-        "d": d,
+    setup = {
+        "d": next((r["d"] for r in results if "d" in r), 0),
         "device": args.device,
-        # The workers name the GPU (this process never initializes CUDA).
-        "device_name": next((r["device"] for r in results if "device" in r), args.device),
-        "torch": torch.__version__,
-        "threads": args.threads,
-        "cpu_count": os.cpu_count(),
+        "device_name": record["gpu"] or "cpu",
+        "threads": record["torch_threads"],
         "total_memory": psutil.virtual_memory().total,
         "bandwidth": bandwidth,
         "bandwidth_strict": bandwidth_strict,
         "bandwidth_measurements": bandwidths,
-        "steps": args.steps,
-        "warmup": args.warmup,
-        "results": results,
     }
     out = Console()
     if not out.is_terminal:
         out = Console(width=160)
-    out.print(_table(report))
+    out.print(_table(setup, results))
     if any(r.get("kind") == "mfac" for r in results):
-        out.print(_layout_table(report))
-    report["targets"] = _targets(report)
-    for line in report["targets"]:
-        out.print(line["text"], markup=False)
+        out.print(_layout_table(results))
     for i, b in enumerate(measured):
         console.print(
             f"bandwidth run {i}: " + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in b.items()),
             markup=False,
         )
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-        console.print(f"wrote {args.json}", markup=False)
+    verdicts = [
+        bench.verdict(
+            f"dense M-FAC step / 2 reads of G (paired), m={r['m']}",
+            r.get("ratio_paired"),
+            TARGET_PAIRED,
+            "x",
+            higher=False,
+        )
+        for r in results
+        if r.get("kind") == "mfac" and r.get("layout") == "dense" and r.get("m") in TARGET_M
+        and r.get("buffer_dtype") == "float32"
+    ]  # fmt: skip
+    bench.save(args.json, "bench_mfac", args, record, results, verdicts, setup)
 
 
 if __name__ == "__main__":

@@ -6,30 +6,24 @@ Usage:
         --set task.max_train_samples=2000 --json precision.json
     python scripts/bench_precision.py --seeds 0 --set task.max_train_samples=64   # smoke test
 
-Each setting a study file enqueues (``[[study.enqueue]]``: for the quickstart AdamW at lr
-3e-4 and M-FAC at m = 16, lr 3e-3), or its own fields where it enqueues none, is trained
-once per seed of ``--seeds`` in float32 and once in bf16 autocast (``train.precision``),
-each in a process of its own, nothing else changed: same rows, same batches, same initial
-head. It reports, per setting, the study's metric and the validation loss at the end of
-training (the mean over seeds and the mean paired difference, bf16 − fp32, with its
-standard deviation) and the median samples/s of each precision. The paired differences are
-the evidence for ``train.precision = "auto"`` choosing bf16 on a CPU that multiplies bf16
-natively: they should be within the seed-to-seed spread.
+Each setting a study file enqueues (or its own fields, where it enqueues none) trains once
+per seed of ``--seeds`` at each of the two ``--precision`` values (fp32, then bf16 autocast:
+``train.precision``), each in a fresh process, nothing else changed. Per setting: the
+study's metric and the validation loss at the end (mean over seeds, and the mean paired
+difference, second − first, with its standard deviation) and the median samples/s. No
+target: the paired differences are the evidence for ``train.precision = "auto"`` choosing
+bf16 on a CPU that multiplies it natively; they should be within the seeds' spread.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
-import os
 import statistics
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PRECISIONS = ("fp32", "bf16")
+import bench
+
+STUDY = bench.REPO / "studies" / "quickstart.toml"
 
 
 @dataclass(frozen=True)
@@ -51,9 +45,9 @@ def train_once(study: str, overrides: list[str], setting: int, seed: int, precis
     """One training in this (fresh) process: the setting's params, the seed, the precision."""
     import logging
 
-    from hpsearch.data.encode import DataCache
-    from hpsearch.spec.load import load_spec
-    from hpsearch.train.trainer import train
+    from hpsearch.data import DataCache
+    from hpsearch.spec import load_spec
+    from hpsearch.train import train
 
     logging.getLogger("hpsearch").setLevel(logging.ERROR)
     base = load_spec(study, overrides)
@@ -66,87 +60,78 @@ def train_once(study: str, overrides: list[str], setting: int, seed: int, precis
     return Run(setting, seed, precision, metric, last["loss"], result.samples_per_s)
 
 
-def paired(runs: list[Run], field: str) -> tuple[float, float, float, float]:
-    """Mean of ``field`` in fp32 and in bf16, and the mean and sd of bf16 − fp32 by seed."""
+def paired(runs: list[Run], field: str, a: str, b: str) -> dict[str, float]:
+    """Mean of ``field`` at precisions ``a`` and ``b``, and the mean and sd of b − a by seed."""
     by = {(r.seed, r.precision): getattr(r, field) for r in runs}
     seeds = sorted({r.seed for r in runs})
-    diffs = [by[s, "bf16"] - by[s, "fp32"] for s in seeds]
-    sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
-    return (
-        statistics.mean(by[s, "fp32"] for s in seeds),
-        statistics.mean(by[s, "bf16"] for s in seeds),
-        statistics.mean(diffs),
-        sd,
-    )
+    diffs = [by[s, b] - by[s, a] for s in seeds]
+    return {
+        a: statistics.mean(by[s, a] for s in seeds),
+        b: statistics.mean(by[s, b] for s in seeds),
+        "diff_mean": statistics.mean(diffs),
+        "diff_sd": statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+    }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("study", nargs="?", default=str(ROOT / "studies" / "quickstart.toml"))
+    parser.add_argument("study", nargs="?", default=str(STUDY))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
-    parser.add_argument("--json", type=Path, default=None, help="write the runs here")
+    # --precision: the two compared, the second against the first (default fp32 bf16)
+    bench.add_common_args(parser, ["fp32", "bf16"], default=["fp32", "bf16"], many=True)
     args = parser.parse_args(argv)
+    if len(args.precision) != 2 or len(set(args.precision)) != 2:
+        parser.error("--precision takes two different precisions: the second against the first")
+    first, second = args.precision
 
-    from hpsearch.spec.load import load_spec
+    from hpsearch.spec import load_spec
 
     spec = load_spec(args.study, args.overrides)
     metric = spec.study.metric
-    load_before = os.getloadavg()  # samples/s mean something on a quiet machine only
+    machine = bench.Machine("cpu", args.precision, args.threads)
     runs: list[Run] = []
-    spawn = multiprocessing.get_context("spawn")  # each run's threads, caches and malloc its own
     for setting, params in enumerate(settings(spec)):
         for seed in args.seeds:
-            for precision in PRECISIONS:
-                with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-                    job = (args.study, args.overrides, setting, seed, precision)
-                    run = pool.submit(train_once, *job).result()
+            for precision in args.precision:
+                job = (args.study, args.overrides, setting, seed, precision)
+                run = bench.fresh(train_once, *job, threads=args.threads)
                 runs.append(run)
                 print(
                     f"setting {setting} {params} seed {seed} {precision}: {metric} "
                     f"{run.metric:.4f}, loss {run.loss:.4f}, {run.samples_per_s:.1f} samples/s",
-                    flush=True,
                 )
+    record = machine.record()
 
-    print(f"\n{spec.study.name}: bf16 − fp32 over seeds {args.seeds} (mean ± sd of differences)")
+    print(f"\n{spec.study.name}: {second} − {first} over seeds {args.seeds} (mean ± sd)")
     summary = []
     for setting, params in enumerate(settings(spec)):
         mine = [r for r in runs if r.setting == setting]
-        m32, m16, dm, sdm = paired(mine, "metric")
-        l32, l16, dl, sdl = paired(mine, "loss")
+        m, loss = paired(mine, "metric", first, second), paired(mine, "loss", first, second)
         speed = {
             p: statistics.median(r.samples_per_s for r in mine if r.precision == p)
-            for p in PRECISIONS
+            for p in args.precision
         }
         print(
-            f"setting {setting} {params}: {metric} fp32 {m32:.4f}, bf16 {m16:.4f}, "
-            f"Δ {dm:+.4f} ± {sdm:.4f}; loss fp32 {l32:.4f}, bf16 {l16:.4f}, "
-            f"Δ {dl:+.4f} ± {sdl:.4f}; samples/s fp32 {speed['fp32']:.1f}, bf16 "
-            f"{speed['bf16']:.1f} ({speed['bf16'] / speed['fp32']:.2f}×)"
+            f"setting {setting} {params}: {metric} {first} {m[first]:.4f}, {second} "
+            f"{m[second]:.4f}, Δ {m['diff_mean']:+.4f} ± {m['diff_sd']:.4f}; loss {first} "
+            f"{loss[first]:.4f}, {second} {loss[second]:.4f}, Δ {loss['diff_mean']:+.4f} ± "
+            f"{loss['diff_sd']:.4f}; samples/s {first} {speed[first]:.1f}, {second} "
+            f"{speed[second]:.1f} ({speed[second] / speed[first]:.2f}×)"
         )
         summary.append(
             {
+                "name": f"setting {setting}",
                 "setting": params,
-                "metric": {"fp32": m32, "bf16": m16, "diff_mean": dm, "diff_sd": sdm},
-                "loss": {"fp32": l32, "bf16": l16, "diff_mean": dl, "diff_sd": sdl},
+                "metric": m,
+                "loss": loss,
                 "samples_per_s": speed,
+                "runs": [asdict(r) for r in mine],
             }
         )
-    if args.json is not None:
-        report = {
-            "study": args.study,
-            "overrides": args.overrides,
-            "seeds": args.seeds,
-            "metric": metric,
-            "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
-            "summary": summary,
-            "runs": [asdict(r) for r in runs],
-        }
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0
+    setup = {"metric": metric}
+    bench.save(args.json, "bench_precision", args, record, summary, [], setup)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -7,46 +7,22 @@ Usage:
     python scripts/bench_search.py --pruners none median --trials 3 --train 200   # smoke test
     python scripts/bench_search.py --task movies --seeds 0 1 2 --trials 12   # issue 15's figures
 
-One study (minilm at 2 layers, ``--train`` training examples, 2 epochs, 4 evaluations per
-epoch on ``--eval`` examples, TPE over lr, batch size, dropout and warmup, AdamW, nothing
-enqueued) on ``--task``: ``quora`` (``studies/quora-adam.toml``: Quora pairs, F1 of the
-duplicates) or ``movies`` (``studies/quickstart.toml`` with AdamW and Quora's space: the
-offline Rotten Tomatoes snippets, a task the 2-layer model learns within an epoch), changed
-by ``--set`` overrides, is run to ``--trials`` trials with each
-pruner of ``--pruners`` and each sampler seed of ``--seeds``, one study at a time, through
-the command line (``hpsearch run``), its storage in a temporary folder (or ``--storage``).
-The pruners are the registry's: median with the options the Quora study files gave it (4
-startup trials, from the first evaluation), successive halving (as the study files give it
-now) and hyperband with their defaults, each comparing F1 or, with ``--signal loss``
-(``--signal metric loss``: both), the validation loss
-(``study.pruner.signal``; such a pruner is named "... on loss"). A trial's best is never an
-evaluation that answered one class for every pair while another evaluation did not (the
-trainer's rule), and a trial that answered one class at every evaluation is no result here;
-the script prints the F1 of answering the positive class for every example, for scale.
-``--storage`` keeps the studies: run again with it, and the summary is recomputed without
-training.
-
-Per pruner it reports, from the trials the runs stored (each trial's steps are the step of
-its last evaluation, so a pruned trial counts the steps it trained):
-
-- total training steps (mean over sampler seeds) and their share of the unpruned runs';
-- the best final metric (mean over sampler seeds; pruned trials never count as final, nor
-  do trials whose classifier answered one class at every evaluation);
-- the steps it took to first reach within ``--tolerance`` (1 point of F1) of the unpruned
-  best, the best mean over seeds of the pruner ``none``: the steps of every trial up to and
-  including the first COMPLETE trial that reached it ("-" if none did).
-
-The target (issue 15): the default pruner (successive halving, that of the Quora and QQP
-study files since this benchmark; median before) reaches the unpruned best within 1 point
-with at most 60% of the unpruned runs' training steps. The script prints whether it is met,
-and which pruner reached it with the fewest steps.
+One study (minilm at 2 layers, 2 epochs of ``--train`` examples, 4 evaluations an epoch,
+TPE over lr, batch size, dropout and warmup, AdamW) on ``--task`` (``quora``:
+studies/quora-adam.toml; ``movies``: studies/quickstart.toml with Quora's space), run with
+each pruner of ``--pruners`` (comparing F1, or with ``--signal loss`` the validation loss)
+and each sampler seed of ``--seeds`` through ``hpsearch run``. Per pruner: the training
+steps (a pruned trial counts the steps it trained) and their share of no pruning's, the
+best F1 (a trial that answered one class at every evaluation is no result), and the steps
+to first reach within ``--tolerance`` of the unpruned best. The target (issue 15): the
+default pruner (successive halving) within 1 point of the unpruned best with at most 60% of
+its steps. ``--storage`` keeps the studies: run again with it and the summary is recomputed
+without training. docs/development.md (Benchmarks) has the latest figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -56,6 +32,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import bench
 from quora_studies import STUDIES, quora_study_file, set_args
 
 PRUNERS = {
@@ -154,8 +131,8 @@ def sized(args: argparse.Namespace) -> list[str]:
 def one_class_f1(folder: Path, args: argparse.Namespace) -> float:
     """The F1 of answering the positive class for every validation example, for scale: a
     trial that answers one class at every evaluation is no result here."""
-    from hpsearch.data.encode import DataCache
-    from hpsearch.spec.load import load_spec
+    from hpsearch.data import DataCache
+    from hpsearch.spec import load_spec
 
     path, overrides = task_study(folder, "one-class", args.task)
     spec = load_spec(path, [*overrides, *sized(args)])
@@ -181,16 +158,17 @@ def run_study(
         *sized(args),
     ]
     started = time.perf_counter()
+    command = [sys.executable, "-m", "hpsearch", "run", str(path), "--storage", url]
     done = subprocess.run(
-        [sys.executable, "-m", "hpsearch", "run", str(path), "--storage", url,
-         *set_args(overrides)],
+        [*command, *set_args(overrides)],
         capture_output=True,
         text=True,
-    )  # fmt: skip
+        env=bench.child_env(args.threads),  # the checkout's hpsearch, on --threads
+    )
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    from hpsearch.search.storage import open_storage
+    from hpsearch.search import open_storage
 
     trials = optuna.load_study(study_name=name, storage=open_storage(url, write=False)).trials
     trials = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
@@ -235,11 +213,12 @@ def summarize(runs: list[Run], tolerance: float) -> tuple[dict[str, dict], float
             "pruned": statistics.mean(r.pruned for r in group),
             "one_class": statistics.mean(r.one_class for r in group),
             "wall_seconds": sum(r.wall_seconds for r in group),
+            "runs": [asdict(r) for r in group],
         }
     return summary, reference
 
 
-def main() -> int:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pruners", nargs="+", default=list(PRUNERS), choices=list(PRUNERS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="sampler seeds")
@@ -256,23 +235,18 @@ def main() -> int:
     )
     parser.add_argument("--tolerance", type=float, default=0.01, help="of the metric (F1)")
     parser.add_argument(
-        "--precision",
-        choices=["auto", "fp32", "bf16"],
-        default="auto",
-        help="train.precision of every trial (auto: bf16 where the CPU multiplies it natively)",
-    )
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument(
         "--storage",
         help="keep the studies here (default: a temporary folder); run again with it and "
         "finished studies train nothing, so the summary is recomputed from them",
     )
+    # --precision: train.precision of every trial (auto: bf16 where the CPU multiplies it)
+    bench.add_common_args(parser, ["auto", "fp32", "bf16"], default="auto")
     args = parser.parse_args()
     if "none" not in args.pruners:
         parser.error("--pruners must include none: it is the reference")
 
+    machine = bench.Machine("cpu", [args.precision], args.threads)
     runs: list[Run] = []
-    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
         url = args.storage or f"sqlite:///{Path(tmp) / 'search.db'}"
         for seed in args.seeds:
@@ -283,9 +257,9 @@ def main() -> int:
                     f"{run.pruner:<20} seed {seed}: {run.total_steps:6d} steps, best "
                     f"{run.best:.4f}, {run.pruned} pruned, {run.one_class} never learned, "
                     f"{run.wall_seconds:.0f} s",
-                    flush=True,
                 )
         trivial = one_class_f1(Path(tmp), args)
+    record = machine.record()
     summary, reference = summarize(runs, args.tolerance)
 
     from rich.console import Console
@@ -322,37 +296,27 @@ def main() -> int:
         "the trainer never takes such an evaluation as a trial's best when one with varying "
         "answers exists"
     )
-    default = summary.get(DEFAULT_PRUNER)
-    met = None
-    if default is not None:
-        share = default["share_of_unpruned"]
-        met = bool(default["within_tolerance"] and share is not None and share <= TARGET_SHARE)
-        print(
-            f"target: {DEFAULT_PRUNER} within {args.tolerance} of the unpruned best with <= "
-            f"{TARGET_SHARE:.0%} of its steps: {'met' if met else 'MISSED'} "
-            f"(best {default['best']:.4f} vs {reference:.4f}, "
-            f"{'-' if share is None else f'{share:.0%}'} of the steps)"
-        )
     fits = [p for p, s in summary.items() if p != "none" and s["within_tolerance"]]
     if fits:
         cheapest = min(fits, key=lambda p: summary[p]["total_steps"])
         print(f"fewest steps within the tolerance: {cheapest}")
-    if args.json:
-        report = {
-            "config": vars(args) | {"json": str(args.json)},
-            "reference_best": reference,
-            "target_share": TARGET_SHARE,
-            "target_met": met,
-            "one_class_f1": trivial,
-            "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
-            "summary": summary,
-            "runs": [asdict(r) for r in runs],
-        }
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0
+    default = summary.get(DEFAULT_PRUNER, {})
+    verdicts = [  # the target: both at once
+        bench.verdict(
+            f"{DEFAULT_PRUNER} best - the unpruned best {reference:.4f}",
+            default["best"] - reference if default else None,
+            -args.tolerance,
+        ),
+        bench.verdict(
+            f"{DEFAULT_PRUNER} steps / the unpruned runs' steps",
+            default.get("share_of_unpruned"),
+            TARGET_SHARE,
+            higher=False,
+        ),
+    ]
+    setup = {"reference_best": reference, "one_class_f1": trivial}
+    bench.save(args.json, "bench_search", args, record, summary, verdicts, setup)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -5,44 +5,21 @@ Usage:
     python scripts/bench_startup.py --runs 9 --json startup.json
     python scripts/bench_startup.py --realtime     # on a busy shared machine (Linux, root)
 
-It times the hpsearch of the checkout it sits in, whatever the installed one: every command
-runs as a subprocess of this interpreter, in the checkout's root, with the checkout first on
-``PYTHONPATH`` (``python -m`` would otherwise pick up whatever ``hpsearch`` the current
-folder holds, and the console script the installed one).
-
-What is timed (wall clock, from starting the process to its exit):
-
-- ``python -m hpsearch --help``, target 0.5 s;
-- ``python -m hpsearch leaderboard STUDY``, target 1.0 s, on a tiny finished study: the
-  quickstart study file copied into a temporary folder outside the repository, with a few
-  complete and pruned trials written straight into its SQLite storage with Optuna (no
-  training), so the command reads a real study from a real file;
-- the same two through this interpreter's ``hpsearch`` console script, if installed.
-
-Each command runs once untimed (a warm-up: file caches, ``.pyc`` files), then ``--runs`` times
-(default 5). The table shows the median and the fastest run, whether the median meets the
-target, and the median CPU time (user + system) of the process. On a quiet machine a
-command's wall time is about its CPU time (it runs on one core); when other processes share
-the cores, wall time grows with the load and CPU time much less, so the script prints the
-load average before and after. Judge the targets on a quiet machine, or with ``--realtime``:
-each command then runs under ``chrt -f 10`` (SCHED_FIFO), ahead of every ordinary process,
-which is as close to a quiet machine as a shared one gets (the other core's work still
-shares the caches and the disk).
-
-Start-up time is mostly imports, so for each ``python -m`` command the script then runs it
-once more under ``python -X importtime`` and lists the third-party packages that cost the
-most: each one's cumulative time where it was entered from another package, summed (so a
-package's own imports count in it: optuna's time holds numpy's when optuna imports it), and
-the hpsearch modules that imported it. A package first used at run time (optuna imports
-sqlalchemy when a storage is opened) shows with no hpsearch module. That is what remains to
-cut, or what the command legitimately needs.
+It times the checkout's hpsearch, whatever is installed (each command a subprocess with
+the checkout first on PYTHONPATH), wall clock from start to exit, after one untimed run:
+``python -m hpsearch --help`` (target 0.5 s) and ``python -m hpsearch leaderboard STUDY``
+(target 1.0 s) on a tiny finished study (the quickstart's file, with a few trials written
+into its SQLite storage, nothing trained), and the same through this interpreter's
+``hpsearch`` console script, if installed. The table shows the median and the fastest
+run, and the median CPU time; wall time grows with the machine's load, CPU time much less.
+``--realtime`` runs each command under ``chrt -f 10`` (SCHED_FIFO), ahead of every ordinary
+process. Then, per ``python -m`` command, the third-party packages whose imports cost the
+most (from ``python -X importtime``) and the hpsearch modules that imported them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import resource
 import shutil
 import statistics
@@ -55,7 +32,9 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import bench
+
+REPO = bench.REPO
 STUDY_FILE = REPO / "studies" / "quickstart.toml"
 HELP_TARGET_S = 0.5
 LEADERBOARD_TARGET_S = 1.0
@@ -137,18 +116,12 @@ def write_study(folder: Path) -> Path:
     return study_file
 
 
-def child_env() -> dict[str, str]:
-    """This environment with the checkout first on PYTHONPATH."""
-    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-
-
 def run_once(command: list[str]) -> tuple[float, float, str]:
     """One run of ``command``: wall seconds, CPU seconds (user + system) and its stderr."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
-        command, cwd=REPO, env=child_env(), capture_output=True, text=True, check=False
+        command, cwd=REPO, env=bench.child_env(), capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -223,19 +196,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per command (default 5)")
     parser.add_argument("--top", type=int, default=10, help="packages listed per command")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--realtime",
         action="store_true",
         help="run the commands at real-time priority (chrt -f 10; Linux, root), so that other "
         "processes on a shared machine do not slow them: close to a quiet machine's figures",
     )
+    bench.add_common_args(parser, threads=False)
     args = parser.parse_args()
     prefix = ["chrt", "-f", "10"] if args.realtime else []
     if prefix and shutil.which("chrt") is None:
         parser.error("--realtime needs chrt (util-linux)")
 
-    load_before = os.getloadavg()
+    machine = bench.Machine()
     with tempfile.TemporaryDirectory(prefix="hpsearch-startup-") as tmp:
         study = str(write_study(Path(tmp)))
         python = [sys.executable, "-m", "hpsearch"]
@@ -255,12 +228,11 @@ def main() -> None:
                 ("hpsearch leaderboard", [script, "leaderboard", study], LEADERBOARD_TARGET_S),
             ]
         timings = [measure(n, c, t, args.runs, args.top, prefix) for n, c, t in commands]
-    load_after = os.getloadavg()
+    record = machine.record()
 
     print(
-        f"hpsearch start-up in {REPO}: {args.runs} runs each after a warm-up; "
-        f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after" + (", commands at real-time priority" if prefix else "")
+        f"hpsearch start-up in {REPO}: {args.runs} runs each after a warm-up"
+        + (", commands at real-time priority" if prefix else "")
     )
     print(f"{'command':32} {'median':>8} {'min':>8} {'target':>8}  met  {'CPU':>7}")
     for t in timings:
@@ -280,14 +252,13 @@ def main() -> None:
         for package in profile.packages:
             via = ", ".join(package.importers[:3]) or "no hpsearch module (start-up, run time)"
             print(f"  {package.seconds:7.3f} s  {package.name:16} under {via}")
-    if args.json:
-        figures = {
-            "load_average": [load_before[0], load_after[0]],
-            "realtime": args.realtime,
-            "timings": [asdict(t) for t in timings],
-        }
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+    print()
+    verdicts = [
+        bench.verdict(f"{t.name}, median wall", t.median_s, t.target_s, " s", higher=False)
+        for t in timings
+    ]
+    results = [{**asdict(t), "name": t.name} for t in timings]
+    bench.save(args.json, "bench_startup", args, record, results, verdicts)
 
 
 if __name__ == "__main__":

@@ -2,107 +2,42 @@
 
 Usage:
     python scripts/bench_trainer.py                          # 2,000 train / 1,000 dev pairs
-    python scripts/bench_trainer.py --runs 3 --json bench.json
     python scripts/bench_trainer.py --train-samples 128 --eval-samples 64   # smoke test
-    python scripts/bench_trainer.py --lr 5e-4 --epochs 2   # a recipe that learns: compare F1
     python scripts/bench_trainer.py --lr 5e-4 --epochs 2 --runs 3   # issue 15's target
     python scripts/bench_trainer.py --lr 5e-4 --epochs 2 --runs 3 --train-samples 8000 \
-        --runners hpsearch Trainer-dynamic   # the same with F1 past its threshold noise
-    python scripts/bench_trainer.py --precision fp32       # float32 only
-    python scripts/bench_trainer.py --runners hpsearch Trainer-dynamic   # the target's two
+        --runners hpsearch Trainer-dynamic   # F1 past its threshold noise
     python scripts/bench_trainer.py --device cuda          # on a GPU, bf16 autocast both ways
 
-At the issue's recipe (lr 1e-4, one epoch of 2,000 pairs: 63 steps) no runner gets past the
-majority class (dev F1 0 for all), so F1 agreement says little there. At lr 5e-4 and 2
-epochs the models learn a little, but F1 still sits near the decision threshold: a seed can
-answer "not duplicate" for every pair (F1 0) with the lowest dev loss of all runs, and
-hpsearch's length-grouped batches gave F1 0.376 against 0.486 for random ones on the same 8
-seeds, at a lower dev loss (0.669 against 0.680). With 8,000 pairs the two orders give the
-same F1 (6 paired seeds: 0.534 against 0.540, accuracy 0.687 against 0.680), and F1 can
-judge the runners: that is the command with ``--train-samples 8000``.
-
-Four runners train on the same rows with the same recipe, each run in a fresh process of its
-own (spawned; none inherits another's malloc setting, thread pool or caches):
-
-- ``hpsearch``: ``hpsearch.train.trainer.train`` on hpsearch's model (``build_model``: the
-  last encoder layer computing the [CLS] row only, the one row the classifier reads, dropout
-  masks drawn 16 bits at a time, the attention's too: ``hpsearch.train.cls_only``,
-  ``.dropout``, ``.attention``), with dynamic padding, batches grouped by length and the word
-  embedding cut to the rows the data uses (``hpsearch.train.vocab``);
-- ``Trainer-padded-128``: ``Trainer`` on transformers' model as it loads
-  (``build_model(..., speed_ups=False)``), rows padded to 128 tokens (run_glue's default,
-  ``padding="max_length"`` with ``default_data_collator``);
-- ``Trainer-dynamic``: ``Trainer`` on transformers' model with ``DataCollatorWithPadding``
-  and random batches (the Trainer default, ``train_sampling_strategy="random"``, i.e. no
-  grouping by length): what a Trainer user runs, and the runner the target compares with;
-- ``Trainer-dynamic-hpsearch-model``: the same ``Trainer`` on hpsearch's model. It splits
-  hpsearch's lead into what its model brings and what its training loop brings.
-
-Until the fix of 2026-11-30 every Trainer runner trained hpsearch's model: the benchmark
-called ``build_model`` for them, and since the [CLS]-only layer (``1ac1362``) and the 16-bit
-masks landed there, Trainer had them too. The ratios measured in between (1.87×-2.33×) are
-against ``Trainer-dynamic-hpsearch-model``, not against what a Trainer user gets.
-
-The recipe (studies/quora-adam.toml, every field below pinned by ``--set`` overrides): minilm
-(all-MiniLM-L6-v2) cut to 2 layers with a new 2-label head, the Quora question pairs of the
-cs224n data (a seeded subset: the rows come from
-``hpsearch.data.load.load_task``, so every runner sees exactly the same rows and tokens), max length
-128, batch size 32, one epoch (``--epochs``), torch AdamW (lr 1e-4 or ``--lr``, betas
-0.9/0.999, eps 1e-8, weight decay 0; each runner in the implementation it picks by default:
-hpsearch's registry and Trainer's default ``optim`` both take the fused one where torch has
-it, and the table names it), linear decay to 0 without warmup, gradient clipping at
-1.0, dropout 0.1, float32 weights.
-
-Precision: every runner runs at each precision of ``--precision``: ``fp32``, or ``bf16``
-autocast (hpsearch's ``train.precision = "bf16"``, Trainer's ``bf16=True``). The default is
-both on a CPU that multiplies bf16 natively (AVX512-BF16 or AMX: there hpsearch's
-``train.precision = "auto"`` is bf16), fp32 on another CPU, and bf16 with ``--device cuda``
-(``scripts/gpu_check.sh`` runs it so). Each runner is compared with Trainer-dynamic at its
-own precision (like for like); the last target line also compares the defaults a user
-gets: hpsearch's ``auto`` against Trainer's default, float32 (``bf16=False``).
-
-What is measured:
-- samples/s is training throughput with evaluation excluded: for hpsearch its own
-  ``TrainResult.samples_per_s`` (evaluated once, at the end of the epoch, outside the timed
-  loop); for Trainer the training rows times the epochs over ``train_runtime`` of
-  ``trainer.train()`` (no evaluation, logging or saving inside), which times the training
-  loop only, not model loading. Tokenization happens before either clock starts.
-- Dev F1 (positive class) and accuracy are computed by ``hpsearch.metrics.compute_metrics`` for
-  every runner, on the model at the end of the epoch (Trainer through ``trainer.predict``).
-- Every runner uses the same number of torch threads (``--threads``, default torch's), set
-  in each run's process. A short untimed warm-up (forward and backward passes) runs there
-  first, and the order of the runners rotates from one repeat to the next.
-- ``--runs N`` repeats each runner N times; repeat ``r`` uses training seed ``seed + r`` for
-  every runner (same head initialization within a repeat; the data subset stays fixed by
-  ``--seed``). The table shows the median samples/s and, when N > 1, dev F1 and accuracy as
-  mean ± standard deviation over the seeds: the seed-to-seed noise F1 is judged against.
-
-The machine should be quiet. The script prints and saves the load average before and after,
-and the share of the CPUs that other processes used during the runs (from ``psutil``); it flags
-every run during which they used more than 10 % as unreliable.
+Four runners train the same rows with the same recipe (studies/quora-adam.toml pinned by
+``--set`` overrides: minilm at 2 layers, batch 32, max length 128, torch AdamW, linear
+decay), each run in a fresh process after an untimed warm-up: ``hpsearch`` (its trainer and
+model); ``Trainer-padded-128`` (transformers' model, rows padded to 128 as run_glue does);
+``Trainer-dynamic`` (transformers' model, dynamic padding, random batches: what a Trainer
+user runs, and the target's baseline); ``Trainer-dynamic-hpsearch-model`` (the same Trainer
+on hpsearch's model). samples/s is training throughput, evaluation and loading excluded;
+dev F1 and accuracy come from ``hpsearch.metrics.compute_metrics`` for all. Each runner
+runs at each ``--precision`` and is compared with Trainer-dynamic at the same one. The
+target: hpsearch >= 2.5x Trainer-dynamic's samples/s. docs/development.md (Benchmarks) has
+the recipe's details, what the figures mean and the latest ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
-import json
 import logging
 import math
-import os
-import platform
 import statistics
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import bench
 import numpy as np
 import torch
-from quora_studies import data_folder, quora_spec
+from quora_studies import add_data_args, quora_spec
 
 MODEL = "minilm"
 LAYERS = 2
@@ -111,7 +46,6 @@ MAX_LENGTH = 128
 LR = 1e-4
 EVAL_BATCH_SIZE = 128
 TARGET_RATIO = 2.5  # hpsearch vs Trainer-dynamic, samples/s (issue 15)
-BUSY_SHARE = 0.1  # other processes above this CPU share during a run: its timing is unreliable
 
 HPSEARCH = "hpsearch"
 PADDED = "Trainer-padded-128"
@@ -247,22 +181,16 @@ def padding_stats(encoded, seed: int) -> dict[str, float]:
 # --------------------------------------------------------------------------- runners
 
 
-def warm_up(
-    threads: int, device: str, bf16: bool, hpsearch_model: bool, padded: bool, longest: int
-) -> None:
+def warm_up(device: str, bf16: bool, hpsearch_model: bool, padded: bool, longest: int) -> None:
     """Untimed forward and backward passes of the runner's model, so one-time kernel setup
     falls on no runner.
 
     Rows ``padded`` to 128 have that one width. Otherwise, where a new shape of the matrix
-    products costs setup once per process, every width from ``longest`` (the data's longest
-    row) down to 1: with dynamic padding each batch width is such a shape. On CUDA that is
-    cuBLAS's first-call setup, which made the first runner of the first repeat on an H200
-    pay about a second (785 samples/s against 2,900 in the next); on a CPU in bf16 it is
-    oneDNN making its kernels for the shape, about 5 ms for a step's products (minilm at 2
-    layers) at each new width, at about 30% of the steps of two 2,000-pair epochs. A worker
-    runs trial after trial in one process, so a search pays it once per width. float32 on a
-    CPU (MKL) has no such cost: three widths warm the rest up."""
-    torch.set_num_threads(threads)
+    products costs setup once per process (cuBLAS on CUDA, oneDNN for bf16 on a CPU), every
+    width from ``longest`` (the data's longest row) down to 1: with dynamic padding each
+    batch width is such a shape, and a search's worker pays it once per width, not per
+    trial. float32 on a CPU (MKL) has no such cost: three widths warm the rest up
+    (docs/development.md, Benchmarks, has what it cost)."""
     torch.manual_seed(0)
     model = load_model(hpsearch_model)
     model.to(device).train()
@@ -298,10 +226,9 @@ def load_model(hpsearch_model: bool) -> torch.nn.Module:
     )
 
 
-def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
-    from hpsearch.train.trainer import train
+def run_hpsearch(spec, encoded, seed: int) -> RunResult:
+    from hpsearch.train import train
 
-    torch.set_num_threads(threads)
     result = train(spec.with_params({"train.seed": seed}), encoded)
     assert result.precision == spec.train.precision, (result.precision, spec.train.precision)
     metrics = result.evals[-1].metrics  # the end of the epoch (the only evaluation)
@@ -312,13 +239,20 @@ def run_hpsearch(spec, encoded, seed: int, threads: int) -> RunResult:
         steps=result.steps,
         train_seconds=result.seconds_per_step * result.steps,
         samples_per_s=result.samples_per_s,
-        f1=metrics["f1"],
-        accuracy=metrics["accuracy"],
-        eval_loss=metrics["loss"],
-        threads=torch.get_num_threads(),
+        **scores(metrics),
         optimizer=describe_optimizer(registry_adamw(spec)),
         precision=result.precision,
     )
+
+
+def scores(metrics: dict[str, float]) -> dict[str, Any]:
+    """The RunResult fields of the dev metrics, and the torch threads right after the run."""
+    return {
+        "f1": metrics["f1"],
+        "accuracy": metrics["accuracy"],
+        "eval_loss": metrics["loss"],
+        "threads": torch.get_num_threads(),
+    }
 
 
 def describe_optimizer(optimizer: torch.optim.Optimizer) -> str:
@@ -345,7 +279,6 @@ def run_trainer(
     eval_ds,
     collator,
     seed: int,
-    threads: int,
     lr: float,
     epochs: int,
     *,
@@ -356,7 +289,6 @@ def run_trainer(
 
     from hpsearch.metrics import compute_metrics
 
-    torch.set_num_threads(threads)
     torch.manual_seed(seed)  # the head's initial weights, as hpsearch's trainer seeds them
     model = load_model(hpsearch_model=name == DYNAMIC_OWN_MODEL)
     with tempfile.TemporaryDirectory(prefix="bench_trainer_") as tmp:
@@ -405,10 +337,7 @@ def run_trainer(
         steps=steps,
         train_seconds=runtime,
         samples_per_s=len(train_ds) * epochs / runtime,  # rows seen, every epoch
-        f1=metrics["f1"],
-        accuracy=metrics["accuracy"],
-        eval_loss=metrics["loss"],
-        threads=torch.get_num_threads(),
+        **scores(metrics),
         optimizer=optimizer,
         precision="bf16" if bf16 else "fp32",
     )
@@ -513,30 +442,6 @@ def print_table(summary: dict[str, dict[str, Any]], notes: list[str], n_runs: in
         console.print(note, highlight=False, soft_wrap=True)
 
 
-class OtherLoad:
-    """CPU time that other processes used while this one ran, as a share of all CPUs."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._psutil = psutil
-        self._me = psutil.Process()
-        self._start = self._snapshot()
-
-    def _snapshot(self) -> tuple[float, float, float]:
-        total = self._psutil.cpu_times()
-        busy = sum(total) - total.idle - getattr(total, "iowait", 0.0)
-        mine = self._me.cpu_times()  # the runs' processes are its children, reaped
-        own = mine.user + mine.system + mine.children_user + mine.children_system
-        return time.monotonic(), busy, own
-
-    def share(self) -> float:
-        t0, busy0, mine0 = self._start
-        t1, busy1, mine1 = self._snapshot()
-        cpus = os.cpu_count() or 1
-        return max(0.0, (busy1 - busy0) - (mine1 - mine0)) / ((t1 - t0) * cpus)
-
-
 @dataclass(frozen=True)
 class Setup:
     """What the runners share: the spec, hpsearch's rows and the same rows for Trainer."""
@@ -596,23 +501,11 @@ def auto_precision(device: str) -> str:
     return precision_name(resolve_precision("auto", torch.device(device)))
 
 
-def run_isolated(name: str, precision: str, seed: int, args: argparse.Namespace) -> RunResult:
-    """One run of runner ``name`` at ``precision`` in a fresh process, spawned and gone with it.
-
-    No run inherits another's process state: hpsearch's trainer sets the process's malloc
-    to keep freed blocks (hpsearch.train.allocator), which would speed up a Trainer run after
-    it in the same process; thread pools and caches are each run's own too. The process
-    warms up (untimed) before the run, and its CPU time counts as this process's own in
-    :class:`OtherLoad`.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_run_here, name, precision, seed, args).result()
-
-
 def _run_here(name: str, precision: str, seed: int, args: argparse.Namespace) -> RunResult:
+    """One run of runner ``name`` at ``precision``, in a fresh process of its own
+    (:func:`bench.fresh`): hpsearch's trainer sets the process's malloc to keep freed blocks
+    (hpsearch.train.allocator), which would speed up a Trainer run after it in the same
+    process; thread pools and caches are each run's own too."""
     from transformers import DataCollatorWithPadding, default_data_collator
 
     padded = name == PADDED
@@ -620,17 +513,16 @@ def _run_here(name: str, precision: str, seed: int, args: argparse.Namespace) ->
     bf16 = precision == "bf16"
     longest = int(setup.encoded.train.lengths.max())
     ours = name in (HPSEARCH, DYNAMIC_OWN_MODEL)  # hpsearch's model
-    warm_up(args.threads, args.device, bf16, ours, padded, longest)
+    warm_up(args.device, bf16, ours, padded, longest)
     gc.collect()
     if name == HPSEARCH:
-        return run_hpsearch(setup.spec, setup.encoded, seed, args.threads)
+        return run_hpsearch(setup.spec, setup.encoded, seed)
     return run_trainer(
         name,
         setup.ds["train", padded],
         setup.ds["validation", padded],
         default_data_collator if padded else DataCollatorWithPadding(setup.tokenizer),
         seed,
-        args.threads,
         args.lr,
         args.epochs,
         device=args.device,
@@ -638,11 +530,23 @@ def _run_here(name: str, precision: str, seed: int, args: argparse.Namespace) ->
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def matmul_weights() -> int:
+    """The weights of minilm's ``LAYERS`` encoder layers that multiply every token (four
+    attention projections, two feed-forward matrices): training a token takes about 6 FLOPs
+    per weight (attention scores, the head, and the rows hpsearch's [CLS]-only last layer
+    skips are left out)."""
+    import transformers
+
+    from hpsearch.data.pretrained import resolve_model
+
+    config = transformers.AutoConfig.from_pretrained(resolve_model(MODEL))
+    h, i = config.hidden_size, config.intermediate_size
+    return LAYERS * (4 * h * h + 2 * h * i)
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=data_folder(), help="folder of quora-*.tsv")
-    parser.add_argument("--train-samples", type=int, default=2000)
-    parser.add_argument("--eval-samples", type=int, default=1000)
+    add_data_args(parser, train=2000, eval=1000)
     parser.add_argument(
         "--seed", type=int, default=0, help="data subset; repeat r trains with seed+r"
     )
@@ -652,38 +556,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate (1e-4)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--runs", type=int, default=1, help="repeats per runner (median samples/s)")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train")
-    parser.add_argument(
-        "--precision",
-        nargs="+",
-        choices=["fp32", "bf16"],
-        help="every runner runs at each of these (default: bf16 on cuda; on a cpu fp32, "
-        "and bf16 too where the cpu multiplies bf16 natively)",
-    )
+    # --precision: every runner runs at each (default: bf16 on cuda; on a cpu fp32, and bf16
+    # too where the cpu multiplies bf16 natively)
+    bench.add_common_args(parser, ["fp32", "bf16"], many=True)
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.threads < 1:
+    if args.runs < 1 or (args.threads is not None and args.threads < 1):
         parser.error("--runs and --threads must be at least 1")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but CUDA is not available")
     precisions = args.precision or default_precisions(args.device)
 
-    load_before = os.getloadavg()
+    machine = bench.Machine(args.device, precisions, args.threads)
     setup = Setup.build(args, (False,), precisions[0])  # the tokens every runner must share
     task, encoded = setup.task, setup.encoded
     check_same_tokens(setup.ds["train", False], encoded.train)
     check_same_tokens(setup.ds["validation", False], encoded.validation)
     pads = padding_stats(encoded.train, args.seed)
-    other = OtherLoad()
     results: list[RunResult] = []
-    started = time.perf_counter()
     combos = [(name, precision) for precision in precisions for name in args.runners]
     for r in range(args.runs):
         shift = r % len(combos)
         for name, precision in combos[shift:] + combos[:shift]:
-            during = OtherLoad()
-            result = run_isolated(name, precision, args.seed + r, args)
+            during = bench.OtherLoad()
+            result = bench.fresh(
+                _run_here, name, precision, args.seed + r, args, threads=args.threads
+            )
             result = replace(result, other_cpu_share=during.share())
             results.append(result)
             print(
@@ -691,22 +589,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"{result.samples_per_s:8.1f} samples/s "
                 f"{result.train_seconds:7.2f} s  F1 {result.f1:.4f}  acc {result.accuracy:.4f}  "
                 f"(other processes {result.other_cpu_share:.0%} CPU)",
-                flush=True,
             )
-    load_after = os.getloadavg()
-    other_share = other.share()
+    record = machine.record()
 
     summary = summarize(results, precisions)
     busy = [
         f"{label(r.runner, r.precision)} run {i // len(combos) + 1}"
         for i, r in enumerate(results)
-        if r.other_cpu_share > BUSY_SHARE
+        if r.other_cpu_share > bench.BUSY_SHARE
     ]
-    targets = target_ratios(summary, precisions, auto_precision(args.device))
+    # Model FLOP/s against this machine's GEMM rate at the precision: the physical limit.
+    flops_per_sample = 6 * matmul_weights() * pads["real_tokens"] / len(task.train)
     notes = [
         f"{len(task.train)} train / {len(task.validation)} dev pairs, batch {BATCH_SIZE}, "
         f"max length {MAX_LENGTH}, {args.device} {' and '.join(precisions)}, "
-        f"{args.threads} torch threads, "
+        f"{record['torch_threads']} torch threads, "
         f"{args.runs} run(s) per runner "
         "(samples/s and train seconds: median; F1 and accuracy: mean ± sd over seeds "
         f"{args.seed}..{args.seed + args.runs - 1})",
@@ -714,67 +611,41 @@ def main(argv: list[str] | None = None) -> int:
         "model, which computes the [CLS] row only: hpsearch.train.cls_only): "
         + ", ".join(f"{n} {pads[n]:.2f}" for n in RUNNERS),
         "mean dev loss: " + ", ".join(f"{n} {s['eval_loss']:.4f}" for n, s in summary.items()),
-        f"machine: load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
-        f"other processes used {other_share:.0%} of the {os.cpu_count()} CPUs during the runs; "
-        + (
-            "busy runs (other processes > 10% CPU), timings NOT reliable: " + ", ".join(busy)
-            if busy
-            else "no run saw other processes above 10% CPU"
+        "model arithmetic (6 FLOPs per encoder weight and real token) as a share of this "
+        "machine's GEMM rate: "
+        + ", ".join(
+            f"{n} {s['samples_per_s'] * flops_per_sample / 1e9:.1f} GFLOP/s = "
+            f"{s['samples_per_s'] * flops_per_sample / record['gemm_flops'][s['precision']]:.0%}"
+            for n, s in summary.items()
         ),
-        *(
-            f"target ≥ {TARGET_RATIO}× Trainer-dynamic samples/s, {what}: "
-            f"{'met' if ratio >= TARGET_RATIO else 'NOT met'} ({ratio:.2f}×)"
-            for what, ratio in targets.items()
-        ),
+        "busy runs (other processes > 10% CPU), timings NOT reliable: " + ", ".join(busy)
+        if busy
+        else "no run saw other processes above 10% CPU",
     ]
     print_table(summary, notes, args.runs)
-
-    if args.json is not None:
-        report = {
-            "config": {
-                "data": str(args.data.resolve()),
-                "model": MODEL,
-                "num_hidden_layers": LAYERS,
-                "train_samples": len(task.train),
-                "eval_samples": len(task.validation),
-                "batch_size": BATCH_SIZE,
-                "max_length": MAX_LENGTH,
-                "lr": args.lr,
-                "epochs": args.epochs,
-                "optimizer": {name: s["optimizer"] for name, s in summary.items()},
-                "schedule": "linear, no warmup",
-                "max_grad_norm": 1.0,
-                "weight_decay": 0.0,
-                "seed": args.seed,
-                "runs": args.runs,
-                "threads": args.threads,
-                "device": args.device,
-                "precision": precisions,
-                "hpsearch_auto_precision": auto_precision(args.device),
-                "steps_per_epoch": math.ceil(len(task.train) / BATCH_SIZE),
-            },
-            "machine": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "transformers": importlib.metadata.version("transformers"),
-                "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
-                "cpu_count": os.cpu_count(),
-                "load_average_before": load_before,
-                "load_average_after": load_after,
-                "other_processes_cpu_share": other_share,
-                "bench_seconds": time.perf_counter() - started,
-            },
-            "tokens_per_real_token": pads,
-            "target_ratio": TARGET_RATIO,
-            "ratios": targets,
-            "target_met": {what: ratio >= TARGET_RATIO for what, ratio in targets.items()},
-            "results": summary,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0
+    auto = auto_precision(args.device)
+    verdicts = [
+        bench.verdict(f"hpsearch / Trainer-dynamic samples/s, {what}", ratio, TARGET_RATIO, "x")
+        for what, ratio in target_ratios(summary, precisions, auto).items()
+    ]
+    config = {
+        "model": MODEL,
+        "num_hidden_layers": LAYERS,
+        "train_samples": len(task.train),
+        "eval_samples": len(task.validation),
+        "batch_size": BATCH_SIZE,
+        "max_length": MAX_LENGTH,
+        "schedule": "linear, no warmup",
+        "max_grad_norm": 1.0,
+        "weight_decay": 0.0,
+        "precision": precisions,
+        "hpsearch_auto_precision": auto,
+        "steps_per_epoch": math.ceil(len(task.train) / BATCH_SIZE),
+        "tokens_per_real_token": pads,
+        "train_flops_per_sample": flops_per_sample,
+    }
+    bench.save(args.json, "bench_trainer", args, record, summary, verdicts, config)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -19,20 +19,18 @@ import statistics
 import time
 from pathlib import Path
 
-from quora_studies import data_folder, quora_spec
+from quora_studies import add_data_args, quora_spec
 from rich.console import Console
 from rich.table import Table
 
-from hpsearch.data.encode import DataCache
-from hpsearch.train.trainer import train
+from hpsearch.data import DataCache
+from hpsearch.train import train
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=data_folder(), help="folder of quora-*.tsv")
+    add_data_args(parser, train=4000, eval=1000)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--train-samples", type=int, default=4000)
-    parser.add_argument("--eval-samples", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--adam-lr", type=float, default=3e-4)
     parser.add_argument("--mfac-lr", type=float, default=3e-3)

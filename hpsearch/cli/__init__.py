@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
 
 from hpsearch.cli import compare, dashboard, leaderboard, registries, report, run
+from hpsearch.cli.logs import configure_logging
+from hpsearch.cli.options import Command
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.interrupts import Interrupted
@@ -32,17 +33,32 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-app.command("run")(run.run)
-app.command("leaderboard")(leaderboard.leaderboard)
-app.command("report")(report.report)
-app.command("compare")(compare.compare)
-app.command("dashboard")(dashboard.dashboard)
+app.command("run", cls=Command)(run.run)
+app.command("leaderboard", cls=Command)(leaderboard.leaderboard)
+app.command("report", cls=Command)(report.report)
+app.command("compare", cls=Command)(compare.compare)
+app.command("dashboard", cls=Command)(dashboard.dashboard)
 registries.add_commands(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import hpsearch
+
+        typer.echo(f"hpsearch {hpsearch.__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Show hpsearch's version and exit.",
+    ),
 ) -> None:
     """hpsearch: hyperparameter search for finetuning small BERT models."""
 
@@ -53,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("HPSEARCH_DEBUG", "") not in ("", "0")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         app(args=args, prog_name="hpsearch")
     except (HpsearchError, KeyboardInterrupt) as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -21,8 +22,10 @@ from hpsearch.wording import plural
 
 if TYPE_CHECKING:
     from hpsearch.compare.arms import Plan
+    from hpsearch.compare.comparison import Reruns
     from hpsearch.compare.model import Comparison
     from hpsearch.compare.png import PlotResult
+    from hpsearch.search.estimate import Estimate
 
 StudyFiles = Annotated[
     list[Path],
@@ -30,6 +33,7 @@ StudyFiles = Annotated[
         exists=True,
         dir_okay=False,
         readable=True,
+        metavar="STUDY_FILE...",
         help="Study files (TOML), one arm each; the first is the baseline. One file whose "
         "space searches optimizer.kind gives an arm per kind.",
     ),
@@ -44,11 +48,15 @@ def compare(
     target: Target = None,
     baseline: Annotated[
         str | None,
-        typer.Option("--baseline", help="The baseline arm by name (default: the first)."),
+        typer.Option(
+            "--baseline", metavar="NAME", help="The baseline arm by name (default: the first)."
+        ),
     ] = None,
     name: Annotated[
         str | None,
-        typer.Option("--name", help="Results folder name (default: the studies' joined)."),
+        typer.Option(
+            "--name", metavar="NAME", help="Results folder name (default: the studies' joined)."
+        ),
     ] = None,
     storage: Storage = None,
     overrides: Overrides = None,
@@ -94,7 +102,9 @@ def compare(
     given = name
     name, folder = results_folder(sources, name)
     check_results_folder(folder, COMPARE_FILES)  # before any re-run trains
-    show_plan(plan)
+    from hpsearch.compare.comparison import planned_reruns
+
+    show_plan(plan, rerun_estimate(plan, planned_reruns(plan, top), seeds))
     try:
         comparison = run_comparison(plan, seeds=seeds, top=top, target=target)
     except KeyboardInterrupt as stop:
@@ -114,7 +124,13 @@ def compare(
     from hpsearch.cli.tables import comparison_notes, comparison_tables
 
     show_results(
-        comparison_tables(comparison), comparison_notes(comparison), folder, written, plots
+        comparison_tables(comparison),
+        comparison_notes(comparison),
+        folder,
+        written,
+        plots,
+        stored=where_reruns(plan),
+        said=plan.notes,
     )
 
 
@@ -155,8 +171,46 @@ def print_interrupted(
     raise typer.Exit(stop.exit_code if isinstance(stop, Interrupted) else 130) from None
 
 
-def show_plan(plan: Plan) -> None:
-    """What will be compared, before anything runs: the spaces, their warnings, the budget."""
+def notes_once(notes: Sequence[str], said: Sequence[str] = ()) -> list[str]:
+    """``note: ...`` lines, each note once and none of those ``said`` already (the plan's,
+    before the re-runs); the one-class sentence that several notes end with (``... seed
+    re-runs: one class: the classifier predicted ...``) is a mark on each and the sentence
+    once, as a legend after them."""
+    from hpsearch.cli.progress import ONE_CLASS_MARK
+
+    lines, legend = [], None
+    for note in dict.fromkeys(n for n in notes if n not in said):
+        head, found, tail = note.partition(": one class: ")
+        if found and legend in (None, tail):
+            legend = tail
+            note = f"{head}: one class{ONE_CLASS_MARK}"
+        lines.append(f"note: {note}")
+    if legend is not None:
+        lines.append(f"{ONE_CLASS_MARK} one class: {legend}")
+    return lines
+
+
+def rerun_estimate(plan: Plan, reruns: Reruns, seeds: int) -> Estimate:
+    """How long the ``reruns`` of ``plan`` take, with ``seeds`` seeds each."""
+    from hpsearch.search.estimate import rerun_estimate as estimate
+    from hpsearch.search.reseed import shared_seeds
+
+    return estimate(reruns, shared_seeds(plan.baseline.spec, seeds))
+
+
+def where_reruns(plan: Plan) -> str:
+    """``re-runs in adam-reseed, mfac-reseed (sqlite:///…/studies.db)``."""
+    from hpsearch.search.reseed import reseed_name
+    from hpsearch.search.storage import display_url
+
+    names = ", ".join(dict.fromkeys(reseed_name(a.spec.study.name) for a in plan.arms))
+    urls = " / ".join(dict.fromkeys(display_url(a.spec.study.storage or "") for a in plan.arms))
+    return f"re-runs in {names} ({urls})"
+
+
+def show_plan(plan: Plan, estimate: Estimate | None = None) -> None:
+    """What will be compared, before anything runs: the spaces, their warnings, the budget,
+    and how long the re-runs take."""
     from hpsearch.cli.options import output_console
     from hpsearch.cli.tables import space_tables
     from hpsearch.compare.spaces import space_rows, space_warnings
@@ -173,6 +227,11 @@ def show_plan(plan: Plan) -> None:
     )
     for note in plan.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
+    if estimate is not None:
+        from hpsearch.cli.estimates import estimate_line
+
+        line = estimate_line(estimate, noun="re-run")
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def run_comparison(
@@ -197,18 +256,36 @@ def run_comparison(
 
 
 def show_results(
-    tables: list, notes: list[str], folder: Path, written: list[Path], plots: PlotResult
+    tables: list,
+    notes: list[str],
+    folder: Path,
+    written: list[Path],
+    plots: PlotResult,
+    *,
+    stored: str = "",
+    said: Sequence[str] = (),
 ) -> None:
-    """The summary tables and notes, then what was written where."""
+    """The summary tables and notes (each once, but for those ``said`` with the plan), then
+    what was written where, and what to read next. ``stored``: where the re-runs are kept."""
     from hpsearch.cli.options import output_console
 
     out = output_console()
     for table in tables:
         out.print(table)
-    for note in notes:
-        out.print(f"note: {note}", markup=False, highlight=False)
+    for note in notes_once(notes, said):
+        out.print(note, markup=False, highlight=False, soft_wrap=True)
     names = ", ".join(p.name for p in written)
     out.print(f"wrote {folder}: {names}", markup=False, highlight=False, soft_wrap=True)
     for plot, skipped in plots.items():
         if skipped:
-            out.print(f"{plot}: {skipped}", markup=False, highlight=False)
+            out.print(f"{plot}: {skipped}", markup=False, highlight=False, soft_wrap=True)
+    markdown = next((p for p in written if p.suffix == ".md"), None)
+    if stored:
+        out.print(stored, markup=False, highlight=False, soft_wrap=True)
+    if markdown is not None:
+        out.print(
+            f"next: read {markdown} (every column, and what each number means)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -28,7 +28,10 @@ def leaderboard(
         bool, typer.Option("--watch", help="Refresh live while workers run; Ctrl-C stops.")
     ] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.5, help="Seconds between refreshes (--watch).")
+        float,
+        typer.Option(
+            "--interval", min=0.5, metavar="S", help="Seconds between refreshes (--watch)."
+        ),
     ] = 5.0,
     all_studies: Annotated[
         bool,
@@ -43,6 +46,7 @@ def leaderboard(
 
     from hpsearch.cli.views import render_leaderboard, render_study_summary, watch_caption
     from hpsearch.cli.views import watch as watch_view
+    from hpsearch.search.interrupts import stop_on_signals
     from hpsearch.search.leaderboard import leaderboard_rows, study_summary_rows
     from hpsearch.search.storage import display_url, open_storage, storage_exists
     from hpsearch.search.study import StudyNotFoundError, load_study
@@ -75,10 +79,17 @@ def leaderboard(
     if not watch:
         out.print(render())
         return
-    error_console().print(
-        f"watching {what} every {interval:g} s; Ctrl-C to stop",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    watch_view(lambda: Group(watch_caption(interval), render()), out, interval)
+    # Its own handlers, as `hpsearch run` installs: started from a shell that ignores SIGINT
+    # (a background job), Python inherits the ignore and Ctrl-C would never stop the watch.
+    # Installed before the line that says Ctrl-C stops it.
+    try:
+        with stop_on_signals():
+            error_console().print(
+                f"watching {what} every {interval:g} s; Ctrl-C to stop",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            watch_view(lambda: Group(watch_caption(interval), render()), out, interval)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the watch began: the same normal end (the watch ends so too)

@@ -3,12 +3,52 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+class Command(TyperCommand):
+    """A command whose help names arguments by their metavar alone.
+
+    Typer writes a required argument as ``{study_file}`` in the usage line and adds its type
+    after the name in the list (``study_files... <list[Path]>``); with a metavar set, the
+    usage reads ``hpsearch compare [OPTIONS] STUDY_FILE...`` and the list ``STUDY_FILE...``.
+    Options already show their metavar (``--n-trials N``).
+    """
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if _named_argument(param):
+                pieces.append(param.metavar)
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            if _named_argument(param):
+                arguments.append((param.metavar, getattr(param, "help", None) or ""))
+                continue
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (arguments if param.param_type_name == "argument" else options).append(record)
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _named_argument(param: Any) -> bool:
+    """An argument with a metavar (typer's parameters are its own click's, hence duck typing)."""
+    return param.param_type_name == "argument" and bool(param.metavar) and not param.hidden
+
 
 StudyFile = Annotated[
     Path,
@@ -16,6 +56,7 @@ StudyFile = Annotated[
         exists=True,
         dir_okay=False,
         readable=True,
+        metavar="STUDY_FILE",
         help="Study file (TOML), e.g. studies/quickstart.toml.",
     ),
 ]
@@ -25,6 +66,7 @@ Storage = Annotated[
     str | None,
     typer.Option(
         "--storage",
+        metavar="URL",
         envvar="HPSEARCH_STORAGE",
         show_envvar=True,
         help="Optuna storage URL; overrides study.storage. In the environment, a password "
@@ -33,9 +75,13 @@ Storage = Annotated[
 ]
 Overrides = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a study-file field, e.g. --set train.epochs=1."),
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a study-file field, e.g. --set train.epochs=1 (repeat for more).",
+    ),
 ]
-Top = Annotated[int, typer.Option("--top", min=1, help="How many trials to show.")]
+Top = Annotated[int, typer.Option("--top", min=1, metavar="N", help="How many trials to show.")]
 
 
 AllowDrift = Annotated[
@@ -70,17 +116,22 @@ def error_console() -> Console:
 Seeds = Annotated[
     int,
     typer.Option(
-        "--seeds", min=1, help="Seeds per config (at most 100): the same list in every arm."
+        "--seeds",
+        min=1,
+        metavar="N",
+        help="Seeds per config (at most 100): the same list in every arm.",
     ),
 ]
 TopConfigs = Annotated[
-    int, typer.Option("--top", min=1, help="How many best configs of each arm to re-run.")
+    int,
+    typer.Option("--top", min=1, metavar="K", help="How many best configs of each arm to re-run."),
 ]
 Budget = Annotated[
     int | None,
     typer.Option(
         "--budget",
         min=1,
+        metavar="K",
         help="Judge every arm on its first K finished trials (default: the smallest arm's).",
     ),
 ]
@@ -88,6 +139,7 @@ Target = Annotated[
     float | None,
     typer.Option(
         "--target",
+        metavar="X",
         help="Time-to-target's target (default: the baseline arm's median best over seeds).",
     ),
 ]

@@ -1,35 +1,82 @@
 """Live progress of a run in the terminal: trials done out of the budget, the best so far,
-and a bar for the current trial with its epoch, step, loss and last metric."""
+the time left, and a bar for the current trial with its epoch, step, loss and last metric.
+One line per finished trial; a note that many trials share (one class) is a mark on each
+line and its sentence once, as a legend."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import optuna
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 
+from hpsearch.cli.estimates import duration_text, estimate_line
+from hpsearch.metrics import one_class_tasks
 from hpsearch.search.leaderboard import state_name
 
 if TYPE_CHECKING:
+    from rich.progress import Task
+
+    from hpsearch.search.estimate import Estimate
     from hpsearch.search.progress import Wait
     from hpsearch.train.trainer import EvalRecord  # only a type: the trainer imports torch
+
+# The mark of a trial that answered one class, on its line; the sentence is said once.
+ONE_CLASS_MARK = "¹"
+
+Estimator = Callable[[Sequence[optuna.trial.FrozenTrial]], "Estimate"]
+
+
+class InfoColumn(ProgressColumn):
+    """A task's ``info`` field, then for the run ``≈3 min left``: a countdown to its
+    ``done_at`` field (a unix time, set when a trial ends). In the info column, not one of
+    its own: the trial's info is as wide, so the run's time left costs no width."""
+
+    def render(self, task: Task) -> Text:
+        text = Text(task.fields.get("info", ""))
+        done_at = task.fields.get("done_at")
+        if done_at is not None:
+            left = duration_text(max(0.0, done_at - time.time()))
+            text.append(f"{'  ' if text else ''}≈{left} left", style="dim")
+        return text
 
 
 class RunProgress:
     """Rich progress for ``run_study``; use as a context manager around the run."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        workers: int = 1,
+        estimate: Estimator | None = None,
+    ) -> None:
+        """``workers``: how many run the study's trials at once (for the time left);
+        ``estimate``: the run's estimate from the study's trials so far, said when the run
+        starts and, if that had nothing to go on, once more after its first trial."""
         self.console = console or Console(stderr=True, emoji=False)
         self._progress = Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
+            # What the run's line leaves of the width (about 70 columns for its name, count,
+            # best, time left and elapsed time), up to rich's 40: at 80 columns the time
+            # left stays on the line.
+            BarColumn(bar_width=max(8, min(40, self.console.width - 70))),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
+            InfoColumn(),
             TimeElapsedColumn(),
             console=self.console,
             transient=False,
@@ -39,6 +86,11 @@ class RunProgress:
         self._metric_text = ""
         self._study: optuna.Study | None = None
         self._waiting_for = ""  # what the last "waiting for" line said
+        self._workers = workers
+        self._estimate = estimate
+        self._estimated = estimate is None  # an estimate with a time was said
+        self._budget = 0
+        self._legend_said = False
 
     def __enter__(self) -> RunProgress:
         return self  # the display starts with the run: an error before it prints alone
@@ -54,6 +106,12 @@ class RunProgress:
 
     def start_run(self, study: optuna.Study, budget: int, finished: int) -> None:
         self._study = study
+        self._budget = budget
+        trials = study.get_trials(deepcopy=False)
+        if self._estimate is not None:
+            said = self._estimate(trials)
+            self._say(estimate_line(said))
+            self._estimated = said.seconds is not None or said.runs == 0
         self._progress.start()
         self._progress.update(
             self._run,
@@ -62,7 +120,18 @@ class RunProgress:
             visible=True,
             description=f"study {escape(study.study_name)}",
             info=best_text(study),
+            done_at=self._done_at(trials),
         )
+
+    def _done_at(self, trials: Sequence[optuna.trial.FrozenTrial]) -> float | None:
+        """When the budget is done, by the trials so far (a unix time); None: no estimate."""
+        from hpsearch.search.estimate import eta_seconds
+
+        left = eta_seconds(trials, self._budget, self._workers)
+        return None if left is None or left <= 0 else time.time() + left
+
+    def _say(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def set_running(self, running: int) -> None:
         """For a launcher of workers: how many trials run right now, beside the best."""
@@ -104,22 +173,38 @@ class RunProgress:
         state = state_name(trial.state)
         value = "" if trial.value is None else f" {trial.value:.4f}"
         attrs = trial.user_attrs
-        reason = (
-            attrs.get("fail_reason", "") or attrs.get("diverged", "") or attrs.get("one_class", "")
-        )
+        legend = ""
+        reason = attrs.get("fail_reason", "") or attrs.get("diverged", "")
+        if not reason and attrs.get("one_class"):
+            reason = one_class_mark(attrs.get("metrics") or {})
+            if not self._legend_said:  # the sentence once, the mark on every line
+                legend = f"{ONE_CLASS_MARK} {attrs['one_class']}"
+                self._legend_said = True
         if attrs.get("retry_of") is not None:
             retried = f"re-run of trial {attrs['retry_of']}"
             reason = f"{reason}; {retried}" if reason else retried
         params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())
-        self.console.print(
-            f"trial {trial.number} {state}{value}  {params}" + (f"  ({reason})" if reason else ""),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,  # one line per trial, however narrow the terminal
-        )
+        # One line per trial, however narrow the terminal (soft wrap).
+        reason = f"  ({reason})" if reason else ""
+        self._say(f"trial {trial.number} {state}{value}  {params}{reason}")
+        if legend:
+            self._say(legend)
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             self._progress.advance(self._run)
-        self._progress.update(self._run, info=best_text(study))
+        trials = study.get_trials(deepcopy=False)
+        if not self._estimated and trial.state.is_finished():
+            assert self._estimate is not None
+            said = self._estimate(trials)
+            if said.seconds is not None:
+                self._say(estimate_line(said))
+                self._estimated = True
+        self._progress.update(self._run, info=best_text(study), done_at=self._done_at(trials))
+
+
+def one_class_mark(metrics: dict[str, float]) -> str:
+    """``one class¹``, naming the tasks of a multitask trial (``one class¹: sst``)."""
+    tasks = [t for t in one_class_tasks(metrics) if t]
+    return f"one class{ONE_CLASS_MARK}" + (f": {', '.join(tasks)}" if tasks else "")
 
 
 def best_text(study: optuna.Study) -> str:

@@ -27,12 +27,41 @@ class Listed(NamedTuple):
     registry: Registry[Any]
     key: str  # the study-file key that names an entry
     options: str  # what the entries' options are, and where a study file sets them
+    # Options that every entry takes (no entry's own): the section's model in
+    # hpsearch.spec.schema, which holds their defaults, and each option with its meaning.
+    always: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
 
 LISTED = (
     Listed("optimizers", OPTIMIZERS, "optimizer.kind", "[optimizer] hyperparameters"),
-    Listed("pruners", PRUNERS, "study.pruner.name", "[study.pruner] options"),
-    Listed("samplers", SAMPLERS, "study.sampler.name", "[study.sampler] options"),
+    Listed(
+        "pruners",
+        PRUNERS,
+        "study.pruner.name",
+        "[study.pruner] options",
+        (
+            "PrunerSpec",
+            (
+                (
+                    "patience",
+                    "> 0: wrapped in Optuna's PatientPruner, which prunes only after "
+                    "that many evaluations without progress",
+                ),
+                (
+                    "signal",
+                    '"loss": compare the validation loss at each evaluation instead of '
+                    "the study's metric",
+                ),
+            ),
+        ),
+    ),
+    Listed(
+        "samplers",
+        SAMPLERS,
+        "study.sampler.name",
+        "[study.sampler] options",
+        ("SamplerSpec", (("seed", "offset by the trials already run, so a resume differs"),)),
+    ),
     Listed("schedules", SCHEDULES, "train.schedule", "[train] fields"),
 )
 
@@ -47,9 +76,24 @@ def listing(listed: Listed) -> Callable[[], None]:
         for entry in listed.registry.values():
             options = ", ".join(f"{k}={v!r}" for k, v in entry.options.items())
             table.add_row(*map(escape, (entry.name, entry.label, options, entry.description)))
-        output_console().print(table)
+        out = output_console()
+        out.print(table)
+        if listed.always is not None:
+            out.print(_always_line(listed), markup=False, highlight=False)
 
     return command
+
+
+def _always_line(listed: Listed) -> str:
+    """``Every pruner also takes: patience=0 (...); signal='metric' (...).``, the defaults
+    read from the section's model (imported here: only this listing needs pydantic)."""
+    from hpsearch.spec import schema
+
+    assert listed.always is not None
+    model_name, options = listed.always
+    fields = getattr(schema, model_name).model_fields
+    taken = "; ".join(f"{name}={fields[name].default!r} ({meaning})" for name, meaning in options)
+    return f"Every {listed.registry.kind} also takes: {taken}."
 
 
 def add_commands(app: typer.Typer) -> None:

@@ -42,14 +42,21 @@ def report(
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
     import optuna
 
-    from hpsearch.cli.compare import given_options, print_interrupted, show_plan, show_results
+    from hpsearch.cli.compare import (
+        given_options,
+        print_interrupted,
+        rerun_estimate,
+        show_plan,
+        show_results,
+        where_reruns,
+    )
     from hpsearch.cli.progress import RunProgress
     from hpsearch.cli.tables import comparison_notes, terminal_tables
     from hpsearch.compare.arms import Plan
     from hpsearch.compare.comparison import check_seeds
     from hpsearch.compare.files import check_results_folder
     from hpsearch.compare.target import check_target
-    from hpsearch.report.build import report_study
+    from hpsearch.report.build import planned_reruns, report_study
     from hpsearch.report.files import REPORT_FILES, write_report
     from hpsearch.spec.load import load_spec
 
@@ -63,7 +70,7 @@ def report(
 
     def on_plan(plan: Plan) -> None:  # every input checked; the spaces shown before re-runs
         planned.append(plan)
-        show_plan(plan)
+        show_plan(plan, rerun_estimate(plan, planned_reruns(spec, plan, top), seeds))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     try:
@@ -90,4 +97,6 @@ def report(
         print_interrupted(stop, "report", args, planned[0], folder, storage is not None)
     written, plots = write_report(data, folder)
     notes = comparison_notes(data.comparison) + list(data.notes)
-    show_results(terminal_tables(data), notes, folder, written, plots)
+    plan = planned[0]
+    stored, said = where_reruns(plan), plan.notes
+    show_results(terminal_tables(data), notes, folder, written, plots, stored=stored, said=said)

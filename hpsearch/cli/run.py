@@ -3,6 +3,7 @@ workers."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,17 +23,22 @@ def run(
     n_trials: Annotated[
         int | None,
         typer.Option(
-            "--n-trials", min=1, help="Total budget (complete + pruned trials, all workers)."
+            "--n-trials",
+            min=1,
+            metavar="N",
+            help="Total budget (complete + pruned trials, all workers).",
         ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=1, help="Stop starting trials after S s.")
+        float | None,
+        typer.Option("--timeout", min=1, metavar="S", help="Stop starting trials after S s."),
     ] = None,
     workers: Annotated[
         int,
         typer.Option(
             "--workers",
             min=0,
+            metavar="N",
             help="Local worker processes; 0 only creates the study (for a cluster's workers).",
         ),
     ] = 1,
@@ -41,6 +47,7 @@ def run(
         typer.Option(
             "--worker-index",
             min=0,
+            metavar="K",
             help="This worker's number when several start together; offsets the sampler seed.",
         ),
     ] = None,
@@ -59,6 +66,7 @@ def run(
     import optuna
 
     from hpsearch.cli.progress import RunProgress
+    from hpsearch.search.estimate import study_estimate
     from hpsearch.search.interrupts import Interrupted
     from hpsearch.search.storage import display_url
     from hpsearch.search.study import resolve_storage_url, run_study
@@ -68,7 +76,11 @@ def run(
     spec = load_spec(study_file, overrides or [])
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     if workers == 0:
-        study = create_study(spec, storage, budget=n_trials, allow_drift=allow_drift)
+        try:
+            study = create_study(spec, storage, budget=n_trials, allow_drift=allow_drift)
+        except Interrupted as stop:
+            _print_interrupted(spec, storage, n_trials, stop)
+            raise typer.Exit(stop.exit_code) from None
         url = resolve_storage_url(spec, storage)
         shown = display_url(url)
         # The URL in the hint is the shown one: a password is never printed.
@@ -83,8 +95,13 @@ def run(
             soft_wrap=True,
         )
         return
+    budget = n_trials or spec.study.n_trials
+
+    def estimate(trials):  # said when the run starts, from the study's trials so far
+        return study_estimate(spec, trials, budget, workers)
+
     try:
-        with RunProgress() as progress:
+        with RunProgress(workers=workers, estimate=estimate) as progress:
             if workers == 1:
                 summary = run_study(
                     spec,
@@ -111,12 +128,37 @@ def run(
     except Interrupted as stop:
         _print_interrupted(spec, storage, n_trials, stop)
         raise typer.Exit(stop.exit_code) from None
-    _print_summary(spec, storage, summary)
+    _print_summary(spec, storage, summary, n_trials)
+    _print_next(study_file, storage, summary)
     if summary.stopped_on_failures:
         raise typer.Exit(1)
 
 
-def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None:
+def _print_next(study_file: Path, storage: str | None, summary: RunSummary) -> None:
+    """Where the study is, and the commands that read it next."""
+    from hpsearch.search.storage import display_url
+
+    flag = note = ""
+    if storage:  # the same storage for the next commands; a password is never printed
+        shown = display_url(storage)
+        if shown == storage:
+            flag = f" --storage {storage}"
+        else:
+            note = " (with the same --storage; its password is not shown)"
+    if summary.finished < summary.budget:
+        line = f"next: `hpsearch run {study_file}{flag}` runs the rest of the budget"
+    else:
+        line = (
+            f"next: `hpsearch leaderboard {study_file}{flag}` shows every trial; "
+            f"`hpsearch report {study_file}{flag}` re-runs the best configs over seeds "
+            "and writes the report"
+        )
+    output_console().print(line + note, markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_summary(
+    spec: Spec, storage: str | None, summary: RunSummary, n_trials: int | None
+) -> None:
     import optuna
 
     from hpsearch.cli.views import render_leaderboard
@@ -137,9 +179,23 @@ def _print_summary(spec: Spec, storage: str | None, summary: RunSummary) -> None
         }
     )
     trained = f"; trained on {' / '.join(places)}" if places else ""
+    if summary.ran == 0 and summary.finished >= summary.budget:
+        # Nothing ran because the budget was already spent: "7/2 trials finished" read as
+        # an error; say what the budget is and how to run more.
+        given = f"--n-trials {n_trials}" if n_trials else f"study.n_trials = {summary.budget}"
+        done = (
+            f"{plural(summary.finished, 'trial')} finished already, at or past its budget of "
+            f"{summary.budget} ({given}: the study's total, not trials to add), so none ran "
+            f"now ({failed} failed in all); pass --n-trials {summary.finished + 1} or more to "
+            "run more"
+        )
+    else:
+        done = (
+            f"{summary.finished}/{summary.budget} trials finished "
+            f"({summary.ran} run now, {failed} failed in all)"
+        )
     out.print(
-        f"study {spec.study.name}: {summary.finished}/{plural(summary.budget, 'trial')} finished "
-        f"({summary.ran} run now, {failed} failed in all){trained}; "
+        f"study {spec.study.name}: {done}{trained}; "
         f"storage {display_url(resolve_storage_url(spec, storage))}",
         markup=False,
         highlight=False,
@@ -161,14 +217,22 @@ def _print_interrupted(
     spec: Spec, storage: str | None, n_trials: int | None, stop: Interrupted
 ) -> None:
     from hpsearch.search.runner import count_finished
-    from hpsearch.search.study import load_study
+    from hpsearch.search.study import StudyNotFoundError, load_study
 
-    study = load_study(spec, storage)
+    try:
+        finished = count_finished(load_study(spec, storage))
+    except StudyNotFoundError:  # stopped while loading the data, before the study was written
+        finished = 0
     budget = n_trials or spec.study.n_trials
+    what = (
+        "no trial had started"
+        if stop.during
+        else "a trial that was running is recorded as failed, with the reason, and queued to "
+        "run again"
+    )
     output_console().print(
-        f"{stop}: study {spec.study.name} has {count_finished(study)}/{plural(budget, 'trial')} "
-        "finished; a trial that was running is recorded as failed, with the reason, and queued "
-        "to run again. Run the same command to resume.",
+        f"{stop}: study {spec.study.name} has {finished}/{budget} trials finished; "
+        f"{what}. Run the same command to resume.",
         markup=False,
         highlight=False,
         style="yellow",

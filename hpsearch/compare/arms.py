@@ -43,6 +43,7 @@ TASK_IDENTITY = (
     "label_kind",
     "label_map",
     "max_length",
+    "positive_label",
     "max_eval_samples",
     "validation_fraction",
     "seed",

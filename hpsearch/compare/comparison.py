@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.compare.arms import Arm, CompareError, Plan
@@ -48,6 +49,7 @@ from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
 from hpsearch.search.record import best_evaluation, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
+from hpsearch.spec.schema import Spec
 from hpsearch.wording import plural
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
@@ -66,6 +68,15 @@ def check_seeds(seeds: int) -> None:
     """
     if not 1 <= seeds <= MAX_SEEDS:
         raise CompareError(f"--seeds must be between 1 and {MAX_SEEDS}, but got {seeds}")
+
+
+Reruns = list[tuple[Spec, optuna.Study, list[FrozenTrial]]]  # a study's trials to re-run
+
+
+def planned_reruns(plan: Plan, top: int) -> Reruns:
+    """The trials :func:`build_comparison` re-runs: the ``top`` best judged trials of each
+    arm, with the arm's spec and study (for :func:`hpsearch.search.estimate.rerun_estimate`)."""
+    return [(a.spec, a.study, top_trials(a.judged, top, plan.maximize)) for a in plan.arms]
 
 
 def build_comparison(

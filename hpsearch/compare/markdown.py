@@ -79,7 +79,18 @@ def comparison_sections(
     """The cards' section, and the others: budget, spaces, curves, paired seeds, cost,
     configs and runs. ``metrics``: the configs' tables' columns (default: every metric)."""
     shown = list(metrics or config_metrics(comp))
-    budget = [
+    sections = [budget_section(comp), spaces_section(comp), curves_section(comp)]
+    if comp.paired:
+        sections.append(paired_section(comp))
+    sections.append(cost_section(comp))
+    sections.append(configs_section(comp, shown))
+    sections.append(runs_section(comp, shown))
+    return cards_section(comp), sections
+
+
+def budget_section(comp: Comparison) -> Section:
+    """The tuning budget: how many trials of each arm are judged, and why equal counts."""
+    return [
         "## Tuning budget",
         "",
         f"Every arm is judged on its first {comp.budget} finished (complete or pruned) "
@@ -91,7 +102,11 @@ def comparison_sections(
         markdown_table(budget_rows(comp)),
         "",
     ]
-    spaces = [
+
+
+def spaces_section(comp: Comparison) -> Section:
+    """The arms' search spaces side by side, and the warnings where they differ."""
+    lines = [
         "## Search spaces",
         "",
         "How each arm sets the dimensions every recipe has, and every other field an arm "
@@ -101,11 +116,16 @@ def comparison_sections(
         markdown_table(space_table(comp.space, [a.name for a in comp.arms])),
         "",
     ]
-    spaces += [f"- warning: {w}" for w in comp.warnings] or [
+    lines += [f"- warning: {w}" for w in comp.warnings] or [
         "The arms search and fix the shared dimensions alike."
     ]
-    spaces.append("")
-    curves = [
+    lines.append("")
+    return lines
+
+
+def curves_section(comp: Comparison) -> Section:
+    """The tuning curves' table: the expected best after k trials, and the observed best."""
+    return [
         f"## Tuning curves: expected best {comp.metric} after k trials",
         "",
         "Expected best validation "
@@ -119,59 +139,68 @@ def comparison_sections(
         markdown_table(curve_rows(comp)),
         "",
     ]
-    sections = [budget, spaces, curves]
-    if comp.paired:
-        paired = [
-            "## Paired seeds",
-            "",
-            "Per compared metric, each arm's best config minus the baseline's, seed by seed "
-            f"({', '.join(map(str, comp.seeds))}). Effect size: mean difference over its "
-            "standard deviation.",
-            "",
-            markdown_table(paired_rows(comp)),
-            "",
-        ]
-        differences = [
-            f"- {p.arm} − {comp.baseline}, {p.metric}: "
-            + ", ".join(
-                f"seed {s}: {number_cell(d, 4, sign=True)}"
-                for s, d in zip(p.seeds, p.differences, strict=True)
-            )
-            for p in comp.paired
-        ]
-        sections.append([*paired, *differences, ""])
+
+
+def paired_section(comp: Comparison) -> Section:
+    """Each arm's best config minus the baseline's, seed by seed (a comparison with pairs)."""
+    paired = [
+        "## Paired seeds",
+        "",
+        "Per compared metric, each arm's best config minus the baseline's, seed by seed "
+        f"({', '.join(map(str, comp.seeds))}). Effect size: mean difference over its "
+        "standard deviation.",
+        "",
+        markdown_table(paired_rows(comp)),
+        "",
+    ]
+    differences = [
+        f"- {p.arm} − {comp.baseline}, {p.metric}: "
+        + ", ".join(
+            f"seed {s}: {number_cell(d, 4, sign=True)}"
+            for s, d in zip(p.seeds, p.differences, strict=True)
+        )
+        for p in comp.paired
+    ]
+    return [*paired, *differences, ""]
+
+
+def cost_section(comp: Comparison) -> Section:
+    """The cost per run of each arm's best config: medians over the seeds."""
     measures = sorted({c.peak_memory for c in comp.costs})
     hardware = hardware_note(comp)
-    sections.append(
-        [
-            f"## Cost per run: medians over {plural(len(comp.seeds), 'seed')}",
-            "",
-            "From the re-runs of each arm's best config. Training seconds exclude "
-            "evaluations; optimizer state is what the optimizer keeps between steps at the "
-            "end of training (AdamW: its two moments; M-FAC: the gradient buffer, GGᵀ and "
-            "momentum), over the word embedding's rows the data uses. "
-            f"Peak memory: {'; '.join(measures)}. Time to target: to "
-            f"{comp.metric} {number_cell(comp.target)} ({comp.target_source})."
-            + ("" if hardware is None else f" **{hardware}**"),
-            "",
-            markdown_table(cost_rows(comp)),
-            "",
-        ]
-    )
-    sections.append(
-        [
-            f"## Configs: {config_title(comp)}",
-            "",
-            markdown_table(config_rows(comp, shown)),
-            "",
-            "Params:",
-            "",
-            *(f"- {config_label(c)}: {params_text(c.params)}" for c in comp.configs),
-            "",
-        ]
-    )
-    sections.append(["## Runs", "", markdown_table(run_rows(comp, shown)), ""])
-    return cards_section(comp), sections
+    return [
+        f"## Cost per run: medians over {plural(len(comp.seeds), 'seed')}",
+        "",
+        "From the re-runs of each arm's best config. Training seconds exclude "
+        "evaluations; optimizer state is what the optimizer keeps between steps at the "
+        "end of training (AdamW: its two moments; M-FAC: the gradient buffer, GGᵀ and "
+        "momentum), over the word embedding's rows the data uses. "
+        f"Peak memory: {'; '.join(measures)}. Time to target: to "
+        f"{comp.metric} {number_cell(comp.target)} ({comp.target_source})."
+        + ("" if hardware is None else f" **{hardware}**"),
+        "",
+        markdown_table(cost_rows(comp)),
+        "",
+    ]
+
+
+def configs_section(comp: Comparison, shown: Sequence[str]) -> Section:
+    """The re-run configs' table over the ``shown`` metrics, and each config's params."""
+    return [
+        f"## Configs: {config_title(comp)}",
+        "",
+        markdown_table(config_rows(comp, shown)),
+        "",
+        "Params:",
+        "",
+        *(f"- {config_label(c)}: {params_text(c.params)}" for c in comp.configs),
+        "",
+    ]
+
+
+def runs_section(comp: Comparison, shown: Sequence[str]) -> Section:
+    """Every re-run with its ``shown`` metrics."""
+    return ["## Runs", "", markdown_table(run_rows(comp, shown)), ""]
 
 
 def _band(comp: Comparison) -> str:

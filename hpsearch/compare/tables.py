@@ -6,13 +6,17 @@ the search spaces, the tuning curves, the paired tests, the cost, every config a
 run. Drawn as markdown (:mod:`hpsearch.compare.markdown`) or as rich tables
 (:mod:`hpsearch.cli.tables`), so the terminal and the markdown files always agree; a
 report's own tables (:mod:`hpsearch.report.tables`) are built on the same cells.
+
+A terminal narrower than a table drops its least important columns (and says which); the
+markdown files keep every column. Each table ranks its columns for that here
+(:attr:`Rows.drop`): the objective and the row labels are always kept.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from hpsearch.compare.curves import table_ks
 from hpsearch.compare.labels import (
@@ -28,12 +32,28 @@ from hpsearch.compare.stats import CI_METHOD, wilcoxon_pairs
 from hpsearch.search.record import NOT_RECORDED
 from hpsearch.wording import plural
 
+# A column's place in :attr:`Rows.drop`: never dropped. Larger numbers drop sooner.
+KEEP = 0
 
-class Rows(NamedTuple):
-    """A table as strings: the column names and one list of cells per row."""
+
+@dataclass(frozen=True)
+class Rows:
+    """A table as strings: the column names and one list of cells per row; unpacks as
+    ``header, body = rows``.
+
+    ``drop``: per column, when a terminal too narrow for the table drops it: :data:`KEEP`
+    never, then the largest number first (ties: the rightmost first); empty: keep every
+    column. ``wrap``: the columns of text, whose cells may wrap between words; a cell of
+    any other column (a number, ``mean ± std``) is drawn whole, on one line, while it fits.
+    """
 
     header: list[str]
     body: list[list[str]]
+    drop: tuple[int, ...] = ()
+    wrap: frozenset[int] = field(default=frozenset({0}))
+
+    def __iter__(self) -> Iterator[list]:
+        return iter((self.header, self.body))
 
 
 def number_cell(
@@ -128,9 +148,13 @@ def cards_rows(comp: Comparison) -> Rows:
     best_name = " / ".join(metric_name(m) for m in metrics)
     compared = len(comp.arms) > 1  # one arm alone has nothing to be tested against
     header = ["", *(metric_name(m) for m in metrics), f"best run ({best_name})", "seeds"]
+    # Narrow, the objective and its difference to the baseline stay longest.
+    drop = [KEEP, *(KEEP if m == comp.metric else 3 for m in metrics), 6, 9]
     if compared:
         header += [f"Δ {objective} [{ci_label(comp)}]", "paired t p", "Wilcoxon p", "Welch p"]
+        drop += [1, 2, 4, 5]
     header += ["time to target", "s/step", "optimizer state"]
+    drop += [7, 8, 8]
     rows = []
     for arm in comp.arms:
         best = arm.best_run.metrics
@@ -159,7 +183,7 @@ def cards_rows(comp: Comparison) -> Rows:
                 bytes_label(cost.optimizer_state_bytes),
             ]
         )
-    return Rows(header, rows)
+    return Rows(header, rows, tuple(drop))
 
 
 def cards_title(comp: Comparison) -> str:
@@ -217,16 +241,19 @@ def space_table(rows: Sequence[SpaceRow], arms: Sequence[str]) -> Rows:
             c = row.cells[arm]
             cells.append(f"{c.text} (fixed)" if c.state == "fixed" else c.text)
         body.append([row.field, *cells])
-    return Rows(["field", *arms], body)
+    header = ["field", *arms]
+    return Rows(header, body, wrap=frozenset(range(len(header))))
 
 
 def curve_rows(comp: Comparison) -> Rows:
     """The tuning curves at k = 1, 2, 4, …, K: expected best with its 90% band, and the
     observed best of the first k trials, per arm."""
     header = ["trials (k)"]
+    drop = [KEEP]
     for c in comp.curves:
         band = f"{comp.curve_band[1] - comp.curve_band[0]:.0%}"
         header += [f"{c.arm} expected best [{band} band]", f"{c.arm} best of first k"]
+        drop += [KEEP, 1]
     rows = []
     longest = max((len(c.points) for c in comp.curves), default=0)
     for k in table_ks(longest):
@@ -239,7 +266,7 @@ def curve_rows(comp: Comparison) -> Rows:
             band = f"[{number_cell(p.low)}, {number_cell(p.high)}]"
             row += [f"{number_cell(p.expected)} {band}", number_cell(p.observed)]
         rows.append(row)
-    return Rows(header, rows)
+    return Rows(header, rows, tuple(drop))
 
 
 def curve_title(comp: Comparison) -> str:
@@ -276,7 +303,7 @@ def paired_rows(comp: Comparison) -> Rows:
                 f"{number_cell(p.welch.statistic, 2)} ({p_cell(p.welch.p)})",
             ]
         )
-    return Rows(header, rows)
+    return Rows(header, rows, (KEEP, KEEP, 5, KEEP, 4, 3, 1, 2, 3))
 
 
 def cost_rows(comp: Comparison) -> Rows:
@@ -306,7 +333,7 @@ def cost_rows(comp: Comparison) -> Rows:
         ]
         for c in comp.costs
     ]
-    return Rows(header, rows)
+    return Rows(header, rows, (KEEP, 1, 4, 3, 2, 1, 2, 3, 5), frozenset({0, 8}))
 
 
 def hardware_note(comp: Comparison) -> str | None:
@@ -333,8 +360,10 @@ def cost_title(comp: Comparison) -> str:
 def config_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
     """Each re-run config: mean ± std and best-of-N of ``metrics`` over its seeds."""
     header = ["config", "arm", f"search {comp.metric}", "seeds"]
+    drop = [KEEP, 6, 2, 7]
     for m in metrics:
         header += [f"{m} mean ± std", f"{m} best"]
+        drop += [KEEP, 1] if m == comp.metric else [3, 4]
     rows = []
     for c in comp.configs:
         row = [config_label(c), c.arm, number_cell(c.search_value), str(len(c.runs))]
@@ -342,7 +371,7 @@ def config_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
             s = c.summary.get(m)
             row += ["–", "–"] if s is None else [pm_cell(s), number_cell(s.best)]
         rows.append(row)
-    return Rows(header, rows)
+    return Rows(header, rows, tuple(drop))
 
 
 def config_title(comp: Comparison) -> str:

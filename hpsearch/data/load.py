@@ -39,6 +39,10 @@ class Split:
         if n is None or n >= len(self):
             return self
         idx = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return self.take(idx)
+
+    def take(self, idx: np.ndarray) -> Split:
+        """The rows at ``idx``, in that order."""
         return Split([self.texts[i] for i in idx], self.labels[idx])
 
 
@@ -159,8 +163,12 @@ def _is_missing(value: object) -> bool:
 
 
 def _load_local(spec: TaskSpec) -> TaskData:
-    assert spec.train_file and spec.validation_file and spec.text_fields and spec.label_field
-    files = {"train": spec.train_file, "validation": spec.validation_file}
+    """A local task's files; without a validation file, a seeded share of the training
+    file's rows (``task.validation_fraction``) is held out for validation."""
+    assert spec.train_file and spec.text_fields and spec.label_field
+    files = {"train": spec.train_file}
+    if spec.validation_file is not None:
+        files["validation"] = spec.validation_file
     fmt = spec.file_format or _format_of(spec.train_file)
     columns = {name: read_columns(Path(path), fmt) for name, path in files.items()}
     if spec.label_map is not None:
@@ -179,14 +187,55 @@ def _load_local(spec: TaskSpec) -> TaskData:
             path,
             label_names,
         )
-    train, validation = splits["train"], splits["validation"]
+    if spec.validation_file is None:
+        train, validation = split_off(
+            splits["train"], spec.validation_fraction, spec.seed, spec.train_file
+        )
+    else:
+        train, validation = splits["train"], splits["validation"]
     if spec.label_kind == "regression":
         num_labels = 1
     elif label_names is not None:
         num_labels = max(len(label_names), 2)
     else:  # at least 2: a split of one class still trains a binary head
         num_labels = max(int(max(train.labels.max(), validation.labels.max())) + 1, 2)
+    if spec.positive_label is not None:
+        positive = _positive_class(spec.positive_label, label_names, num_labels, spec.train_file)
+        if positive == 0:  # F1 is that of class 1: swap the two ids
+            train = Split(train.texts, 1 - train.labels)
+            validation = Split(validation.texts, 1 - validation.labels)
     return TaskData(LOCAL, spec.label_kind, num_labels, train, validation)
+
+
+def split_off(split: Split, fraction: float, seed: int, source: str) -> tuple[Split, Split]:
+    """``split`` cut in two by a seeded shuffle: the rest, and ``fraction`` of its rows
+    (rounded) for validation; each keeps the file's order."""
+    n_val = round(len(split) * fraction)
+    if not 1 <= n_val < len(split):
+        raise DataError(
+            f"{source}: task.validation_fraction = {fraction} of its {len(split)} rows leaves "
+            f"{n_val} for validation and {len(split) - n_val} for training; each needs at "
+            "least one row: set another fraction, or give a task.validation_file"
+        )
+    order = np.random.default_rng(seed).permutation(len(split))
+    return split.take(np.sort(order[n_val:])), split.take(np.sort(order[:n_val]))
+
+
+def _positive_class(label: str | int, names: list[str] | None, num_labels: int, source: str) -> int:
+    """The class id of ``task.positive_label``: its place among the sorted names, or the
+    integer label itself."""
+    if num_labels != 2:
+        raise DataError(
+            f"{source}: task.positive_label applies to two classes, but the labels make "
+            f"{num_labels}; F1 is then the mean over classes (macro), with no positive one"
+        )
+    ids = {_label_key(n): i for i, n in enumerate(names)} if names else {"0": 0, "1": 1}
+    key = _label_key(label)
+    if key not in ids:
+        raise DataError(
+            f"{source}: task.positive_label must be one of the labels {sorted(ids)}, got {label!r}"
+        )
+    return ids[key]
 
 
 def read_columns(path: Path, fmt: Literal["csv", "tsv", "jsonl"]) -> dict[str, list]:

@@ -805,6 +805,29 @@ class MFAC(torch.optim.Optimizer):
         return self.buffer_nbytes + sum(t.numel() * t.element_size() for t in kept)
 
     @property
+    def dense_buffer(self) -> torch.Tensor | None:
+        """G as one (m, d) tensor when every gradient is stored whole (nothing row-sparse),
+        else None: for benchmarks that time a read of the buffer's own memory."""
+        return self._buffer.G if isinstance(self._buffer, _DenseBuffer) else None
+
+    @torch.no_grad()
+    def fill_slot(self, j: int) -> None:
+        """Store the parameters' gradients in slot ``j`` of G and their squared norm at
+        ``(j, j)`` of GGᵀ; no step, no other inner product (no pass over G).
+
+        For benchmarks of a steady-state step: filling every slot so commits the buffer's
+        memory and gives K the diagonal of m gradients that are nearly orthogonal (random
+        ones in d dimensions: their other products are about 1/sqrt(d) of it), without the m
+        passes over G that m steps take. Training never calls it.
+        """
+        if not 0 <= j < self._num_grads:
+            raise ValueError(f"`0 <= j < num_grads` must hold, but got {j=}.")
+        grads = [p.grad for p in self._params]
+        self._buffer.write(j, grads)
+        norms = [g.double().square().sum() for g in grads if g is not None]
+        self._gram[j, j] = torch.stack(norms).sum() if norms else 0.0
+
+    @property
     def num_failed_steps(self) -> int:
         """Steps skipped because K was not numerically positive definite (reads the device)."""
         return int(self._num_failed)

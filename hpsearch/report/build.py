@@ -19,10 +19,12 @@ import optuna
 from optuna.trial import TrialState
 
 from hpsearch.compare.arms import Arm, Plan, Source, plan_comparison, source
-from hpsearch.compare.comparison import build_comparison
+from hpsearch.compare.comparison import Reruns, build_comparison
+from hpsearch.compare.comparison import planned_reruns as comparison_reruns
 from hpsearch.compare.model import Comparison, Role
 from hpsearch.compare.settings import checked
 from hpsearch.data.encode import DataCache
+from hpsearch.report.labels import importance_note
 from hpsearch.report.model import (
     REPORT_VERSION,
     MultitaskTable,
@@ -112,9 +114,25 @@ def report_study(
         comparison.seeds,
         cache=cache,
         progress=progress,
+        # The same re-runs as the comparison's configs: their notes are said there.
+        noted={c.trial for c in comparison.configs if c.study == main.spec.study.name},
     )
     report = build_report(spec, plan, comparison, schemes=schemes, multitask=multitask)
     return replace(report, notes=(*report.notes, *notes))
+
+
+def planned_reruns(spec: Spec, plan: Plan, top: int) -> Reruns:
+    """The trials :func:`report_study` re-runs: the comparison's (each arm's ``top`` best),
+    then those of the study's learning schemes and per-task rows, each with its spec and
+    study (for :func:`hpsearch.search.estimate.rerun_estimate`, which counts a trial and
+    seed once)."""
+    main = _main_arm(plan)
+    numbers = {r.trial for r in scheme_table(spec, main.study)}
+    multitask = multitask_table(spec, main.study)
+    if multitask is not None:
+        numbers |= {r.trial for r in multitask.rows if r.trial is not None}
+    rows = [t for t in main.study.get_trials(deepcopy=False) if t.number in numbers]
+    return [*comparison_reruns(plan, top), (main.spec, main.study, rows)]
 
 
 def _main_arm(plan: Plan) -> Arm:
@@ -143,9 +161,7 @@ def build_report(
         )
     sources = {a.spec.study.name: (a, "baseline" if a is baseline else "study") for a in plan.arms}
     studies = tuple(_study_trials(a.spec, a.study, role) for a, role in sources.values())
-    notes += [
-        f"{s.name}: importances skipped: {s.importance_note}" for s in studies if s.importance_note
-    ]
+    notes += [note for s in studies if (note := importance_note(s)) is not None]
     shown = spec.shown_metrics or [m for c in comparison.configs for m in c.summary]
     return Report(
         version=REPORT_VERSION,

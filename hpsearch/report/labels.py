@@ -7,7 +7,7 @@ Schedules read as their registry entries' labels say; the names a comparison sha
 from __future__ import annotations
 
 from hpsearch.compare.labels import optimizer_name
-from hpsearch.report.model import FinetuneSettings, ScheduleSettings, Scheme
+from hpsearch.report.model import FinetuneSettings, ScheduleSettings, Scheme, StudyTrials
 from hpsearch.schedules import SCHEDULES
 
 MODE_NAMES = {
@@ -64,3 +64,11 @@ MULTITASK_ROWS = {"sum": "summed loss", "pcgrad": "PCGrad", "ensemble": "per-tas
 
 
 COMBINE_NAMES = {"sum": "summed loss", "pcgrad": "PCGrad"}
+
+
+def importance_note(study: StudyTrials) -> str | None:
+    """The report's note on why ``study`` has no parameter importances; None if it has
+    them. The importance plot names the reasons only where the notes do not."""
+    if not study.importance_note:
+        return None
+    return f"{study.name}: importances skipped: {study.importance_note}"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from hpsearch.compare.plots import comparison_makers
 from hpsearch.compare.png import PlotResult, draw_all, integer_ticks, new_figure
+from hpsearch.report.labels import importance_note
 from hpsearch.report.model import Report, StudyTrials
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ def importance_figure(report: Report) -> Figure | str:
     """Horizontal bars of fANOVA importances, one panel per study that has them."""
     studies = [(s, s.importance) for s in report.studies if s.importance]
     if not studies:
+        if all(importance_note(s) in report.notes for s in report.studies):
+            return "skipped, no study has parameter importances (the notes say why)"
         reasons = "; ".join(f"{s.name}: {s.importance_note}" for s in report.studies)
         return f"skipped, no study has parameter importances ({reasons})"
     rows = max(len(importance) for _, importance in studies)

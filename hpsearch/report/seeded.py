@@ -11,7 +11,7 @@ runs nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 import optuna
@@ -36,10 +36,12 @@ def seed_rows(
     *,
     cache: DataCache | None = None,
     progress: Progress | None = None,
+    noted: Collection[int] = (),
 ) -> tuple[tuple[SchemeRow, ...], MultitaskTable | None, list[str]]:
     """``schemes`` and ``multitask`` (of ``study``, made from ``spec``) with each row's trial
     re-run with every seed of ``seeds`` and summarized in the row's ``seeded``; and notes on
-    re-runs that predicted one class.
+    re-runs that predicted one class, but for the trials in ``noted`` (the comparison's
+    notes already name their re-runs).
 
     Raises:
         ReseedError: a re-run failed; the finished ones are kept for the next call.
@@ -52,7 +54,7 @@ def seed_rows(
     trials = [t for t in study.get_trials(deepcopy=False) if t.number in numbers]
     notes: list[str] = []
     runs = reseed(spec, study, trials, seeds, cache=cache, progress=progress, notes=notes)
-    for number in sorted(numbers):
+    for number in sorted(set(numbers) - set(noted)):
         notes += seed_notes(f"trial {number}", runs[number])
         notes += diverged_runs(f"trial {number}", runs[number])
     seeded_schemes = tuple(

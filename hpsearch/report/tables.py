@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from hpsearch.compare.labels import column_name, metric_name
-from hpsearch.compare.tables import Rows, number_cell, pm_cell
+from hpsearch.compare.tables import KEEP, Rows, number_cell, pm_cell
 from hpsearch.report.labels import (
     COMBINE_NAMES,
     MULTITASK_ROWS,
@@ -39,8 +39,11 @@ def scheme_rows(schemes: Sequence[SchemeRow], metric: str) -> Rows:
     n = _seed_count(r.seeded for r in schemes)
     header = ["learning scheme", "adapter", "scheduler"]
     header += [f"validation {metric_name(m).lower()}{_over(n)}" for m in metrics]
+    # Narrow, the scheme and its objective stay longest.
+    drop = [KEEP, 2, 2, *(KEEP if m == metric else 1 for m in metrics)]
     if n:
         header.append(f"{metric_name(metric).lower()} in the search")
+        drop.append(3)
     rows = [
         [
             scheme_label(r.scheme),
@@ -51,7 +54,7 @@ def scheme_rows(schemes: Sequence[SchemeRow], metric: str) -> Rows:
         ]
         for r in schemes
     ]
-    return Rows(header, rows)
+    return Rows(header, rows, tuple(drop), frozenset({0, 1, 2}))
 
 
 def scheme_title(study: str, schemes: Sequence[SchemeRow], metric: str) -> str:
@@ -66,8 +69,10 @@ def multitask_rows(table: MultitaskTable) -> Rows:
     objective that the search measured."""
     n = _seed_count(r.seeded for r in table.rows)
     header = ["", *(f"{column_name(m)}{_over(n)}" for m in table.columns), "trial"]
+    drop = [KEEP, *(KEEP if m == table.metric else 1 for m in table.columns), 3]
     if n:
         header.append(f"{column_name(table.metric)} in the search")
+        drop.append(2)
     rows = []
     for r in table.rows:
         label = MULTITASK_ROWS[r.row]
@@ -78,7 +83,7 @@ def multitask_rows(table: MultitaskTable) -> Rows:
         rows.append(
             [label, *cells, trial, *([number_cell(r.metrics.get(table.metric))] if n else [])]
         )
-    return Rows(header, rows)
+    return Rows(header, rows, tuple(drop))
 
 
 def _seed_count(seeded: Iterable[Seeded | None]) -> int:

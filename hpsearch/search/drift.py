@@ -165,16 +165,15 @@ def check_drift(
     changes = resolved_precision(fixed_changes(stored, spec), study.get_trials(deepcopy=False))
     if not changes:
         return []
-    trials = len(study.get_trials(deepcopy=False))
     listed = "; ".join(str(c) for c in changes)
     if not allow_drift:
+        n = len(study.get_trials(deepcopy=False))
         raise SpecDriftError(
-            f"{where}study {spec.study.name!r}: the study file's fixed settings differ from "
-            f"those its {plural(trials, 'trial')} ran with ({listed}), and new "
-            "trials could not be "
-            "compared with them: give the study a new study.name, put the settings back, "
-            "or pass --allow-drift to add trials anyway (each records the settings it ran "
-            "under)"
+            f"{where}study {spec.study.name!r}: "
+            f"{_drift_cause(changes, spec.overrides, plural(n, 'trial'))}, "
+            "and new trials could not be compared with them: "
+            f"{_drift_remedy(changes, spec.overrides)}, or pass --allow-drift to add trials "
+            "anyway (each records the settings it ran under)"
         )
     log.warning(
         "study %r: adding trials under settings that differ from the study's (%s): "
@@ -183,6 +182,50 @@ def check_drift(
         listed,
     )
     return changes
+
+
+def set_by(change: Change, overrides: Sequence[str]) -> str | None:
+    """The ``--set`` override that gave ``change`` its value now (the last one of its key
+    wins); None when the study file did."""
+    for item in reversed(overrides):
+        key = item.partition("=")[0].strip()
+        name = "metric" if key == "study.metric" else key  # the metric is stored on its own
+        # A field, a field within it (--set task.label_map.3=1), or a table holding it.
+        if f"{change.field}.".startswith(f"{name}.") or name.startswith(f"{change.field}."):
+            return item
+    return None
+
+
+def _drift_cause(changes: Sequence[Change], overrides: Sequence[str], trials: str) -> str:
+    """What made the settings differ, and how: the study file, ``--set`` overrides, or both."""
+    by_file = "; ".join(str(c) for c in changes if set_by(c, overrides) is None)
+    by_set = "; ".join(str(c) for c in changes if set_by(c, overrides) is not None)
+    items = [set_by(c, overrides) for c in changes]
+    sets = list(dict.fromkeys(f"--set {item}" for item in items if item is not None))
+    differ = f"differ from those its {trials} ran with"
+    if not by_set:
+        return f"the study file's fixed settings {differ} ({by_file})"
+    one = len(sets) == 1
+    if not by_file:
+        return f"{', '.join(sets)} make{'s' if one else ''} the fixed settings {differ} ({by_set})"
+    return (
+        f"the study file's fixed settings {differ} ({by_file}), and {', '.join(sets)} "
+        f"change{'s' if one else ''} more ({by_set})"
+    )
+
+
+def _drift_remedy(changes: Sequence[Change], overrides: Sequence[str]) -> str:
+    """How to run anyway without mixing the trials, by what made the settings differ."""
+    by_set = any(set_by(c, overrides) is not None for c in changes)
+    by_file = any(set_by(c, overrides) is None for c in changes)
+    if not by_set:
+        return "give the study a new study.name, put the settings back"
+    if not by_file:
+        return "give them a study of their own (--set study.name=NEW_NAME), drop the --set"
+    return (
+        "give the study a new study.name (or --set study.name=NEW_NAME), put the file's "
+        "settings back and drop the --set"
+    )
 
 
 def record_settings(study: optuna.Study, spec: Spec) -> str:

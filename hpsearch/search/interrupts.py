@@ -17,11 +17,14 @@ from types import FrameType
 
 
 class Interrupted(KeyboardInterrupt):
-    """The run was stopped by a signal; ``signum`` says which."""
+    """The run was stopped by a signal; ``signum`` says which, ``during`` what it stopped
+    when that was not a trial ("loading the data")."""
 
-    def __init__(self, signum: int) -> None:
+    def __init__(self, signum: int, during: str = "") -> None:
         self.signum = signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.during = during
+        while_ = f" while {during}" if during else ""
+        super().__init__(f"interrupted by {signal.Signals(signum).name}{while_}")
 
     @property
     def exit_code(self) -> int:
@@ -49,6 +52,15 @@ class SignalGuard:
         if not self._shield_depth and self._pending is not None:
             signum, self._pending = self._pending, None
             raise Interrupted(signum)
+
+
+@contextmanager
+def interrupted_while(during: str) -> Iterator[None]:
+    """Say what an :class:`Interrupted` raised inside the block stopped (``during``)."""
+    try:
+        yield
+    except Interrupted as stop:
+        raise Interrupted(stop.signum, stop.during or during) from None
 
 
 @contextmanager

@@ -6,13 +6,14 @@ The rich views of these rows are :mod:`hpsearch.cli.views`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 import optuna
 from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
 
-from hpsearch.metrics import one_class_tasks
+from hpsearch.metrics import below_chance_tasks, one_class_tasks
 from hpsearch.search.record import best_evaluation, top_trials
 
 Params = dict[str, CategoricalChoiceType]  # a trial's params
@@ -22,7 +23,7 @@ Params = dict[str, CategoricalChoiceType]  # a trial's params
 class LeaderboardRow:
     """A trial of a study, ranked."""
 
-    rank: int  # 1 is the best
+    rank: int | None  # 1 is the best; None for a waiting trial, which has not run
     trial: int
     state: str  # see :func:`state_name`
     value: float | None  # the objective; for a pruned or running trial its best evaluation's
@@ -34,6 +35,9 @@ class LeaderboardRow:
     # A classifier answered one class for every validation example at the evaluation of
     # ``metrics`` (MCC 0): it learned nothing, whatever its F1, and ranks after those that did.
     one_class: bool = False
+    # A classifier did worse than chance at that evaluation (MCC < 0). It ranks among the
+    # trials that learned, by its value, so above every one-class trial: a view says so.
+    below_chance: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ def leaderboard_rows(
     A complete trial's value is its objective; a pruned or running one shows the best
     ``metric`` it reached before stopping, and its metrics are those of that evaluation.
     Within a state, a trial whose classifier answered one class at that evaluation ranks
-    after every trial that learned (:func:`hpsearch.search.record.top_trials`' rule).
+    after every trial that learned (:func:`hpsearch.search.record.top_trials`' rule). A
+    waiting trial has not run: it gets no rank.
     """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     sign = -1.0 if maximize else 1.0
@@ -85,9 +90,10 @@ def leaderboard_rows(
         order = (_STATE_ORDER.get(t.state, 5), value is None, flat, sign * (value or 0.0))
         ranked.append((order, t, value, metrics, flat))
     ranked.sort(key=lambda x: x[0])
+    ranks = itertools.count(1)
     rows = [
         LeaderboardRow(
-            rank=rank,
+            rank=None if t.state == TrialState.WAITING else next(ranks),
             trial=t.number,
             state=state_name(t.state),
             value=value,
@@ -97,8 +103,9 @@ def leaderboard_rows(
             duration=_duration(t),
             fail_reason=t.user_attrs.get("fail_reason"),
             one_class=flat,
+            below_chance=bool(below_chance_tasks(metrics)),
         )
-        for rank, (_, t, value, metrics, flat) in enumerate(ranked, start=1)
+        for _, t, value, metrics, flat in ranked
     ]
     return rows[:top] if top else rows
 

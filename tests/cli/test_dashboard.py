@@ -17,7 +17,7 @@ import pytest
 from hpsearch.cli.dashboard_server import HOST, make_dashboard_server
 from hpsearch.search.study import open_storage, run_study
 from hpsearch.spec.load import load_spec
-from tests.conftest import QuoraStudies
+from tests.studies import QuoraStudies
 
 
 @pytest.fixture(scope="module")

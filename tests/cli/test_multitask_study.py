@@ -13,7 +13,7 @@ import pytest
 from hpsearch.report.build import report_study
 from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
-from tests.conftest import run_study_file
+from tests.commands import run_study_file
 
 STUDY = Path(__file__).resolve().parents[2] / "studies" / "multitask.toml"
 N_TRIALS = 3

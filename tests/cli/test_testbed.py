@@ -12,7 +12,7 @@ import pytest
 from hpsearch.report.build import report_study
 from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
-from tests.conftest import run_study_file
+from tests.commands import run_study_file
 
 STUDY = Path(__file__).resolve().parents[2] / "studies" / "sst2-testbed.toml"
 # The first five enqueued trials: full finetuning, frozen encoder, adapters, LoRA, ULMFiT.

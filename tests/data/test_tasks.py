@@ -8,7 +8,7 @@ import pytest
 from hpsearch.data.load import load_task
 from hpsearch.errors import DataError
 from hpsearch.spec.schema import TaskSpec
-from tests.conftest import quora_data
+from tests.studies import quora_data
 
 
 def local(**kw) -> TaskSpec:

@@ -11,33 +11,7 @@ import torch
 from hpsearch.errors import HpsearchError, InsufficientMemoryError
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
-
-# Relative error allowed against the float64 dense reference.
-FLOAT64_TOL = 1e-8
-# float32 (or a bfloat16 buffer, compared with the rounded gradients) on well-conditioned
-# gradients (m <= d, random): the documented tolerance; about 3e-7 is typical.
-FLOAT32_TOL = 1e-5
-
-
-class DenseReference:
-    """The naive M-FAC: keep G explicitly and solve with the dense d x d matrix F."""
-
-    def __init__(self, d: int, m: int, damp: float) -> None:
-        self.G = torch.zeros(m, d, dtype=torch.float64)
-        self.m, self.damp, self.t = m, damp, 0
-
-    def direction(self, g: torch.Tensor) -> torch.Tensor:
-        """Write g into the ring buffer and return F⁻¹g, F = λI + GᵀG/m."""
-        g = g.to(torch.float64)
-        self.G[self.t % self.m] = g
-        self.t += 1
-        d = self.G.shape[1]
-        F = self.damp * torch.eye(d, dtype=torch.float64) + self.G.T @ self.G / self.m
-        return torch.linalg.solve(F, g)
-
-
-def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
-    return ((x.double() - ref).norm() / ref.norm()).item()
+from tests.optim.reference import FLOAT32_TOL, FLOAT64_TOL, DenseReference, flat, rel_err
 
 
 def two_params(dtype: torch.dtype, d_matrix: tuple[int, int], d_vec: int):
@@ -45,10 +19,6 @@ def two_params(dtype: torch.dtype, d_matrix: tuple[int, int], d_vec: int):
     a = torch.zeros(*d_matrix, dtype=dtype, requires_grad=True)
     b = torch.zeros(d_vec, dtype=dtype, requires_grad=True)
     return a, b
-
-
-def flat(*tensors: torch.Tensor) -> torch.Tensor:
-    return torch.cat([t.detach().reshape(-1) for t in tensors])
 
 
 @pytest.mark.parametrize("damp", [1e-6, 1e-2, 1.0])
@@ -135,6 +105,28 @@ def test_gram_matrix_stays_current():
         opt.step()
     G = opt._buffer.G
     torch.testing.assert_close(opt._gram, G @ G.T, rtol=1e-12, atol=1e-12)
+
+
+def test_fill_slot_writes_one_gradient_and_its_norm_without_a_step():
+    """The benchmarks' way to a full buffer: slot j and GGᵀ's (j, j), nothing else."""
+    torch.manual_seed(0)
+    p = torch.zeros(12, dtype=torch.float64, requires_grad=True)
+    opt = MFAC([p], lr=0.1, num_grads=4, damp=1e-3, buffer_dtype="float64")
+    p.grad = torch.randn(12, dtype=torch.float64)
+    opt.fill_slot(2)
+    G = opt.dense_buffer
+    assert torch.equal(G[2], p.grad) and not G[[0, 1, 3]].any() and not p.any()
+    expected = torch.zeros(4, 4, dtype=torch.float64)
+    expected[2, 2] = p.grad.square().sum()
+    torch.testing.assert_close(opt._gram, expected)
+    with pytest.raises(ValueError, match="0 <= j < num_grads"):
+        opt.fill_slot(4)
+
+
+def test_dense_buffer_is_none_when_a_parameter_is_row_sparse():
+    embedding = torch.zeros(200, 8, requires_grad=True)
+    assert MFAC([embedding], num_grads=2, row_sparse={embedding: 3}).dense_buffer is None
+    assert MFAC([embedding], num_grads=2, layout="dense").dense_buffer.shape == (2, 1600)
 
 
 @pytest.mark.parametrize("wd", [0.0, 0.1])

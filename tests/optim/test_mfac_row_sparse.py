@@ -18,7 +18,7 @@ from hpsearch.optim import get_optimizer
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
 from hpsearch.train.models import row_sparse_embeddings
-from tests.conftest import quora_spec
+from tests.studies import quora_spec
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = [

@@ -7,7 +7,7 @@ import torch
 
 from hpsearch.optim.mfac import MFAC, _ConcatBuffer, _DenseBuffer
 from hpsearch.optim.threads import ALIGN, ThreadSplit, split_range
-from tests.optim.test_mfac import FLOAT64_TOL, DenseReference, flat, rel_err
+from tests.optim.reference import FLOAT64_TOL, DenseReference, flat, rel_err
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,9 @@
-"""Names in reports come from the registries' labels."""
+"""Names in reports come from the registries' labels: a schedule, with the options it takes."""
 
 from __future__ import annotations
 
 import pytest
 
-from hpsearch.compare.labels import bytes_label, optimizer_name
-from hpsearch.optim import OPTIMIZERS
 from hpsearch.report.labels import scheduler_label
 from hpsearch.report.model import ScheduleSettings
 from hpsearch.schedules import SCHEDULES
@@ -19,16 +17,6 @@ def settings(schedule: str, **options: float | None) -> ScheduleSettings:
         cut_frac=options.get("cut_frac"),
         ratio=options.get("ratio"),
     )
-
-
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_optimizer_names_are_the_entries_labels(name):
-    assert optimizer_name(name) == OPTIMIZERS[name].label
-
-
-def test_optimizer_labels_and_an_unregistered_name():
-    assert [optimizer_name(k) for k in ("adamw", "mfac", "sgd")] == ["AdamW", "M-FAC", "SGD"]
-    assert optimizer_name("lion") == "lion"
 
 
 @pytest.mark.parametrize("name", list(SCHEDULES))
@@ -49,13 +37,3 @@ def test_a_schedule_with_no_options_set_reads_as_its_label(name):
 )
 def test_scheduler_label_shows_the_options_its_schedule_takes(schedule, label):
     assert scheduler_label(schedule) == label
-
-
-def test_bytes_read_in_binary_units():
-    assert [bytes_label(n) for n in (None, 800, 4096, 5 * 2**20, 3 * 2**30)] == [
-        "–",
-        "800 B",
-        "4.0 KiB",
-        "5.0 MiB",
-        "3.0 GiB",
-    ]

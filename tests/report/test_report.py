@@ -14,7 +14,6 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import optuna
@@ -23,41 +22,15 @@ from matplotlib.image import imread
 from optuna.trial import TrialState
 from scipy import stats as scipy_stats
 
-from hpsearch.compare.stats import summarize, welch
 from hpsearch.report.markdown import to_markdown
 from hpsearch.report.model import Report, StudyTrials
 from hpsearch.report.plots import importance_figure
-from hpsearch.search import reseed as reseed_module
-from hpsearch.search.objective import TrialFailed
-from hpsearch.search.reseed import ReseedError, reseed_name, run_spec
+from hpsearch.search.reseed import reseed_name
 from hpsearch.search.study import run_study
 from hpsearch.spec.load import load_spec
-from hpsearch.spec.suggest import suggest
-from tests.conftest import QuoraStudies
 from tests.report.helpers import make_report
-
-
-def write_study(folder: Path, name: str, kind: str, baseline: str = "") -> Path:
-    """A study of 6 trials (minilm with 1 layer, 64 Quora pairs) searching lr and warmup,
-    and damp for M-FAC (num_grads 4); ``baseline``: its baseline's study file."""
-    overrides = [
-        'study.sampler={ name = "tpe", seed = 0, n_startup_trials = 3 }',
-        'study.pruner={ name = "median", n_startup_trials = 2, n_warmup_steps = 0 }',
-        "task.max_length=32",
-        "model.num_hidden_layers=1",
-        "train.batch_size=16",
-        f"optimizer.kind={kind}",
-        "space.train.lr={ low = 5e-5, high = 5e-3, log = true }",
-        "space.train.warmup_ratio={ low = 0.0, high = 0.3 }",
-    ]
-    if kind == "mfac":
-        overrides += [
-            "optimizer.num_grads=4",
-            "space.optimizer.damp={ low = 1e-6, high = 1e-2, log = true }",
-        ]
-    if baseline:
-        overrides.append(f"study.baseline={baseline}")
-    return QuoraStudies(folder)(name, n_trials=6, train=64, eval=64, set=overrides)
+from tests.studies import write_study
+from tests.trials import add_trials, assert_nothing_written, lr_trials
 
 
 @pytest.fixture(scope="module")
@@ -251,26 +224,6 @@ def test_more_seeds_later_runs_only_the_missing_ones(studies, cli):
 # Bad input: a clear one-line error, exit code 1, and nothing written anywhere.
 
 
-def fake_finished(path: Path) -> None:
-    """Give the study of ``path`` one complete trial, without training."""
-    spec = load_spec(path)
-    study = optuna.create_study(
-        study_name=spec.study.name, storage=spec.study.storage, direction="maximize"
-    )
-    dist = {"train.lr": optuna.distributions.FloatDistribution(5e-5, 5e-3, log=True)}
-    study.add_trial(
-        optuna.trial.create_trial(params={"train.lr": 1e-4}, distributions=dist, value=0.5)
-    )
-
-
-def assert_nothing_written(folder: Path, dbs_before: set[Path]) -> None:
-    assert not (folder / "results").exists()
-    assert set(folder.glob("*.db")) == dbs_before
-    for db in dbs_before:
-        names = optuna.get_all_study_names(f"sqlite:///{db}")
-        assert not any(n.endswith("-reseed") for n in names), names
-
-
 def test_a_study_that_was_never_run(tmp_path, cli):
     path = write_study(tmp_path, "never", "adamw")
     code, _, err = run_cli(cli, "report", str(path), "--seeds", "2")
@@ -292,7 +245,7 @@ def test_a_baseline_study_that_was_never_run(tmp_path, cli):
     """The baseline's file exists, its study does not: checked before any re-run starts."""
     write_study(tmp_path, "base", "adamw")
     path = write_study(tmp_path, "main", "mfac", baseline="base.toml")
-    fake_finished(path)
+    add_trials(path, lr_trials(0.5))  # one complete trial
     code, _, err = run_cli(cli, "report", str(path), "--seeds", "2")
     assert code == 1 and "baseline of study 'main' is missing" in err and "'base'" in err
     assert_nothing_written(tmp_path, {tmp_path / "main.db"})
@@ -302,7 +255,7 @@ def test_a_baseline_study_without_complete_trials(tmp_path, cli):
     base = write_study(tmp_path, "base", "adamw")
     optuna.create_study(study_name="base", storage=load_spec(base).study.storage)
     path = write_study(tmp_path, "main", "mfac", baseline="base.toml")
-    fake_finished(path)
+    add_trials(path, lr_trials(0.5))  # one complete trial
     code, _, err = run_cli(cli, "report", str(path))
     assert code == 1 and "baseline study 'base' has no complete trial" in err
     assert_nothing_written(tmp_path, {tmp_path / "main.db", tmp_path / "base.db"})
@@ -314,40 +267,7 @@ def test_seeds_must_be_positive(tmp_path, cli):
     assert code == 2 and "--seeds" in err
 
 
-# Units: the re-run spec, the statistics, a plot without data.
-
-
-def test_run_spec_fixes_the_params_and_searches_only_the_seed(tmp_path):
-    spec = load_spec(write_study(tmp_path, "m", "mfac"))
-    params = {"train.lr": 1e-3, "train.warmup_ratio": 0.1, "optimizer.damp": 1e-4}
-    fixed = run_spec(spec, params)
-    assert (fixed.train.lr, fixed.train.warmup_ratio) == (1e-3, 0.1)
-    assert fixed.optimizer.hparams == {"num_grads": 4, "damp": 1e-4}
-    assert list(fixed.space) == ["train.seed"]
-    assert suggest(optuna.trial.FixedTrial({"train.seed": 7}), fixed) == {"train.seed": 7}
-
-
-def test_summarize_mean_sample_std_and_best_of_n():
-    s = summarize([0.7, 0.8, 0.9])
-    assert (s.n, s.mean, s.best, s.worst) == (3, pytest.approx(0.8), 0.9, 0.7)
-    assert s.std == pytest.approx(0.1)  # sample std (ddof=1)
-    loss = summarize([0.5, 0.3], maximize=False)
-    assert (loss.best, loss.worst) == (0.3, 0.5)
-    one = summarize([0.42])
-    assert one.std is None and one.best == 0.42
-    with pytest.raises(ValueError, match="must not be empty"):
-        summarize([])
-
-
-def test_welch_matches_scipy_and_is_none_when_undefined():
-    a, b = [0.80, 0.82, 0.81, 0.79], [0.75, 0.77, 0.74]
-    expected = scipy_stats.ttest_ind(a, b, equal_var=False)
-    result = welch(a, b)
-    assert result.statistic == pytest.approx(expected.statistic) and result.statistic > 0
-    assert result.p == pytest.approx(expected.pvalue) and result.p < 0.01
-    assert welch([0.5, 0.5], [0.5, 0.5]).p is None  # no variance anywhere
-    assert welch([0.5], [0.4, 0.6]) == welch([0.4, 0.6], [0.5])
-    assert welch([0.5], [0.4, 0.6]).p is None  # a single run on one side
+# A plot without data.
 
 
 def test_importance_plot_is_skipped_with_the_reason():
@@ -364,78 +284,9 @@ def test_importance_plot_is_skipped_with_the_reason():
     assert isinstance(skipped, str) and "a: needs at least 2 complete trials" in skipped
 
 
-# Resuming and failures, with a stand-in for the trainer (no training): the seed decides the
-# value, so what ran, and with which seed, is visible.
-
-
-class FakeObjective:
-    """Stands in for hpsearch.search.objective.Objective: suggests as it does, trains nothing."""
-
-    calls: ClassVar[list[tuple[float, int]]] = []  # (lr, seed) of each run, in order
-    fail_seeds: ClassVar[set[int]] = set()
-
-    def __init__(self, spec, cache, progress=None):
-        self.spec = spec
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        (seed,) = suggest(trial, self.spec).values()
-        FakeObjective.calls.append((self.spec.train.lr, seed))
-        if seed in FakeObjective.fail_seeds:
-            trial.set_user_attr("fail_reason", "RuntimeError: out of luck")
-            raise TrialFailed("RuntimeError: out of luck")
-        value = 0.5 + seed / 100
-        trial.set_user_attr("metrics", {"f1": value, "accuracy": 0.6, "loss": 1 - value})
-        return value
-
-
-class NoData:
-    def encoded_tasks(self, spec):  # the stand-in trains nothing: no data to load
-        return None
-
-
-@pytest.fixture
-def fake_objective(monkeypatch):
-    monkeypatch.setattr(reseed_module, "Objective", FakeObjective)
-    FakeObjective.calls = []
-    FakeObjective.fail_seeds = set()
-    return FakeObjective
-
-
-def test_reseed_skips_finished_seeds_reuses_waiting_ones_and_retries_failed(
-    tmp_path, fake_objective
-):
-    path = write_study(tmp_path, "src", "adamw")
-    fake_finished(path)
-    spec = load_spec(path)
-    study = optuna.load_study(study_name="src", storage=spec.study.storage)
-    (source,) = study.get_trials()
-
-    fake_objective.fail_seeds = {1}
-    with pytest.raises(ReseedError, match=r"1 of 3 re-runs .* seed 1: RuntimeError: out of luck"):
-        reseed_module.reseed(spec, study, [source], [0, 1, 2], cache=NoData())
-    assert fake_objective.calls == [(1e-4, 0), (1e-4, 1), (1e-4, 2)]  # the source's lr, fixed
-
-    # An interrupted call left seed 3 enqueued but not started.
-    companion = optuna.load_study(study_name="src-reseed", storage=spec.study.storage)
-    companion.enqueue_trial(
-        {"train.seed": 3}, user_attrs={"source_study": "src", "source_trial": 0, "seed": 3}
-    )
-    fake_objective.calls, fake_objective.fail_seeds = [], set()
-    runs = reseed_module.reseed(spec, study, [source], [0, 1, 2, 3], cache=NoData())
-    assert sorted(fake_objective.calls) == [(1e-4, 1), (1e-4, 3)]  # only the missing seeds
-    assert [(r.seed, r.value) for r in runs[0]] == [(s, 0.5 + s / 100) for s in range(4)]
-    states = [t.state for t in companion.get_trials()]
-    assert states.count(TrialState.COMPLETE) == 4 and states.count(TrialState.FAIL) == 1
-    assert TrialState.WAITING not in states  # the waiting seed 3 ran, not a second copy
-
-    fake_objective.calls = []
-    reseed_module.reseed(spec, study, [source], [0, 1, 2, 3], cache=NoData())
-    assert fake_objective.calls == []
-
-
 def test_report_without_a_baseline_has_no_comparison(tmp_path, fake_objective, cli):
     path = write_study(tmp_path, "alone", "adamw")
-    fake_finished(path)
+    add_trials(path, lr_trials(0.5))  # one complete trial
     code, out, err = run_cli(cli, "report", str(path), "--seeds", "2", "--top", "3")
     assert code == 0, err
     report = json.loads((tmp_path / "results" / "alone" / "report.json").read_text())

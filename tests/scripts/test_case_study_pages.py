@@ -4,26 +4,11 @@ README's block), on made-up data."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from hpsearch.compare.model import Summary
 from hpsearch.report.model import Seeded
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "case_study_pages.py"
-
-
-@pytest.fixture(scope="module")
-def pages():
-    spec = importlib.util.spec_from_file_location("case_study_pages", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["case_study_pages"] = module
-    spec.loader.exec_module(module)
-    return module
+from scripts import case_study_pages as pages
 
 
 @pytest.mark.parametrize(
@@ -36,9 +21,7 @@ def pages():
         (None, None, None, "not testable"),
     ],
 )
-def test_a_difference_is_significant_only_when_the_test_and_the_ci_agree(
-    pages, p, low, high, verdict
-):
+def test_a_difference_is_significant_only_when_the_test_and_the_ci_agree(p, low, high, verdict):
     assert pages.significance(p, low, high).startswith(verdict)
 
 
@@ -51,7 +34,7 @@ def seeded(values: tuple[float, ...]) -> Seeded:
     )
 
 
-def test_two_rows_are_compared_seed_by_seed(pages):
+def test_two_rows_are_compared_seed_by_seed():
     """Rows re-run with the same seeds pair up: a steady lead of about 2 points is
     significant although the seeds move both rows by more than that."""
     a = seeded((0.82, 0.865, 0.80, 0.845))
@@ -66,14 +49,14 @@ def test_two_rows_are_compared_seed_by_seed(pages):
     assert same.endswith("not testable (fewer than 2 seeds, or every difference the same)")
 
 
-def test_the_tool_s_markdown_goes_one_level_down_with_its_plots_beside_the_page(pages):
+def test_the_tool_s_markdown_goes_one_level_down_with_its_plots_beside_the_page():
     text = "# Report: s\n\n## Learning schemes\n\n![tuning](tuning.png)\n"
     assert pages.tool_markdown(text, "sst2-survey") == (
         "## Report: s\n\n### Learning schemes\n\n![tuning](sst2-survey/tuning.png)\n"
     )
 
 
-def test_a_template_starts_with_its_one_line_result(pages):
+def test_a_template_starts_with_its_one_line_result():
     case = pages.CASES["quora"]
     summary, page = pages.split_summary("<!-- summary: F1 up\n by 2 -->\n# Page\n", case)
     assert (summary, page) == ("F1 up by 2", "# Page\n")
@@ -81,9 +64,7 @@ def test_a_template_starts_with_its_one_line_result(pages):
         pages.split_summary("# Page\n", case)
 
 
-def test_the_index_and_the_readme_block_list_each_page_with_its_result(
-    pages, tmp_path, monkeypatch
-):
+def test_the_index_and_the_readme_block_list_each_page_with_its_result(tmp_path, monkeypatch):
     monkeypatch.setattr(pages, "REPO", tmp_path)
     monkeypatch.setattr(pages, "PAGES", tmp_path / "docs" / "case-studies")
     (tmp_path / "docs" / "case-studies").mkdir(parents=True)

@@ -4,8 +4,6 @@ not in what a study stores; and libpq's own ways to give it (PGPASSWORD, ~/.pgpa
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import optuna
@@ -13,9 +11,7 @@ import pytest
 
 from hpsearch.search.storage import STORAGE_ENV, display_url, mask_secrets
 from hpsearch.search.workers import worker_command, worker_env
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from postgres_server import find_bindir, postgres_server
+from scripts.postgres_server import find_bindir, postgres_server
 
 SECRET = "s3cr@t:pw/x"  # holds "@", ":" and "/", as real passwords do
 ENCODED = quote(SECRET, safe="")

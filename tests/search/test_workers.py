@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import weakref
 from pathlib import Path
@@ -23,11 +22,8 @@ from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.objective import Objective
 from hpsearch.search.runner import claims_place, give_back, run_trials
 from hpsearch.search.storage import open_storage
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from postgres_server import find_bindir, postgres_server
-
-from tests.conftest import trials_of
+from scripts.postgres_server import find_bindir, postgres_server
+from tests.studies import trials_of
 
 # Small enough that a trial takes a second or two; several processes share 2 cores.
 TINY = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hpsearch.spec.load import load_spec
-from tests.conftest import QUORA, quora_spec
+from tests.studies import QUORA, quora_spec
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 SEARCHED = {"train.lr", "train.batch_size", "train.hidden_dropout", "train.warmup_ratio"}

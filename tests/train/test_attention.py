@@ -12,7 +12,7 @@ import hpsearch.train.attention as attention_module
 from hpsearch.train.attention import CpuTrainingSelfAttention, cpu_attention, fast_attention_dropout
 from hpsearch.train.cls_only import cls_only_last_layer
 from hpsearch.train.dropout import dropout_mask
-from tests.train.test_cls_only import batch, config
+from tests.train.bert import batch, config
 
 
 def qkv(dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:

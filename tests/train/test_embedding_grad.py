@@ -11,7 +11,7 @@ import hpsearch.train.trainer as trainer_module
 from hpsearch.data.encode import DataCache
 from hpsearch.train.embedding_grad import RowSparseEmbedding, row_sparse_grads
 from hpsearch.train.trainer import train
-from tests.train.test_trainer import same_training_spec
+from tests.train.specs import same_training_spec
 
 
 def pair(seed: int = 0) -> tuple[nn.Embedding, nn.Embedding]:

@@ -34,8 +34,8 @@ from hpsearch.spec.validate import parse_spec
 from hpsearch.train.heads import HeadSpec, TaskHead
 from hpsearch.train.trainer import train
 from hpsearch.train.vocab import used_tokens
-from tests.conftest import quora_data
 from tests.report.helpers import make_report
+from tests.studies import quora_data
 
 SST = {
     "key": "sst",

@@ -12,40 +12,12 @@ from hpsearch.optim import mfac as mfac_module
 from hpsearch.spec.validate import parse_spec
 from hpsearch.train.trainer import NonFiniteLossError, precision_name, resolve_precision, train
 from hpsearch.train.vocab import used_tokens
-from tests.conftest import quora_spec, toml_value
+from tests.train.specs import same_training_spec, tiny_spec
 
 
 @pytest.fixture(scope="module")
 def cache() -> DataCache:
     return DataCache()
-
-
-def tiny_spec(**train):
-    """96 Quora pairs (max length 32), minilm with 1 layer, 2 epochs of 6 steps, 3
-    evaluations an epoch on 64 pairs; ``train``: other [train] fields."""
-    return quora_spec(
-        [
-            "task.max_length=32",
-            "task.max_train_samples=96",
-            "task.max_eval_samples=64",
-            "model.num_hidden_layers=1",
-            "train.epochs=2",
-            "train.batch_size=16",
-            "train.evals_per_epoch=3",
-            *(f"train.{key}={toml_value(value)}" for key, value in train.items()),
-        ]
-    )
-
-
-def same_training_spec(kind: str, **optimizer):
-    """One epoch of :func:`tiny_spec` at lr 1e-3 with AdamW or M-FAC (4 gradients), for
-    tests that train one trial two ways that should agree: in float32, since the ways
-    differ by float32 rounding, which bf16 autocast (`auto` on CUDA and on a CPU with
-    native bf16) would amplify past the tolerance. ``optimizer``: other [optimizer] fields."""
-    fields = {"kind": kind, **({"num_grads": 4} if kind == "mfac" else {}), **optimizer}
-    return tiny_spec(epochs=1, lr=1e-3, precision="fp32").with_params(
-        {f"optimizer.{key}": value for key, value in fields.items()}
-    )
 
 
 def test_evaluates_k_times_per_epoch_and_keeps_the_best(cache):
@@ -62,6 +34,23 @@ def test_evaluates_k_times_per_epoch_and_keeps_the_best(cache):
     assert result.trainable_params == result.num_params > 1_000_000
     assert result.samples_per_s > 0 and result.seconds_per_step > 0
     assert all(math.isfinite(r.train_loss) for r in seen)
+
+
+def test_on_model_swaps_in_the_model_that_trains(cache):
+    """A benchmark's hook (bench_compile.py compiles the encoder): the model it returns is
+    the one that trains and evaluates, with the parameters the optimizer steps."""
+    spec = tiny_spec(epochs=1, precision="fp32")
+    calls = []
+
+    def on_model(model: torch.nn.Module) -> torch.nn.Module:
+        model.register_forward_pre_hook(lambda *_: calls.append(1))
+        calls.clear()
+        return model
+
+    plain = train(spec, cache.encoded(spec))
+    hooked = train(spec, cache.encoded(spec), on_model=on_model)
+    assert len(calls) > hooked.steps  # a forward pass a step, and the evaluations'
+    assert hooked.metrics == plain.metrics
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import hpsearch.train.trainer as trainer_module
 from hpsearch.data.encode import DataCache, EncodedSplit, EncodedTask
 from hpsearch.train.trainer import train
 from hpsearch.train.vocab import VocabularyTrim, trim_vocabulary, used_tokens
-from tests.train.test_trainer import same_training_spec
+from tests.train.specs import same_training_spec
 
 
 def split(rows: list[list[int]]) -> EncodedSplit:
