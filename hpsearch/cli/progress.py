@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hpsearch.search.leaderboard import state_name
+from hpsearch.search.record import read_record
 
 if TYPE_CHECKING:
     from hpsearch.search.progress import Wait
@@ -103,12 +104,10 @@ class RunProgress:
         """Optuna callback: one line per finished trial, then the run bar moves on."""
         state = state_name(trial.state)
         value = "" if trial.value is None else f" {trial.value:.4f}"
-        attrs = trial.user_attrs
-        reason = (
-            attrs.get("fail_reason", "") or attrs.get("diverged", "") or attrs.get("one_class", "")
-        )
-        if attrs.get("retry_of") is not None:
-            retried = f"re-run of trial {attrs['retry_of']}"
+        record = read_record(trial)
+        reason = record.fail_reason or record.diverged or record.one_class or ""
+        if record.retry_of is not None:
+            retried = f"re-run of trial {record.retry_of}"
             reason = f"{reason}; {retried}" if reason else retried
         params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())
         self.console.print(

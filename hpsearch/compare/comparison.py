@@ -38,7 +38,7 @@ from hpsearch.compare.stats import (
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
-from hpsearch.search.record import best_evaluation, top_trials
+from hpsearch.search.record import best_evaluation, read_record, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
@@ -128,7 +128,7 @@ def one_class_notes(arms: Sequence[Arm], configs: Sequence[ConfigResult]) -> lis
     a config's re-runs (their accuracy is the majority's share, not learning)."""
     notes = []
     for arm in arms:
-        flat = [t.number for t in arm.judged if t.user_attrs.get("one_class")]
+        flat = [t.number for t in arm.judged if read_record(t).one_class]
         if flat:
             notes.append(
                 f"{arm.name}: {len(flat)} of {len(arm.judged)} judged trials predicted one "

@@ -35,12 +35,12 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial
 
 from hpsearch.errors import HpsearchError
+from hpsearch.search.record import read_record
 from hpsearch.spec.schema import MULTITASK_ONLY, SECTIONS, TASKS_ARRAY, Spec, TaskEntry
 
 log = logging.getLogger(__name__)
 
 SPEC_ATTR = "spec"  # study attr: the resolved spec the study was created with
-TRIAL_SPEC_ATTR = "spec_id"  # trial attr: the fingerprint of the settings it ran under
 # The settings that make trials comparable: what a trial trains on, and how. The study
 # section's other fields (budget, sampler, pruner, storage) change how a study searches,
 # not what a trial measures; its metric is compared on its own.
@@ -186,7 +186,8 @@ def check_drift(
 
 def record_settings(study: optuna.Study, spec: Spec) -> str:
     """Store the trial settings of ``spec`` with ``study`` (once) and return their id,
-    for each trial run under them to record (:data:`TRIAL_SPEC_ATTR`)."""
+    for each trial run under them to record (``spec_id`` of
+    :class:`~hpsearch.search.record.TrialRecord`)."""
     settings = trial_settings(spec)
     spec_id = fingerprint(settings)
     if settings_attr(spec_id) not in study.user_attrs:
@@ -203,7 +204,7 @@ def spec_of_trial(spec: Spec, study: optuna.Study, trial: FrozenTrial) -> Spec:
     A trial from before hpsearch recorded settings gets the study's creation spec; a study
     from before hpsearch saved a spec gets ``spec`` itself.
     """
-    spec_id = trial.user_attrs.get(TRIAL_SPEC_ATTR)
+    spec_id = read_record(trial).spec_id
     stored = study.user_attrs.get(settings_attr(spec_id)) if spec_id else None
     if stored is None:
         stored = study.user_attrs.get(SPEC_ATTR)

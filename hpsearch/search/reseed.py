@@ -33,12 +33,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError, TrialFailed
+from hpsearch.search.drift import SPEC_ATTR
 from hpsearch.search.interrupts import stop_on_signals
 from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.note import save_study_note
 from hpsearch.search.objective import Objective
 from hpsearch.search.progress import Progress, Wait
-from hpsearch.search.record import SeedRun, seed_run
+from hpsearch.search.record import SeedRun, read_record, seed_run
 from hpsearch.search.runner import count_finished, run_trials
 from hpsearch.search.storage import open_storage
 from hpsearch.spec.schema import Spec
@@ -53,6 +54,11 @@ RESEED_SUFFIX = "-reseed"
 SEED_PARAM = IntRange(0, 2**31 - 1)
 
 Key = tuple[int, int]  # (source trial, seed)
+# A re-run's origin, in its user attrs (see this module); the companion study names its
+# source study too.
+SOURCE_STUDY_ATTR = "source_study"
+SOURCE_TRIAL_ATTR = "source_trial"
+SEED_ATTR = "seed"
 
 
 class ReseedError(HpsearchError):
@@ -116,7 +122,7 @@ def reseed(
         if (number, seed) not in seen.known():
             companion.enqueue_trial(
                 {"train.seed": seed},
-                user_attrs={"source_study": spec.study.name, "source_trial": number, "seed": seed},
+                user_attrs=_origin(spec.study.name, number, seed),
                 skip_if_exists=False,
             )
     objective: _ReseedObjective | None = None
@@ -193,8 +199,8 @@ class _Wait:
 
         latest = max(last_beat(t) for t in running) + self.grace
         names = ", ".join(
-            f"#{t.number} (trial {t.user_attrs.get('source_trial')}, "
-            f"seed {t.user_attrs.get('seed')})"
+            f"#{t.number} (trial {t.user_attrs.get(SOURCE_TRIAL_ATTR)}, "
+            f"seed {t.user_attrs.get(SEED_ATTR)})"
             for t in running
         )
         what = (
@@ -215,9 +221,9 @@ def _open_companion(spec: Spec, storage: optuna.storages.BaseStorage) -> optuna.
         direction=spec.direction,
         load_if_exists=True,
     )
-    if "source_study" not in study.user_attrs:
-        study.set_user_attr("source_study", spec.study.name)
-        study.set_user_attr("spec", spec.to_dict())
+    if SOURCE_STUDY_ATTR not in study.user_attrs:
+        study.set_user_attr(SOURCE_STUDY_ATTR, spec.study.name)
+        study.set_user_attr(SPEC_ATTR, spec.to_dict())
         with warnings.catch_warnings():  # experimental in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([spec.metric])
@@ -230,11 +236,16 @@ def _open_companion(spec: Spec, storage: optuna.storages.BaseStorage) -> optuna.
     return study
 
 
+def _origin(source: str, number: int, seed: int) -> dict[str, Any]:
+    """The user attrs of the re-run of trial ``number`` of study ``source`` with ``seed``."""
+    return {SOURCE_STUDY_ATTR: source, SOURCE_TRIAL_ATTR: number, SEED_ATTR: seed}
+
+
 def _key(trial: FrozenTrial, source: str) -> Key | None:
     attrs = trial.user_attrs
-    if attrs.get("source_study") != source or "source_trial" not in attrs or "seed" not in attrs:
+    if attrs.get(SOURCE_STUDY_ATTR) != source or not {SOURCE_TRIAL_ATTR, SEED_ATTR} <= set(attrs):
         return None
-    return int(attrs["source_trial"]), int(attrs["seed"])
+    return int(attrs[SOURCE_TRIAL_ATTR]), int(attrs[SEED_ATTR])
 
 
 @dataclass
@@ -269,7 +280,8 @@ def _fail_reasons(companion: optuna.Study, source: str) -> dict[tuple[int, int],
     for t in companion.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
         key = _key(t, source)
         if key is not None:
-            reasons[key] = t.user_attrs.get("fail_reason", "failed")
+            reason = read_record(t).fail_reason
+            reasons[key] = "failed" if reason is None else reason
     return reasons
 
 
@@ -287,8 +299,8 @@ class _ReseedObjective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         attrs = trial.user_attrs
-        number = attrs.get("source_trial")
-        if attrs.get("source_study") != self.spec.study.name or number not in self.params:
+        number = attrs.get(SOURCE_TRIAL_ATTR)
+        if attrs.get(SOURCE_STUDY_ATTR) != self.spec.study.name or number not in self.params:
             # Only when something else asked this study for a trial, or the source trial is
             # gone: fail it, rather than train a config nobody chose.
             raise TrialFailed(f"not an enqueued re-run of study {self.spec.study.name!r}")
