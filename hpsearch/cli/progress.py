@@ -27,6 +27,7 @@ from rich.text import Text
 from hpsearch.cli.estimates import duration_text, estimate_line
 from hpsearch.metrics import one_class_tasks
 from hpsearch.search.leaderboard import state_name
+from hpsearch.search.record import read_record
 
 if TYPE_CHECKING:
     from rich.progress import Task
@@ -172,16 +173,16 @@ class RunProgress:
         """Optuna callback: one line per finished trial, then the run bar moves on."""
         state = state_name(trial.state)
         value = "" if trial.value is None else f" {trial.value:.4f}"
-        attrs = trial.user_attrs
+        record = read_record(trial)
         legend = ""
-        reason = attrs.get("fail_reason", "") or attrs.get("diverged", "")
-        if not reason and attrs.get("one_class"):
-            reason = one_class_mark(attrs.get("metrics") or {})
+        reason = record.fail_reason or record.diverged or ""
+        if not reason and record.one_class:
+            reason = one_class_mark(record.metrics or {})
             if not self._legend_said:  # the sentence once, the mark on every line
-                legend = f"{ONE_CLASS_MARK} {attrs['one_class']}"
+                legend = f"{ONE_CLASS_MARK} {record.one_class}"
                 self._legend_said = True
-        if attrs.get("retry_of") is not None:
-            retried = f"re-run of trial {attrs['retry_of']}"
+        if record.retry_of is not None:
+            retried = f"re-run of trial {record.retry_of}"
             reason = f"{reason}; {retried}" if reason else retried
         params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())
         # One line per trial, however narrow the terminal (soft wrap).

@@ -163,7 +163,7 @@ def _print_summary(
 
     from hpsearch.cli.views import render_leaderboard
     from hpsearch.search.leaderboard import leaderboard_rows
-    from hpsearch.search.record import ran_on
+    from hpsearch.search.record import ran_on, read_record
     from hpsearch.search.storage import display_url
     from hpsearch.search.study import resolve_storage_url
 
@@ -171,12 +171,9 @@ def _print_summary(
     trials = summary.study.trials
     failed = sum(t.state == optuna.trial.TrialState.FAIL for t in trials)
     # train.precision = "auto" resolves by machine: say what the finished trials ran on.
+    costs = [read_record(t).cost for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     places = sorted(
-        {
-            ran_on(t.user_attrs["device"], t.user_attrs.get("precision"))
-            for t in trials
-            if t.state == optuna.trial.TrialState.COMPLETE and "device" in t.user_attrs
-        }
+        {ran_on(c.device, c.precision) for c in costs if c is not None and c.device is not None}
     )
     trained = f"; trained on {' / '.join(places)}" if places else ""
     if summary.ran == 0 and summary.finished >= summary.budget:

@@ -47,7 +47,7 @@ from hpsearch.compare.target import (
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
-from hpsearch.search.record import best_evaluation, top_trials
+from hpsearch.search.record import best_evaluation, read_record, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
 from hpsearch.spec.schema import Spec
 from hpsearch.wording import plural
@@ -175,7 +175,7 @@ def one_class_notes(arms: Sequence[Arm], configs: Sequence[ConfigResult]) -> lis
     a config's re-runs (their accuracy is the majority's share, not learning)."""
     notes = []
     for arm in arms:
-        flat = [t.number for t in arm.judged if t.user_attrs.get("one_class")]
+        flat = [t.number for t in arm.judged if read_record(t).one_class]
         if flat:
             notes.append(
                 f"{arm.name}: {len(flat)} of {plural(len(arm.judged), 'judged trial')} predicted "

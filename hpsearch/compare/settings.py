@@ -26,13 +26,12 @@ from hpsearch.compare.labels import config_label, run_place
 from hpsearch.compare.model import ConfigResult, SeedRun
 from hpsearch.search.drift import (
     PRECISION,
-    TRIAL_SPEC_ATTR,
     Change,
     SpecDriftError,
     resolved_precision,
     trial_changes,
 )
-from hpsearch.search.record import NOT_RECORDED
+from hpsearch.search.record import NOT_RECORDED, read_record
 from hpsearch.wording import listed, plural
 
 
@@ -42,11 +41,9 @@ def changes_of(arm: Arm, trial: FrozenTrial) -> list[Change]:
     no difference."""
     changes = trial_changes(arm.spec, arm.study, trial)
     if any(c.field == PRECISION for c in changes):
-        spec_id = trial.user_attrs.get(TRIAL_SPEC_ATTR)
+        spec_id = read_record(trial).spec_id
         same = [
-            t
-            for t in arm.study.get_trials(deepcopy=False)
-            if t.user_attrs.get(TRIAL_SPEC_ATTR) == spec_id
+            t for t in arm.study.get_trials(deepcopy=False) if read_record(t).spec_id == spec_id
         ]
         changes = resolved_precision(changes, same)
     return changes
@@ -57,7 +54,7 @@ def _groups(arm: Arm) -> list[tuple[list[Change], list[int]]]:
     from them, their numbers), in trial order."""
     by_id: dict[Any, list[FrozenTrial]] = {}
     for t in arm.judged:
-        by_id.setdefault(t.user_attrs.get(TRIAL_SPEC_ATTR), []).append(t)
+        by_id.setdefault(read_record(t).spec_id, []).append(t)
     return [(changes_of(arm, trials[0]), [t.number for t in trials]) for trials in by_id.values()]
 
 
@@ -146,12 +143,12 @@ def diverged_notes(arms: Sequence[Arm], configs: Sequence[ConfigResult]) -> list
     and a config's re-runs. The live lines say it as it happens; the notes keep it."""
     notes = []
     for arm in arms:
-        flagged = [t for t in arm.judged if t.user_attrs.get("diverged")]
+        flagged = [t for t in arm.judged if read_record(t).diverged]
         if flagged:
             numbers = ", ".join(str(t.number) for t in flagged)
             notes.append(
                 f"{arm.name}: {len(flagged)} of {plural(len(arm.judged), 'judged trial')} "
-                f"diverged (trials {numbers}): {flagged[0].user_attrs['diverged']}"
+                f"diverged (trials {numbers}): {read_record(flagged[0]).diverged}"
             )
     for c in configs:
         notes += diverged_runs(f"{c.arm} trial {c.trial}", c.runs)

@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial
 from hpsearch.compare.arms import Arm, CompareError
 from hpsearch.compare.model import ConfigResult, SeedRun
 from hpsearch.metrics import SEPARATOR, one_class_tasks
-from hpsearch.search.record import evals_measuring
+from hpsearch.search.record import evals_measuring, read_record
 from hpsearch.wording import plural
 
 # The values each metric can take, by its own name ("sst/accuracy" by "accuracy"). MEAN, a
@@ -84,9 +84,9 @@ def trial_scores(arms: Sequence[Arm], metric: str) -> list[OneClassScore]:
 
 def _one_class_values(trial: FrozenTrial, metric: str) -> list[float]:
     return [
-        float(e["metrics"][metric])
-        for e in evals_measuring(trial, metric)
-        if one_class_tasks(e["metrics"])
+        value
+        for e, value in evals_measuring(read_record(trial), metric)
+        if one_class_tasks(e.metrics or {})
     ]
 
 

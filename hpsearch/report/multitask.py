@@ -14,21 +14,22 @@ draws the table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.report.model import MultitaskRow, MultitaskTable
+from hpsearch.search.record import TrialRecord, read_record
 from hpsearch.spec.schema import Spec
 
 RowName = Literal["sum", "pcgrad", "ensemble"]
-# (row, the user attr holding that row's metrics)
-_ROWS: tuple[tuple[RowName, str], ...] = (
-    ("sum", "joint_metrics"),
-    ("pcgrad", "joint_metrics"),
-    ("ensemble", "ensemble_metrics"),
+# (row, where a trial's record holds that row's metrics)
+_ROWS: tuple[tuple[RowName, Callable[[TrialRecord], dict[str, float] | None]], ...] = (
+    ("sum", lambda r: r.joint_metrics),
+    ("pcgrad", lambda r: r.joint_metrics),
+    ("ensemble", lambda r: r.ensemble_metrics),
 )
 
 
@@ -44,18 +45,19 @@ def multitask_table(spec: Spec, study: optuna.Study) -> MultitaskTable | None:
     if columns is None:
         return None
     maximize = spec.direction == "maximize"
-    candidates: dict[str, list[tuple[FrozenTrial, Spec]]] = {row: [] for row, _ in _ROWS}
+    candidates: dict[str, list[tuple[FrozenTrial, Spec, TrialRecord]]] = {r: [] for r, _ in _ROWS}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         run = spec.with_params(trial.params)
-        candidates[run.multitask.combine].append((trial, run))
+        record = read_record(trial)
+        candidates[run.multitask.combine].append((trial, run, record))
         if run.multitask.ensemble:
-            candidates["ensemble"].append((trial, run))
+            candidates["ensemble"].append((trial, run, record))
     rows = []
-    for row, attr in _ROWS:
+    for row, held in _ROWS:
         scored = [
-            (t, run, t.user_attrs[attr])
-            for t, run in candidates[row]
-            if spec.metric in t.user_attrs.get(attr, {})
+            (t, run, metrics)
+            for t, run, record in candidates[row]
+            if spec.metric in (metrics := held(record) or {})
         ]
         sign = 1.0 if maximize else -1.0
         best = min(scored, key=lambda x: (-sign * x[2][spec.metric], x[0].number), default=None)

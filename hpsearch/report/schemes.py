@@ -19,6 +19,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.report.model import FinetuneSettings, ScheduleSettings, Scheme, SchemeRow
+from hpsearch.search.record import read_record
 from hpsearch.spec.schema import Spec
 
 S = TypeVar("S", FinetuneSettings, ScheduleSettings)
@@ -79,17 +80,17 @@ def scheme_table(spec: Spec, study: optuna.Study) -> tuple[SchemeRow, ...]:
 
 
 def _row(trial: FrozenTrial, run: Spec, n_trials: int) -> SchemeRow:
-    attrs = trial.user_attrs
+    record = read_record(trial)
     assert trial.value is not None  # complete trials only
     return SchemeRow(
         scheme=scheme_of(run),
         finetune=_settings(FinetuneSettings, run, "finetune"),
         schedule=_settings(ScheduleSettings, run, "train"),
-        metrics={k: float(v) for k, v in attrs.get("metrics", {}).items()},
+        metrics=record.metrics or {},
         value=float(trial.value),
         trial=trial.number,
         params=dict(trial.params),
-        trainable_params=attrs.get("trainable_params"),
-        seconds_per_step=attrs.get("seconds_per_step"),
+        trainable_params=record.trainable_params,
+        seconds_per_step=None if record.cost is None else record.cost.seconds_per_step,
         n_trials=n_trials,
     )

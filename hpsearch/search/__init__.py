@@ -26,10 +26,14 @@ __getattr__, __all__ = lazy_exports(
         ),
         "record": (
             "EvalPoint",
+            "Evaluation",
             "RunCost",
             "SeedRun",
+            "TrialRecord",
+            "read_record",
             "seed_run",
             "top_trials",
+            "write_record",
         ),
         "storage": (
             "StorageError",

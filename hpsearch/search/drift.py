@@ -35,13 +35,13 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial
 
 from hpsearch.errors import HpsearchError
+from hpsearch.search.record import NO_COST, read_record
 from hpsearch.spec.schema import MULTITASK_ONLY, SECTIONS, TASKS_ARRAY, Spec, TaskEntry
 from hpsearch.wording import plural
 
 log = logging.getLogger(__name__)
 
 SPEC_ATTR = "spec"  # study attr: the resolved spec the study was created with
-TRIAL_SPEC_ATTR = "spec_id"  # trial attr: the fingerprint of the settings it ran under
 # The settings that make trials comparable: what a trial trains on, and how. The study
 # section's other fields (budget, sampler, pruner, storage) change how a study searches,
 # not what a trial measures; its metric is compared on its own.
@@ -230,7 +230,8 @@ def _drift_remedy(changes: Sequence[Change], overrides: Sequence[str]) -> str:
 
 def record_settings(study: optuna.Study, spec: Spec) -> str:
     """Store the trial settings of ``spec`` with ``study`` (once) and return their id,
-    for each trial run under them to record (:data:`TRIAL_SPEC_ATTR`)."""
+    for each trial run under them to record (``spec_id`` of
+    :class:`~hpsearch.search.record.TrialRecord`)."""
     settings = trial_settings(spec)
     spec_id = fingerprint(settings)
     if settings_attr(spec_id) not in study.user_attrs:
@@ -247,7 +248,7 @@ def spec_of_trial(spec: Spec, study: optuna.Study, trial: FrozenTrial) -> Spec:
     A trial from before hpsearch recorded settings gets the study's creation spec; a study
     from before hpsearch saved a spec gets ``spec`` itself.
     """
-    spec_id = trial.user_attrs.get(TRIAL_SPEC_ATTR)
+    spec_id = read_record(trial).spec_id
     stored = study.user_attrs.get(settings_attr(spec_id)) if spec_id else None
     if stored is None:
         stored = study.user_attrs.get(SPEC_ATTR)
@@ -277,7 +278,7 @@ def resolved_precision(changes: Sequence[Change], trials: Sequence[FrozenTrial])
     """``changes`` without ``train.precision`` from ``"auto"`` to the precision that "auto"
     resolved to for every one of ``trials`` that recorded one (the trial attr
     ``precision``): a study file that writes down what its trials ran as is not drift."""
-    recorded = {t.user_attrs.get("precision") for t in trials} - {None}
+    recorded = {(read_record(t).cost or NO_COST).precision for t in trials} - {None}
     return [
         c
         for c in changes
@@ -292,7 +293,7 @@ def ran_with(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
     neither was stored (a study from before hpsearch saved its spec)."""
     attrs = study.user_attrs
     created = attrs.get(SPEC_ATTR)
-    spec_id = trial.user_attrs.get(TRIAL_SPEC_ATTR)
+    spec_id = read_record(trial).spec_id
     stored = attrs.get(settings_attr(spec_id)) if spec_id else None
     if not isinstance(stored, Mapping):
         stored = created

@@ -29,7 +29,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.optim import OPTIMIZERS
-from hpsearch.search.record import RunCost, ran_on, seed_run
+from hpsearch.search.record import RunCost, ran_on, read_record, seed_run
+from hpsearch.search.reseed import rerun_key
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.space import candidate_values
 
@@ -188,9 +189,9 @@ def _finished_reruns(study: optuna.Study) -> set[tuple[int, int]]:
         return set()
     done = set()
     for t in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        attrs = t.user_attrs
-        if attrs.get("source_study") == study.study_name and "seed" in attrs:
-            done.add((int(attrs["source_trial"]), int(attrs["seed"])))
+        key = rerun_key(t, study.study_name)
+        if key is not None:
+            done.add(key)
     return done
 
 
@@ -208,7 +209,7 @@ def mfac_buffer(spec: Spec, complete: Sequence[FrozenTrial]) -> MfacBuffer | Non
             source = f"as trial {t.number}'s buffer of {kept.num_grads} gradients"
             return MfacBuffer(round(per_grad * num_grads), num_grads, source)
     for t in complete:
-        trainable = t.user_attrs.get("trainable_params")
+        trainable = read_record(t).trainable_params
         if trainable:
             dtype = str(_value(spec, t, "optimizer.buffer_dtype") or _MFAC_DEFAULTS["buffer_dtype"])
             size = int(trainable) * _BYTES.get(dtype, 4) * num_grads

@@ -14,7 +14,7 @@ from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
 
 from hpsearch.metrics import below_chance_tasks, one_class_tasks
-from hpsearch.search.record import best_evaluation, top_trials
+from hpsearch.search.record import best_evaluation, read_record, top_trials
 
 Params = dict[str, CategoricalChoiceType]  # a trial's params
 
@@ -84,11 +84,12 @@ def leaderboard_rows(
     sign = -1.0 if maximize else 1.0
     ranked = []
     for t in study.get_trials(deepcopy=False):
-        metrics = t.user_attrs.get("metrics") or best_evaluation(t, metric, maximize) or {}
+        record = read_record(t)
+        metrics = record.metrics or best_evaluation(t, metric, maximize) or {}
         value = t.value if t.state == TrialState.COMPLETE else metrics.get(metric)
         flat = bool(one_class_tasks(metrics))
         order = (_STATE_ORDER.get(t.state, 5), value is None, flat, sign * (value or 0.0))
-        ranked.append((order, t, value, metrics, flat))
+        ranked.append((order, t, record, value, metrics, flat))
     ranked.sort(key=lambda x: x[0])
     ranks = itertools.count(1)
     rows = [
@@ -99,13 +100,13 @@ def leaderboard_rows(
             value=value,
             metrics=metrics,
             params=dict(t.params),
-            epochs=t.user_attrs.get("epochs_done"),
+            epochs=record.epochs_done,
             duration=_duration(t),
-            fail_reason=t.user_attrs.get("fail_reason"),
+            fail_reason=record.fail_reason,
             one_class=flat,
             below_chance=bool(below_chance_tasks(metrics)),
         )
-        for _, t, value, metrics, flat in ranked
+        for _, t, record, value, metrics, flat in ranked
     ]
     return rows[:top] if top else rows
 

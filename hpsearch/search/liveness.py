@@ -28,6 +28,8 @@ from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from hpsearch.search.record import StoredTrial, TrialRecord, write_record
+
 log = logging.getLogger(__name__)
 
 BEAT_ATTR = "hpsearch:heartbeat"  # unix time of the trial's last beat
@@ -66,11 +68,10 @@ class Liveness:
             silent = now - trial.system_attrs.get(BEAT_ATTR, started)
             if silent <= self.heartbeat.grace:
                 continue
+            reason = f"no heartbeat for {silent:.0f} s: its worker died or was killed"
             try:
-                self.storage.set_trial_user_attr(
-                    trial._trial_id,
-                    "fail_reason",
-                    f"no heartbeat for {silent:.0f} s: its worker died or was killed",
+                write_record(
+                    StoredTrial(self.storage, trial._trial_id), TrialRecord(fail_reason=reason)
                 )
                 if not self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
                     continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import optuna
@@ -23,6 +24,7 @@ from hpsearch.data.pretrained import ModelLoadError
 from hpsearch.errors import DataError, SpecError, TrialFailed
 from hpsearch.metrics import task_metric
 from hpsearch.search.divergence import divergence, one_class
+from hpsearch.search.record import Evaluation, RunCost, TrialRecord, write_record
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.suggest import suggest
 from hpsearch.train.trainer import EvalRecord, train
@@ -80,17 +82,15 @@ class Objective:
         self.spec_id = spec_id
 
     def __call__(self, trial: optuna.Trial) -> float:
-        if self.spec_id is not None:
-            trial.set_user_attr("spec_id", self.spec_id)
+        write_record(trial, TrialRecord(spec_id=self.spec_id))
         params = suggest(trial, self.spec)
         spec = self.spec.with_params(params)
         metric = spec.metric
-        evals: list[dict] = []
+        evals: list[Evaluation] = []
 
         def on_eval(record: EvalRecord) -> None:
-            evals.append(record.to_dict())
-            trial.set_user_attr("evals", evals)
-            trial.set_user_attr("epochs_done", record.epoch)
+            evals.append(Evaluation.of(record))
+            write_record(trial, TrialRecord(evals=tuple(evals), epochs_done=record.epoch))
             if self.progress is not None:
                 self.progress.on_eval(record, metric)
             compared = pruning_value(spec, record.metrics)
@@ -129,43 +129,46 @@ class Objective:
         release_memory()
         if outcome is not None:
             raise outcome
-        attrs = {
-            "metrics": result.metrics,  # of what the trial made: its value is among them
-            "best_eval": result.best.index,
-            "num_params": result.num_params,
-            "trainable_params": result.trainable_params,
-            "samples_per_s": result.samples_per_s,
-            "seconds_per_step": result.seconds_per_step,
-            "steps": result.steps,
-            "train_seconds": result.train_seconds,
-            "threads": torch.get_num_threads(),  # CPU seconds depend on it
-            "wall_time": result.wall_time,
-            "device": result.device,
-            "precision": result.precision,
-            "optimizer_state_bytes": result.optimizer_state_bytes,
-            "peak_memory_bytes": result.peak_memory.bytes,
-            "peak_memory": result.peak_memory.measure,
-        }
-        if spec.is_multitask:
-            # The report's per-task table: the jointly trained model's metrics (its best
-            # evaluation) and, with the ensemble, each task's copy's.
-            attrs["joint_metrics"] = result.best.metrics
-        if result.ensemble is not None:
-            attrs["ensemble_metrics"] = result.ensemble.metrics
-            attrs["ensemble_best_eval"] = {k: r.index for k, r in result.ensemble.best.items()}
-            attrs["ensemble_evals"] = {
-                k: [r.to_dict() for r in records] for k, records in result.ensemble.evals.items()
-            }
-            attrs["ensemble_wall_time"] = result.ensemble.wall_time
         diverged = divergence(result.evals, data)
         if diverged is not None:
             log.warning("trial %d %s", trial.number, diverged)
-            attrs["diverged"] = diverged
-        flat = one_class(result.metrics)
-        if flat is not None:
-            attrs["one_class"] = flat
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        done = TrialRecord(
+            metrics=result.metrics,  # of what the trial made: its value is among them
+            best_eval=result.best.index,
+            num_params=result.num_params,
+            trainable_params=result.trainable_params,
+            cost=RunCost(
+                steps=result.steps,
+                train_seconds=result.train_seconds,
+                seconds_per_step=result.seconds_per_step,
+                samples_per_s=result.samples_per_s,
+                wall_time=result.wall_time,
+                optimizer_state_bytes=result.optimizer_state_bytes,
+                peak_memory_bytes=result.peak_memory.bytes,
+                peak_memory=result.peak_memory.measure,
+                device=result.device,
+                precision=result.precision,
+                threads=torch.get_num_threads(),  # CPU seconds depend on it
+            ),
+            # The report's per-task table: the jointly trained model's metrics (its best
+            # evaluation) and, with the ensemble, each task's copy's.
+            joint_metrics=result.best.metrics if spec.is_multitask else None,
+            diverged=diverged,
+            one_class=one_class(result.metrics),
+        )
+        ensemble = result.ensemble
+        if ensemble is not None:
+            done = replace(
+                done,
+                ensemble_metrics=ensemble.metrics,
+                ensemble_best_eval={k: r.index for k, r in ensemble.best.items()},
+                ensemble_evals={
+                    k: tuple(Evaluation.of(r) for r in records)
+                    for k, records in ensemble.evals.items()
+                },
+                ensemble_wall_time=ensemble.wall_time,
+            )
+        write_record(trial, done)
         return result.metrics[metric]
 
 

@@ -1,20 +1,39 @@
-"""A finished re-run as typed data: its value and metrics, its evaluations, what it cost;
-and which finished trials are best.
+"""The trial record: what a trial keeps in its Optuna user attrs, as typed data, with its one
+writer and its one reader side by side; and the readings built on it (a finished re-run,
+a trial's evaluations of a metric, which finished trials are best).
 
-Read from the user attrs that :class:`~hpsearch.search.objective.Objective` writes into a
-trial. Re-runs made before hpsearch recorded a measurement read it as None.
+Each field of :class:`TrialRecord` is the user attr of its name, as JSON; the fields of its
+``cost`` (:class:`RunCost`) are attrs of their own names too, and an :class:`Evaluation` is
+one entry of the ``evals`` list. :func:`write_record` is how hpsearch writes them: the
+objective (the settings' fingerprint first, each evaluation as it happens, the result at
+the end), the trial loop (why a trial failed, whose re-run a retry is) and the heartbeat
+sweep (why a silent trial was failed). :func:`read_record` is how everything reads them.
+
+None is an attr the trial does not hold: the writer leaves it alone, and the reader gives
+None for one that a trial does not hold yet (a running trial has no ``metrics``) or never
+held (a trial written before hpsearch recorded it; an evaluation's missing entries too).
+
+Attrs of other mechanisms stay with their owners: the heartbeat (a system attr,
+:mod:`hpsearch.search.liveness`), a re-run's origin (:mod:`hpsearch.search.reseed`), and
+the study attrs: the spec and the settings of each fingerprint (:mod:`hpsearch.search.drift`),
+the study file (:mod:`hpsearch.search.study`), the dashboard note (optuna-dashboard's).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, get_args, get_type_hints
 
+import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.metrics import evaluation_rank, one_class_tasks
+
+if TYPE_CHECKING:
+    from hpsearch.train.trainer import EvalRecord  # only a type: the trainer imports torch
 
 
 class _NullIsNaN:
@@ -38,20 +57,30 @@ JsonFloat = Annotated[float, _NullIsNaN()]
 
 
 @dataclass(frozen=True)
-class EvalPoint:
-    """One evaluation of a run: when it happened and the objective it measured."""
+class Evaluation:
+    """One evaluation on the validation split, as an entry of a trial's ``evals`` (the
+    trainer's :class:`~hpsearch.train.trainer.EvalRecord`); None: an entry without it."""
 
-    step: int  # optimizer steps done
-    train_seconds: float | None  # training seconds so far, evaluations excluded
-    value: JsonFloat  # the study's metric at this evaluation
-    # A classifier answered one class for every validation example (MCC 0): its value is the
-    # majority's share, not learning, so it never reaches a target (hpsearch.compare.cost)
-    one_class: bool = False
+    index: int | None = None  # 0-based evaluation number: the step reported to Optuna
+    epoch: float | None = None  # epochs done, fractional
+    step: int | None = None  # optimizer steps done
+    metrics: dict[str, float] | None = None
+    train_loss: float | None = None  # mean training loss since the previous evaluation
+    samples_per_s: float | None = None  # training throughput so far
+    elapsed: float | None = None  # wall seconds since training started
+    train_seconds: float | None = None  # training seconds so far, evaluations excluded
+    trainable_params: int | None = None  # trained in the last step
+
+    @classmethod
+    def of(cls, record: EvalRecord) -> Evaluation:
+        """The entry of the trainer's ``record``."""
+        return cls(**record.to_dict())
 
 
 @dataclass(frozen=True)
 class RunCost:
-    """What a run cost; None where the run did not record it."""
+    """What a run cost; None where the run did not record it. In a trial, each field is an
+    attr of its own; the objective writes them all at once (null where not measured)."""
 
     steps: int | None
     train_seconds: float | None  # evaluations excluded
@@ -70,6 +99,165 @@ class RunCost:
 
 NO_COST = RunCost(None, None, None, None, None, None, None, None, None)
 NOT_RECORDED = "not recorded"  # a run from before hpsearch kept its device and precision
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What a trial keeps in its user attrs; None: the trial does not hold it (see this
+    module). Written in this order: ``spec_id`` when it starts, ``evals`` and
+    ``epochs_done`` at each evaluation, a complete trial's result from ``metrics`` to
+    ``one_class``; ``fail_reason`` when it fails, the ``retry_`` fields (with an empty
+    ``fail_reason``, ``evals`` and ``epochs_done``) when it starts as the retry of another."""
+
+    spec_id: str | None = None  # the fingerprint of its fixed settings (search.drift)
+    evals: tuple[Evaluation, ...] | None = None  # every evaluation so far, in order
+    epochs_done: float | None = None  # at the last evaluation
+    # The metrics of what the trial made: its best evaluation's, or for a multitask trial
+    # with an ensemble, the ensemble's. The trial's value is among them.
+    metrics: dict[str, float] | None = None
+    best_eval: int | None = None  # the index of the best evaluation
+    num_params: int | None = None  # all of the model's, adapters or LoRA included
+    trainable_params: int | None = None  # trained at the end
+    cost: RunCost | None = None  # stored as an attr per field of its own
+    joint_metrics: dict[str, float] | None = None  # a multitask model's, at its best evaluation
+    # multitask.ensemble: the ensemble's metrics; each task's copy's best evaluation (its
+    # index) and evaluations; the seconds the ensemble took
+    ensemble_metrics: dict[str, float] | None = None
+    ensemble_best_eval: dict[str, int] | None = None
+    ensemble_evals: dict[str, tuple[Evaluation, ...]] | None = None
+    ensemble_wall_time: float | None = None
+    diverged: str | None = None  # why its validation loss says it diverged (search.divergence)
+    # Why its classifier learned nothing: one class predicted for every validation example
+    # (hpsearch.search.divergence.one_class)
+    one_class: str | None = None
+    fail_reason: str | None = None  # "" in a retry, until it fails too
+    retry_of: int | None = None  # the number of the trial it re-runs (that went silent)
+    retry_reason: str | None = None  # that trial's fail_reason
+
+
+# ---- the writer and the reader ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Codec:
+    """How a field of a type is stored: ``read`` turns the stored JSON into the type,
+    ``write`` the type into JSON."""
+
+    read: Callable[[Any], Any]
+    write: Callable[[Any], Any] = lambda value: value
+
+
+def _evals(stored: Sequence[Mapping[str, Any]]) -> tuple[Evaluation, ...]:
+    return tuple(_read(Evaluation, e) for e in stored)
+
+
+def _evals_stored(evals: Sequence[Evaluation]) -> list[dict[str, Any]]:
+    return [_write(e) for e in evals]
+
+
+# By the type of a field (without its None). A field whose type is a dataclass (RunCost) is
+# stored as an attr per field of its own.
+_CODECS: dict[Any, _Codec] = {
+    str: _Codec(lambda value: value),
+    int: _Codec(int),
+    float: _Codec(float),
+    dict[str, float]: _Codec(lambda d: {k: float(v) for k, v in d.items()}, dict),
+    dict[str, int]: _Codec(lambda d: {k: int(v) for k, v in d.items()}, dict),
+    tuple[Evaluation, ...]: _Codec(_evals, _evals_stored),
+    dict[str, tuple[Evaluation, ...]]: _Codec(
+        lambda d: {k: _evals(v) for k, v in d.items()},
+        lambda d: {k: _evals_stored(v) for k, v in d.items()},
+    ),
+}
+
+
+@functools.cache
+def _stored_as(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Each field of record dataclass ``cls``: its name (the attr's, or the evaluation
+    entry's, key) and its type without None."""
+    hints = get_type_hints(cls)
+    return tuple(
+        (f.name, next(a for a in get_args(hints[f.name]) if a is not type(None)))
+        for f in fields(cls)
+    )
+
+
+T = TypeVar("T")
+
+
+def _read(cls: type[T], attrs: Mapping[str, Any]) -> T:
+    """``cls`` from the attrs that hold its fields: None for each one missing or null, and
+    for a dataclass field whose fields are all missing."""
+    values: dict[str, Any] = {}
+    for name, kind in _stored_as(cls):
+        if is_dataclass(kind):
+            held = any(key in attrs for key, _ in _stored_as(kind))
+            values[name] = _read(kind, attrs) if held else None
+        else:
+            stored = attrs.get(name)
+            values[name] = None if stored is None else _CODECS[kind].read(stored)
+    return cls(**values)
+
+
+def _write(record: Any, *, nulls: bool = False) -> dict[str, Any]:
+    """The attrs that hold ``record``'s fields, in field order. A None field is left out, or
+    with ``nulls`` stored as null; a dataclass field is stored whole, its None fields null."""
+    attrs: dict[str, Any] = {}
+    for name, kind in _stored_as(type(record)):
+        value = getattr(record, name)
+        if value is None:
+            if nulls:
+                attrs[name] = None
+        elif is_dataclass(kind):
+            attrs.update(_write(value, nulls=True))
+        else:
+            attrs[name] = _CODECS[kind].write(value)
+    return attrs
+
+
+class AttrTarget(Protocol):
+    """Where :func:`write_record` writes: an ``optuna.Trial``, or a :class:`StoredTrial`."""
+
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A trial written through its storage: one this process did not ask for (the sweep of
+    another worker's silent trial)."""
+
+    storage: optuna.storages.BaseStorage
+    trial_id: int
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.storage.set_trial_user_attr(self.trial_id, key, value)
+
+
+def write_record(trial: AttrTarget, record: TrialRecord) -> None:
+    """Write the fields of ``record`` that are not None into ``trial``'s user attrs; the
+    trial's other attrs stay as they are."""
+    for key, value in _write(record).items():
+        trial.set_user_attr(key, value)
+
+
+def read_record(trial: FrozenTrial) -> TrialRecord:
+    """The record that ``trial`` holds: None for each attr it does not hold."""
+    return _read(TrialRecord, trial.user_attrs)
+
+
+# ---- readings of the record -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalPoint:
+    """One evaluation of a run: when it happened and the objective it measured."""
+
+    step: int  # optimizer steps done
+    train_seconds: float | None  # training seconds so far, evaluations excluded
+    value: JsonFloat  # the study's metric at this evaluation
+    # A classifier answered one class for every validation example (MCC 0): its value is the
+    # majority's share, not learning, so it never reaches a target (hpsearch.compare.cost)
+    one_class: bool = False
 
 
 def ran_on(device: str | None, precision: str | None) -> str:
@@ -106,41 +294,22 @@ class SeedRun:
 def seed_run(trial: FrozenTrial, seed: int, metric: str) -> SeedRun:
     """The re-run that complete ``trial`` holds; ``metric``: its study's objective."""
     assert trial.value is not None
-    attrs = trial.user_attrs
-    evals = tuple(
-        EvalPoint(
-            step=int(e["step"]),
-            train_seconds=_float(e.get("train_seconds")),
-            value=float(e["metrics"][metric]),
-            one_class=bool(one_class_tasks(e["metrics"])),
-        )
-        for e in evals_measuring(trial, metric)
-    )
-    cost = RunCost(
-        steps=_int(attrs.get("steps")),
-        train_seconds=_float(attrs.get("train_seconds")),
-        seconds_per_step=_float(attrs.get("seconds_per_step")),
-        samples_per_s=_float(attrs.get("samples_per_s")),
-        wall_time=_float(attrs.get("wall_time")),
-        optimizer_state_bytes=_int(attrs.get("optimizer_state_bytes")),
-        peak_memory_bytes=_int(attrs.get("peak_memory_bytes")),
-        peak_memory=attrs.get("peak_memory"),
-        device=attrs.get("device"),
-        precision=attrs.get("precision"),
-        threads=_int(attrs.get("threads")),
-    )
-    metrics = {k: float(v) for k, v in attrs.get("metrics", {}).items()}
-    joint = attrs.get("joint_metrics")
+    record = read_record(trial)
+    evals = []
+    for e, value in evals_measuring(record, metric):
+        assert e.step is not None  # every evaluation of a re-run records its step
+        one_class = bool(one_class_tasks(e.metrics or {}))
+        evals.append(EvalPoint(e.step, e.train_seconds, value, one_class=one_class))
     return SeedRun(
         seed,
         trial.number,
         float(trial.value),
-        metrics,
-        evals,
-        cost,
-        None if joint is None else {k: float(v) for k, v in joint.items()},
-        attrs.get("one_class"),
-        diverged=attrs.get("diverged"),
+        record.metrics or {},
+        tuple(evals),
+        record.cost or NO_COST,
+        record.joint_metrics,
+        record.one_class,
+        diverged=record.diverged,
     )
 
 
@@ -150,15 +319,21 @@ def evaluated(trial: FrozenTrial, metric: str) -> tuple[tuple[int, float], ...]:
     Read from the trial's ``evals``, not from Optuna's intermediate values: those are what
     the pruner compared (``study.pruner.signal``), which need not be the metric.
     """
-    return tuple(
-        (int(e["index"]), float(e["metrics"][metric])) for e in evals_measuring(trial, metric)
-    )
+    points = []
+    for e, value in evals_measuring(read_record(trial), metric):
+        assert e.index is not None  # every evaluation the objective records has its index
+        points.append((e.index, value))
+    return tuple(points)
 
 
-def evals_measuring(trial: FrozenTrial, metric: str) -> list[dict[str, Any]]:
-    """The evaluations ``trial`` recorded (its ``evals`` attr) that measured ``metric``, in
-    order."""
-    return [e for e in trial.user_attrs.get("evals", []) if metric in e.get("metrics", {})]
+def evals_measuring(record: TrialRecord, metric: str) -> list[tuple[Evaluation, float]]:
+    """The evaluations of ``record`` that measured ``metric``, in order, each with its
+    value of ``metric``."""
+    return [
+        (e, e.metrics[metric])
+        for e in record.evals or ()
+        if e.metrics is not None and metric in e.metrics
+    ]
 
 
 def best_evaluation(trial: FrozenTrial, metric: str, maximize: bool) -> dict[str, float] | None:
@@ -166,18 +341,10 @@ def best_evaluation(trial: FrozenTrial, metric: str, maximize: bool) -> dict[str
     rule (:func:`hpsearch.metrics.evaluation_rank`: one whose classifier's answers varied
     before one that answered one class), or None if none measured it. For a trial that did
     not complete, which has no ``metrics`` attr of its own."""
-    measured = [e["metrics"] for e in evals_measuring(trial, metric)]
+    measured = [e.metrics for e, _ in evals_measuring(read_record(trial), metric) if e.metrics]
     if not measured:
         return None
     return max(measured, key=lambda m: evaluation_rank(m, metric, maximize))
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def top_trials(trials: Sequence[FrozenTrial], k: int, maximize: bool) -> list[FrozenTrial]:
@@ -198,4 +365,4 @@ def top_trials(trials: Sequence[FrozenTrial], k: int, maximize: bool) -> list[Fr
 def learned_nothing(trial: FrozenTrial) -> bool:
     """Whether a classifier of ``trial`` answered one class for every validation example at
     the evaluation the trial reports."""
-    return bool(one_class_tasks(trial.user_attrs.get("metrics") or {}))
+    return bool(one_class_tasks(read_record(trial).metrics or {}))

@@ -41,7 +41,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hpsearch.data.encode import DataCache
 from hpsearch.errors import HpsearchError, TrialFailed
 from hpsearch.search.drift import (
-    TRIAL_SPEC_ATTR,
+    SPEC_ATTR,
     Change,
     fixed_changes,
     record_settings,
@@ -53,7 +53,7 @@ from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.note import save_study_note
 from hpsearch.search.objective import Objective
 from hpsearch.search.progress import Progress, Wait
-from hpsearch.search.record import SeedRun, seed_run
+from hpsearch.search.record import SeedRun, TrialRecord, read_record, seed_run, write_record
 from hpsearch.search.runner import count_finished, run_trials
 from hpsearch.search.storage import StorageError, open_storage
 from hpsearch.spec.schema import Spec
@@ -69,6 +69,11 @@ RESEED_SUFFIX = "-reseed"
 SEED_PARAM = IntRange(0, 2**31 - 1)
 
 Key = tuple[int, int]  # (source trial, seed)
+# A re-run's origin, in its user attrs (see this module); the companion study names its
+# source study too.
+SOURCE_STUDY_ATTR = "source_study"
+SOURCE_TRIAL_ATTR = "source_trial"
+SEED_ATTR = "seed"
 
 
 class ReseedError(HpsearchError):
@@ -174,7 +179,7 @@ def _enqueue(job: _Reseeding, seen: _Seen) -> None:
         if (number, seed) not in seen.known():
             companion.enqueue_trial(
                 {"train.seed": seed},
-                user_attrs={"source_study": spec.study.name, "source_trial": number, "seed": seed},
+                user_attrs=_origin(spec.study.name, number, seed),
                 skip_if_exists=False,
             )
 
@@ -289,7 +294,7 @@ class _OwnSettings:
         differ from those of source trial ``number``: each change "was" the re-run's, "now"
         the trial's. A re-run from before re-runs recorded their settings is taken as made
         under its trial's (nothing says otherwise)."""
-        spec_id = rerun.user_attrs.get(TRIAL_SPEC_ATTR)
+        spec_id = read_record(rerun).spec_id
         if not spec_id:
             return []
         key = (str(spec_id), number)
@@ -310,7 +315,7 @@ def _dequeue_strays(
     wanted = set(seeds)
     strays = []
     for t in companion.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        key = _key(t, source)
+        key = rerun_key(t, source)
         if key is not None and key[1] not in wanted:
             strays.append((t, key))
     if not strays:
@@ -380,8 +385,8 @@ class _Wait:
 
         latest = max(last_beat(t) for t in running) + self.grace
         names = ", ".join(
-            f"#{t.number} (trial {t.user_attrs.get('source_trial')}, "
-            f"seed {t.user_attrs.get('seed')})"
+            f"#{t.number} (trial {t.user_attrs.get(SOURCE_TRIAL_ATTR)}, "
+            f"seed {t.user_attrs.get(SEED_ATTR)})"
             for t in running
         )
         what = (
@@ -402,9 +407,9 @@ def _open_companion(spec: Spec, storage: optuna.storages.BaseStorage) -> optuna.
         direction=spec.direction,
         load_if_exists=True,
     )
-    if "source_study" not in study.user_attrs:
-        study.set_user_attr("source_study", spec.study.name)
-        study.set_user_attr("spec", spec.to_dict())
+    if SOURCE_STUDY_ATTR not in study.user_attrs:
+        study.set_user_attr(SOURCE_STUDY_ATTR, spec.study.name)
+        study.set_user_attr(SPEC_ATTR, spec.to_dict())
         with warnings.catch_warnings():  # experimental in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([spec.metric])
@@ -417,11 +422,17 @@ def _open_companion(spec: Spec, storage: optuna.storages.BaseStorage) -> optuna.
     return study
 
 
-def _key(trial: FrozenTrial, source: str) -> Key | None:
+def _origin(source: str, number: int, seed: int) -> dict[str, Any]:
+    """The user attrs of the re-run of trial ``number`` of study ``source`` with ``seed``."""
+    return {SOURCE_STUDY_ATTR: source, SOURCE_TRIAL_ATTR: number, SEED_ATTR: seed}
+
+
+def rerun_key(trial: FrozenTrial, source: str) -> Key | None:
+    """(source trial, seed) of ``trial`` when it is a re-run of study ``source``, else None."""
     attrs = trial.user_attrs
-    if attrs.get("source_study") != source or "source_trial" not in attrs or "seed" not in attrs:
+    if attrs.get(SOURCE_STUDY_ATTR) != source or not {SOURCE_TRIAL_ATTR, SEED_ATTR} <= set(attrs):
         return None
-    return int(attrs["source_trial"]), int(attrs["seed"])
+    return int(attrs[SOURCE_TRIAL_ATTR]), int(attrs[SEED_ATTR])
 
 
 @dataclass
@@ -446,7 +457,7 @@ def _existing(
     seen = _Seen()
     attrs = companion.user_attrs if own is not None else {}
     for t in companion.get_trials(deepcopy=False):
-        key = _key(t, source)
+        key = rerun_key(t, source)
         if key is None:
             continue
         if t.state == TrialState.WAITING:
@@ -465,9 +476,10 @@ def _existing(
 def _fail_reasons(companion: optuna.Study, source: str) -> dict[tuple[int, int], str]:
     reasons = {}
     for t in companion.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
-        key = _key(t, source)
+        key = rerun_key(t, source)
         if key is not None:
-            reasons[key] = t.user_attrs.get("fail_reason", "failed")
+            reason = read_record(t).fail_reason
+            reasons[key] = "failed" if reason is None else reason
     return reasons
 
 
@@ -488,8 +500,8 @@ class _ReseedObjective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         attrs = trial.user_attrs
-        number = attrs.get("source_trial")
-        if attrs.get("source_study") != self.spec.study.name or number not in self.params:
+        number = attrs.get(SOURCE_TRIAL_ATTR)
+        if attrs.get(SOURCE_STUDY_ATTR) != self.spec.study.name or number not in self.params:
             # Only when something else asked this study for a trial, or the source trial is
             # gone: fail it, rather than train a config nobody chose.
             raise TrialFailed(f"not an enqueued re-run of study {self.spec.study.name!r}")
@@ -499,5 +511,5 @@ class _ReseedObjective:
             self.objectives[number] = Objective(
                 run_spec(own, self.params[number]), self.cache, self.progress
             )
-        trial.set_user_attr(TRIAL_SPEC_ATTR, self.spec_ids[number])
+        write_record(trial, TrialRecord(spec_id=self.spec_ids[number]))
         return self.objectives[number](trial)

@@ -33,6 +33,7 @@ from hpsearch.errors import TrialFailed
 from hpsearch.search.interrupts import SignalGuard
 from hpsearch.search.liveness import BEAT_ATTR, Liveness, retry_of
 from hpsearch.search.progress import Wait
+from hpsearch.search.record import TrialRecord, read_record, write_record
 
 # Trials that use up the budget. Failed trials do not: they are retried work, not results.
 BUDGET_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -160,17 +161,23 @@ def _run_one(
     stop: BaseException | None = None
     value: float | None = None
     state, reason = TrialState.COMPLETE, ""
-    origin = retry_of(study._storage.get_trial(trial._trial_id))
+    claimed = study._storage.get_trial(trial._trial_id)
+    origin = retry_of(claimed)
     if origin is not None:
         # A re-run of a stale trial starts with that trial's user attrs (Optuna copies
         # them); say whose re-run it is and drop the dead run's measurements and its
         # failure, which are not this trial's (a COMPLETE trial showed "no heartbeat").
-        copied = trial.user_attrs
-        trial.set_user_attr("retry_of", origin)
-        trial.set_user_attr("retry_reason", copied.get("fail_reason", ""))
-        trial.set_user_attr("fail_reason", "")
-        trial.set_user_attr("evals", [])
-        trial.set_user_attr("epochs_done", 0)
+        copied = read_record(claimed)
+        write_record(
+            trial,
+            TrialRecord(
+                retry_of=origin,
+                retry_reason=copied.fail_reason or "",
+                fail_reason="",
+                evals=(),
+                epochs_done=0.0,
+            ),
+        )
     try:
         if liveness is None:
             value = objective(trial)
@@ -190,7 +197,7 @@ def _run_one(
     with guard.shielded():
         try:
             if state == TrialState.FAIL:
-                trial.set_user_attr("fail_reason", reason)
+                write_record(trial, TrialRecord(fail_reason=reason))
         except UpdateFinishedTrialError:
             pass  # already failed as stale; the check below says so
         frozen = study.tell(trial, value, state=state, skip_if_finished=True)

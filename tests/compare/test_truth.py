@@ -45,7 +45,7 @@ from hpsearch.search.storage import open_storage
 from hpsearch.search.study import prepare_study
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.suggest import suggest
-from tests.conftest import QuoraStudies
+from tests.studies import QuoraStudies
 
 LR = FloatDistribution(5e-5, 5e-4, log=True)  # the test studies' space (TEST_STUDY)
 SEED = IntDistribution(0, 2**31 - 1)
