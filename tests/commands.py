@@ -67,3 +67,13 @@ def run_study_file(
     assert f"{n_trials}/{n_trials} trials finished" in done.stdout
     spec = load_spec(study_file, overrides)
     return overrides, optuna.load_study(study_name=spec.study.name, storage=spec.study.storage)
+
+
+def one_line(err: str, *, wrapped: bool = False) -> str:
+    """The one line a refused command printed on stderr (``error: ...``), no traceback.
+    ``wrapped``: rich may have folded it over lines (a long path): joined again."""
+    assert err.startswith("error: ") and "Traceback" not in err, err
+    if wrapped:
+        return " ".join(err.split())
+    assert err.strip().count("\n") == 0, err
+    return err.strip()

@@ -1,15 +1,21 @@
-"""A stand-in for the objective of the re-runs: it suggests as hpsearch's does and trains
+"""Stand-ins for the objective of the re-runs: they suggest as hpsearch's does and train
 nothing, so that the seed and the config decide every number and what ran, with which
-seed, is visible. The ``fake_objective`` fixture (``conftest.py``) puts it in place."""
+seed, is visible. :class:`FakeObjective` (the ``fake_objective`` fixture, ``conftest.py``)
+records a fixed run of two evaluations; :class:`StandIn` (the ``stand_in`` fixture,
+``tests/compare/conftest.py``) follows the settings it is given (epochs, optimizer) and can
+answer one class, diverge, resolve another precision or be interrupted."""
 
 from __future__ import annotations
 
+import signal
 from typing import ClassVar
 
 import optuna
 
+from hpsearch.search.interrupts import Interrupted
 from hpsearch.search.objective import TrialFailed
 from hpsearch.spec.suggest import suggest
+from tests.trials import ONE_CLASS_F1
 
 
 class FakeObjective:
@@ -58,3 +64,55 @@ class FakeObjective:
 class NoData:
     def encoded_tasks(self, spec):  # the stand-in trains nothing: no data to load
         return None
+
+
+class StandIn:
+    """Trains nothing. Evaluates twice an epoch, 8 steps an epoch: F1 = 0.5 + 100 × lr +
+    seed / 100 (+ 0.02 for M-FAC) at the last evaluation, 0.01 less at each earlier one.
+    ``one_class_first``: optimizer kinds whose first evaluation answers one class (F1 0.63,
+    MCC 0); ``diverged``: seeds whose run is flagged so; ``precision``: seed → the precision
+    "auto" resolved to (fp32 otherwise); ``stop_at``: the call that is interrupted."""
+
+    calls: ClassVar[list[dict]] = []
+    one_class_first: ClassVar[set[str]] = set()
+    diverged: ClassVar[set[int]] = set()
+    precision: ClassVar[dict[int, str]] = {}
+    stop_at: ClassVar[int | None] = None
+
+    def __init__(self, spec, cache, progress=None):
+        self.spec = spec
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        if StandIn.stop_at is not None and len(StandIn.calls) == StandIn.stop_at:
+            raise Interrupted(signal.SIGINT)  # as the guard raises it on Ctrl-C
+        (seed,) = suggest(trial, self.spec).values()
+        kind, lr, epochs = self.spec.optimizer.kind, self.spec.train.lr, self.spec.train.epochs
+        StandIn.calls.append({"kind": kind, "lr": lr, "seed": seed, "epochs": epochs})
+        f1 = 0.5 + 100 * lr + seed / 100 + (0.02 if kind == "mfac" else 0.0)
+        n = 2 * epochs
+        evals = [
+            {
+                "index": i,
+                "step": 4 * (i + 1),
+                "train_seconds": 0.1 * 4 * (i + 1),
+                "metrics": {"f1": f1 - 0.01 * (n - 1 - i), "mcc": 0.3},
+            }
+            for i in range(n)
+        ]
+        if kind in StandIn.one_class_first:
+            evals[0]["metrics"] = {"f1": ONE_CLASS_F1, "mcc": 0.0}
+        attrs = {
+            "metrics": {"f1": f1, "mcc": 0.3, "loss": 1 - f1},
+            "evals": evals,
+            "steps": 4 * n,
+            "train_seconds": 0.4 * n,
+            "seconds_per_step": 0.1,
+            "device": "cpu",
+            "precision": StandIn.precision.get(seed, "fp32"),
+            "threads": 2,
+        }
+        if seed in StandIn.diverged:
+            attrs["diverged"] = "diverged: validation loss 70.1 at the last evaluation"
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return f1

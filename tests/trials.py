@@ -1,8 +1,11 @@
 """Studies with made-up finished trials, added directly without training, for the tests of
-``compare``, ``report`` and the re-runs; and what a refused command must leave as it was."""
+``compare``, ``report`` and the re-runs (:func:`add_trials`; :func:`tuned`, as ``run``
+leaves a study: its spec and each trial's settings stored); reading what they wrote; and
+what a refused command must leave as it was."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import optuna
@@ -10,6 +13,10 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from hpsearch.compare.arms import plan_comparison, source
+from hpsearch.compare.model import CompareReport
+from hpsearch.search.reseed import reseed_name
+from hpsearch.search.storage import open_storage
+from hpsearch.search.study import prepare_study
 from hpsearch.spec.load import load_spec
 
 LR = FloatDistribution(5e-5, 5e-3, log=True)
@@ -66,3 +73,48 @@ def assert_nothing_written(folder: Path, dbs_before: set[Path] | None = None) ->
     for db in folder.glob("*.db"):
         names = optuna.get_all_study_names(f"sqlite:///{db}")
         assert not any(n.endswith("-reseed") for n in names), names
+
+
+# The test studies' lr space (tests.studies.TEST_STUDY); the seed of a re-run
+TEST_LR = FloatDistribution(5e-5, 5e-4, log=True)
+ONE_CLASS_F1 = 0.63  # F1 of answering "duplicate" for every Quora pair (MCC 0)
+
+
+def tuned(
+    path: Path,
+    values: list[float],
+    *,
+    overrides: tuple[str, ...] = (),
+    attrs: dict | None = None,
+    one_class: tuple[int, ...] = (),
+) -> optuna.Study:
+    """The study of ``path`` created as ``run`` creates it (its spec and settings stored),
+    with complete trials of lr 1e-4 × (i + 1) and ``values``, each recording the settings it
+    ran under; ``attrs``: more user attrs of every trial; the trials in ``one_class`` have an
+    evaluation that answered one class."""
+    spec = load_spec(path, list(overrides))
+    prepared = prepare_study(spec, open_storage(spec.study.storage))
+    for i, value in enumerate(values):
+        evals = [{"index": 0, "step": 8, "metrics": {"f1": value, "mcc": 0.2}}]
+        if i in one_class:
+            evals.insert(0, {"index": 0, "step": 4, "metrics": {"f1": ONE_CLASS_F1, "mcc": 0.0}})
+        user_attrs = {"spec_id": prepared.spec_id, "evals": evals, **(attrs or {})}
+        prepared.study.add_trial(
+            create_trial(
+                params={"train.lr": 1e-4 * (i + 1)},
+                distributions={"train.lr": TEST_LR},
+                value=value,
+                user_attrs=user_attrs,
+            )
+        )
+    return prepared.study
+
+
+def comparison_of(folder: Path):
+    return CompareReport.from_dict(json.loads((folder / "compare.json").read_text())).comparison
+
+
+def reruns(path: Path) -> list[optuna.trial.FrozenTrial]:
+    spec = load_spec(path)
+    name = reseed_name(spec.study.name)
+    return optuna.load_study(study_name=name, storage=spec.study.storage).trials

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from hpsearch.search.progress import Wait
+from tests.commands import one_line
 
 
 def test_the_wait_is_printed_once_on_a_console_that_is_not_a_terminal():
@@ -24,12 +25,6 @@ def test_the_wait_is_printed_once_on_a_console_that_is_not_a_terminal():
     lines = out.getvalue().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("waiting for trial 3 running elsewhere to finish (by ")
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err and err.startswith("error: "), err
-    assert err.strip().count("\n") == 0, err
-    return err.strip()
 
 
 def test_a_binary_study_file_is_one_line(tmp_path, cli):

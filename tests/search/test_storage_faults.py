@@ -3,7 +3,6 @@ creating one SQLite file, a folder that cannot be written, a URL that names no s
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -18,6 +17,7 @@ from optuna.trial import TrialState
 
 from hpsearch.search import storage as storage_module
 from hpsearch.search.storage import StorageError, open_storage
+from tests.folders import read_only_folder
 
 
 def finished_study(url: str, n: int = 3) -> optuna.Study:
@@ -288,26 +288,6 @@ def test_reading_a_sqlite_file_a_run_is_still_creating_writes_nothing(tmp_path, 
     assert path.read_bytes() == before
     finished_study(f"sqlite:///{path}", n=1)  # the run completes the schema
     assert open_storage(f"sqlite:///{path}", write=False).get_all_studies()
-
-
-@contextlib.contextmanager
-def read_only_folder(folder: Path):
-    """Make ``folder`` read-only for this process: chmod, or for root (whom modes do not
-    stop) the immutable attribute."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        try:
-            yield
-        finally:
-            folder.chmod(0o755)
-        return
-    chattr = shutil.which("chattr")
-    if chattr is None or subprocess.run([chattr, "+i", str(folder)]).returncode != 0:
-        pytest.skip("cannot make a folder read-only for root here (chattr +i)")
-    try:
-        yield
-    finally:
-        subprocess.run([chattr, "-i", str(folder)], check=True)
 
 
 def test_the_leaderboard_reads_a_database_in_a_read_only_folder(tmp_path, quora_study, cli):
