@@ -58,7 +58,7 @@ def test_a_compare_json_that_is_a_folder_is_one_line(pair, stand_in, cli, tmp_pa
 
 
 def test_report_reads_a_read_only_storage_when_nothing_needs_running(
-    quora_study, stand_in, cli, tmp_path, read_only
+    quora_study, stand_in, cli, tmp_path
 ):
     store = tmp_path / "archive"
     store.mkdir()
