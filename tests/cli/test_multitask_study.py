@@ -15,6 +15,9 @@ from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 from tests.commands import run_study_file
 
+# Every test reads the module's study: three trials trained through the command line (~13 s).
+pytestmark = pytest.mark.slow
+
 STUDY = Path(__file__).resolve().parents[2] / "studies" / "multitask.toml"
 N_TRIALS = 3
 SHRINK = [

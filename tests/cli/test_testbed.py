@@ -14,6 +14,9 @@ from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 from tests.commands import run_study_file
 
+# Every test reads the module's study: five trials trained through the command line (~15 s).
+pytestmark = pytest.mark.slow
+
 STUDY = Path(__file__).resolve().parents[2] / "studies" / "sst2-testbed.toml"
 # The first five enqueued trials: full finetuning, frozen encoder, adapters, LoRA, ULMFiT.
 N_TRIALS = 5

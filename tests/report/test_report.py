@@ -75,6 +75,7 @@ def assert_picture(path: Path) -> None:
     assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 10  # more than a flat fill
 
 
+@pytest.mark.slow
 def test_report_reruns_the_best_configs_then_resumes_without_new_trials(studies, cli):
     mfac, adam = studies["mfac"], studies["adam"]
     code, out, err = run_cli(cli, "report", str(mfac), "--seeds", "3", "--top", "1")
@@ -205,6 +206,7 @@ def check_csv(text: str, report: dict) -> None:
         assert json.loads(row["params"]) == config["params"]
 
 
+@pytest.mark.slow
 def test_more_seeds_later_runs_only_the_missing_ones(studies, cli):
     """--seeds 4 after --seeds 3 shares the companion study and adds one seed per config."""
     mfac, adam = studies["mfac"], studies["adam"]

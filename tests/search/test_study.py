@@ -24,6 +24,7 @@ def optuna_cli() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_quora_study_resumes_to_the_new_budget(quora_study, cli_process, tmp_path):
     """Acceptance: 4 trials of 1 epoch on 1,000 pairs, then --n-trials 6 adds exactly 2."""
     path = quora_study(name="quora-acceptance", n_trials=4, train=1000, eval=500)
@@ -75,6 +76,7 @@ def test_a_rerun_at_the_budget_runs_nothing(quora_study):
     assert summary.ran == 0 and summary.finished == 1
 
 
+@pytest.mark.slow
 def test_median_pruner_prunes_a_bad_learning_rate(tmp_path):
     """Good and bad learning rates side by side: the bad trials are pruned early.
 

@@ -302,6 +302,7 @@ class CountForwards:
         monkeypatch.setattr(trainer_module, "build_multitask_model", build_and_count)
 
 
+@pytest.mark.slow
 def test_joint_training_pcgrad_bf16_then_a_per_task_ensemble(cs224n, cache, monkeypatch):
     """Through the Optuna objective: each step takes a batch of sst, quora and sts in turn,
     an epoch is as long as the largest task (48 Quora pairs = 3 batches of 16; 32 SST
@@ -356,6 +357,7 @@ def test_joint_training_pcgrad_bf16_then_a_per_task_ensemble(cs224n, cache, monk
         )
 
 
+@pytest.mark.slow
 def test_pcgrad_and_summed_loss_see_the_same_batches(cs224n, cache):
     """Same seed: the same first batches and the same first loss; the combined gradients
     differ, so the second step's loss does too."""

@@ -193,6 +193,7 @@ def test_auto_precision_on_cpu_is_bf16_only_where_the_cpu_multiplies_bf16(monkey
     ]
 
 
+@pytest.mark.slow
 def test_regression_head_learns(cs224n, cache):
     spec = parse_spec(
         {
