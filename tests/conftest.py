@@ -3,8 +3,9 @@ study files, studies with made-up trials, the stand-in objective of the re-runs,
 ways tests run the ``hpsearch`` command.
 
 What tests import lives in plain modules beside this one: ``studies.py`` (the Quora study
-files and specs), ``trials.py`` (made-up trials, the comparison's plan), ``fakes.py`` (the
-stand-in objective), ``commands.py`` (the command in a process of its own).
+files and specs), ``trials.py`` (made-up trials, the comparison's plan, reading what it
+wrote), ``fakes.py`` (the stand-in objectives), ``commands.py`` (the command in a process
+of its own, its one-line errors), ``folders.py`` (a read-only folder).
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-# scripts/stress_faults.py imports quora_raw, toml_text and trials_of from here; tests import
-# them from tests.studies.
-from tests.studies import CS224N, QuoraStudies, quora_raw, toml_text, trials_of  # noqa: F401
+from tests.studies import CS224N, QuoraStudies
 
 if TYPE_CHECKING:
     from tests.commands import CliProcess
