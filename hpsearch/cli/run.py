@@ -129,20 +129,26 @@ def run(
         _print_interrupted(spec, storage, n_trials, stop)
         raise typer.Exit(stop.exit_code) from None
     _print_summary(spec, storage, summary, n_trials)
-    _print_next(study_file, storage, summary)
+    _print_next(study_file, storage, overrides or [], summary)
     if summary.stopped_on_failures:
         raise typer.Exit(1)
 
 
-def _print_next(study_file: Path, storage: str | None, summary: RunSummary) -> None:
-    """Where the study is, and the commands that read it next."""
+def _print_next(
+    study_file: Path, storage: str | None, overrides: list[str], summary: RunSummary
+) -> None:
+    """Where the study is, and the commands that read it next, with the same ``--set``
+    overrides (another study name, say) and storage."""
+    import shlex
+
     from hpsearch.search.storage import display_url
 
-    flag = note = ""
+    note = ""
+    flag = "".join(f" --set {shlex.quote(item)}" for item in overrides)
     if storage:  # the same storage for the next commands; a password is never printed
         shown = display_url(storage)
         if shown == storage:
-            flag = f" --storage {storage}"
+            flag += f" --storage {shlex.quote(storage)}"
         else:
             note = " (with the same --storage; its password is not shown)"
     if summary.finished < summary.budget:

@@ -107,7 +107,7 @@ def test_the_end_of_a_run_says_what_to_run_next(capsys):
     from hpsearch.cli.run import _print_next
 
     done = SimpleNamespace(finished=8, budget=8)
-    _print_next(Path("studies/quickstart.toml"), None, done)
+    _print_next(Path("studies/quickstart.toml"), None, [], done)
     assert capsys.readouterr().out.split() == [
         "next:",
         "`hpsearch",
@@ -131,11 +131,18 @@ def test_the_end_of_a_run_says_what_to_run_next(capsys):
         "report",
     ]
     _print_next(
-        Path("q.toml"), "postgresql://me:secret@db/hp", SimpleNamespace(finished=3, budget=8)
+        Path("q.toml"), "postgresql://me:secret@db/hp", [], SimpleNamespace(finished=3, budget=8)
     )
     out = capsys.readouterr().out
     assert "next: `hpsearch run q.toml` runs the rest of the budget" in out
     assert "secret" not in out and "same --storage" in out
+    # The next commands carry the run's --set overrides: another study name reads that study.
+    _print_next(Path("q.toml"), "sqlite:///my db.db", ["study.name=q fp32"], done)
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "`hpsearch leaderboard q.toml --set 'study.name=q fp32' --storage 'sqlite:///my db.db'`"
+        in out
+    )
 
 
 def test_compare_says_its_re_runs_cost_where_they_are_and_what_to_read(quora_study, tmp_path, cli):
