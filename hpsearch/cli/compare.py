@@ -94,9 +94,12 @@ def compare(
         raise CompareError(f"--name must be a plain folder name, but got {name!r}")
     plan = plan_comparison(sources, baseline=baseline, budget=budget)  # every check first
     if len(plan.arms) < 2:
+        # A study that searches optimizer.kind whose other kinds were left out says why.
+        left_out = [n for n in plan.notes if n.startswith("left out of the comparison")]
+        why = f" ({'; '.join(left_out)})" if left_out else ""
         raise CompareError(
-            f"{sources[0].file} is one arm ({plan.arms[0].name}); compare needs two: give "
-            "another study file, or one whose space searches optimizer.kind"
+            f"{sources[0].file} is one arm ({plan.arms[0].name}){why}; compare needs two: "
+            "give another study file, or one whose space searches optimizer.kind"
         )
     plan = checked(plan, allow_drift=allow_drift)
     given = name

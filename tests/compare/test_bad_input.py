@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.commands import one_line
-from tests.trials import assert_nothing_written
+from tests.trials import add_trials, assert_nothing_written
 
 
 @pytest.mark.parametrize(
@@ -59,4 +59,20 @@ def test_one_arm_is_not_a_comparison(arms, tmp_path, cli):
     adam = arms("adam", "adamw", [0.5, 0.6])
     code, _, err = cli("compare", str(adam))
     assert code == 1 and "compare needs two" in one_line(err, wrapped=True)
+    assert_nothing_written(tmp_path)
+
+
+def test_a_study_whose_other_kinds_were_left_out_says_why(quora_study, tmp_path, cli):
+    """The quickstart after its 8 trials (AdamW tried once): not "one arm" alone, but why
+    the AdamW arm was left out and how to give it trials."""
+    path = quora_study("mixed", set=["space.optimizer.kind={ choices = ['adamw', 'mfac'] }"])
+    trials = [("complete", 0.5, {"optimizer.kind": "adamw", "train.lr": 1e-4})]
+    trials += [
+        ("complete", 0.6 + i / 100, {"optimizer.kind": "mfac", "train.lr": 1e-3}) for i in (0, 1)
+    ]
+    add_trials(path, trials)
+    code, _, err = cli("compare", str(path))
+    line = one_line(err, wrapped=True)
+    assert code == 1 and "is one arm (M-FAC) (left out of the comparison: the AdamW trials" in line
+    assert "have 1 finished trial" in line and "compare needs two" in line
     assert_nothing_written(tmp_path)
