@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import optuna
-
     from hpsearch.spec import Spec
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
@@ -102,20 +100,3 @@ def quora_study_file(folder: Path, name: str, kind: str = "adamw") -> tuple[Path
 def set_args(overrides: Iterable[str]) -> list[str]:
     """``--set`` arguments of the command line for ``overrides``."""
     return [arg for item in overrides for arg in ("--set", item)]
-
-
-def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    """The trials of study ``name`` in ``url``, read on connections closed before returning:
-    a script that polls a running study opens the storage many times, and connections left
-    open would pile up (and, on SQLite, could keep a stale WAL index)."""
-    import optuna
-
-    from hpsearch.search import open_storage
-
-    storage = open_storage(url, write=False)
-    try:
-        return optuna.load_study(study_name=name, storage=storage).trials
-    finally:
-        engine = getattr(storage, "engine", None)
-        if engine is not None:
-            engine.dispose()

@@ -37,9 +37,11 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
-from quora_studies import TINY, quora_study_file, set_args, trials_of
+from quora_studies import TINY, quora_study_file, set_args
 from rich.console import Console
 from rich.table import Table
+
+from hpsearch.search import read_trials
 
 # 256 pairs (8 steps) a trial, no pruning.
 SCENARIO = ('study.pruner={ name = "none" }', "task.max_train_samples=256")
@@ -134,7 +136,7 @@ def running_with_evals(url: str, name: str, complete: int = 0) -> Callable[[], b
     """Ready once ``complete`` trials are COMPLETE and a running one has an evaluation."""
 
     def ready() -> bool:
-        trials = trials_of(url, name)
+        trials = read_trials(url, name)
         done = sum(t.state == TrialState.COMPLETE for t in trials)
         running = any(t.state == TrialState.RUNNING and t.user_attrs.get("evals") for t in trials)
         return done >= complete and running
@@ -153,7 +155,7 @@ def kill_run(folder: Path, run: Runner) -> None:
     again = run("run", *study_args)
     if again is not None and "waiting for" not in again.stderr:
         run.row.notes.append("the rerun waited without saying so")
-    trials = count(run.row, trials_of(url, "kill-run"), budget)
+    trials = count(run.row, read_trials(url, "kill-run"), budget)
     stale = [
         t
         for t in trials
@@ -175,7 +177,7 @@ def kill_report(folder: Path, run: Runner) -> None:
     if not run.kill_when(proc, running_with_evals(url, "kill-report-reseed")):
         run.row.notes.append("never caught a re-run running")
     run(*report)
-    trials = trials_of(url, "kill-report-reseed")
+    trials = read_trials(url, "kill-report-reseed")
     run.row.expected = seeds
     run.row.finished = sum(t.state == TrialState.COMPLETE for t in trials)
     keys = Counter(
@@ -204,7 +206,7 @@ def torn_journal(folder: Path, run: Runner) -> None:
     if board is not None and board.returncode != 0:
         run.row.notes.append("leaderboard failed on the torn journal")
     run("run", *study_args)
-    count(run.row, trials_of(url, "torn-journal"), budget)
+    count(run.row, read_trials(url, "torn-journal"), budget)
     aside = log.with_name(log.name + ".torn")
     run.row.notes.append(f"torn line set aside: {aside.is_file()}")
 
@@ -221,7 +223,7 @@ def first_runs(folder: Path, run: Runner, tries: int = 3) -> None:
         if failed:
             run.row.notes.append(f"try {i}: {len(failed)} of 2 runs failed")
         with contextlib.suppress(KeyError):
-            trials = trials_of(url, name)
+            trials = read_trials(url, name)
             run.row.finished += sum(t.state in FINISHED for t in trials)
             run.row.duplicates += duplicates(trials)
 

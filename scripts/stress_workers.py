@@ -26,9 +26,11 @@ from pathlib import Path
 
 from optuna.trial import TrialState
 from postgres_server import find_bindir, postgres_server
-from quora_studies import TINY, quora_study_file, set_args, trials_of
+from quora_studies import TINY, quora_study_file, set_args
 from rich.console import Console
 from rich.table import Table
+
+from hpsearch.search import read_trials
 
 PRUNER = 'study.pruner={ name = "median", n_startup_trials = 4 }'
 
@@ -47,7 +49,7 @@ def hpsearch(*args: str) -> subprocess.CompletedProcess:
 
 
 def check(url: str, name: str, budget: int, logs: Path | None, seconds: float) -> dict:
-    trials = trials_of(url, name)
+    trials = read_trials(url, name)
     states = [t.state for t in trials]
     numbers = [t.number for t in trials]
     log_text = "".join(p.read_text() for p in logs.glob("*.log")) if logs else ""
@@ -87,7 +89,7 @@ def kill_scenario(folder: Path, budget: int) -> dict:
     while victim is None and proc.poll() is None:
         time.sleep(0.3)
         with contextlib.suppress(Exception):  # not created yet, or busy
-            trials = trials_of(url, path.stem)
+            trials = read_trials(url, path.stem)
             running = [t for t in trials if t.state == TrialState.RUNNING]
             some_complete = any(t.state == TrialState.COMPLETE for t in trials)
             if some_complete and running and running[0].user_attrs.get("evals"):
@@ -95,11 +97,11 @@ def kill_scenario(folder: Path, budget: int) -> dict:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     completed_before = {
-        t.number: t.value for t in trials_of(url, path.stem) if t.state == TrialState.COMPLETE
+        t.number: t.value for t in read_trials(url, path.stem) if t.state == TrialState.COMPLETE
     }
     again = hpsearch("run", str(path), "--storage", url, *shrink)
     row = check(url, path.stem, budget, None, time.monotonic() - start)
-    trials = {t.number: t for t in trials_of(url, path.stem)}
+    trials = {t.number: t for t in read_trials(url, path.stem)}
     retried = [t for t in trials.values() if t.user_attrs.get("retry_of") == victim.number]
     kept = all(trials[n].value == v for n, v in completed_before.items())
     row["ok"] = (

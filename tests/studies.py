@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import optuna
 import tomllib
 
 if TYPE_CHECKING:
@@ -186,18 +185,3 @@ def write_study(folder: Path, name: str, kind: str, baseline: str = "") -> Path:
 
 
 # ---- reading a study's trials ----------------------------------------------------------------
-
-
-def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    """The trials of study ``name`` in ``url``, read on connections closed before returning:
-    a test or script that polls a running study opens the storage many times, and connections
-    left open would pile up (and, on SQLite, could keep a stale WAL index)."""
-    from hpsearch.search.storage import open_storage
-
-    storage = open_storage(url, write=False)
-    try:
-        return optuna.load_study(study_name=name, storage=storage).trials
-    finally:
-        engine = getattr(storage, "engine", None)
-        if engine is not None:
-            engine.dispose()

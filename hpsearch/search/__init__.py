@@ -38,6 +38,7 @@ __getattr__, __all__ = lazy_exports(
         "storage": (
             "StorageError",
             "open_storage",
+            "read_trials",
         ),
         "leaderboard": (
             "leaderboard_rows",

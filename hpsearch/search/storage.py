@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.storages import RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+from optuna.trial import FrozenTrial
 
 from hpsearch.errors import HpsearchError
 
@@ -173,6 +174,19 @@ def open_storage(url: str, *, write: bool = True) -> optuna.storages.BaseStorage
         raise
     except Exception as e:  # SQLAlchemy, driver and OS errors of many kinds
         raise StorageError(f"cannot open storage {shown}: {one_line(e)}") from e
+
+
+def read_trials(url: str, name: str) -> list[FrozenTrial]:
+    """The trials of study ``name`` at ``url``, read on connections closed before returning:
+    a command or script that polls a running study opens the storage many times, and
+    connections left open would pile up (and, on SQLite, could keep a stale WAL index)."""
+    storage = open_storage(url, write=False)
+    try:
+        return optuna.load_study(study_name=name, storage=storage).trials
+    finally:
+        engine = getattr(storage, "engine", None)
+        if engine is not None:
+            engine.dispose()
 
 
 def one_line(error: BaseException) -> str:

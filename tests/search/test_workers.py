@@ -21,9 +21,8 @@ from hpsearch.search.interrupts import SignalGuard
 from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.objective import Objective
 from hpsearch.search.runner import claims_place, give_back, run_trials
-from hpsearch.search.storage import open_storage
+from hpsearch.search.storage import open_storage, read_trials
 from scripts.postgres_server import find_bindir, postgres_server
-from tests.studies import trials_of
 
 # Small enough that a trial takes a second or two; several processes share 2 cores.
 TINY = [
@@ -68,7 +67,7 @@ def test_four_workers_run_exactly_the_budget(kind, quora_study, cli_process, tmp
     done = cli_process("run", str(path), "--storage", url, "--workers", "4", *TINY)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "12/12 trials finished" in done.stdout
-    assert_exactly(trials_of(url, f"w-{kind}"), 12)
+    assert_exactly(read_trials(url, f"w-{kind}"), 12)
     assert_clean_logs(tmp_path / "results" / f"w-{kind}" / "workers")
 
 
@@ -93,7 +92,7 @@ def test_three_workers_on_postgresql(postgres_url, quora_study, cli_process, tmp
     done = cli_process("run", str(path), "--storage", postgres_url, "--workers", "3", *TINY)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "9/9 trials finished" in done.stdout
-    assert_exactly(trials_of(postgres_url, "w-postgres"), 9)
+    assert_exactly(read_trials(postgres_url, "w-postgres"), 9)
     assert_clean_logs(tmp_path / "results" / "w-postgres" / "workers")
 
 
@@ -107,7 +106,7 @@ def wait_for_trials(url: str, name: str, proc: subprocess.Popen, *, complete: in
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
         try:
-            trials = trials_of(url, name)
+            trials = read_trials(url, name)
         except Exception:  # not created yet
             continue
         done = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -129,13 +128,13 @@ def test_a_killed_worker_s_trial_is_failed_and_run_again(quora_study, cli_proces
     wait_for_trials(url, "killed", proc, complete=1)
     proc.kill()
     proc.wait()
-    before = {t.number: t for t in trials_of(url, "killed")}
+    before = {t.number: t for t in read_trials(url, "killed")}
     victim = next(t for t in before.values() if t.state == TrialState.RUNNING)
     completed = {n: t.value for n, t in before.items() if t.state == TrialState.COMPLETE}
 
     again = cli_process("run", str(path), "--storage", url, *TINY)
     assert again.returncode == 0, again.stderr
-    trials = {t.number: t for t in trials_of(url, "killed")}
+    trials = {t.number: t for t in read_trials(url, "killed")}
     assert trials[victim.number].state == TrialState.FAIL
     assert "no heartbeat" in trials[victim.number].user_attrs["fail_reason"]
     retries = [t for t in trials.values() if t.user_attrs.get("retry_of") == victim.number]
@@ -162,7 +161,7 @@ def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, cli_pro
         "\n", " "
     )
     assert "Traceback" not in err
-    stopped, queued = trials_of(url, "termed")
+    stopped, queued = read_trials(url, "termed")
     assert stopped.state == TrialState.FAIL and queued.state == TrialState.WAITING
     assert stopped.user_attrs["fail_reason"] == "interrupted by SIGTERM"
     assert stopped.user_attrs["evals"]  # what it had measured is kept
@@ -171,7 +170,7 @@ def test_sigterm_fails_the_running_trial_and_exits_non_zero(quora_study, cli_pro
     # study's baseline, was lost before, in the testbed case study), then the budget's rest.
     again = cli_process("run", str(path), "--storage", url, *TINY)
     assert again.returncode == 0, again.stderr
-    first, retry, last = trials_of(url, "termed")
+    first, retry, last = read_trials(url, "termed")
     assert [t.state for t in (first, retry, last)] == [TrialState.FAIL, *[TrialState.COMPLETE] * 2]
     assert retry.params == stopped.params and retry.user_attrs["retry_of"] == stopped.number
     assert retry.user_attrs["retry_reason"] == "interrupted by SIGTERM"
