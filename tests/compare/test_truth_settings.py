@@ -13,7 +13,6 @@ from optuna.trial import create_trial
 
 from hpsearch.compare.arms import plan_comparison, source
 from hpsearch.compare.comparison import build_comparison
-from hpsearch.compare.model import RunCost
 from hpsearch.compare.settings import checked
 from hpsearch.search.drift import (
     SpecDriftError,
@@ -27,7 +26,6 @@ from hpsearch.search.storage import open_storage
 from hpsearch.search.study import prepare_study
 from hpsearch.spec.load import load_spec
 from tests.commands import one_line
-from tests.fakes import NoData
 from tests.trials import comparison_of
 
 SEED = IntDistribution(0, 2**31 - 1)
@@ -167,58 +165,6 @@ def test_seeds_of_mixed_precision_are_flagged(pair, stand_in, cli, tmp_path):
         "(seeds 0, 1: cpu, fp32, 2 threads; seed 2: cpu, bf16, 2 threads;" in text
     )
     assert "cpu, bf16, 2 threads (mixed)" in text and "its mean ± std mixes them" in out
-
-
-def test_the_objective_records_the_thread_count_beside_the_seconds(quora_study, monkeypatch):
-    import torch
-
-    from hpsearch.search.interrupts import SignalGuard
-    from hpsearch.search.objective import Objective
-    from hpsearch.search.runner import run_trials
-    from hpsearch.train.trainer import EvalRecord, PeakMemory, TrainResult
-
-    best = EvalRecord(
-        index=0,
-        epoch=1.0,
-        step=8,
-        metrics={"f1": 0.5, "loss": 0.6},
-        train_loss=0.6,
-        samples_per_s=1.0,
-        elapsed=1.0,
-        train_seconds=1.0,
-        trainable_params=1,
-    )
-
-    def train(spec, data, *, on_eval=None, on_step=None):
-        on_eval(best)
-        return TrainResult(
-            best=best,
-            evals=[best],
-            num_params=10,
-            trainable_params=10,
-            unfrozen_at={},
-            steps=8,
-            samples_per_s=1.0,
-            seconds_per_step=0.1,
-            train_seconds=0.8,
-            wall_time=1.0,
-            device="cpu",
-            precision="fp32",
-            optimizer_state_bytes=0,
-            peak_memory=PeakMemory(None, "not measured"),
-        )
-
-    monkeypatch.setattr("hpsearch.search.objective.train", train)
-    monkeypatch.setattr("hpsearch.search.objective.divergence", lambda evals, data: None)
-    spec = quora_study.spec(name="threads")
-    study = optuna.create_study(direction="maximize")
-    run_trials(study, Objective(spec, NoData()), budget=1, guard=SignalGuard())
-    (trial,) = study.trials
-    assert trial.user_attrs["threads"] == torch.get_num_threads()
-    from hpsearch.search.record import seed_run
-
-    assert seed_run(trial, 0, "f1").cost.threads == torch.get_num_threads()
-    assert RunCost(8, 0.8, 0.1, 1.0, 1.0, 0, None, "x", "cpu", "fp32", 2).threads == 2
 
 
 def test_settings_attr_is_what_the_rerun_records(pair, stand_in):

@@ -17,6 +17,7 @@ from hpsearch.search.interrupts import SignalGuard
 from hpsearch.search.liveness import BEAT_ATTR, Heartbeat, Liveness
 from hpsearch.search.objective import Objective
 from hpsearch.search.progress import Wait
+from hpsearch.search.record import seed_run
 from hpsearch.search.runner import run_trials
 from hpsearch.search.storage import open_storage
 from hpsearch.train.trainer import EvalRecord, PeakMemory, TrainResult
@@ -96,6 +97,14 @@ def test_the_final_evaluation_never_prunes(quora_study, monkeypatch):
     trial = run_one(spec, monkeypatch, [record(0, 1.0, 0.4)])
     assert trial.state == TrialState.COMPLETE and trial.value == 0.4
     assert trial.user_attrs["spec_id"] == "abc"  # the settings it ran under
+
+
+def test_the_objective_records_the_thread_count_beside_the_seconds(quora_study, monkeypatch):
+    """CPU seconds depend on torch's thread count: each trial records it with its cost."""
+    spec = quora_study.spec(name="threads", set=["train.epochs=1", "train.evals_per_epoch=1"])
+    trial = run_one(spec, monkeypatch, [record(0, 1.0, 0.5)])
+    assert trial.user_attrs["threads"] == torch.get_num_threads()
+    assert seed_run(trial, 0, "f1").cost.threads == torch.get_num_threads()
 
 
 def test_an_evaluation_before_the_last_may_prune(quora_study, monkeypatch):
