@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 # no ../shared beside it).
 CS224N = Path(os.environ.get("HPSEARCH_TEST_DATA") or REPO.parent / "shared" / "data" / "cs224n")
 QUORA = REPO / "studies" / "quora-adam.toml"
+QUICKSTART = REPO / "studies" / "quickstart.toml"
 
 
 # ---- the shipped Quora studies -------------------------------------------------------------
@@ -185,3 +186,24 @@ def write_study(folder: Path, name: str, kind: str, baseline: str = "") -> Path:
 
 
 # ---- reading a study's trials ----------------------------------------------------------------
+
+
+def finished_quickstart(folder: Path) -> Path:
+    """A copy of the quickstart's study file in ``folder``, beside its default storage
+    holding one finished trial (no training: for the commands that only read a study)."""
+    import optuna
+
+    study_file = folder / QUICKSTART.name
+    study_file.write_bytes(QUICKSTART.read_bytes())
+    study = optuna.create_study(
+        study_name="quickstart",
+        storage=f"sqlite:///{folder / 'quickstart.db'}",  # the file's default: beside it
+        direction="maximize",
+    )
+    lr = optuna.distributions.FloatDistribution(1e-4, 5e-3, log=True)
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"train.lr": 1e-3}, distributions={"train.lr": lr}, value=0.5
+        )
+    )
+    return study_file

@@ -6,6 +6,7 @@ what a refused command must leave as it was."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import optuna
@@ -18,6 +19,7 @@ from hpsearch.search.reseed import reseed_name
 from hpsearch.search.storage import open_storage
 from hpsearch.search.study import prepare_study
 from hpsearch.spec.load import load_spec
+from tests.studies import QuoraStudies
 
 LR = FloatDistribution(5e-5, 5e-3, log=True)
 KINDS = CategoricalDistribution(["adamw", "mfac"])
@@ -118,3 +120,19 @@ def reruns(path: Path) -> list[optuna.trial.FrozenTrial]:
     spec = load_spec(path)
     name = reseed_name(spec.study.name)
     return optuna.load_study(study_name=name, storage=spec.study.storage).trials
+
+
+GOLDEN = Path(__file__).parent / "compare" / "golden"  # see tests/compare/test_golden.py
+
+
+def golden_pair(quora_study: QuoraStudies) -> tuple[Path, Path, str]:
+    """The golden journal's two studies: a copy of the journal in the study files' folder,
+    ``adam.toml`` (AdamW) and ``mfac.toml`` (M-FAC, baseline adam.toml) whose re-runs there
+    have all finished; (adam, mfac, the journal's storage URL)."""
+    journal = quora_study.folder / "studies.log"
+    shutil.copy(GOLDEN / "studies.log", journal)
+    adam = quora_study("adam", set=["optimizer.kind=adamw"])
+    mfac = quora_study(
+        "mfac", set=["optimizer.kind=mfac", "optimizer.num_grads=4", "study.baseline=adam.toml"]
+    )
+    return adam, mfac, f"journal:///{journal}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,8 +17,8 @@ from rich.console import Console
 from hpsearch.cli.estimates import duration_text, estimate_line
 from hpsearch.cli.progress import RunProgress
 from hpsearch.search.estimate import Estimate, MfacBuffer
+from tests.trials import golden_pair
 
-GOLDEN = Path(__file__).parents[1] / "compare" / "golden"
 LR = {"train.lr": FloatDistribution(1e-5, 1e-2, log=True)}
 
 
@@ -148,13 +147,7 @@ def test_the_end_of_a_run_says_what_to_run_next(capsys):
 def test_compare_says_its_re_runs_cost_where_they_are_and_what_to_read(quora_study, tmp_path, cli):
     """On the golden journal every re-run has finished: the estimate says so, and the end
     names the companion studies and compare.md."""
-    journal = tmp_path / "studies.log"
-    shutil.copy(GOLDEN / "studies.log", journal)
-    url = f"journal:///{journal}"
-    adam = quora_study("adam", set=["optimizer.kind=adamw"])
-    mfac = quora_study(
-        "mfac", set=["optimizer.kind=mfac", "optimizer.num_grads=4", "study.baseline=adam.toml"]
-    )
+    adam, mfac, url = golden_pair(quora_study)
     code, out, err = cli(
         "compare", str(adam), str(mfac), "--seeds", "3", "--top", "2", "--storage", url
     )

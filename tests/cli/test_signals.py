@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
 import pytest
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals, select() on pipes")
+from tests import studies
+from tests.studies import QUICKSTART, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-QUICKSTART = REPO / "studies" / "quickstart.toml"
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals, select() on pipes")
 
 
 def _ignore_sigint() -> None:
@@ -43,24 +41,6 @@ def start_ignoring_sigint(command: list[str]) -> subprocess.Popen:
     )
 
 
-def wait_for(proc: subprocess.Popen, needle: str, timeout: float = 120) -> None:
-    """Read stderr until a line holds ``needle``; fail if the process ends or time runs out."""
-    assert proc.stderr is not None
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.5)
-        if ready:
-            line = proc.stderr.readline()
-            seen.append(line)
-            if needle in line:
-                return
-            if not line:
-                break
-        elif proc.poll() is not None:
-            break
-    raise AssertionError(f"no {needle!r} on stderr; got {''.join(seen)!r}")
-
-
 def stop(proc: subprocess.Popen, signum: int) -> tuple[str, str]:
     """Send ``signum``; the process's output once it exits (killed after 60 s: a failure)."""
     proc.send_signal(signum)
@@ -74,45 +54,29 @@ def stop(proc: subprocess.Popen, signum: int) -> tuple[str, str]:
 
 @pytest.fixture
 def finished_quickstart(tmp_path: Path) -> Path:
-    """A copy of the quickstart's study file beside a study of one finished trial (no
-    training: the views only read it)."""
-    study_file = tmp_path / QUICKSTART.name
-    shutil.copyfile(QUICKSTART, study_file)
-    study = optuna.create_study(
-        study_name="quickstart",
-        storage=f"sqlite:///{tmp_path / 'quickstart.db'}",
-        direction="maximize",
-    )
-    lr = optuna.distributions.FloatDistribution(1e-4, 5e-3, log=True)
-    study.add_trial(
-        optuna.trial.create_trial(
-            params={"train.lr": 1e-3}, distributions={"train.lr": lr}, value=0.5
-        )
-    )
-    return study_file
+    """The quickstart's study file beside a study of one finished trial."""
+    return studies.finished_quickstart(tmp_path)
 
 
 def hpsearch(*args: str) -> list[str]:
     return [sys.executable, "-m", "hpsearch", *args]
 
 
-def test_leaderboard_watch_stops_on_ctrl_c_in_a_background_job(finished_quickstart):
-    proc = start_ignoring_sigint(
-        hpsearch("leaderboard", str(finished_quickstart), "--watch", "--interval", "0.5")
-    )
+@pytest.mark.parametrize(
+    ("view", "ready"),
+    [
+        (("leaderboard", "--watch", "--interval", "0.5"), "Ctrl-C to stop"),
+        (("dashboard", "--port", "0"), "optuna-dashboard on http://127.0.0.1:"),
+    ],
+    ids=["leaderboard-watch", "dashboard"],
+)
+def test_a_view_stops_on_ctrl_c_in_a_background_job(
+    finished_quickstart, wait_for_line, view, ready
+):
+    command, *options = view
+    proc = start_ignoring_sigint(hpsearch(command, str(finished_quickstart), *options))
     try:
-        wait_for(proc, "Ctrl-C to stop")
-        _, err = stop(proc, signal.SIGINT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
-
-
-def test_dashboard_stops_on_ctrl_c_in_a_background_job(finished_quickstart):
-    proc = start_ignoring_sigint(hpsearch("dashboard", str(finished_quickstart), "--port", "0"))
-    try:
-        wait_for(proc, "optuna-dashboard on http://127.0.0.1:")
+        wait_for_line(proc, ready, 120)
         _, err = stop(proc, signal.SIGINT)
     finally:
         if proc.poll() is None:
@@ -142,7 +106,9 @@ main(json.loads(sys.argv[1]))
     [(signal.SIGTERM, "1"), (signal.SIGINT, "1"), (signal.SIGTERM, "0")],
     ids=["sigterm", "sigint-in-a-background-job", "sigterm-creating-the-study"],
 )
-def test_a_signal_while_the_data_loads_prints_the_resume_line(tmp_path, signum, workers):
+def test_a_signal_while_the_data_loads_prints_the_resume_line(
+    tmp_path, signum, workers, wait_for_line
+):
     study_file = tmp_path / QUICKSTART.name
     shutil.copyfile(QUICKSTART, study_file)
     args = ["run", str(study_file), "--n-trials", "2", "--workers", workers]
@@ -150,7 +116,7 @@ def test_a_signal_while_the_data_loads_prints_the_resume_line(tmp_path, signum, 
         [sys.executable, "-c", "import json\n" + _SLOW_DATA, json.dumps(args)]
     )
     try:
-        wait_for(proc, "loading the data now")
+        wait_for_line(proc, "loading the data now", 120)
         out, err = stop(proc, signum)
     finally:
         if proc.poll() is None:

@@ -9,13 +9,13 @@ start-up is lives in ``scripts/bench_startup.py``.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import optuna
 import pytest
+
+from tests.studies import finished_quickstart
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "studies" / "quickstart.toml"
@@ -89,20 +89,7 @@ def test_loading_a_spec_imports_no_heavy_library(tmp_path: Path) -> None:
 
 
 def test_the_leaderboard_imports_no_training_library(tmp_path: Path) -> None:
-    study_file = tmp_path / QUICKSTART.name
-    shutil.copyfile(QUICKSTART, study_file)
-    # The study file's default storage: sqlite beside it, named after the study.
-    study = optuna.create_study(
-        study_name="quickstart",
-        storage=f"sqlite:///{tmp_path / 'quickstart.db'}",
-        direction="maximize",
-    )
-    lr = optuna.distributions.FloatDistribution(1e-4, 5e-3, log=True)
-    study.add_trial(
-        optuna.trial.create_trial(
-            params={"train.lr": 1e-3}, distributions={"train.lr": lr}, value=0.5
-        )
-    )
+    study_file = finished_quickstart(tmp_path)
 
     found = imported(run_command("leaderboard", str(study_file)), HEAVY + STORAGE, tmp_path)
 

@@ -16,15 +16,14 @@ so the commands train nothing and add no trial.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 from hpsearch.search.storage import open_storage
+from tests.trials import GOLDEN, golden_pair
 
-GOLDEN = Path(__file__).parent / "golden"
 SEEDS = ("--seeds", "3", "--top", "2")
 
 
@@ -46,13 +45,7 @@ def trial_counts(url: str) -> dict[str, int]:
 
 
 def test_compare_and_report_write_the_golden_numbers(quora_study, tmp_path, cli):
-    journal = tmp_path / "studies.log"
-    shutil.copy(GOLDEN / "studies.log", journal)
-    url = f"journal:///{journal}"
-    adam = quora_study("adam", set=["optimizer.kind=adamw"])
-    mfac = quora_study(
-        "mfac", set=["optimizer.kind=mfac", "optimizer.num_grads=4", "study.baseline=adam.toml"]
-    )
+    adam, mfac, url = golden_pair(quora_study)
     before = trial_counts(url)
 
     code, _, err = cli("compare", str(adam), str(mfac), *SEEDS, "--storage", url)
