@@ -8,6 +8,8 @@ The m most recent gradients live in a buffer behind a small interface (:class:`_
 from the Woodbury algebra in :meth:`MFAC.step`. Two layouts: :class:`_DenseBuffer` (one m x d
 matrix) and :class:`_RowBuffer` (per gradient, only the rows a word embedding's gradient
 touched), combined by :class:`_ConcatBuffer` when some parameters are stored row-sparse.
+``write`` stores ``g + wd·θ`` where weight decay is coupled (``weight_decay_mode``), the
+gradient itself where it is decoupled (the default).
 """
 
 from __future__ import annotations
@@ -23,21 +25,13 @@ import psutil
 import torch
 
 from hpsearch.errors import InsufficientMemoryError
+from hpsearch.optim.mfac_names import BUFFER_DTYPES, LAYOUTS, WEIGHT_DECAY_MODES
 from hpsearch.optim.threads import ALIGN, ThreadSplit, split_range
 
 __all__ = ["MFAC", "mfac_buffer_bytes"]
 
-# Storage types of the gradient buffer G. float64 is there for exact checks (tests), not
-# for training: it doubles the bytes of float32.
-_BUFFER_DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "float64": torch.float64,
-}
-
-# Layouts of the buffer: "auto" stores the parameters named in `row_sparse` row-sparse when
-# that is smaller; "dense" stores every gradient whole.
-_LAYOUTS = ("auto", "dense")
+# Storage types of the gradient buffer G, by the names a study file gives (mfac_names).
+_BUFFER_DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in BUFFER_DTYPES}
 
 # Bytes of one row index of the row-sparse layout (int64, torch's native index type).
 _INDEX_BYTES = 8
@@ -63,9 +57,10 @@ def _buffer_dtype(dtype: str | torch.dtype) -> torch.dtype:
     )
 
 
-def _check_layout(layout: str) -> None:
-    if layout not in _LAYOUTS:
-        raise ValueError(f"`layout` must be one of {list(_LAYOUTS)}, but got layout={layout!r}.")
+def _check_choice(key: str, value: str, allowed: Sequence[str]) -> None:
+    """``value`` of option ``key`` must be one of the names ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"`{key}` must be one of {list(allowed)}, but got {key}={value!r}.")
 
 
 def _rows_kept(shape: Sequence[int], max_rows: int, itemsize: int) -> int | None:
@@ -179,7 +174,7 @@ def _check_memory(
 class _GradBuffer(ABC):
     """The m x d matrix G of the last m gradients, one slot (row) per gradient.
 
-    Everything the Woodbury algebra needs from G: store a gradient in slot j, the inner
+    Everything the Woodbury algebra needs from G: store a (decayed) gradient in slot j, the inner
     products of slot j with every slot (``G·G[j]``), and ``Gᵀc``. Each of ``dot`` and
     ``t_matvec`` is one pass over the stored gradients. A storage layout implements these
     members (and ``nbytes``, ``reset``) and nothing else.
@@ -194,8 +189,18 @@ class _GradBuffer(ABC):
         """Bytes held by the stored gradients."""
 
     @abstractmethod
-    def write(self, j: int, grads: Sequence[torch.Tensor | None]) -> None:
-        """Store the gradient of every trainable parameter (None counts as zero) in slot j."""
+    def write(
+        self,
+        j: int,
+        grads: Sequence[torch.Tensor | None],
+        params: Sequence[torch.Tensor],
+        decays: Sequence[float],
+    ) -> None:
+        """Store ``grads[k] + decays[k]·params[k]`` for every trainable parameter k in slot j.
+
+        A gradient that is None counts as zero. ``decays`` are the coupled weight decays
+        (all zero where decay is decoupled: the gradients are stored as they are).
+        """
 
     @abstractmethod
     def dot(self, j: int) -> torch.Tensor:
@@ -262,19 +267,19 @@ class _DenseBuffer(_GradBuffer):
         # Slots start at zero (torch.zeros commits the memory at once, also on CPU).
         self.G = torch.zeros(self.num_grads, self.num_params, dtype=self.dtype, device=self.device)
 
-    def write(self, j: int, grads: Sequence[torch.Tensor | None]) -> None:
-        # Copied straight into row j: no separate flat g, one d-sized write.
+    def write(
+        self,
+        j: int,
+        grads: Sequence[torch.Tensor | None],
+        params: Sequence[torch.Tensor],
+        decays: Sequence[float],
+    ) -> None:
+        # Written straight into row j: no separate flat g, one d-sized write.
         row = self.G[j]
-        offset = 0
-        for shape, n, grad in zip(self.shapes, self.numels, grads, strict=True):
-            segment = row[offset : offset + n]
-            offset += n
-            if grad is None:
-                segment.zero_()  # a parameter without a gradient counts as zero
-            elif grad.is_sparse:
-                raise ValueError(_SPARSE_GRAD_ERROR)
-            else:
-                segment.view(shape).copy_(grad)
+        for shape, offset, n, grad, param, decay in zip(
+            self.shapes, self.offsets, self.numels, grads, params, decays, strict=True
+        ):
+            _decayed(grad, param, decay, out=row[offset : offset + n].view(shape))
 
     def dot(self, j: int) -> torch.Tensor:
         if self.dtype == self.compute_dtype:
@@ -347,6 +352,26 @@ class _DenseBuffer(_GradBuffer):
             torch.addmv(flat, cols.t(), c, beta=betas[k], alpha=alphas[k], out=flat)
 
 
+def _decayed(
+    grad: torch.Tensor | None,
+    param: torch.Tensor,
+    decay: float,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor | None:
+    """``grad + decay·param``, the coupled weight decay's gradient (None counts as zero), in
+    one pass, into ``out`` if given (rounded once to its dtype); ``decay == 0``: the
+    gradient as it is (None stays None without ``out``)."""
+    if grad is not None and grad.is_sparse:
+        raise ValueError(_SPARSE_GRAD_ERROR)
+    if decay == 0:
+        if out is None:
+            return grad
+        return out.zero_() if grad is None else out.copy_(grad)
+    if grad is None:
+        return torch.mul(param, decay, out=out)
+    return torch.add(grad, param, alpha=decay, out=out)
+
+
 def _axpby(out: torch.Tensor, x: torch.Tensor, alpha: float, beta: float) -> None:
     """``out ← beta·out + alpha·x`` in place (x flat, consumed); beta = 0 ignores out."""
     x = x.view(out.shape).mul_(alpha)
@@ -412,8 +437,22 @@ class _RowBuffer(_GradBuffer):
         self.values = torch.zeros(m, r, self.row_size, dtype=self.dtype, device=self.device)
         self.counts = [0] * m
 
-    def write(self, j: int, grads: Sequence[torch.Tensor | None]) -> None:
-        (grad,) = grads
+    def write(
+        self,
+        j: int,
+        grads: Sequence[torch.Tensor | None],
+        params: Sequence[torch.Tensor],
+        decays: Sequence[float],
+    ) -> None:
+        (grad,), (decay,) = grads, decays
+        if decay != 0:  # MFAC stores such a parameter dense; its group changed since
+            raise ValueError(
+                "with weight_decay_mode='coupled' a parameter stored row-sparse must have "
+                "weight_decay 0 (wd·θ touches every row, so the stored gradient would be "
+                f"dense), but the {self.num_rows:,} x {self.row_size:,} parameter has "
+                f"weight_decay={decay}, set after M-FAC was built; set it before (M-FAC then "
+                "stores the parameter dense), or build M-FAC with layout='dense'."
+            )
         if grad is None:
             rows = self.index.new_empty(0)  # no gradient: zero, no rows
         elif grad.is_sparse:
@@ -516,9 +555,17 @@ class _ConcatBuffer(_GradBuffer):
         for buffer, _ in self.parts:
             buffer.reset()
 
-    def write(self, j: int, grads: Sequence[torch.Tensor | None]) -> None:
-        for buffer, positions in self.parts:
-            buffer.write(j, [grads[k] for k in positions])
+    def write(
+        self,
+        j: int,
+        grads: Sequence[torch.Tensor | None],
+        params: Sequence[torch.Tensor],
+        decays: Sequence[float],
+    ) -> None:
+        for buffer, ks in self.parts:
+            buffer.write(
+                j, [grads[k] for k in ks], [params[k] for k in ks], [decays[k] for k in ks]
+            )
 
     def dot(self, j: int) -> torch.Tensor:
         return sum(buffer.dot(j) for buffer, _ in self.parts)
@@ -567,10 +614,12 @@ class MFAC(torch.optim.Optimizer):
 
     .. code-block:: text
 
-        input: lr (γ), num_grads (m), damp (λ), momentum (μ), weight_decay (wd), θ₀
+        input: lr (γ), num_grads (m), damp (λ), momentum (μ), weight_decay (wd),
+               weight_decay_mode, θ₀
         G ← 0 (m × d ring buffer), GGᵀ ← 0 (m × m, float64), v ← 0
         for t = 0, 1, ...:
             g  ← flatten(∇θ_t)                 (trainable params, fixed order; no grad → 0)
+            if coupled: g ← g + wd·θ_t         (before G: the decay is part of the gradient)
             j  ← t mod m                       (the newest gradient overwrites the oldest)
             G[j] ← g
             (GGᵀ)[j, :] ← (GGᵀ)[:, j] ← G·g    (pass 1 over G)
@@ -578,7 +627,9 @@ class MFAC(torch.optim.Optimizer):
             c  ← K⁻¹ e_j                       (two triangular solves)
             F⁻¹g = m·Gᵀc                       (pass 2 over G)
             v  ← μ·v + (1 − μ)·F⁻¹g
-            θ_{t+1} ← (1 − γ·wd)·θ_t − γ·v     (per group: γ = group lr, wd = group weight_decay)
+            if coupled: θ_{t+1} ← θ_t − γ·v
+            else:       θ_{t+1} ← (1 − γ·wd)·θ_t − γ·v   (decoupled, the default)
+        (per group: γ = group lr, wd = group weight_decay)
 
     Why ``m·Gᵀc``: with :math:`K = GG^\top + m\lambda I`, Woodbury gives
     :math:`F^{-1}x = (x - G^\top K^{-1} G x)/\lambda`; for :math:`x = g = G^\top e_j` this equals
@@ -589,21 +640,40 @@ class MFAC(torch.optim.Optimizer):
     reads a tensor back to the host, or branches on tensor data, so on CUDA a dense step never
     syncs (a row-sparse one syncs once, see below).
     With μ = 0 the parameter update is fused into pass 2 (one ``addmv`` per parameter:
-    ``θ ← (1 − γ·wd)·θ − γ·m·Gᵀc``), so no d-sized direction vector is ever formed.
+    ``θ ← (1 − γ·wd)·θ − γ·m·Gᵀc``, wd = 0 when coupled), so no d-sized direction vector is
+    ever formed.
+
+    Weight decay, two modes (``weight_decay_mode``):
+
+    - ``"decoupled"`` (the default), as AdamW (Loshchilov & Hutter):
+      :math:`\theta \leftarrow (1 - \gamma\,wd)\,\theta - \gamma\,v` with
+      :math:`v` built from :math:`F^{-1}g`. G holds the loss's gradients only, and the decay
+      shrinks every coordinate by the same factor, untouched by the preconditioner.
+    - ``"coupled"``, as the authors' reference (IST-DASLab/M-FAC ``optim.py``:
+      ``p.grad + weight_decay * p``): the gradient of :math:`L(\theta) + \frac{wd}{2}\|\theta\|^2`,
+      :math:`\tilde g = g + wd\,\theta`, is what enters G (so it shapes F too) and what is
+      preconditioned: :math:`\theta \leftarrow \theta - \gamma\,v`, :math:`v` built from
+      :math:`F^{-1}\tilde g`, :math:`F = \lambda I + \frac1m\sum_i \tilde g_i \tilde g_i^\top`.
+      No decoupled shrink then. The reference takes one wd for every parameter; here it is
+      each param group's (the trainer's: matrices only, ``train.weight_decay``).
+
+    Decoupled is the default: studies ran with it before the option existed, it is the
+    decay of the AdamW baseline (so an optimizer comparison changes the preconditioner
+    only), and it keeps a word embedding's stored gradient row-sparse (see below).
 
     Departures from the reference (IST-DASLab/M-FAC ``optim.py``): weight decay is decoupled
-    (AdamW-style, ``θ ← (1 − γ·wd)·θ``) instead of being added to the gradient; ``GGᵀ`` is
-    factored by Cholesky each step instead of the paper's O(m²) incremental recurrence, which
-    needs custom kernels to be fast. Momentum is the reference's
-    ``v ← μ·v + (1 − μ)·F⁻¹g``.
+    by default (above); ``GGᵀ`` is factored by Cholesky each step instead of the paper's
+    O(m²) incremental recurrence, which needs custom kernels to be fast. Momentum is the
+    reference's ``v ← μ·v + (1 − μ)·F⁻¹g``.
 
     Which parameters: only those with ``requires_grad=True`` when the optimizer is built are
     preconditioned (and updated); the buffer holds exactly those d numbers, in param-group
     order. Parameters frozen at construction are never touched, even if they are unfrozen
     later: build a new optimizer to train them. A preconditioned parameter whose ``.grad`` is
-    None in some step counts as a zero gradient for that step. ``num_grads``, ``damp``,
-    ``momentum`` and ``buffer_dtype`` are global (one preconditioner for all parameters), so
-    all groups must agree on them; ``lr`` and ``weight_decay`` may differ per group, and lr
+    None in some step counts as a zero gradient for that step (coupled: its g + wd·θ is wd·θ).
+    ``num_grads``, ``damp``, ``momentum``, ``buffer_dtype``, ``layout`` and
+    ``weight_decay_mode`` are global (one preconditioner for all parameters), so all groups
+    must agree on them; ``lr`` and ``weight_decay`` may differ per group, and lr
     schedulers work as usual. ``add_param_group`` after construction is an error.
 
     Row-sparse storage (``row_sparse``, ``layout``): most of a small BERT's parameters are
@@ -622,7 +692,11 @@ class MFAC(torch.optim.Optimizer):
     the bound (a weight tied to an output layer gets a dense gradient: use
     ``layout="dense"``).
     ``layout="dense"`` ignores ``row_sparse``. Parameters in ``row_sparse`` that are not
-    preconditioned (frozen, or not in ``params``) are ignored.
+    preconditioned (frozen, or not in ``params``) are ignored. Coupled weight decay adds
+    wd·θ to every row, so with ``weight_decay_mode="coupled"`` a parameter whose group has
+    ``weight_decay > 0`` at construction is stored dense whatever ``row_sparse`` says (the
+    memory of ``layout="dense"`` for it); one with weight_decay 0 stays row-sparse. Raising
+    such a group's weight_decay later is an error at the next step.
 
     Memory: dense, the buffer takes ``num_grads · d · 4`` bytes in float32 (2 in bfloat16);
     :func:`mfac_buffer_bytes` gives it for either layout. Add the d-sized momentum vector
@@ -662,11 +736,15 @@ class MFAC(torch.optim.Optimizer):
         num_grads: m, the number of most recent gradients kept (default 1024), ``>= 1``.
         damp: λ, the damping added to the empirical Fisher (default 1e-6), ``> 0``.
         momentum: μ in ``[0, 1)`` (default 0, off).
-        weight_decay: Decoupled weight decay wd (default 0), ``>= 0``.
+        weight_decay: Weight decay wd (default 0), ``>= 0``; how it acts is
+            ``weight_decay_mode``.
         buffer_dtype: Storage type of G: ``"float32"`` (default), ``"bfloat16"`` (half the
             memory, inner products still accumulated in float32) or ``"float64"`` (for tests).
         layout: ``"auto"`` (default: parameters in ``row_sparse`` stored row-sparse when
             that is smaller) or ``"dense"`` (every gradient stored whole).
+        weight_decay_mode: ``"decoupled"`` (default: θ shrinks by 1 − γ·wd after the step,
+            as AdamW) or ``"coupled"`` (g + wd·θ is stored and preconditioned, as the
+            authors' reference).
         row_sparse: ``{parameter: max_rows}``: 2-D parameters whose gradients touch at most
             ``max_rows`` rows each (a word embedding). Not a hyperparameter: it describes the
             model, like ``params``, and is not saved in ``state_dict``.
@@ -689,6 +767,7 @@ class MFAC(torch.optim.Optimizer):
         *,
         buffer_dtype: str | torch.dtype = "float32",
         layout: str = "auto",
+        weight_decay_mode: str = "decoupled",
         row_sparse: Mapping[torch.Tensor, int] | None = None,
     ) -> None:
         if isinstance(num_grads, bool) or not isinstance(num_grads, int) or num_grads < 1:
@@ -698,7 +777,8 @@ class MFAC(torch.optim.Optimizer):
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"`0 <= momentum < 1` must hold, but got {momentum=}.")
         dtype = _buffer_dtype(buffer_dtype)
-        _check_layout(layout)
+        _check_choice("layout", layout, LAYOUTS)
+        _check_choice("weight_decay_mode", weight_decay_mode, WEIGHT_DECAY_MODES)
         defaults = dict(
             lr=lr,
             weight_decay=weight_decay,
@@ -707,11 +787,12 @@ class MFAC(torch.optim.Optimizer):
             momentum=momentum,
             buffer_dtype=buffer_dtype,
             layout=layout,
+            weight_decay_mode=weight_decay_mode,
         )
         self._buffer: _GradBuffer | None = None
         super().__init__(params, defaults)  # validates lr and weight_decay per group
 
-        for key in ("num_grads", "damp", "momentum", "buffer_dtype", "layout"):
+        for key in ("num_grads", "damp", "momentum", "buffer_dtype", "layout", "weight_decay_mode"):
             values = [group[key] for group in self.param_groups]
             if any(v != values[0] for v in values):
                 raise ValueError(
@@ -736,6 +817,9 @@ class MFAC(torch.optim.Optimizer):
 
         # Rows kept per gradient for each parameter stored row-sparse; None: stored dense.
         bounds = {} if layout == "dense" else dict(row_sparse or {})
+        if weight_decay_mode == "coupled":  # g + wd·θ touches every row: a dense gradient
+            decayed = {p for g in self.param_groups if g["weight_decay"] != 0 for p in g["params"]}
+            bounds = {p: rows for p, rows in bounds.items() if p not in decayed}
         rows_kept = [
             _rows_kept(p.shape, bounds[p], dtype.itemsize) if p in bounds else None
             for p in self._params
@@ -813,7 +897,8 @@ class MFAC(torch.optim.Optimizer):
     @torch.no_grad()
     def fill_slot(self, j: int) -> None:
         """Store the parameters' gradients in slot ``j`` of G and their squared norm at
-        ``(j, j)`` of GGᵀ; no step, no other inner product (no pass over G).
+        ``(j, j)`` of GGᵀ; no step, no other inner product (no pass over G). With coupled
+        weight decay, the gradients are ``g + wd·θ``, as a step stores them.
 
         For benchmarks of a steady-state step: filling every slot so commits the buffer's
         memory and gives K the diagonal of m gradients that are nearly orthogonal (random
@@ -823,9 +908,24 @@ class MFAC(torch.optim.Optimizer):
         if not 0 <= j < self._num_grads:
             raise ValueError(f"`0 <= j < num_grads` must hold, but got {j=}.")
         grads = [p.grad for p in self._params]
-        self._buffer.write(j, grads)
-        norms = [g.double().square().sum() for g in grads if g is not None]
+        coupled, _ = self._weight_decays(self._groups())
+        self._buffer.write(j, grads, self._params, coupled)
+        stored = [_decayed(g, p, wd) for g, p, wd in zip(grads, self._params, coupled, strict=True)]
+        norms = [g.double().square().sum() for g in stored if g is not None]
         self._gram[j, j] = torch.stack(norms).sum() if norms else 0.0
+
+    def _groups(self) -> list[dict[str, Any]]:
+        """Each preconditioned parameter's param group (its lr and weight decay), in order."""
+        return [self.param_groups[k] for k in self._group_of]
+
+    def _weight_decays(self, groups: Sequence[dict[str, Any]]) -> tuple[list[float], list[float]]:
+        """Each parameter's weight decay as ``(coupled, decoupled)``: the wd added to its
+        gradient before G, and the wd its update shrinks θ by. One of them is all zeros."""
+        wds = [float(g["weight_decay"]) for g in groups]
+        zeros = [0.0] * len(wds)
+        if self.param_groups[0]["weight_decay_mode"] == "coupled":
+            return wds, zeros
+        return zeros, wds
 
     @property
     def num_failed_steps(self) -> int:
@@ -845,8 +945,10 @@ class MFAC(torch.optim.Optimizer):
         momentum = self.param_groups[0]["momentum"]  # μ
         j = self._steps % m  # ring slot of the newest gradient
 
-        # G[j] ← g (the flattened gradient; None counts as zero).
-        self._buffer.write(j, [p.grad for p in self._params])
+        groups = self._groups()
+        coupled, decoupled = self._weight_decays(groups)
+        # G[j] ← g (the flattened gradient; None counts as zero), g + wd·θ when coupled.
+        self._buffer.write(j, [p.grad for p in self._params], self._params, coupled)
         # Pass 1: G·g replaces row and column j of GGᵀ.
         gg = self._buffer.dot(j).to(torch.float64)
         self._gram[j] = gg
@@ -859,14 +961,14 @@ class MFAC(torch.optim.Optimizer):
         c = torch.where(ok, c, 0.0)  # K not positive definite: no preconditioned update
         self._num_failed += ~ok
         c = c.to(self._compute_dtype)
-        groups = [self.param_groups[k] for k in self._group_of]  # each parameter's group
         if momentum == 0:
-            # Pass 2 fused with the update, per parameter: θ ← (1 − γ·wd)·θ − γ·m·Gᵀc.
+            # Pass 2 fused with the update, per parameter: θ ← (1 − γ·wd)·θ − γ·m·Gᵀc
+            # (wd the decoupled decay: 0 when coupled, where it is in g already).
             self._buffer.t_matvec(
                 c,
                 self._params,
                 alphas=[-g["lr"] * m for g in groups],
-                betas=[1.0 - g["lr"] * g["weight_decay"] for g in groups],
+                betas=[1.0 - g["lr"] * wd for g, wd in zip(groups, decoupled, strict=True)],
             )
         else:
             if self._momentum is None:
@@ -876,10 +978,12 @@ class MFAC(torch.optim.Optimizer):
             self._buffer.t_matvec(
                 c, self._momentum_views, alphas=[(1.0 - momentum) * m] * n, betas=[momentum] * n
             )
-            # θ ← (1 − γ·wd)·θ − γ·v, per parameter.
-            for p, v, g in zip(self._params, self._momentum_views, groups, strict=True):
-                if g["weight_decay"] != 0:
-                    p.mul_(1.0 - g["lr"] * g["weight_decay"])
+            # θ ← (1 − γ·wd)·θ − γ·v, per parameter (wd decoupled: 0 when coupled).
+            for p, v, g, wd in zip(
+                self._params, self._momentum_views, groups, decoupled, strict=True
+            ):
+                if wd != 0:
+                    p.mul_(1.0 - g["lr"] * wd)
                 p.add_(v, alpha=-g["lr"])
 
         self._steps += 1
@@ -902,8 +1006,19 @@ class MFAC(torch.optim.Optimizer):
         """Restore what :meth:`state_dict` saved; the gradient buffer restarts empty."""
         state_dict = dict(state_dict)
         extra = state_dict.pop("mfac", None)
+        # A state dict from before weight_decay_mode decayed decoupled, the only mode then.
+        state_dict["param_groups"] = [
+            {"weight_decay_mode": "decoupled", **group} for group in state_dict["param_groups"]
+        ]
+        # The buffer was sized (and laid out: coupled decay stores decayed parameters
+        # dense) for these; a state dict must not change them.
+        fixed = {
+            "num_grads": self._num_grads,
+            "buffer_dtype": self._dtype,
+            "weight_decay_mode": self.param_groups[0]["weight_decay_mode"],
+        }
         for group in state_dict["param_groups"]:
-            for key, ours in (("num_grads", self._num_grads), ("buffer_dtype", self._dtype)):
+            for key, ours in fixed.items():
                 theirs = group.get(key)
                 if key == "buffer_dtype" and theirs is not None:
                     theirs = _buffer_dtype(theirs)

@@ -8,6 +8,8 @@ than being silently dropped. ``lr`` and ``weight_decay`` are not hyperparameters
 they live in ``[train]`` and reach the factory through the parameter groups. Nor is
 ``row_sparse``: it describes the model (which parameters get row-sparse gradients), not the
 optimizer, and reaches the optimizers that store gradients through :meth:`OptimizerEntry.create`.
+A hyperparameter that takes one of a few names (M-FAC's ``layout``) lists them in the entry's
+``choices``, which spec validation checks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hpsearch.optim.mfac_names import BUFFER_DTYPES, LAYOUTS, WEIGHT_DECAY_MODES
 from hpsearch.registry import Registry, resolve_options
 
 if TYPE_CHECKING:
@@ -43,6 +46,8 @@ class OptimizerEntry:
             buffer), so the trainer builds a new one over the new trainable set instead.
         takes_row_sparse: The factory also takes ``row_sparse`` (an optimizer that stores
             gradients, and stores row-sparse ones in less memory).
+        choices: For a hyperparameter that takes one of a few names, those names (the
+            default among them); a study file that gives another is an error naming the key.
     """
 
     name: str
@@ -52,6 +57,7 @@ class OptimizerEntry:
     hparams: Mapping[str, Any] = field(default_factory=dict)
     accepts_new_params: bool = True
     takes_row_sparse: bool = False
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def options(self) -> Mapping[str, Any]:
@@ -133,16 +139,23 @@ def _entries() -> list[OptimizerEntry]:
             _mfac,
             # The model cards' setup: m = 1024 gradients, damping 1e-6, no momentum. layout:
             # "auto" keeps word-embedding gradients row-sparse (same update, less memory),
-            # "dense" stores them whole.
+            # "dense" stores them whole. weight_decay_mode: "decoupled" as AdamW (what
+            # studies ran before the option), "coupled" as the authors' code.
             {
                 "num_grads": 1024,
                 "damp": 1e-6,
                 "momentum": 0.0,
                 "buffer_dtype": "float32",
                 "layout": "auto",
+                "weight_decay_mode": "decoupled",
             },
             accepts_new_params=False,
             takes_row_sparse=True,
+            choices={
+                "buffer_dtype": BUFFER_DTYPES,
+                "layout": LAYOUTS,
+                "weight_decay_mode": WEIGHT_DECAY_MODES,
+            },
         ),
         OptimizerEntry(
             "sgd",

@@ -35,6 +35,7 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial
 
 from hpsearch.errors import HpsearchError
+from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.record import NO_COST, read_record
 from hpsearch.spec.schema import MULTITASK_ONLY, SECTIONS, TASKS_ARRAY, Spec, TaskEntry
 from hpsearch.wording import plural
@@ -98,15 +99,26 @@ def fixed_changes(stored: Mapping[str, Any], spec: Spec) -> list[Change]:
     for name in dict.fromkeys([*old, *new]):
         if name in searched or old.get(name) == new.get(name):
             continue
-        if name not in old and new.get(name) == _default(name):
-            continue  # a field added to hpsearch since: its default is how trials ran
+        default = _default(name, new.get("optimizer.kind"))
+        if old.get(name, default) == new.get(name, default):
+            # Unset on one side, its default on the other: a field added to hpsearch since
+            # (its default is how trials ran), or an optimizer hyperparameter written down.
+            continue
         changes.append(Change(name, old.get(name), new.get(name)))
     return changes
 
 
-def _default(name: str) -> Any:
-    """The schema's default of ``section.field``; a marker that equals nothing if none."""
+def _default(name: str, kind: Any) -> Any:
+    """The default of ``section.field``: the schema's, or for a hyperparameter of optimizer
+    ``kind`` (a study file stores only those it sets) the registry's; where ``kind`` does not
+    take it, that of the optimizers that do, if they agree. A marker that equals nothing if
+    none."""
     section, _, field = name.partition(".")
+    if section == "optimizer" and field != "kind":
+        takers = OPTIMIZERS.takers(field)
+        takers = [e for e in takers if e.name == kind] or takers
+        defaults = {repr(e.options[field]): e.options[field] for e in takers}
+        return next(iter(defaults.values())) if len(defaults) == 1 else object()
     model = SECTIONS.get(section)
     info = model.model_fields.get(field) if model is not None else None
     return info.default if info is not None else object()

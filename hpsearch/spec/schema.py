@@ -273,7 +273,8 @@ class TrainSpec(_Section):
     epochs: int = Field(3, ge=1, le=MAX_EPOCHS)  # passes over the training split
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-4, gt=0)  # peak learning rate
-    weight_decay: float = Field(0.0, ge=0)  # decoupled; matrices only (p.dim() >= 2)
+    # matrices only (p.dim() >= 2); decoupled (M-FAC: or coupled, optimizer.weight_decay_mode)
+    weight_decay: float = Field(0.0, ge=0)
     # warmup_ratio, cut_frac and ratio are the schedules' options: each applies to the
     # schedules whose entries take it (see APPLIES_WHEN)
     warmup_ratio: float = Field(SCHEDULES.default("warmup_ratio"), ge=0, lt=1)  # warmup share

@@ -278,6 +278,8 @@ def _check_value(spec: Spec, section: str, field: str, value: Any, source: str, 
             raise SpecError(
                 source, key, f"unknown optimizer {value!r}; choose from {list_optimizers()}"
             )
+        if field != "kind":
+            _check_choice(_optimizer_kinds(spec, spec.space), field, value, source, key)
         return
     model = SECTIONS[section]
     try:
@@ -313,6 +315,15 @@ def _check_optimizer(spec: Spec, source: str) -> None:
             raise SpecError(
                 source, f"optimizer.{field}", f"expected {expected.__name__}, got {value!r}"
             )
+        _check_choice(kinds, field, value, source, f"optimizer.{field}")
+
+
+def _check_choice(kinds: list[str], field: str, value: Any, source: str, key: str) -> None:
+    """A hyperparameter that takes one of a few names (``choices`` of the optimizers'
+    entries, M-FAC's ``weight_decay_mode``) must be given one of them."""
+    names = [n for k in kinds for n in get_optimizer(k).choices.get(field, ())]
+    if names and value not in names:
+        raise SpecError(source, key, f"must be one of {list(dict.fromkeys(names))}, got {value!r}")
 
 
 def _check_conditions(spec: Spec, source: str) -> None:

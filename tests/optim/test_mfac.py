@@ -11,7 +11,16 @@ import torch
 from hpsearch.errors import HpsearchError, InsufficientMemoryError
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
-from tests.optim.reference import FLOAT32_TOL, FLOAT64_TOL, DenseReference, flat, rel_err
+from tests.optim.reference import (
+    FLOAT32_TOL,
+    FLOAT64_TOL,
+    DenseReference,
+    flat,
+    rel_err,
+    with_reference,
+)
+
+WEIGHT_DECAY_MODES = ["decoupled", "coupled"]
 
 
 def two_params(dtype: torch.dtype, d_matrix: tuple[int, int], d_vec: int):
@@ -66,9 +75,11 @@ def test_matches_dense_reference_float32(buffer_dtype):
     assert opt.buffer_nbytes == mfac_buffer_bytes(d, m, buffer_dtype)
 
 
+@pytest.mark.parametrize("mode", WEIGHT_DECAY_MODES)
 @pytest.mark.parametrize("case", ["bfloat16 in blocks", "float64 params", "non-contiguous"])
-def test_matches_dense_reference_other_layouts(case):
-    """The update paths other than the fused float32 one: blocked, dtype-converting, strided."""
+def test_matches_dense_reference_other_layouts(case, mode):
+    """The update paths other than the fused float32 one: blocked, dtype-converting, strided;
+    the stored gradient g + wd·θ when decay is coupled, rounded once to the buffer's dtype."""
     torch.manual_seed(0)
     m, damp, lr, wd = 6, 1e-4, 0.5, 0.1
     dtype = torch.float64 if case == "float64 params" else torch.float32
@@ -78,19 +89,30 @@ def test_matches_dense_reference_other_layouts(case):
     a.requires_grad_()
     b = torch.randn(30, dtype=dtype, requires_grad=True)
     buffer_dtype = "bfloat16" if case == "bfloat16 in blocks" else "float32"
-    opt = MFAC([a, b], lr=lr, num_grads=m, damp=damp, weight_decay=wd, buffer_dtype=buffer_dtype)
+    opt = MFAC(
+        [a, b],
+        lr=lr,
+        num_grads=m,
+        damp=damp,
+        weight_decay=wd,
+        buffer_dtype=buffer_dtype,
+        weight_decay_mode=mode,
+    )
     opt._buffer._block = 7  # several column blocks per parameter
     ref = DenseReference(a.numel() + b.numel(), m, damp)
+    coupled = mode == "coupled"
     worst = 0.0
     for _ in range(2 * m + 1):
         ga, gb = torch.randn(a.shape, dtype=dtype), torch.randn(30, dtype=dtype)
-        g = flat(ga, gb)
+        # The stored gradient, in the parameters' dtype, as the optimizer computes it.
+        g = flat(ga + wd * a, gb + wd * b) if coupled else flat(ga, gb)
         expected = ref.direction(g.to(torch.bfloat16) if buffer_dtype == "bfloat16" else g.float())
         before = flat(a, b).double()
         a.grad, b.grad = ga, gb
         opt.step()
-        # θ ← (1 − lr·wd)·θ − lr·F⁻¹g: recover F⁻¹g from the update.
-        direction = ((1 - lr * wd) * before - flat(a, b).double()) / lr
+        # θ ← s·θ − lr·F⁻¹g, s = 1 − lr·wd (decoupled) or 1 (coupled): recover F⁻¹g.
+        shrink = 1.0 if coupled else 1 - lr * wd
+        direction = (shrink * before - flat(a, b).double()) / lr
         worst = max(worst, rel_err(direction, expected))
     assert not a.is_contiguous() if case == "non-contiguous" else a.is_contiguous()
     assert worst < FLOAT32_TOL
@@ -107,17 +129,30 @@ def test_gram_matrix_stays_current():
     torch.testing.assert_close(opt._gram, G @ G.T, rtol=1e-12, atol=1e-12)
 
 
-def test_fill_slot_writes_one_gradient_and_its_norm_without_a_step():
-    """The benchmarks' way to a full buffer: slot j and GGᵀ's (j, j), nothing else."""
+@pytest.mark.parametrize("mode", WEIGHT_DECAY_MODES)
+def test_fill_slot_writes_one_gradient_and_its_norm_without_a_step(mode):
+    """The benchmarks' way to a full buffer: slot j and GGᵀ's (j, j), nothing else; the
+    gradient as a step stores it (g + wd·θ when decay is coupled)."""
     torch.manual_seed(0)
-    p = torch.zeros(12, dtype=torch.float64, requires_grad=True)
-    opt = MFAC([p], lr=0.1, num_grads=4, damp=1e-3, buffer_dtype="float64")
+    theta, wd = torch.randn(12, dtype=torch.float64), 0.5
+    p = theta.clone().requires_grad_()
+    opt = MFAC(
+        [p],
+        lr=0.1,
+        num_grads=4,
+        damp=1e-3,
+        weight_decay=wd,
+        buffer_dtype="float64",
+        weight_decay_mode=mode,
+    )
     p.grad = torch.randn(12, dtype=torch.float64)
+    stored = p.grad + wd * theta if mode == "coupled" else p.grad
     opt.fill_slot(2)
     G = opt.dense_buffer
-    assert torch.equal(G[2], p.grad) and not G[[0, 1, 3]].any() and not p.any()
+    torch.testing.assert_close(G[2], stored, rtol=1e-15, atol=0)
+    assert not G[[0, 1, 3]].any() and torch.equal(p.detach(), theta)
     expected = torch.zeros(4, 4, dtype=torch.float64)
-    expected[2, 2] = p.grad.square().sum()
+    expected[2, 2] = stored.square().sum()
     torch.testing.assert_close(opt._gram, expected)
     with pytest.raises(ValueError, match="0 <= j < num_grads"):
         opt.fill_slot(4)
@@ -167,6 +202,31 @@ def test_momentum_vector_only_when_needed():
     expected = before - 0.1 * 0.5 * ref.direction(g)
     assert rel_err(p.detach(), expected) < FLOAT64_TOL
     assert opt._momentum is not None
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("mode", WEIGHT_DECAY_MODES)
+def test_weight_decay_modes_match_the_reference(mode, momentum):
+    """Both modes against the authors' step (ReferenceMFAC), float64, the buffer wrapping:
+    coupled stores g + wd·θ in G and preconditions it, decoupled stores g and shrinks θ
+    after. Two groups, one without decay; every third step the decayed matrix has no
+    gradient (zero: coupled stores wd·θ alone)."""
+    torch.manual_seed(0)
+    m, damp, lr, wd = 4, 1e-3, 0.3, 0.5
+    a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    hp = dict(m=m, damp=damp, lr=lr, momentum=momentum, mode=mode)
+    opt, ref = with_reference([a, b], [wd, 0.0], **hp)
+    for t in range(2 * m + 3):
+        ga = None if t % 3 == 2 else torch.randn_like(a)
+        gb = torch.randn_like(b)
+        g = flat(torch.zeros_like(a) if ga is None else ga, gb)
+        stored = g + ref.wd * flat(a, b) if mode == "coupled" else g  # ref.wd: per number
+        a.grad, b.grad = ga, gb
+        opt.step()
+        torch.testing.assert_close(opt._buffer.G[t % m], stored, rtol=1e-14, atol=1e-15)
+        assert rel_err(flat(a, b), ref.step(g)) < FLOAT64_TOL
+    assert opt.num_failed_steps == 0
 
 
 def test_weight_decay_is_decoupled():
@@ -296,6 +356,7 @@ def test_buffer_bytes_estimate():
         ({"momentum": -0.1}, "momentum"),
         ({"weight_decay": -0.1}, "weight_decay"),
         ({"buffer_dtype": "float16"}, "buffer_dtype"),
+        ({"weight_decay_mode": "adamw"}, "weight_decay_mode"),
     ],
 )
 def test_constructor_validation(kwargs, match):
@@ -309,6 +370,8 @@ def test_group_and_parameter_validation():
     a, b = torch.zeros(3, requires_grad=True), torch.zeros(3, requires_grad=True)
     with pytest.raises(ValueError, match="global"):
         MFAC([{"params": [a], "num_grads": 4}, {"params": [b]}], num_grads=8)
+    with pytest.raises(ValueError, match="`weight_decay_mode` is global"):
+        MFAC([{"params": [a], "weight_decay_mode": "coupled"}, {"params": [b]}])
     with pytest.raises(ValueError, match="lr >= 0"):
         MFAC([{"params": [a], "lr": -1.0}, {"params": [b]}])
     with pytest.raises(ValueError, match="requires_grad"):
@@ -353,6 +416,28 @@ def test_state_dict_round_trip():
 
     with pytest.raises(ValueError, match="num_grads"):
         MFAC([q], num_grads=m + 1).load_state_dict(saved)
+
+
+def test_state_dict_keeps_the_weight_decay_mode():
+    """A state dict loads only into M-FAC with its mode (the buffer's layout depends on it);
+    one saved before the option existed ran decoupled."""
+    p = torch.zeros(4, requires_grad=True)
+    coupled = MFAC([p], num_grads=2, weight_decay_mode="coupled")
+    saved = coupled.state_dict()
+    assert saved["param_groups"][0]["weight_decay_mode"] == "coupled"
+    with pytest.raises(ValueError, match="weight_decay_mode=coupled, but this M-FAC"):
+        MFAC([p], num_grads=2).load_state_dict(saved)
+    MFAC([p], num_grads=2, weight_decay_mode="coupled").load_state_dict(saved)
+
+    old = MFAC([p], num_grads=2).state_dict()
+    del old["param_groups"][0]["weight_decay_mode"]
+    with pytest.raises(ValueError, match="weight_decay_mode=decoupled, but this M-FAC"):
+        MFAC([p], num_grads=2, weight_decay_mode="coupled").load_state_dict(old)
+    decoupled = MFAC([p], num_grads=2)
+    decoupled.load_state_dict(old)
+    assert decoupled.param_groups[0]["weight_decay_mode"] == "decoupled"
+    p.grad = torch.ones(4)
+    decoupled.step()
 
 
 def test_state_dict_without_momentum_omits_direction():

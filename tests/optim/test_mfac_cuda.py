@@ -25,11 +25,13 @@ def make_params(device: str, dtype: torch.dtype = torch.float32) -> list[torch.T
     return [torch.zeros(s, dtype=dtype, device=device, requires_grad=True) for s in SHAPES]
 
 
-def groups(params: list[torch.Tensor]) -> list[dict]:
-    """The trainer's two groups: decay on matrices, none on vectors."""
+def groups(params: list[torch.Tensor], embedding_decay: float = 0.01) -> list[dict]:
+    """The trainer's groups: decay on matrices, none on vectors; the embedding-like matrix's
+    decay apart (0 keeps it row-sparse under coupled decay)."""
     return [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.01},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": params[:1], "weight_decay": embedding_decay},
+        {"params": [p for p in params[1:] if p.dim() >= 2], "weight_decay": 0.01},
+        {"params": [p for p in params[1:] if p.dim() < 2], "weight_decay": 0.0},
     ]
 
 
@@ -62,16 +64,27 @@ def sync_debug(mode: str) -> Iterator[None]:
         torch.cuda.set_sync_debug_mode("default")
 
 
+@pytest.mark.parametrize("mode", ["decoupled", "coupled"])
 @pytest.mark.parametrize("row_sparse", [False, True])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_same_update_as_on_cpu(row_sparse, momentum):
+def test_same_update_as_on_cpu(row_sparse, momentum, mode):
     """float64 M-FAC on CUDA and on CPU, the buffer wrapping (m = 4, 11 steps): the
-    parameters agree to 1e-10."""
+    parameters agree to 1e-10, with either weight decay (coupled: decayed into G, where the
+    embedding-like matrix has none, so that it stays row-sparse)."""
     found = {}
     for device in ("cpu", "cuda"):
         params = make_params(device, torch.float64)
+        with torch.no_grad():  # from nonzero weights, so that coupled decay acts
+            for k, p in enumerate(params):
+                p.copy_(gradients(100 + k, torch.float64)[k])
         hp = dict(lr=0.1, num_grads=4, damp=1e-3, momentum=momentum, buffer_dtype="float64")
-        opt = MFAC(groups(params), **hp, row_sparse={params[0]: MAX_ROWS} if row_sparse else {})
+        opt = MFAC(
+            groups(params, 0.0 if mode == "coupled" else 0.01),
+            **hp,
+            weight_decay_mode=mode,
+            row_sparse={params[0]: MAX_ROWS} if row_sparse else {},
+        )
+        assert isinstance(opt._buffer, mfac_module._ConcatBuffer) == row_sparse
         for step in range(11):
             set_grads(params, gradients(step, torch.float64))
             opt.step()
@@ -81,19 +94,21 @@ def test_same_update_as_on_cpu(row_sparse, momentum):
     assert diff < 1e-10
 
 
+@pytest.mark.parametrize("mode", ["decoupled", "coupled"])
 @pytest.mark.parametrize("small_blocks", [False, True])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 @pytest.mark.parametrize("buffer_dtype", ["float32", "bfloat16"])
-def test_dense_step_does_not_sync(buffer_dtype, momentum, small_blocks, monkeypatch):
+def test_dense_step_does_not_sync(buffer_dtype, momentum, small_blocks, mode, monkeypatch):
     """Dense M-FAC steps under ``set_sync_debug_mode("error")``: none reads the device back
-    (the Cholesky's failure flag stays on the device; the ring slot is known on the host).
-    ``small_blocks``: a bfloat16 buffer is read in many float32 column blocks."""
+    (the Cholesky's failure flag stays on the device; the ring slot is known on the host;
+    coupled decay is one more elementwise kernel per parameter). ``small_blocks``: a
+    bfloat16 buffer is read in many float32 column blocks."""
     if small_blocks:
         monkeypatch.setattr(mfac_module, "_BLOCK_ELEMENTS", 64)
     params = make_params("cuda")
     m = 4
     hp = dict(lr=0.01, num_grads=m, damp=1e-3, momentum=momentum, buffer_dtype=buffer_dtype)
-    opt = MFAC(groups(params), **hp, layout="dense")
+    opt = MFAC(groups(params), **hp, layout="dense", weight_decay_mode=mode)
     grads = [[g.cuda() for g in gradients(step, torch.float32)] for step in range(3 * m)]
     set_grads(params, grads[0])
     opt.step()  # the first step sets up the CUDA libraries (handles, workspaces)

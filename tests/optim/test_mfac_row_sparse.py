@@ -18,6 +18,7 @@ from hpsearch.optim import get_optimizer
 from hpsearch.optim import mfac as mfac_module
 from hpsearch.optim.mfac import MFAC, mfac_buffer_bytes
 from hpsearch.train.models import row_sparse_embeddings
+from tests.optim.reference import with_reference
 from tests.studies import quora_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +28,9 @@ DEVICES = [
 ]
 # Relative difference allowed between the row-sparse and the dense update (the issue's bar).
 TOL = {"float32": 1e-6, "float64": 1e-10}
+# Rows touched by the embedding's gradient, step by step, with every edge: no rows, exactly
+# max_rows (6), and None (no .grad at all).
+ROW_COUNTS = [3, 6, 0, None, 1, 6, 2, 5, 4, 0, 6, 1, 3]
 
 
 def rel_diff(x: torch.Tensor, ref: torch.Tensor) -> float:
@@ -43,6 +47,17 @@ def trainer_groups(params, weight_decay=0.01):
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
+
+
+def embedding_grad(n: int | None, shape, dtype, device) -> torch.Tensor | None:
+    """A gradient of a ``shape`` embedding that touches ``n`` random rows; None for None."""
+    if n is None:
+        return None
+    grad = torch.zeros(shape, dtype=dtype, device=device)
+    grad[torch.randperm(shape[0], device=device)[:n]] = torch.randn(
+        n, shape[1], dtype=dtype, device=device
+    )
+    return grad
 
 
 def tiny_bert(dtype=torch.float32, cls=BertForSequenceClassification):
@@ -182,14 +197,10 @@ def test_same_update_as_dense_edge_cases(
     assert sparse.buffer_nbytes < dense.buffer_nbytes
     row_buffer = sparse._buffer.parts[0][0]
     assert row_buffer._scratch.numel() == (max_rows * cols if small_blocks else 1 << 22)
-    counts = [3, max_rows, 0, None, 1, max_rows, 2, 5, 4, 0, 6, 1, 3]  # None: .grad is None
-    for n in counts:
-        embedding_grad = None
-        if n is not None:
-            embedding_grad = torch.zeros(rows, cols, dtype=dtype, device=device)
-            touched = torch.randperm(rows, device=device)[:n]
-            embedding_grad[touched] = torch.randn(n, cols, dtype=dtype, device=device)
-        grads = [embedding_grad] + [torch.randn_like(p) for p in params[1:]]
+    assert max(n or 0 for n in ROW_COUNTS) == max_rows
+    for n in ROW_COUNTS:
+        grads = [embedding_grad(n, shapes[0], dtype, device)]
+        grads += [torch.randn_like(p) for p in params[1:]]
         with torch.no_grad():
             for p, q, g in zip(params, twins, grads, strict=True):
                 p.zero_()  # from zero, the parameters afterwards are the update -lr·v
@@ -199,6 +210,73 @@ def test_same_update_as_dense_edge_cases(
         dense.step()
         sparse.step()
         assert rel_diff(flat(twins), flat(params)) < tol
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize(
+    ("mode", "embedding_decay", "stored_row_sparse"),
+    [
+        ("decoupled", 0.2, True),
+        ("coupled", 0.0, True),  # no decay on the embedding: its g stays row-sparse
+        ("coupled", 0.2, False),  # g + wd·θ touches every row: stored dense
+    ],
+)
+def test_weight_decay_modes_match_the_reference(
+    mode, embedding_decay, stored_row_sparse, momentum, device
+):
+    """M-FAC given a row-sparse bound, against the authors' step (ReferenceMFAC) in float64,
+    from random weights (coupled decay acts on θ), over row-sparse gradients with every
+    edge. Coupled decay on the embedding makes its stored gradient dense, so M-FAC stores
+    it dense: the same update, in the dense layout's memory."""
+    torch.manual_seed(0)
+    max_rows, m, lr, damp = 6, 5, 0.1, 1e-3
+    shapes = [(40, 3), (7, 2), (4,)]
+    decays = [embedding_decay, 0.2, 0.0]
+    params = [torch.randn(s, dtype=torch.float64, device=device).requires_grad_() for s in shapes]
+    hp = dict(m=m, damp=damp, lr=lr, momentum=momentum, mode=mode)
+    opt, ref = with_reference(params, decays, **hp, row_sparse={params[0]: max_rows})
+    d = sum(p.numel() for p in params)
+    assert (opt.buffer_nbytes < mfac_buffer_bytes(d, m, "float64")) == stored_row_sparse
+    for n in ROW_COUNTS:
+        grads = [embedding_grad(n, shapes[0], torch.float64, "cpu")]
+        grads += [torch.randn(s, dtype=torch.float64) for s in shapes[1:]]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = None if g is None else g.to(device)
+        opt.step()
+        zero = torch.zeros(shapes[0], dtype=torch.float64)
+        loss_grad = flat([zero if grads[0] is None else grads[0], *grads[1:]])
+        assert rel_diff(flat(params).cpu(), ref.step(loss_grad)) < TOL["float64"]
+    assert opt.num_failed_steps == 0
+
+
+def test_coupled_decay_raised_on_a_row_sparse_parameter_is_refused():
+    """A group's weight decay raised after M-FAC stored its parameter row-sparse: under
+    coupled decay the next step is refused, naming the rule and the parameter, before
+    anything changes."""
+    torch.manual_seed(0)
+    embedding = torch.randn(20, 4, requires_grad=True)
+    bias = torch.randn(3, requires_grad=True)
+    opt = MFAC(
+        [{"params": [embedding], "weight_decay": 0.0}, {"params": [bias], "weight_decay": 0.0}],
+        lr=0.1,
+        num_grads=3,
+        damp=1e-2,
+        weight_decay_mode="coupled",
+        row_sparse={embedding: 3},
+    )
+    assert opt.dense_buffer is None  # the embedding is stored row-sparse
+    opt.param_groups[0]["weight_decay"] = 0.1
+    before = flat([embedding, bias]).clone()
+    embedding.grad = embedding_grad(2, (20, 4), torch.float32, "cpu")
+    bias.grad = torch.randn(3)
+    with pytest.raises(ValueError, match="weight_decay_mode='coupled'") as info:
+        opt.step()
+    assert "20 x 4 parameter has weight_decay=0.1" in str(info.value)
+    assert "layout='dense'" in str(info.value)
+    assert torch.equal(flat([embedding, bias]), before)
+    (rows, _), (dense, _) = opt._buffer.parts
+    assert rows.counts == [0, 0, 0] and not dense.G.any()  # nothing was stored
 
 
 def test_too_many_rows_is_refused_before_anything_changes():

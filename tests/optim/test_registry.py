@@ -102,6 +102,26 @@ def test_unknown_hyperparameter_is_an_error(name):
         assert hparam in str(info.value)
 
 
+@pytest.mark.parametrize("name", list_optimizers())
+def test_choices_are_hyperparameters_with_their_default_among_them(name):
+    entry = get_optimizer(name)
+    for option, names in entry.choices.items():
+        assert entry.hparams[option] in names
+
+
+MFAC_CHOICES = [(o, v) for o, names in get_optimizer("mfac").choices.items() for v in names]
+
+
+@pytest.mark.parametrize(("option", "value"), MFAC_CHOICES)
+def test_mfac_takes_every_name_its_entry_lists(option, value):
+    """The names spec validation lets through are the names M-FAC takes."""
+    groups, loss_fn = tiny_problem()
+    opt = get_optimizer("mfac").create(groups, lr=LR, num_grads=4, **{option: value})
+    assert opt.param_groups[0][option] == value
+    loss_fn().backward()
+    opt.step()
+
+
 def test_unknown_name_lists_valid_names():
     with pytest.raises(HpsearchError, match="unknown optimizer 'adamx'") as info:
         get_optimizer("adamx")

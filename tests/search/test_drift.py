@@ -88,6 +88,31 @@ def test_a_field_added_to_hpsearch_since_is_not_drift(quora_study):
     assert [str(c) for c in changes] == ["train.seed was unset, now 3"]
 
 
+@pytest.mark.parametrize(
+    ("then", "now", "drift"),
+    [
+        ([], ["decoupled"], []),
+        (["decoupled"], [], []),
+        ([], ["coupled"], ['optimizer.weight_decay_mode was unset, now "coupled"']),
+        (["coupled"], [], ['optimizer.weight_decay_mode was "coupled", now unset']),
+    ],
+)
+def test_an_optimizer_hyperparameter_at_its_default_is_not_drift(quora_study, then, now, drift):
+    """A study stores only the optimizer hyperparameters its file sets. M-FAC's trials from
+    before weight_decay_mode ran decoupled, its default: writing that down (or leaving it
+    out again) is no drift; coupled decay is."""
+    mfac = ["optimizer.kind=mfac", "optimizer.num_grads=4"]
+
+    def spec(modes):
+        return quora_study.spec(
+            name="mode", set=[*mfac, *(f"optimizer.weight_decay_mode={m}" for m in modes)]
+        )
+
+    stored = spec(then).to_dict()
+    assert ("weight_decay_mode" in stored["optimizer"]) == bool(then)
+    assert [str(c) for c in fixed_changes(stored, spec(now))] == drift
+
+
 def test_a_trial_from_before_settings_were_recorded_gets_the_creation_spec(quora_study):
     created = prepared(quora_study.spec(name="old"))
     trial = created.study.ask()

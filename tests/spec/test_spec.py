@@ -55,6 +55,34 @@ def test_loss_metric_defaults_to_minimize():
         ({"optimizer": {"kind": "sgd", "eps": 1e-8}}, "optimizer.eps", "not a hyperparameter"),
         ({"optimizer": {"kind": "mfac", "num_grads": 1.5}}, "optimizer.num_grads", "expected int"),
         (
+            {"optimizer": {"kind": "mfac", "weight_decay_mode": "l2"}},
+            "optimizer.weight_decay_mode",
+            "must be one of ['decoupled', 'coupled'], got 'l2'",
+        ),
+        (
+            {"optimizer": {"kind": "mfac", "weight_decay_mode": True}},
+            "optimizer.weight_decay_mode",
+            "expected str, got True",
+        ),
+        (
+            {"optimizer": {"kind": "adamw", "weight_decay_mode": "coupled"}},
+            "optimizer.weight_decay_mode",
+            "not a hyperparameter of ['adamw']",
+        ),
+        (
+            {
+                "optimizer": {"kind": "mfac"},
+                "space": {"optimizer": {"weight_decay_mode": {"choices": ["coupled", "l2"]}}},
+            },
+            "space.optimizer.weight_decay_mode",
+            "must be one of ['decoupled', 'coupled'], got 'l2'",
+        ),
+        (
+            {"optimizer": {"kind": "mfac", "layout": "sparse"}},
+            "optimizer.layout",
+            "must be one of ['auto', 'dense'], got 'sparse'",
+        ),
+        (
             {"space": {"train": {"lr": {"low": 1e-3, "high": 1e-5}}}},
             "space.train.lr",
             "`low <= high`",
@@ -210,6 +238,19 @@ def test_bad_spec_names_file_key_and_expectation(raw, key, expected):
     assert err.key == key
     assert expected in str(err)
     assert str(err).startswith(f"study.toml: `{key}`")
+
+
+def test_mfac_weight_decay_mode_can_be_set_or_searched():
+    fixed = parse({"optimizer": {"kind": "mfac", "weight_decay_mode": "coupled"}})
+    assert fixed.optimizer.hparams == {"weight_decay_mode": "coupled"}
+    assert parse({"optimizer": {"kind": "mfac"}}).optimizer.hparams == {}  # default: unstored
+    searched = parse(
+        {
+            "optimizer": {"kind": "mfac"},
+            "space": {"optimizer": {"weight_decay_mode": {"choices": ["decoupled", "coupled"]}}},
+        }
+    )
+    assert searched.space["optimizer.weight_decay_mode"].choices == ("decoupled", "coupled")
 
 
 def test_missing_local_file_is_named(tmp_path):
