@@ -200,7 +200,7 @@ def finished_quickstart(folder: Path) -> Path:
         storage=f"sqlite:///{folder / 'quickstart.db'}",  # the file's default: beside it
         direction="maximize",
     )
-    lr = optuna.distributions.FloatDistribution(1e-4, 5e-3, log=True)
+    lr = optuna.distributions.FloatDistribution(1e-4, 3e-3, log=True)  # the file's shared range
     study.add_trial(
         optuna.trial.create_trial(
             params={"train.lr": 1e-3}, distributions={"train.lr": lr}, value=0.5

@@ -28,6 +28,7 @@ from hpsearch.cli.estimates import duration_text, estimate_line
 from hpsearch.metrics import one_class_tasks
 from hpsearch.search.leaderboard import state_name
 from hpsearch.search.record import read_record
+from hpsearch.spec.space import field_params
 
 if TYPE_CHECKING:
     from rich.progress import Task
@@ -184,7 +185,8 @@ class RunProgress:
         if record.retry_of is not None:
             retried = f"re-run of trial {record.retry_of}"
             reason = f"{reason}; {retried}" if reason else retried
-        params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in trial.params.items())
+        fields = field_params(trial.params).items()
+        params = ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in fields)
         # One line per trial, however narrow the terminal (soft wrap).
         reason = f"  ({reason})" if reason else ""
         self._say(f"trial {trial.number} {state}{value}  {params}{reason}")

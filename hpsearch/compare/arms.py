@@ -25,10 +25,9 @@ from hpsearch.search.runner import BUDGET_STATES
 from hpsearch.search.storage import display_url
 from hpsearch.search.study import StudyNotFoundError, load_study
 from hpsearch.spec.schema import Spec
-from hpsearch.spec.space import Categorical
+from hpsearch.spec.space import KIND, Categorical, field_params
 from hpsearch.wording import plural
 
-KIND = "optimizer.kind"
 # What identifies a task's data: arms that differ here are not on the same task. How much
 # of the training split a study reads is a setting of its recipe, shown among the fixed
 # settings that differ; how it truncates is not: validation examples cut at other lengths
@@ -291,7 +290,10 @@ def _split(s: Source, study: optuna.Study) -> list[_Candidate]:
     own = s.spec.optimizer.kind
     return [
         _Candidate(
-            s, study, str(kind), _finished([t for t in trials if t.params.get(KIND, own) == kind])
+            s,
+            study,
+            str(kind),
+            _finished([t for t in trials if field_params(t.params).get(KIND, own) == kind]),
         )
         for kind in choices.choices
     ]

@@ -50,6 +50,7 @@ from hpsearch.search.progress import Progress
 from hpsearch.search.record import best_evaluation, read_record, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
 from hpsearch.spec.schema import Spec
+from hpsearch.spec.space import field_params
 from hpsearch.wording import plural
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
@@ -216,7 +217,7 @@ def _config(
         metric=arm.spec.metric,
         optimizer=spec.optimizer.kind,
         trial=trial.number,
-        params=dict(trial.params),
+        params=field_params(trial.params),
         search_value=trial.value,
         reseed_study=reseed_name(arm.spec.study.name),
         seeds=seeds,

@@ -3,19 +3,21 @@
 Choi et al. 2019 showed that the search space decides optimizer rankings, so a comparison
 shows, before anything runs, how each arm sets the dimensions every finetuning recipe has
 (:data:`SHARED`) and every other field an arm searches, with a warning wherever one arm
-searches what another fixes, the ranges differ, or a fixed setting differs.
+searches what another fixes, the ranges differ, or a fixed setting differs. An arm that is
+one kind of a study searching ``optimizer.kind`` shows that kind's own ranges
+(``[space.by_kind]``), each per value of a field it depends on where it has several
+(``num_grads 8: …; num_grads 16: …``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from hpsearch.compare.arms import KIND, Arm
 from hpsearch.compare.model import SpaceCell, SpaceRow
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.spec.schema import APPLIES_WHEN
-from hpsearch.spec.space import Categorical, FloatRange, IntRange, Param
+from hpsearch.spec.space import param_text, value_text
 
 # The dimensions every comparison shows, searched or not.
 SHARED = (
@@ -31,24 +33,6 @@ SHARED = (
 _RECIPE = ("task", "model", "train", "finetune", "multitask")
 
 
-def param_text(param: Param) -> str:
-    """``3e-05 – 0.003 (log)``, ``16, 32, 64``."""
-    if isinstance(param, Categorical):
-        return ", ".join(_value(c) for c in param.choices)
-    text = f"{_value(param.low)} – {_value(param.high)}"
-    if param.log:
-        text += " (log)"
-    if isinstance(param, FloatRange) and param.step is not None:
-        text += f" step {_value(param.step)}"
-    if isinstance(param, IntRange) and param.step != 1:
-        text += f" step {param.step}"
-    return text
-
-
-def _value(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def cell(arm: Arm, field: str) -> SpaceCell:
     """How ``arm`` sets ``field``: searched (its range or choices), fixed, or n/a."""
     spec = arm.spec
@@ -60,19 +44,30 @@ def cell(arm: Arm, field: str) -> SpaceCell:
     # A field whose condition is searched may apply to some trials: shown as the space has it.
     if condition is not None and condition[0] not in spec.space and not spec.applies(field):
         return SpaceCell("n/a", "–")
-    param = spec.space.get(field)
-    if param is not None:
-        return SpaceCell("searched", param_text(param))
     if section == "optimizer":
         assert entry is not None
         own = spec.optimizer.hparams if spec.optimizer.kind == arm.kind else {}
-        return SpaceCell("fixed", _value(own.get(name, entry.hparams[name])))
-    return SpaceCell("fixed", _value(spec.value(field)))
+        fixed = value_text(own.get(name, entry.hparams[name]))
+    else:
+        fixed = value_text(spec.value(field))
+    ranges = spec.ranges(field, {KIND: arm.kind})
+    texts = {given: param_text(c[1]) if c else f"fixed {fixed}" for given, c in ranges}
+    if all(c is None for _, c in ranges):
+        return SpaceCell("fixed", fixed)
+    if len(set(texts.values())) == 1:
+        return SpaceCell("searched", next(iter(texts.values())))
+    # One part per entry, with the values of the fields that choose it.
+    by_text: dict[str, list[str]] = {}
+    for given, text in texts.items():
+        by_text.setdefault(text, []).append(" ".join(value_text(v) for _, v in given))
+    deciders = " ".join(f.split(".")[-1] for f, _ in next(iter(texts)))
+    parts = [f"{deciders} {', '.join(values)}: {text}" for text, values in by_text.items()]
+    return SpaceCell("searched", "; ".join(parts))
 
 
 def space_rows(arms: Sequence[Arm]) -> tuple[SpaceRow, ...]:
     """The shared dimensions, then every other field an arm searches, in its study's order."""
-    searched = [f for a in arms for f in a.spec.space if f != KIND and f not in SHARED]
+    searched = [f for a in arms for f in a.spec.searched() if f != KIND and f not in SHARED]
     fields = [*SHARED, *dict.fromkeys(searched)]
     return tuple(
         SpaceRow(field=f, shared=f in SHARED, cells={a.name: cell(a, f) for a in arms})
@@ -122,12 +117,12 @@ def _fixed_differences(arms: Sequence[Arm]) -> dict[str, dict[str, str]]:
             f"{section}.{k}": v
             for section in _RECIPE
             for k, v in (data.get(section) or {}).items()
-            if f"{section}.{k}" not in arm.spec.space
+            if f"{section}.{k}" not in arm.spec.searched()
         }
         flat.append(settings)
     differ: dict[str, dict[str, str]] = {}
     for field in dict.fromkeys(f for settings in flat for f in settings):
         values = [settings.get(field) for settings in flat]
         if any(v != values[0] for v in values):
-            differ[field] = {a.name: _value(v) for a, v in zip(arms, values, strict=True)}
+            differ[field] = {a.name: value_text(v) for a, v in zip(arms, values, strict=True)}
     return differ

@@ -23,6 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hpsearch.report.model import MultitaskRow, MultitaskTable
 from hpsearch.search.record import TrialRecord, read_record
 from hpsearch.spec.schema import Spec
+from hpsearch.spec.space import field_params
 
 RowName = Literal["sum", "pcgrad", "ensemble"]
 # (row, where a trial's record holds that row's metrics)
@@ -79,6 +80,6 @@ def _row(
         trial=trial.number,
         n_trials=n,
         combine=run.multitask.combine,
-        params=dict(trial.params),
+        params=field_params(trial.params),
         metrics={m: float(metrics[m]) for m in names if m in metrics},
     )

@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hpsearch.report.model import FinetuneSettings, ScheduleSettings, Scheme, SchemeRow
 from hpsearch.search.record import read_record
 from hpsearch.spec.schema import Spec
+from hpsearch.spec.space import field_params
 
 S = TypeVar("S", FinetuneSettings, ScheduleSettings)
 
@@ -89,7 +90,7 @@ def _row(trial: FrozenTrial, run: Spec, n_trials: int) -> SchemeRow:
         metrics=record.metrics or {},
         value=float(trial.value),
         trial=trial.number,
-        params=dict(trial.params),
+        params=field_params(trial.params),
         trainable_params=record.trainable_params,
         seconds_per_step=None if record.cost is None else record.cost.seconds_per_step,
         n_trials=n_trials,

@@ -8,7 +8,9 @@ would be ranked with the old ones under one "best" although they cannot be compa
 (``--allow-drift``). Every trial records the fingerprint of the fixed settings it ran under
 (the trial attr ``spec_id``; the settings themselves are the study attr ``spec:<id>``), so
 :func:`spec_of_trial` gives any trial's own spec: a re-run of a config (``report``) uses
-the settings the config ran with, never the file's newer ones.
+the settings the config ran with, never the file's newer ones. A kind's own ranges
+(``[space.by_kind]``) count among the settings: trials searched in another kind range are
+another experiment; a study file without them keeps the fingerprint it always had.
 
 An edit of the space is checked too (:func:`space_conflicts`): Optuna keeps one
 distribution per parameter name in a study, and a range made linear, or a choice added,
@@ -37,7 +39,15 @@ from optuna.trial import FrozenTrial
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.record import NO_COST, read_record
-from hpsearch.spec.schema import MULTITASK_ONLY, SECTIONS, TASKS_ARRAY, Spec, TaskEntry
+from hpsearch.spec.schema import (
+    CONDITIONAL_SPACE,
+    MULTITASK_ONLY,
+    SECTIONS,
+    TASKS_ARRAY,
+    Spec,
+    TaskEntry,
+)
+from hpsearch.spec.space import field_of, space_key
 from hpsearch.wording import plural
 
 log = logging.getLogger(__name__)
@@ -47,6 +57,10 @@ SPEC_ATTR = "spec"  # study attr: the resolved spec the study was created with
 # section's other fields (budget, sampler, pruner, storage) change how a study searches,
 # not what a trial measures; its metric is compared on its own.
 TRIAL_SECTIONS = ("task", "model", "train", "finetune", "optimizer", *MULTITASK_ONLY)
+# Also stored with a trial's settings where the spec has them: the entries of some trials
+# only (a kind's own lr range), so that a changed range is drift. A spec without any
+# stores, and fingerprints, the same settings as before they existed.
+SETTINGS_KEYS = (*TRIAL_SECTIONS, TASKS_ARRAY, CONDITIONAL_SPACE)
 
 
 class SpecDriftError(HpsearchError):
@@ -67,9 +81,10 @@ class Change:
 
 def trial_settings(spec: Spec) -> dict[str, Any]:
     """What a trial of ``spec`` trains with, as plain JSON-able data: the trial sections
-    (``tasks`` for a multitask study) and the study's metric."""
+    (``tasks`` for a multitask study), the conditional entries (where it has any) and the
+    study's metric."""
     resolved = spec.to_dict()
-    settings = {name: resolved[name] for name in (*TRIAL_SECTIONS, TASKS_ARRAY) if name in resolved}
+    settings = {name: resolved[name] for name in SETTINGS_KEYS if name in resolved}
     settings["metric"] = spec.metric
     return json.loads(json.dumps(settings))  # as stored: tuples become lists
 
@@ -89,10 +104,12 @@ def fixed_changes(stored: Mapping[str, Any], spec: Spec) -> list[Change]:
     """The fixed settings of ``spec`` that differ from the stored spec's, in file order.
 
     Fields searched in either space are left out: a trial's params set them, and a field
-    fixed now (or before) at one value is a point of the space that searches it. A stored
-    spec of a multitask study compares its tasks by key.
+    fixed now (or before) at one value is a point of the space that searches it. The
+    entries of some trials only (``[space.by_kind]``) are compared as settings, by their
+    keys. A stored spec of a multitask study compares its tasks by key.
     """
-    searched = set(stored.get("space", {})) | set(spec.space)
+    stored_space = [*stored.get("space", {}), *stored.get(CONDITIONAL_SPACE, {})]
+    searched = {field_of(n) for n in stored_space} | set(spec.searched())
     old = _flatten(_settings_of(stored))
     new = _flatten(trial_settings(spec))
     changes = []
@@ -126,7 +143,7 @@ def _default(name: str, kind: Any) -> Any:
 
 def _settings_of(stored: Mapping[str, Any]) -> dict[str, Any]:
     """The trial settings in a stored spec (``Spec.to_dict``) or settings attr."""
-    settings = {k: stored[k] for k in (*TRIAL_SECTIONS, TASKS_ARRAY) if k in stored}
+    settings = {k: stored[k] for k in SETTINGS_KEYS if k in stored}
     settings["metric"] = stored.get("metric", stored.get("study", {}).get("metric"))
     return settings
 
@@ -139,6 +156,8 @@ def _flatten(settings: Mapping[str, Any]) -> dict[str, Any]:
             for task in body:
                 for key, value in task.items():
                     flat[f"{TASKS_ARRAY}.{task.get('key')}.{key}"] = value
+        elif section == CONDITIONAL_SPACE:  # by parameter name: as the study file names it
+            flat.update({space_key(name): entry for name, entry in body.items()})
         elif isinstance(body, Mapping):
             for key, value in body.items():
                 flat[f"{section}.{key}"] = value
@@ -312,7 +331,7 @@ def ran_with(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
     if not isinstance(stored, Mapping):
         return None
     space = dict.fromkeys(created.get("space", {}) if isinstance(created, Mapping) else {})
-    space.update(dict.fromkeys(trial.params))
+    space.update(dict.fromkeys(field_of(name) for name in trial.params))
     return {**_settings_of(stored), "space": space}
 
 
@@ -328,7 +347,7 @@ def trial_changes(spec: Spec, study: optuna.Study, trial: FrozenTrial) -> list[C
 def space_conflicts(study: optuna.Study, spec: Spec) -> list[str]:
     """For each searched parameter that the stored trials sampled from a distribution
     Optuna cannot mix with the space's now, a line that names it and says how it changed."""
-    wanted = {name: param.distribution() for name, param in spec.space.items()}
+    wanted = {name: param.distribution() for name, param in spec.entries().items()}
     conflicts: dict[str, str] = {}
     for trial in study.get_trials(deepcopy=False):
         for name, old in trial.distributions.items():
@@ -339,7 +358,7 @@ def space_conflicts(study: optuna.Study, spec: Spec) -> list[str]:
                 check_distribution_compatibility(old, new)
             except ValueError:
                 conflicts[name] = (
-                    f"space.{name} was searched as {describe(old)} by trial {trial.number}, "
+                    f"{space_key(name)} was searched as {describe(old)} by trial {trial.number}, "
                     f"and the study file now searches it as {describe(new)}"
                 )
     return list(conflicts.values())

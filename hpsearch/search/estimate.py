@@ -32,7 +32,7 @@ from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.record import RunCost, ran_on, read_record, seed_run
 from hpsearch.search.reseed import rerun_key
 from hpsearch.spec.schema import Spec
-from hpsearch.spec.space import candidate_values
+from hpsearch.spec.space import candidate_values, field_params
 
 __all__ = [
     "Estimate",
@@ -246,8 +246,9 @@ def _largest_num_grads(spec: Spec) -> int | None:
 
 def _value(spec: Spec, trial: FrozenTrial, name: str) -> object:
     """``name``'s value in ``trial``: its param if searched, else ``spec``'s fixed one."""
-    if name in trial.params:
-        return trial.params[name]
+    params = field_params(trial.params)
+    if name in params:
+        return params[name]
     section, field = name.split(".", 1)
     if section == "optimizer" and field != "kind":
         return spec.optimizer.hparams.get(field)

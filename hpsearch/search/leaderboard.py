@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 
 from hpsearch.metrics import below_chance_tasks, one_class_tasks
 from hpsearch.search.record import best_evaluation, read_record, top_trials
+from hpsearch.spec.space import field_params
 
 Params = dict[str, CategoricalChoiceType]  # a trial's params
 
@@ -99,7 +100,7 @@ def leaderboard_rows(
             state=state_name(t.state),
             value=value,
             metrics=metrics,
-            params=dict(t.params),
+            params=field_params(t.params),
             epochs=record.epochs_done,
             duration=_duration(t),
             fail_reason=record.fail_reason,
@@ -155,7 +156,7 @@ def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[StudySummar
                 states=counts,
                 best_value=None if best is None else best.value,
                 best_trial=None if best is None else best.number,
-                best_params={} if best is None else dict(best.params),
+                best_params={} if best is None else field_params(best.params),
             )
         )
     return rows

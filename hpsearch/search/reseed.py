@@ -91,7 +91,8 @@ def run_spec(spec: Spec, params: dict[str, Any]) -> Spec:
     The space is replaced, not extended: the objective must not ask Optuna for the fixed
     params again (an enqueued trial would get fresh samples for them).
     """
-    return spec.with_params(params).model_copy(update={"space": {"train.seed": SEED_PARAM}})
+    only_seed = {"space": {"train.seed": SEED_PARAM}, "space_when": ()}
+    return spec.with_params(params).model_copy(update=only_seed)
 
 
 def shared_seeds(spec: Spec, n: int) -> list[int]:

@@ -85,7 +85,7 @@ class Prepared:
 
 def check_space(spec: Spec, budget: int) -> None:
     """A study that searches nothing runs the same trial again and again: refuse it."""
-    if spec.space or budget <= 1:
+    if spec.searched() or budget <= 1:
         return
     where = f"{spec.source}: " if spec.source else ""
     raise HpsearchError(
@@ -145,7 +145,9 @@ def prepare_study(
 
         save_study_note(study, spec)  # the study file as the note shown by optuna-dashboard
         for params in spec.study.enqueue:
-            study.enqueue_trial(params)
+            # By parameter name: an M-FAC trial's lr is train.lr|optimizer.kind=mfac where
+            # M-FAC has its own range (validated, so it raises nothing here).
+            study.enqueue_trial(spec.enqueued(params))
     else:
         check_drift(study, spec, allow_drift=allow_drift, source=spec.source)
     return Prepared(study, created, record_settings(study, spec))

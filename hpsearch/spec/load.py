@@ -13,6 +13,8 @@ from hpsearch.errors import SpecError
 from hpsearch.optim import get_optimizer, list_optimizers
 from hpsearch.spec.schema import APPLIES_WHEN, Spec
 from hpsearch.spec.space import (
+    BY_KIND,
+    KIND,
     SEARCHABLE_SECTIONS,
 )
 from hpsearch.spec.validate import parse_spec
@@ -87,13 +89,18 @@ def _unsearch(raw: dict[str, Any], section: str, field: str, value: Any) -> None
     """Remove a field fixed by ``--set`` from the space and the enqueued trials.
 
     Fixing ``optimizer.kind`` also drops searched hyperparameters the fixed optimizer does
-    not take, so ``--set optimizer.kind=adamw`` narrows a study that compares optimizers;
-    likewise fixing a field of ``APPLIES_WHEN`` drops the searched fields it rules out.
+    not take, so ``--set optimizer.kind=adamw`` narrows a study that compares optimizers,
+    and makes that kind's own entries (``[space.by_kind.adamw]``) the space's, dropping the
+    other kinds'; likewise fixing a field of ``APPLIES_WHEN`` drops the searched fields it
+    rules out. A fixed field leaves every kind's entries too.
     """
     space = raw.get("space", {})
+    if not isinstance(space, dict):
+        return  # not a table: validation says so
     dropped = {f"{section}.{field}"}
-    space.get(section, {}).pop(field, None)
+    _pop(space, section, field)
     if (section, field) == ("optimizer", "kind") and value in list_optimizers():
+        _fix_kind(raw, space, value)
         takes = get_optimizer(value).hparams
         for name in [n for n in space.get("optimizer", {}) if n not in takes]:
             space["optimizer"].pop(name)
@@ -102,8 +109,46 @@ def _unsearch(raw: dict[str, Any], section: str, field: str, value: Any) -> None
     for name, (decider, allowed) in APPLIES_WHEN.items():
         if decider == f"{section}.{field}" and value not in allowed:
             dep_section, dep_field = name.split(".", 1)
-            if space.get(dep_section, {}).pop(dep_field, None) is not None:
+            if _pop(space, dep_section, dep_field):
                 dropped.add(name)
     for trial in raw.get("study", {}).get("enqueue", []):
         for name in dropped & set(trial):
             del trial[name]
+
+
+def _fix_kind(raw: dict[str, Any], space: dict[str, Any], kind: str) -> None:
+    """``optimizer.kind`` fixed at ``kind``: its own entries become the space's and the other
+    kinds' go. An enqueued trial of another kind loses its values of the fields that either
+    kind searches in its own range: they were chosen for another range than the one now
+    searched."""
+    by_kind = space.pop(BY_KIND, {})
+    if not isinstance(by_kind, dict):
+        return  # not a table: validation would have said so, and nothing depends on it
+    own = by_kind.get(kind, {})
+    for section, entries in own.items() if isinstance(own, dict) else ():
+        if isinstance(entries, dict) and isinstance(space.setdefault(section, {}), dict):
+            space[section].update(entries)
+
+    def fields(of: Any) -> set[str]:
+        tables = of.items() if isinstance(of, dict) else ()
+        return {f"{s}.{f}" for s, t in tables if isinstance(t, dict) for f in t}
+
+    for trial in raw.get("study", {}).get("enqueue", []):
+        other = trial.get(KIND, kind)
+        if other != kind:
+            for name in (fields(by_kind.get(other)) | fields(own)) & set(trial):
+                del trial[name]
+
+
+def _pop(space: dict[str, Any], section: str, field: str) -> bool:
+    """Take ``section.field`` out of the space: its shared entry and every kind's own
+    (``[space.by_kind.KIND.SECTION]``); whether there was one."""
+    tables = [space.get(section)]
+    by_kind = space.get(BY_KIND)
+    if isinstance(by_kind, dict):
+        tables += [k.get(section) for k in by_kind.values() if isinstance(k, dict)]
+    found = False
+    for table in tables:
+        if isinstance(table, dict) and table.pop(field, None) is not None:
+            found = True
+    return found

@@ -9,6 +9,7 @@ there. A rule within one section is a validator of its model; rules across secti
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,15 @@ from hpsearch.pruners import PRUNERS, SAMPLERS
 from hpsearch.registry import Registry
 from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.space import (
+    Condition,
+    ConditionalParam,
     Param,
+    candidate_values,
+    contains,
+    field_params,
+    param_text,
+    select,
+    space_key,
 )
 from hpsearch.spec.tasks import LOCAL, OFFLINE_DEFAULT, task_names
 
@@ -357,6 +366,9 @@ SECTIONS: dict[str, type[BaseModel]] = {
 
 # Top-level names of a study file: the sections, the [[tasks]] array and [space].
 TASKS_ARRAY = "tasks"
+# Spec.to_dict's key for the entries of some trials only, by Optuna parameter name (absent
+# where a spec has none, so that such specs are stored, and fingerprinted, as before).
+CONDITIONAL_SPACE = "space_when"
 
 
 TOP_LEVEL = [*SECTIONS, TASKS_ARRAY, "space"]
@@ -401,6 +413,8 @@ class Spec(BaseModel):
     tasks: tuple[TaskEntry, ...] = ()  # a multitask study's tasks ([[tasks]]); then no [task]
     multitask: MultitaskSpec = MultitaskSpec()  # only used with `tasks`
     space: dict[str, Param] = {}  # "section.field" -> how to search it
+    # entries for the trials whose earlier fields have given values ([space.by_kind.KIND])
+    space_when: tuple[ConditionalParam, ...] = ()
     source: str = ""  # the study file this spec came from
     overrides: tuple[str, ...] = ()  # the --set overrides applied to it ("train.epochs=2")
 
@@ -432,12 +446,18 @@ class Spec(BaseModel):
         if self.is_multitask:
             out[TASKS_ARRAY] = [t.model_dump() for t in self.tasks]
         out["space"] = {k: p.to_dict() for k, p in self.space.items()}
+        if self.space_when:
+            out[CONDITIONAL_SPACE] = {c.name: c.param.to_dict() for c in self.space_when}
         return out
 
     def with_params(self, params: Mapping[str, Any]) -> Spec:
-        """This spec with searched values (``{"train.lr": 3e-4, ...}``) filled in."""
+        """This spec with searched values (``{"train.lr": 3e-4, ...}``) filled in.
+
+        ``params`` are fields or Optuna parameter names (a trial's ``params``:
+        ``train.lr|optimizer.kind=mfac`` sets ``train.lr``).
+        """
         updates: dict[str, dict[str, Any]] = {}
-        for name, value in params.items():
+        for name, value in field_params(params).items():
             section, field = name.split(".", 1)
             updates.setdefault(section, {})[field] = value
         sections = {s: getattr(self, s).model_copy(update=u) for s, u in updates.items()}
@@ -447,6 +467,82 @@ class Spec(BaseModel):
         """The value of ``"section.field"`` in this spec."""
         section, field = name.split(".", 1)
         return getattr(getattr(self, section), field)
+
+    def searched(self) -> list[str]:
+        """The searched fields: those of the shared entries, then those searched only in
+        some trials (``space_when``)."""
+        return list(dict.fromkeys([*self.space, *(c.field for c in self.space_when)]))
+
+    def deciders(self) -> frozenset[str]:
+        """The fields that the conditional entries' conditions read."""
+        return frozenset(f for c in self.space_when for f, _ in c.when)
+
+    def entry(
+        self, field: str, values: Mapping[str, Any] | None = None
+    ) -> tuple[str, Param] | None:
+        """The Optuna name and entry that search ``field`` in a trial whose fields so far
+        are ``values`` (:func:`hpsearch.spec.space.select`); None: it keeps its fixed value."""
+        return select(field, self.space.get(field), self.space_when, values or {})
+
+    def ranges(
+        self, field: str, values: Mapping[str, Any]
+    ) -> list[tuple[Condition, tuple[str, Param] | None]]:
+        """How ``field`` is searched in the trials whose fields include ``values`` (one
+        optimizer kind's, for ``compare``): for each combination of the other fields that
+        its entries depend on (M-FAC's ``num_grads`` choices), the entry it gets. One
+        combination, ``()``, where nothing else decides."""
+        open_ = self._undecided(field, values)
+        # Every condition is on a field searched as choices (validation).
+        choices = [candidate_values(self.space[f]) for f in open_]
+        out = []
+        for combo in itertools.product(*choices):
+            given = tuple(zip(open_, combo, strict=True))
+            out.append((given, self.entry(field, {**values, **dict(given)})))
+        return out
+
+    def _undecided(self, field: str, values: Mapping[str, Any]) -> list[str]:
+        """The fields, missing from ``values``, on which it depends which entry of ``field``
+        a trial with ``values`` gets."""
+        entries = [c for c in self.space_when if c.field == field and not c.rules_out(values)]
+        return list(dict.fromkeys(f for c in entries for f, _ in c.when if f not in values))
+
+    def entries(self) -> dict[str, Param]:
+        """Every entry, shared or conditional, by its Optuna parameter name."""
+        return {**self.space, **{c.name: c.param for c in self.space_when}}
+
+    def enqueued(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """An enqueued trial's ``{field: value}`` by Optuna parameter name, each field under
+        the entry that the trial's own values choose (``train.lr`` of an M-FAC trial under
+        ``train.lr|optimizer.kind=mfac``), so that the trial's suggestions take them.
+
+        Raises:
+            FieldError: a field whose entry the trial leaves open (it does not set a field
+                that decides it), that none of its entries searches for this trial, or
+                whose value is outside its entry.
+        """
+        named = {}
+        for field, value in values.items():
+            missing = self._undecided(field, values)
+            if missing:
+                raise FieldError(
+                    field,
+                    f"its range depends on {', '.join(missing)}, which this trial leaves to the "
+                    f"sampler; set {' and '.join(missing)} in it too",
+                )
+            chosen = self.entry(field, values)
+            if chosen is None:
+                keys = [c.key for c in self.space_when if c.field == field]
+                raise FieldError(
+                    field, f"searched only in the trials of {', '.join(keys)}, and not this one"
+                )
+            name, param = chosen
+            if not contains(param, value):
+                raise FieldError(
+                    field,
+                    f"{value!r} is outside {space_key(name)}, which searches {param_text(param)}",
+                )
+            named[name] = value
+        return named
 
     def is_conditional(self, name: str) -> bool:
         """Whether field ``name`` applies only for some values of another (``APPLIES_WHEN``)."""

@@ -7,7 +7,7 @@ nothing touches storage before a spec is valid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,10 +36,15 @@ from hpsearch.spec.schema import (
     TaskSpec,
 )
 from hpsearch.spec.space import (
+    BY_KIND,
+    KIND,
     SEARCHABLE_SECTIONS,
     Categorical,
+    Condition,
+    ConditionalParam,
     Param,
     candidate_values,
+    contains,
     parse_param,
 )
 from hpsearch.spec.tasks import LOCAL, TASKS
@@ -69,8 +74,12 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | Non
     spec = Spec(**sections, tasks=tasks, source=source)
     if not tasks:
         spec = spec.model_copy(update={"task": _resolve_task(spec.task, "task", source, base_dir)})
-    space = _parse_space(raw.get("space", {}), spec, source)
+    raw_space = raw.get("space", {})
+    space = _parse_space(raw_space, spec, source)
     spec = spec.model_copy(update={"space": space})
+    if isinstance(raw_space, Mapping) and BY_KIND in raw_space:
+        entries, keys = _parse_by_kind(raw_space[BY_KIND], spec, source)
+        spec = with_conditional_ranges(spec, entries, source=source, keys=keys)
     _check_optimizer(spec, source)
     _check_conditions(spec, source)
     return _resolve_study(spec, source, base_dir)
@@ -253,22 +262,204 @@ def _parse_space(raw: Any, spec: Spec, source: str) -> dict[str, Param]:
     )
     for section, field, value in ordered:
         key = f"space.{section}.{field}" if field else f"space.{section}"
+        if section == BY_KIND:
+            continue  # the entries of one kind's trials: _parse_by_kind, once the space is known
         if section not in SEARCHABLE_SECTIONS:
             raise SpecError(
-                source, key, f"only sections {list(SEARCHABLE_SECTIONS)} can be searched"
+                source,
+                key,
+                f"only sections {list(SEARCHABLE_SECTIONS)} can be searched, and "
+                f"[space.{BY_KIND}.KIND.SECTION] gives one optimizer kind's trials their own",
             )
         if not field:
             raise SpecError(source, key, "expected a table of fields")
         spec_now = spec.model_copy(update={"space": space})
-        value_type = _field_type(spec_now, section, field, source, key)
-        try:
-            param = parse_param(value, value_type)
-        except ValueError as e:
-            raise SpecError(source, key, str(e)) from None
-        space[f"{section}.{field}"] = param
-        for candidate in candidate_values(param):
-            _check_value(spec_now, section, field, candidate, source, key)
+        name = f"{section}.{field}"
+        space[name] = _parse_entry(spec_now, name, value, source, key)
     return space
+
+
+def _parse_by_kind(raw: Any, spec: Spec, source: str) -> tuple[list[ConditionalParam], list[str]]:
+    """``[space.by_kind.KIND.SECTION]`` tables: entries for the trials of one optimizer kind,
+    each with the key that names it in errors (checked again by
+    :func:`with_conditional_ranges`, as entries made in code are)."""
+    where = f"space.{BY_KIND}"
+    shape = f"expected tables [{where}.KIND.SECTION], such as [{where}.mfac.train]"
+    if not isinstance(raw, Mapping):
+        raise SpecError(source, where, f"{shape}, got {raw!r}")
+    entries, keys = [], []
+    for kind, sections in raw.items():
+        when = ((KIND, kind),)
+        _check_when(spec, "", when, source, f"{where}.{kind}")
+        if not isinstance(sections, Mapping):
+            raise SpecError(source, f"{where}.{kind}", f"{shape}, got {sections!r}")
+        for section, fields in sections.items():
+            if section not in SEARCHABLE_SECTIONS:
+                raise SpecError(
+                    source,
+                    f"{where}.{kind}.{section}",
+                    f"only sections {list(SEARCHABLE_SECTIONS)} can be searched",
+                )
+            if not isinstance(fields, Mapping):
+                raise SpecError(source, f"{where}.{kind}.{section}", "expected a table of fields")
+            for field, value in fields.items():
+                key = f"{where}.{kind}.{section}.{field}"
+                param = _parse_entry(spec, f"{section}.{field}", value, source, key)
+                entries.append(ConditionalParam(f"{section}.{field}", when, param))
+                keys.append(key)
+    return entries, keys
+
+
+def with_conditional_ranges(
+    spec: Spec,
+    entries: Iterable[ConditionalParam],
+    *,
+    source: str = "",
+    keys: Iterable[str] | None = None,
+) -> Spec:
+    """``spec`` searching each entry's field in the trials that meet its conditions.
+
+    The one way conditional entries join a spec: ``[space.by_kind]`` tables and code (a
+    range per kind and ``num_grads``) alike. An entry replaces one of the same field and
+    conditions; every condition's field must be searched as choices (not a field that
+    applies only sometimes, and not a field with conditional entries of its own), the value
+    among them; an optimizer field must be taken by the entry's kind; the range is checked
+    as a ``[space]`` entry of its field is; two entries of a field that could both hold for
+    one trial need different numbers of conditions (the one with more wins).
+
+    Args:
+        spec: a validated spec (its ``space`` set).
+        entries: the new entries.
+        source: the study file, for errors.
+        keys: how errors name each entry (default: :attr:`ConditionalParam.key`).
+
+    Raises:
+        SpecError: an entry breaks a rule; the message names the file and the entry's key.
+
+    Example::
+
+        spec = with_conditional_ranges(
+            load_spec("studies/quickstart.toml"),
+            [
+                ConditionalParam(
+                    "train.lr",
+                    (("optimizer.kind", "mfac"), ("optimizer.num_grads", n)),
+                    FloatRange(low, high, log=True),
+                )
+                for n, (low, high) in {8: (1e-3, 1e-2), 16: (2e-3, 3e-2)}.items()
+            ],
+        )
+    """
+    new = list(entries)
+    named = list(keys) if keys is not None else [c.key for c in new]
+    checked = {c.name: c for c in spec.space_when}
+    key_of = {c.name: c.key for c in spec.space_when}
+    for entry, key in zip(new, named, strict=True):
+        checked[entry.name] = _check_entry(spec, entry, source, key)
+        key_of[entry.name] = key
+    result = spec.model_copy(update={"space_when": tuple(checked.values())})
+    _check_together(result, key_of, source)
+    _check_conditions(result, source)
+    return result
+
+
+def _check_entry(spec: Spec, entry: ConditionalParam, source: str, key: str) -> ConditionalParam:
+    """One conditional entry, its range parsed again against its field (as a file's is)."""
+    section, _, field = entry.field.partition(".")
+    if section not in SEARCHABLE_SECTIONS or not field:
+        raise SpecError(
+            source, key, f"expected section.field of sections {list(SEARCHABLE_SECTIONS)}"
+        )
+    _check_when(spec, entry.field, entry.when, source, key)
+    param = _parse_entry(spec, entry.field, entry.param.to_dict(), source, key)
+    return ConditionalParam(entry.field, entry.when, param)
+
+
+def _check_when(spec: Spec, field: str, when: Condition, source: str, key: str) -> None:
+    """The conditions ``when`` of an entry of ``field``: fields every trial searches as
+    choices before ``field``, each value among them, and ``field`` taken by the kind."""
+    if field == KIND:
+        raise SpecError(source, key, f"{KIND} decides the other fields; it has no conditions")
+    if not when:
+        raise SpecError(source, key, "a conditional entry needs at least one condition")
+    deciders = [f for f, _ in when]
+    if len(set(deciders)) < len(deciders):
+        raise SpecError(source, key, f"a field is named twice in its conditions {deciders}")
+    conditional = {c.field for c in spec.space_when} | {field}
+    for decider, value in when:
+        searched = spec.space.get(decider)
+        if not isinstance(searched, Categorical):
+            how = "searched as a range" if searched is not None else "not searched"
+            if decider == KIND and searched is None:
+                how += f" (fixed at {spec.optimizer.kind!r})"
+            section, _, name = decider.partition(".")
+            raise SpecError(
+                source,
+                key,
+                f"depends on {decider}, which the space must search as choices "
+                f"([space.{section}] {name} = {{ choices = [...] }}); it is {how}",
+            )
+        if decider in APPLIES_WHEN or decider in conditional:
+            raise SpecError(
+                source,
+                key,
+                f"depends on {decider}, which only some trials search (or search this way); "
+                "a condition must be a field that every trial searches alike",
+            )
+        if not contains(searched, value):
+            raise SpecError(
+                source,
+                key,
+                f"{value!r} is not among space.{decider}'s choices {list(searched.choices)}",
+            )
+    section, _, name = field.partition(".")
+    kind = dict(when).get(KIND)
+    if section == "optimizer" and kind is not None:
+        takes = get_optimizer(str(kind)).hparams
+        if name not in takes:
+            raise SpecError(
+                source,
+                key,
+                f"the {kind!r} optimizer does not take {name!r}; it takes {sorted(takes)}",
+            )
+
+
+def _parse_entry(spec: Spec, field: str, raw: Any, source: str, key: str) -> Param:
+    """A ``[space]`` entry of ``field``, its values checked as if written in its section."""
+    section, name = field.split(".", 1)
+    value_type = _field_type(spec, section, name, source, key)
+    try:
+        param = parse_param(raw, value_type)
+    except ValueError as e:
+        raise SpecError(source, key, str(e)) from None
+    for candidate in candidate_values(param):
+        _check_value(spec, section, name, candidate, source, key)
+    return param
+
+
+def _check_together(spec: Spec, key_of: Mapping[str, str], source: str) -> None:
+    """What no entry shows alone: a field that decides some entries and has entries of its
+    own, and two entries of one field with as many conditions that can both hold for one
+    trial (no field of theirs set to two values), which leave its range undecided."""
+    entries = spec.space_when
+    for entry in entries:
+        if entry.field in spec.deciders():
+            raise SpecError(
+                source,
+                key_of[entry.name],
+                f"{entry.field} decides other entries, so it must be searched alike in every "
+                "trial, without entries of its own",
+            )
+    for i, a in enumerate(entries):
+        for b in entries[:i]:
+            if a.field != b.field or len(a.when) != len(b.when) or a.rules_out(dict(b.when)):
+                continue
+            raise SpecError(
+                source,
+                key_of[a.name],
+                f"a trial can meet both its conditions and those of {key_of[b.name]}, "
+                "with as many; add the other's conditions to the one that should win",
+            )
 
 
 def _check_value(spec: Spec, section: str, field: str, value: Any, source: str, key: str) -> None:
@@ -337,8 +528,11 @@ def _check_conditions(spec: Spec, source: str) -> None:
         if allowed.intersection(possible):
             continue
         section, field = name.split(".", 1)
+        conditional = [c.key for c in spec.space_when if c.field == name]
         if name in spec.space:
             key = f"space.{name}"
+        elif conditional:
+            key = conditional[0]
         elif field in getattr(spec, section).model_fields_set:
             key = name
         else:
@@ -374,12 +568,16 @@ def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
         raise SpecError(source, "study.metric", f"{reporter} {metrics}, not {metric!r}")
     for i, trial in enumerate(study.enqueue):
         for name in trial:
-            if name not in spec.space:
+            if name not in spec.searched():
                 raise SpecError(
                     source,
                     f"study.enqueue[{i}].{name}",
-                    f"not a searched parameter; the space has {sorted(spec.space)}",
+                    f"not a searched parameter; the space has {sorted(spec.searched())}",
                 )
+        try:
+            spec.enqueued(trial)
+        except FieldError as e:
+            raise SpecError(source, f"study.enqueue[{i}].{e.field}", e.message) from None
     baseline = study.baseline
     if baseline is not None:
         path = (base_dir / baseline).resolve()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from hpsearch.compare.spaces import space_rows, space_warnings
-from tests.trials import plan_of
+from dataclasses import replace
+
+from hpsearch.compare.spaces import cell, space_rows, space_warnings
+from hpsearch.spec.space import ConditionalParam, FloatRange
+from hpsearch.spec.validate import with_conditional_ranges
+from tests.trials import add_trials, plan_of
 
 
 def test_spaces_side_by_side_warn_where_arms_differ(arms):
@@ -37,3 +41,37 @@ def test_spaces_side_by_side_warn_where_arms_differ(arms):
     )
     same = space_warnings(space_rows(plan_of(adam, arms("adam2", "adamw", [0.5, 0.6])).arms), ())
     assert same == ()
+
+
+def test_each_kind_of_a_study_shows_its_own_range(quora_study):
+    """An arm that is one kind of a study searching optimizer.kind shows that kind's range;
+    where the kind's range depends on num_grads too, one part per choice."""
+    kinds = "space.optimizer.kind={ choices = ['adamw', 'mfac'] }"
+    grads = "space.optimizer.num_grads={ choices = [4, 8] }"
+    mfac_lr = "space.by_kind.mfac.train.lr={ low = 1e-3, high = 3e-2, log = true }"
+    path = quora_study("kinds", set=[kinds, grads, mfac_lr])
+    mfac = "train.lr|optimizer.kind=mfac"
+    add_trials(
+        path,
+        [("complete", 0.5 + i / 10, {"optimizer.kind": "adamw", "train.lr": 1e-4}) for i in (0, 1)]
+        + [("complete", 0.6 + i / 10, {"optimizer.kind": "mfac", mfac: 3e-3}) for i in (0, 1)],
+    )
+    plan = plan_of(path)
+    rows = {r.field: r for r in space_rows(plan.arms)}
+    lr = rows["train.lr"].cells
+    assert (lr["AdamW"].text, lr["M-FAC"].text) == ("5e-05 – 0.0005 (log)", "0.001 – 0.03 (log)")
+    assert rows["optimizer.num_grads"].cells["AdamW"].state == "n/a"
+
+    # The calibration's case: M-FAC's range per num_grads choice (here at 8 only).
+    arm = next(a for a in plan.arms if a.kind == "mfac")
+    m8 = ConditionalParam(
+        "train.lr",
+        (("optimizer.kind", "mfac"), ("optimizer.num_grads", 8)),
+        FloatRange(1e-2, 1e-1, log=True),
+    )
+    per_grads = replace(
+        arm, source=replace(arm.source, spec=with_conditional_ranges(arm.spec, [m8]))
+    )
+    assert cell(per_grads, "train.lr").text == (
+        "num_grads 4: 0.001 – 0.03 (log); num_grads 8: 0.01 – 0.1 (log)"
+    )

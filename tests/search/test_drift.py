@@ -8,8 +8,11 @@ import pytest
 from optuna.trial import TrialState
 
 from hpsearch.search.drift import (
+    TRIAL_SECTIONS,
     SpecDriftError,
+    fingerprint,
     fixed_changes,
+    record_settings,
     spec_of_trial,
     trial_settings,
 )
@@ -193,3 +196,42 @@ def test_drift_end_to_end(quora_study, cli):
     assert spec_of_trial(spec, study, first).train.epochs == 1
     assert spec_of_trial(spec, study, second).train.epochs == 2
     assert second.user_attrs["epochs_done"] == 2.0
+
+
+KINDS = "space.optimizer.kind={ choices = ['adamw', 'mfac'] }"
+
+
+def mfac_lr(low: float) -> str:
+    return f"space.by_kind.mfac.train.lr={{ low = {low}, high = 1e-2, log = true }}"
+
+
+def test_a_kinds_own_range_is_a_setting_and_a_file_without_any_keeps_its_fingerprint(quora_study):
+    plain = quora_study.spec(name="kinds", set=[KINDS])
+    # Without conditional entries the settings are what they always were: the trial
+    # sections and the metric, so stored studies keep their fingerprint.
+    resolved = plain.to_dict()
+    before = {name: resolved[name] for name in TRIAL_SECTIONS if name in resolved}
+    assert trial_settings(plain) == {**before, "metric": plain.metric}
+    assert record_settings(prepared(plain).study, plain) == fingerprint(
+        {**before, "metric": plain.metric}
+    )
+
+    spec = quora_study.spec(name="by-kind", set=[KINDS, mfac_lr(1e-3)])
+    first = prepared(spec)
+    assert first.spec_id != fingerprint(trial_settings(plain))
+    trial = first.study.ask()
+    trial.set_user_attr("spec_id", first.spec_id)
+    trial.suggest_categorical("optimizer.kind", ["adamw", "mfac"])
+    trial.suggest_float("train.lr|optimizer.kind=mfac", 1e-3, 1e-2, log=True)
+    first.study.tell(trial, 0.5)
+    with pytest.raises(SpecDriftError) as info:
+        prepared(quora_study.spec(name="by-kind", set=[KINDS, mfac_lr(2e-3)]))
+    message = str(info.value)
+    assert "space.by_kind.mfac.train.lr was" in message and '"low": 0.001' in message
+    assert f"--set {mfac_lr(2e-3)}" in message  # the override that changed it, named
+    # A kind's range made linear cannot share the study's parameter at all.
+    linear = "space.by_kind.mfac.train.lr={ low = 1e-3, high = 1e-2 }"
+    with pytest.raises(
+        SpecDriftError, match=r"space\.by_kind\.mfac\.train\.lr was searched as a log"
+    ):
+        prepared(quora_study.spec(name="by-kind", set=[KINDS, linear]), allow_drift=True)

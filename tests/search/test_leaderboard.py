@@ -195,3 +195,29 @@ def test_cli_watch_refreshes_until_sigint(study_file, cli_process, wait_for_line
     assert proc.returncode == 0, err
     assert "interrupted" not in err and "Traceback" not in err
     assert "board" in out and "complete" in out and "Ctrl-C to stop" in out
+
+
+MFAC_LR = "train.lr|optimizer.kind=mfac"
+
+
+def test_a_kinds_own_lr_is_the_train_lr_column():
+    """An M-FAC trial searched under train.lr|optimizer.kind=mfac shows its lr in the same
+    column as an AdamW trial's train.lr, in the rows and in a storage's summary."""
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, direction="maximize")
+    kinds = optuna.distributions.CategoricalDistribution(["adamw", "mfac"])
+    for kind, name, lr, f1 in (("adamw", "train.lr", 3e-4, 0.6), ("mfac", MFAC_LR, 3e-3, 0.7)):
+        study.add_trial(
+            create_trial(
+                params={"optimizer.kind": kind, name: lr},
+                distributions={"optimizer.kind": kinds, name: LR["train.lr"]},
+                value=f1,
+            )
+        )
+    rows = leaderboard_rows(study, "f1")
+    assert [r.params for r in rows] == [
+        {"optimizer.kind": "mfac", "train.lr": 3e-3},
+        {"optimizer.kind": "adamw", "train.lr": 3e-4},
+    ]
+    (summary,) = study_summary_rows(storage)
+    assert summary.best_params == {"optimizer.kind": "mfac", "train.lr": 3e-3}

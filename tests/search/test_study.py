@@ -13,8 +13,10 @@ import pytest
 
 from hpsearch.data.pretrained import ModelLoadError
 from hpsearch.errors import DataError
-from hpsearch.search.study import StudyNotFoundError, load_study, run_study
+from hpsearch.search.storage import open_storage
+from hpsearch.search.study import StudyNotFoundError, load_study, prepare_study, run_study
 from hpsearch.spec.load import load_spec
+from hpsearch.spec.suggest import suggest
 
 
 def optuna_cli() -> str:
@@ -164,3 +166,23 @@ def test_a_bad_data_file_stops_before_any_trial(quora_study):
     spec = quora_study.spec(name="badcol", set=["task.label_field=duplicate"])
     with pytest.raises(DataError, match="no column"):
         run_study(spec)
+
+
+def test_an_enqueued_trial_lands_on_its_kinds_own_range(quora_study):
+    """The quickstart's case: an enqueued M-FAC setting is asked under M-FAC's own lr
+    parameter, so the trial takes it instead of sampling; an AdamW one under train.lr."""
+    spec = quora_study.spec(
+        name="enqueued-kinds",
+        set=[
+            "space.optimizer.kind={ choices = ['adamw', 'mfac'] }",
+            "space.by_kind.mfac.train.lr={ low = 1e-3, high = 3e-2, log = true }",
+            'study.enqueue=[{ "optimizer.kind" = "mfac", "train.lr" = 3e-3 }, '
+            '{ "optimizer.kind" = "adamw", "train.lr" = 2e-4 }]',
+        ],
+    )
+    study = prepare_study(spec, open_storage(spec.study.storage)).study
+    mfac, adamw = study.ask(), study.ask()
+    assert suggest(mfac, spec) == {"optimizer.kind": "mfac", "train.lr": 3e-3}
+    assert mfac.params == {"optimizer.kind": "mfac", "train.lr|optimizer.kind=mfac": 3e-3}
+    assert suggest(adamw, spec) == {"optimizer.kind": "adamw", "train.lr": 2e-4}
+    assert adamw.params == {"optimizer.kind": "adamw", "train.lr": 2e-4}

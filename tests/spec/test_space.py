@@ -3,9 +3,9 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from hpsearch.spec.space import Categorical, FloatRange, IntRange, parse_param
+from hpsearch.spec.space import Categorical, ConditionalParam, FloatRange, IntRange, parse_param
 from hpsearch.spec.suggest import suggest
-from hpsearch.spec.validate import parse_spec
+from hpsearch.spec.validate import parse_spec, with_conditional_ranges
 
 SPACE = {
     "train": {
@@ -128,3 +128,49 @@ def test_a_fixed_deciding_field_decides_too():
     )
     params = suggest(optuna.create_study().ask(), spec)
     assert set(params) == {"finetune.adapter_size"}
+
+
+MFAC_LR = {"low": 1e-2, "high": 1e-1, "log": True}
+
+
+def test_each_kind_suggests_its_lr_from_its_own_range_under_its_own_name():
+    """A seeded TPE study: M-FAC's lr comes from its [space.by_kind] range, recorded as
+    train.lr|optimizer.kind=mfac, AdamW's from the shared one as train.lr."""
+    spec = spec_with({**SPACE, "by_kind": {"mfac": {"train": {"lr": MFAC_LR}}}})
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=4))
+    kinds = set()
+    for _ in range(10):
+        trial = study.ask()
+        params = suggest(trial, spec)
+        kind = params["optimizer.kind"]
+        kinds.add(kind)
+        name, (low, high) = (
+            ("train.lr|optimizer.kind=mfac", (1e-2, 1e-1))
+            if kind == "mfac"
+            else ("train.lr", (1e-5, 1e-3))
+        )
+        assert trial.params[name] == params["train.lr"] and low <= params["train.lr"] <= high
+        assert len([n for n in trial.params if n.startswith("train.lr")]) == 1
+        study.tell(trial, params["train.lr"])
+    assert kinds == {"adamw", "mfac"}
+
+
+def test_a_condition_on_num_grads_is_suggested_before_the_field_it_decides():
+    spec = with_conditional_ranges(
+        spec_with(SPACE),
+        [
+            ConditionalParam(
+                "train.lr",
+                (("optimizer.kind", "mfac"), ("optimizer.num_grads", 16)),
+                FloatRange(1e-2, 1e-1, log=True),
+            )
+        ],
+    )
+    name = "train.lr|optimizer.kind=mfac|optimizer.num_grads=16"
+    fixed = {"optimizer.kind": "mfac", "optimizer.num_grads": 16, name: 5e-2, "train.epochs": 1}
+    params = suggest(optuna.trial.FixedTrial({**fixed, "train.batch_size": 16}), spec)
+    assert params["train.lr"] == 5e-2
+    assert spec.with_params(params).train.lr == 5e-2
+    # At num_grads 8 the shared range applies, under the field's own name.
+    eight = {**fixed, "optimizer.num_grads": 8, "train.lr": 1e-4, "train.batch_size": 16}
+    assert suggest(optuna.trial.FixedTrial(eight), spec)["train.lr"] == 1e-4

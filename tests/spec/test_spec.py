@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,8 @@ from hpsearch.pruners import PRUNERS, SAMPLERS
 from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.load import apply_override, load_spec
 from hpsearch.spec.schema import APPLIES_WHEN, FinetuneSpec, PrunerSpec, SamplerSpec, TrainSpec
-from hpsearch.spec.space import Categorical, FloatRange, IntRange
-from hpsearch.spec.validate import parse_spec
+from hpsearch.spec.space import Categorical, ConditionalParam, FloatRange, IntRange, field_params
+from hpsearch.spec.validate import parse_spec, with_conditional_ranges
 
 MIN = {"study": {"name": "s"}}
 # A local task whose files are not read before the keys are checked.
@@ -21,6 +22,15 @@ LOCAL = {
     "text_fields": ["sentence"],
     "label_field": "sentiment",
 }
+
+
+LR = {"low": 1e-5, "high": 1e-3, "log": True}
+
+
+def by_kind(tables: dict, enqueue: list | None = None) -> dict:
+    """A study searching AdamW and M-FAC, with ``[space.by_kind]`` ``tables``."""
+    raw = {"space": {"optimizer": {"kind": {"choices": ["adamw", "mfac"]}}, "by_kind": tables}}
+    return raw if enqueue is None else {**raw, "study": {"name": "s", "enqueue": enqueue}}
 
 
 def parse(extra: dict) -> object:
@@ -227,6 +237,87 @@ def test_loss_metric_defaults_to_minimize():
             {"space": {"finetune": {"mode": {"choices": ["full", "ladder"]}}}},
             "space.finetune.mode",
             "'adapter' or 'lora'",
+        ),
+        (
+            {
+                "study": {"name": "s", "enqueue": [{"train.lr": 1.0}]},
+                "space": {"train": {"lr": LR}},
+            },
+            "study.enqueue[0].train.lr",
+            "1.0 is outside space.train.lr, which searches 1e-05 – 0.001 (log)",
+        ),
+        # [space.by_kind]: one optimizer kind's own entries
+        (
+            by_kind({"sgd": {"train": {"lr": LR}}}),
+            "space.by_kind.sgd",
+            "'sgd' is not among space.optimizer.kind's choices ['adamw', 'mfac']",
+        ),
+        (
+            by_kind({"adamw": {"optimizer": {"num_grads": {"choices": [8]}}}}),
+            "space.by_kind.adamw.optimizer.num_grads",
+            "the 'adamw' optimizer does not take 'num_grads'; it takes ['beta1', 'beta2', 'eps']",
+        ),
+        (
+            {"space": {"by_kind": {"mfac": {"train": {"lr": LR}}}}},
+            "space.by_kind.mfac",
+            "depends on optimizer.kind, which the space must search as choices ([space.optimizer] "
+            "kind = { choices = [...] }); it is not searched (fixed at 'adamw')",
+        ),
+        (
+            by_kind({"mfac": {"train": {"lr": {"low": 1e-1, "high": 1e-3}}}}),
+            "space.by_kind.mfac.train.lr",
+            "`low <= high`",
+        ),
+        (
+            by_kind({"mfac": {"train": {"hidden_dropout": {"low": 0.0, "high": 1.5}}}}),
+            "space.by_kind.mfac.train.hidden_dropout",
+            "less than 1",
+        ),
+        (
+            by_kind({"mfac": {"train": {"bogus": LR}}}),
+            "space.by_kind.mfac.train.bogus",
+            "unknown field",
+        ),
+        (
+            by_kind({"mfac": {"study": {"n_trials": LR}}}),
+            "space.by_kind.mfac.study",
+            "only sections",
+        ),
+        (
+            by_kind({"mfac": {"optimizer": {"kind": {"choices": ["mfac"]}}}}),
+            "space.by_kind.mfac.optimizer.kind",
+            "optimizer.kind decides the other fields",
+        ),
+        (
+            by_kind({"mfac": {"train": {"cut_frac": {"low": 0.1, "high": 0.3}}}}),
+            "space.by_kind.mfac.train.cut_frac",
+            "only applies when train.schedule is one of ['slanted_triangular']",
+        ),
+        (
+            {"space": {"by_kind": 3}},
+            "space.by_kind",
+            "expected tables [space.by_kind.KIND.SECTION]",
+        ),
+        (
+            by_kind(
+                {"mfac": {"train": {"lr": LR}}},
+                enqueue=[{"optimizer.kind": "mfac", "train.lr": 0.5}],
+            ),
+            "study.enqueue[0].train.lr",
+            "0.5 is outside space.by_kind.mfac.train.lr, which searches 1e-05 – 0.001 (log)",
+        ),
+        (
+            by_kind({"mfac": {"train": {"lr": LR}}}, enqueue=[{"train.lr": 3e-4}]),
+            "study.enqueue[0].train.lr",
+            "its range depends on optimizer.kind, which this trial leaves to the sampler",
+        ),
+        (
+            by_kind(
+                {"mfac": {"train": {"warmup_ratio": {"low": 0.0, "high": 0.1}}}},
+                enqueue=[{"optimizer.kind": "adamw", "train.warmup_ratio": 0.05}],
+            ),
+            "study.enqueue[0].train.warmup_ratio",
+            "searched only in the trials of space.by_kind.mfac.train.warmup_ratio, and not this",
         ),
     ],
 )
@@ -464,3 +555,121 @@ def test_every_pruner_takes_its_own_options_and_rejects_the_others(name):
         with pytest.raises(SpecError, match="does not apply") as info:
             parse({"study": {"name": "s", "pruner": raw}})
         assert info.value.key == f"study.pruner.{option}"
+
+
+# ---- ranges of one optimizer kind ([space.by_kind]) and entries on other conditions --------
+
+MFAC = ("optimizer.kind", "mfac")
+LR_RANGE = FloatRange(1e-5, 1e-3, log=True)
+QUICKSTART = Path(__file__).resolve().parents[2] / "studies" / "quickstart.toml"
+
+
+def test_a_kind_table_is_an_entry_of_its_own_named_for_its_kind():
+    spec = parse(by_kind({"mfac": {"train": {"lr": {"low": 1e-3, "high": 1e-1, "log": True}}}}))
+    (entry,) = spec.space_when
+    assert entry == ConditionalParam("train.lr", (MFAC,), FloatRange(1e-3, 1e-1, log=True))
+    assert entry.name == "train.lr|optimizer.kind=mfac"
+    assert entry.key == "space.by_kind.mfac.train.lr"
+    assert spec.searched() == ["optimizer.kind", "train.lr"]  # the field, once
+    assert spec.entry("train.lr", {"optimizer.kind": "mfac"}) == (entry.name, entry.param)
+    assert spec.entry("train.lr", {"optimizer.kind": "adamw"}) is None  # keeps train.lr
+    assert spec.to_dict()["space_when"] == {
+        "train.lr|optimizer.kind=mfac": {"low": 1e-3, "high": 1e-1, "log": True}
+    }
+    assert "space_when" not in parse({}).to_dict()  # a spec without any is stored as before
+
+
+def test_with_params_maps_parameter_names_back_to_fields():
+    spec = parse({}).with_params(
+        {"optimizer.kind": "mfac", "train.lr|optimizer.kind=mfac": 3e-3, "optimizer.damp": 1e-6}
+    )
+    assert spec.train.lr == 3e-3 and spec.optimizer.hparams == {"damp": 1e-6}
+    assert field_params({"train.lr|optimizer.kind=mfac|optimizer.num_grads=16": 1.0}) == {
+        "train.lr": 1.0
+    }
+
+
+def test_ranges_per_kind_and_num_grads_made_in_code():
+    """The calibration's case: M-FAC's lr per num_grads choice, AdamW's own; the entry with
+    the most conditions wins, and the M-FAC trials of another num_grads get M-FAC's."""
+    base = parse(
+        {
+            "space": {
+                "train": {"lr": LR},
+                "optimizer": {
+                    "kind": {"choices": ["adamw", "mfac"]},
+                    "num_grads": {"choices": [8, 16]},
+                },
+            }
+        }
+    )
+    m16 = ConditionalParam(
+        "train.lr", (MFAC, ("optimizer.num_grads", 16)), FloatRange(2e-3, 3e-2, log=True)
+    )
+    mfac = ConditionalParam("train.lr", (MFAC,), FloatRange(1e-3, 1e-2, log=True))
+    spec = with_conditional_ranges(base, [m16, mfac])
+    assert spec.entry("train.lr", {"optimizer.kind": "mfac", "optimizer.num_grads": 16}) == (
+        "train.lr|optimizer.kind=mfac|optimizer.num_grads=16",
+        m16.param,
+    )
+    assert spec.entry("train.lr", {"optimizer.kind": "mfac", "optimizer.num_grads": 8}) == (
+        mfac.name,
+        mfac.param,
+    )
+    assert spec.entry("train.lr", {"optimizer.kind": "adamw"}) == (
+        "train.lr",
+        base.space["train.lr"],
+    )
+    assert spec.ranges("train.lr", {"optimizer.kind": "mfac"}) == [
+        ((("optimizer.num_grads", 8),), (mfac.name, mfac.param)),
+        ((("optimizer.num_grads", 16),), (m16.name, m16.param)),
+    ]
+    # A new entry of the same field and conditions replaces the old one.
+    wider = ConditionalParam("train.lr", (MFAC,), FloatRange(1e-3, 1e-1, log=True))
+    assert with_conditional_ranges(spec, [wider]).space_when == (m16, wider)
+    # Two entries that one trial can both meet, with as many conditions, leave it undecided.
+    by_grads = ConditionalParam("train.lr", (("optimizer.num_grads", 8),), LR_RANGE)
+    with pytest.raises(SpecError, match="a trial can meet both its conditions and those of"):
+        with_conditional_ranges(spec, [by_grads])
+    # A condition is on a field searched as choices; errors name an entry made in code by
+    # its parameter name.
+    damp = ConditionalParam("train.lr", (("optimizer.damp", 1e-6),), LR_RANGE)
+    with pytest.raises(SpecError, match=re.escape("optimizer.damp, which the space must search")):
+        with_conditional_ranges(spec, [damp])
+    inverted = ConditionalParam("train.lr", m16.when, FloatRange(1.0, 0.1))
+    key = "`space.train.lr|optimizer.kind=mfac|optimizer.num_grads=16`: `low <= high`"
+    with pytest.raises(SpecError, match=re.escape(key)):
+        with_conditional_ranges(spec, [inverted])
+
+
+def test_overrides_reach_a_kinds_entries():
+    # The kind's own range, like any space key.
+    spec = load_spec(
+        QUICKSTART, ["space.by_kind.mfac.train.lr={ low = 2e-3, high = 2e-2, log = true }"]
+    )
+    assert spec.space_when[0].param == FloatRange(2e-3, 2e-2, log=True)
+    # Fixing the field takes every kind's entry of it out of the space.
+    fixed = load_spec(QUICKSTART, ["train.lr=1e-3"])
+    assert "train.lr" not in fixed.searched() and fixed.space_when == ()
+    assert all("train.lr" not in t for t in fixed.study.enqueue)
+    # Fixing the kind makes its own entries the space's; the other kind's trial keeps only
+    # the values chosen outside any kind's own range.
+    mfac = load_spec(QUICKSTART, ["optimizer.kind=mfac"])
+    assert mfac.space["train.lr"] == FloatRange(1e-3, 3e-2, log=True) and mfac.space_when == ()
+    adam_trial, mfac_trial = mfac.study.enqueue
+    assert adam_trial == {"train.batch_size": 16, "train.hidden_dropout": 0.1}
+    assert mfac_trial["train.lr"] == 3e-3
+    adamw = load_spec(QUICKSTART, ["optimizer.kind=adamw"])
+    assert adamw.space["train.lr"] == FloatRange(1e-4, 3e-3, log=True) and adamw.space_when == ()
+    assert [t.get("train.lr") for t in adamw.study.enqueue] == [3e-4, None]
+
+
+def test_quickstart_gives_mfac_its_own_lr_range_and_its_setting_lies_inside():
+    spec = load_spec(QUICKSTART)
+    assert spec.space["train.lr"] == FloatRange(1e-4, 3e-3, log=True)
+    assert spec.entry("train.lr", {"optimizer.kind": "mfac"}) == (
+        "train.lr|optimizer.kind=mfac",
+        FloatRange(1e-3, 3e-2, log=True),
+    )
+    adamw, mfac = (spec.enqueued(t) for t in spec.study.enqueue)
+    assert adamw["train.lr"] == 3e-4 and mfac["train.lr|optimizer.kind=mfac"] == 3e-3
