@@ -285,17 +285,15 @@ def _split(s: Source, study: optuna.Study) -> list[_Candidate]:
     trials = study.get_trials(deepcopy=False)
     if not _searches_kind(s.spec):
         return [_Candidate(s, study, s.spec.optimizer.kind, _finished(trials))]
-    choices = s.spec.space[KIND]
-    assert isinstance(choices, Categorical)
     own = s.spec.optimizer.kind
     return [
         _Candidate(
             s,
             study,
-            str(kind),
+            kind,
             _finished([t for t in trials if field_params(t.params).get(KIND, own) == kind]),
         )
-        for kind in choices.choices
+        for kind in s.spec.optimizer_kinds
     ]
 
 

@@ -25,6 +25,7 @@ from hpsearch.pruners import PRUNERS, SAMPLERS
 from hpsearch.registry import Registry
 from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.space import (
+    Categorical,
     Condition,
     ConditionalParam,
     Param,
@@ -421,6 +422,16 @@ class Spec(BaseModel):
     @property
     def is_multitask(self) -> bool:
         return bool(self.tasks)
+
+    @property
+    def optimizer_kinds(self) -> tuple[str, ...]:
+        """The optimizers this study's trials train with: the choices of a searched
+        ``optimizer.kind``, else its one fixed kind. Each is an arm of ``compare`` and of
+        ``calibrate``."""
+        searched = self.space.get("optimizer.kind")
+        if isinstance(searched, Categorical):
+            return tuple(str(kind) for kind in searched.choices)
+        return (self.optimizer.kind,)
 
     @property
     def shown_metrics(self) -> list[str] | None:
