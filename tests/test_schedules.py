@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -78,7 +79,7 @@ def test_exponential_grows_by_one_factor_a_step_from_lr_over_ratio_to_lr():
     f = lr_multiplier("exponential", 100, ratio=1e8)
     lrs = [10 * f(t) for t in range(100)]
     assert lrs[0] == pytest.approx(1e-7) and lrs[99] == 10.0
-    factors = [b / a for a, b in zip(lrs, lrs[1:], strict=False)]
+    factors = [b / a for a, b in itertools.pairwise(lrs)]
     assert factors == pytest.approx([1e8 ** (1 / 99)] * 99)
     assert f(100) == 1.0  # past the last step it stays at the peak
     assert lr_multiplier("exponential", 1, ratio=1e8)(0) == pytest.approx(1e-8)

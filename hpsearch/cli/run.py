@@ -167,6 +167,7 @@ def _print_summary(
 ) -> None:
     import optuna
 
+    from hpsearch.cli.calibrate import calibration_lines
     from hpsearch.cli.views import render_leaderboard
     from hpsearch.search.leaderboard import leaderboard_rows
     from hpsearch.search.record import ran_on, read_record
@@ -203,6 +204,8 @@ def _print_summary(
         markup=False,
         highlight=False,
     )
+    for line in calibration_lines(spec, storage, trials):
+        out.print(line, markup=False, highlight=False)
     if summary.stopped_on_failures:
         out.print(
             f"stopped: {plural(spec.study.max_failures, 'trial')} in a row failed (see their "

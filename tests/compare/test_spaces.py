@@ -75,3 +75,32 @@ def test_each_kind_of_a_study_shows_its_own_range(quora_study):
     assert cell(per_grads, "train.lr").text == (
         "num_grads 4: 0.001 – 0.03 (log); num_grads 8: 0.01 – 0.1 (log)"
     )
+
+
+def test_each_arms_calibrated_range_stands_beside_its_space(arms, quora_study, range_test):
+    """The row ``train.lr calibrated``: an arm's range from ``hpsearch calibrate``, per
+    num_grads choice where M-FAC searches it; n/a for an arm never calibrated. A range
+    measured is not a search space: no warning that the arms' differ."""
+    from hpsearch.compare.spaces import CALIBRATED, calibrated_lrs
+    from hpsearch.search.calibration import calibrate
+    from hpsearch.spec.load import load_spec
+    from tests.trials import add_trials, lr_trials
+
+    adam = arms("adam", "adamw", [0.5, 0.6])
+    searched = "space.optimizer.num_grads={ choices = [4, 8] }"
+    mfac = quora_study("mfac", set=["optimizer.kind=mfac", searched])
+    add_trials(mfac, lr_trials(0.5, 0.6))
+    plain = [r.field for r in space_rows(plan_of(adam, mfac).arms)]
+    assert CALIBRATED not in plain  # nothing calibrated: the table as it was
+    calibrate(load_spec(mfac))
+    plan = plan_of(adam, mfac)
+    rows = space_rows(plan.arms)
+    assert [r.field for r in rows] == [plain[0], CALIBRATED, *plain[1:]]
+    cells = rows[1].cells
+    assert cells["AdamW"].state == "n/a"
+    assert cells["M-FAC"].state == "calibrated"
+    low4, high4, low8, high8 = (x for r in calibrated_lrs(plan.arms) for x in (r.low, r.high))
+    assert cells["M-FAC"].text == (
+        f"m=4: {low4:.4g} – {high4:.4g} (log); m=8: {low8:.4g} – {high8:.4g} (log)"
+    )
+    assert not any(w.startswith(CALIBRATED) for w in space_warnings(rows, plan.arms))

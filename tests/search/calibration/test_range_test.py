@@ -1,6 +1,7 @@
-"""Real range tests (slow: each loads and trains a model) of a tiny model (minilm with 1 layer, Quora pairs at 32 tokens): AdamW
-diverges as the lr ramps to 10, and a classifier scripted to collapse to one class stops
-the test at that evaluation. Both read every step's loss through the trainer's hook."""
+"""Real range tests of a tiny model (minilm with 1 layer, Quora pairs at 32 tokens; slow:
+each loads and trains it): AdamW diverges as the lr ramps to 10, and a classifier scripted
+to collapse to one class stops the test at that evaluation. Both read every step's loss
+through the trainer's hook."""
 
 from __future__ import annotations
 
