@@ -162,6 +162,7 @@ class StandInRangeTest:
             curve=tuple(watch.points),
             evals=(),
             outcome=watch.outcome(settings.steps),
+            planned=settings.steps,
             steps=len(watch.points),
             seconds=1.5,
             spec_id=range_test_id(ranged, settings),

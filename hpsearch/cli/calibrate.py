@@ -136,7 +136,7 @@ def _row(a: ArmCalibration) -> list[str]:
         "–" if outcome.lr_at_min is None else f"{outcome.lr_at_min:.3g}",
         failed,
         chosen,
-        f"{test.steps}/{test.settings.steps}",
+        f"{test.steps}/{test.planned}",
         f"{test.seconds:.1f}",
     ]
 

@@ -66,3 +66,18 @@ def test_runs_summary_charges_the_calibration_to_the_study(study_file, cli, rang
         "calibration: the range test of AdamW ran under other settings (train.batch_size was "
         "32, now 16): not counted" in " ".join(out.split())
     )
+
+
+def test_the_companion_study_is_listed_apart_and_leaves_the_study_alone(
+    study_file, cli, range_test
+):
+    add_trials(study_file, lr_trials(0.5, 0.6))
+    cli("calibrate", str(study_file))
+    code, out, err = cli("leaderboard", str(study_file))
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(rows) == 2  # the study's two trials, not the range tests
+    code, out, err = cli("leaderboard", str(study_file), "--all")
+    assert code == 0, err
+    listed = {line.split("│")[1].strip(): line for line in out.splitlines() if "│" in line}
+    assert {"cal", "cal-calibration"} <= set(listed)

@@ -40,7 +40,7 @@ def calibration_arms(spec: Spec) -> tuple[CalibrationArm, ...]:
     arms = []
     for kind in spec.optimizer_kinds:
         if isinstance(per_choice, Categorical) and "num_grads" in get_optimizer(kind).hparams:
-            arms += [CalibrationArm(kind, int(m)) for m in per_choice.choices]  # type: ignore[arg-type]
+            arms += [CalibrationArm(kind, int(m)) for m in per_choice.choices]
         else:
             arms.append(CalibrationArm(kind))
     return tuple(arms)

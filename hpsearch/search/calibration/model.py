@@ -119,6 +119,7 @@ class RangeTest:
     curve: tuple[LossPoint, ...]
     evals: tuple[RangeEval, ...]
     outcome: Outcome
+    planned: int  # steps it was to take: --steps, or one epoch of fewer
     steps: int  # optimizer steps it took (it stops at the first failure)
     seconds: float  # wall seconds, loading the model and evaluations included
     spec_id: str  # the fingerprint of the settings it ran under (hpsearch.search.drift)

@@ -85,6 +85,7 @@ def run_range_test(
         curve=tuple(watch.points),
         evals=tuple(watch.evals),
         outcome=watch.outcome(planned),
+        planned=planned,
         steps=len(watch.points),
         seconds=seconds,
         spec_id=range_test_id(ranged, settings),

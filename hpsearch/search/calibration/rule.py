@@ -22,13 +22,17 @@ suggestions leave it out too); the range is [lr*/100, lr*], whose geometric cent
 is fastai's suggestion. A range test shows each lr for a step or two, so a whole run
 wants less than lr*. A collapse is only seen at evaluations, so its range ends at the lr of
 the evaluation before it at the latest. There is no range when the test failed within its
-first tenth, when the loss never fell below its first counted value, or when it was still
-at its least in the last twentieth of the steps with nothing failed (no minimum yet).
+first tenth; when the loss never fell (its least smoothed value is not below its first
+counted one by a hundredth of it and by three times the smoothed loss's noise, σ ·
+√((1 - β) / (1 + β)) for losses of spread σ: a dip in a flat curve is noise, not a
+minimum); or when it was still at its least in the last twentieth of the steps with nothing
+failed (no minimum yet).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 from hpsearch.search.calibration.model import Failure, LossPoint, Outcome, RangeEval
@@ -38,6 +42,8 @@ DIVERGED = 4.0  # a smoothed loss this many times its least so far has diverged 
 SHRINK = 100.0  # the range spans lr*/SHRINK to lr*
 SKIP = 0.1  # the share of the first steps left out of the minimum
 TAIL = 0.05  # a least loss this close to the end, nothing failed: still falling
+FELL = 0.01  # the least share of its first counted value that the loss must fall by
+NOISE = 3.0  # ... and by this many times the noise of the smoothed loss
 
 
 class RangeWatch:
@@ -108,7 +114,7 @@ def read_outcome(
     if not counted:
         return Outcome(None, None, None, failure, "too few steps to read a range from")
     best = min(counted, key=lambda p: (p.smoothed, p.step))
-    if best is counted[0]:
+    if not _fell(counted, best):
         after = f"before it {_failed(failure)}" if failure else "to the test's last step"
         return Outcome(None, None, None, failure, f"the loss never fell, {after}")
     last = points[-1].step
@@ -126,6 +132,16 @@ def read_outcome(
         before = [e.lr for e in evals if e.step < failure.step]
         high = min([high, *before[-1:]])
     return Outcome(best.lr, high / SHRINK, high, failure)
+
+
+def _fell(counted: Sequence[LossPoint], best: LossPoint) -> bool:
+    """Whether the smoothed loss fell from the first of ``counted`` to ``best`` by more than
+    :data:`FELL` of it and :data:`NOISE` × the smoothed loss's noise (see the module)."""
+    first = counted[0].smoothed
+    assert first is not None and best.smoothed is not None
+    losses = [p.loss for p in counted if p.loss is not None and p.step <= best.step]
+    noise = statistics.pstdev(losses) * math.sqrt((1 - BETA) / (1 + BETA))
+    return first - best.smoothed > max(FELL * first, NOISE * noise)
 
 
 def _failed(failure: Failure) -> str:

@@ -118,3 +118,14 @@ def test_a_loss_that_never_fell_gives_no_range():
     assert watch.failure is not None and watch.failure.kind == "diverged"
     assert not outcome.found and outcome.problem is not None
     assert outcome.problem.startswith("the loss never fell, before it diverged at lr")
+
+
+def test_a_flat_loss_with_a_dip_in_its_noise_gives_no_range():
+    """The quickstart's range tests: the loss sits at ln 2 (chance) to within ±0.3% until it
+    blows up; its least value is noise, not a minimum to read a range from."""
+    flat = [math.log(2) + 0.002 * math.sin(s) for s in range(1, 71)]
+    watch = fed(flat + [math.log(2) * 1.5**s for s in range(1, 30)])
+    outcome = watch.outcome(100)
+    assert watch.failure is not None and watch.failure.kind == "diverged"
+    assert not outcome.found and outcome.problem is not None
+    assert outcome.problem.startswith("the loss never fell, before it diverged at lr")
