@@ -167,9 +167,8 @@ def plan_comparison(
     studies = [(s, _open(s)) for s in sources]
     candidates = []
     notes = []
-    calibrations = {}
+    calibrations = {id(s): read_calibration(s.spec) for s, _ in studies}  # by source
     for s, _ in studies:
-        calibrations[id(s)] = read_calibration(s.spec)
         notes += _stale_notes(s, calibrations[id(s)])
     for s, study in studies:
         split = _split(s, study)
