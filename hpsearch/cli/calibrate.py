@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hpsearch.cli.options import Overrides, Storage, error_console, output_console, study_files
+from hpsearch.spec.space import CALIBRATED
 from hpsearch.wording import plural
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ def calibrate(
     loss before that. Tests are kept in the study's storage (companion study
     <name>-calibration): running the command again runs only what is missing, and a test
     made under other settings than the study's now runs again. Writes
-    results/<name>/calibration.png beside the study file.
+    results/<name>/calibration.png beside the study file. A study file whose
+    [space.train] lr is "calibrated" searches these ranges (run calibrates first).
     """
     import optuna
 
@@ -82,6 +84,34 @@ def calibrate(
         out.print(calibration_table(calibration))
         out.print(cost_line(study_cost(spec, storage, calibration)), markup=False, highlight=False)
         _write_plot(calibration, spec.results_dir())
+
+
+def calibrated_for_run(spec: Spec, storage: str | None) -> Spec:
+    """``spec`` as ``run`` trains it: its calibrated fields (``[space.train] lr =
+    "calibrated"``) searched in the ranges of its calibration, calibrating first what is
+    missing (each line said), and the ranges said; any other spec as it is."""
+    if not spec.calibrated:
+        return spec
+    from hpsearch.search.calibration.calibrating import calibrated_spec
+    from hpsearch.search.interrupts import Interrupted
+    from hpsearch.spec.space import param_text, space_key
+
+    fields = ", ".join(spec.calibrated)
+
+    def say(line: str) -> None:
+        _say(f"calibrating first ({fields}: {CALIBRATED}): {line}")
+
+    try:
+        resolved = calibrated_spec(spec, storage_url=storage, say=say)
+    except Interrupted as stop:
+        _print_interrupted(spec, storage, stop)
+        raise typer.Exit(stop.exit_code) from None
+    calibrated = spec.calibrated
+    entries = [(space_key(c.name), c.param) for c in resolved.space_when if c.field in calibrated]
+    entries += [(f"space.{f}", resolved.space[f]) for f in calibrated if f in resolved.space]
+    shown = "; ".join(f"{key} {param_text(param)}" for key, param in entries)
+    _say(f"study {spec.study.name}: {fields} searched in its calibrated ranges: {shown}")
+    return resolved
 
 
 def _say(line: str) -> None:

@@ -21,7 +21,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
-from hpsearch.search.calibration.calibrating import read_calibration, trial_seconds
+from hpsearch.search.calibration.calibrating import (
+    read_calibrated_spec,
+    read_calibration,
+    trial_seconds,
+)
 from hpsearch.search.calibration.model import ArmCalibration, Calibration
 from hpsearch.search.runner import BUDGET_STATES
 from hpsearch.search.storage import display_url
@@ -77,9 +81,12 @@ def source(
     label: str = "study",
     baseline_of: str | None = None,
 ) -> Source:
-    """``spec`` (loaded with ``overrides``) as an input, stored in ``storage`` when given."""
+    """``spec`` (loaded with ``overrides``) as an input, stored in ``storage`` when given;
+    a field searched in its calibrated ranges (``lr = "calibrated"``) gets them from the
+    study's calibration, as ``run`` gave them to its trials."""
     if storage is not None:
         spec = spec.model_copy(update={"study": spec.study.model_copy(update={"storage": storage})})
+    spec = read_calibrated_spec(spec)
     args = ["hpsearch", "run", spec.source]
     if storage is not None:
         args += ["--storage", storage]

@@ -81,3 +81,20 @@ def test_the_companion_study_is_listed_apart_and_leaves_the_study_alone(
     assert code == 0, err
     listed = {line.split("│")[1].strip(): line for line in out.splitlines() if "│" in line}
     assert {"cal", "cal-calibration"} <= set(listed)
+
+
+def test_run_of_a_calibrated_lr_calibrates_first_and_says_the_ranges(quora_study, cli, range_test):
+    path = quora_study("lr", set=[*KINDS, 'space.train.lr="calibrated"'])
+    add_trials(path, lr_trials(0.5, 0.6))  # the budget is spent: no trial trains
+    code, _, err = cli("run", str(path))
+    assert code == 0, err
+    said = " ".join(err.split())
+    assert len(range_test.calls) == 3
+    assert "calibrating first (train.lr: calibrated): AdamW: range test: 100 steps" in said
+    ranges = "study lr: train.lr searched in its calibrated ranges: space.by_kind.adamw.train.lr"
+    assert ranges in said
+    assert "space.train.lr|optimizer.kind=mfac|optimizer.num_grads=4" in said
+    range_test.calls.clear()
+    code, _, err = cli("run", str(path))
+    assert code == 0 and range_test.calls == []
+    assert "calibrating first" not in err

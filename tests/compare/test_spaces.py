@@ -104,3 +104,25 @@ def test_each_arms_calibrated_range_stands_beside_its_space(arms, quora_study, r
         f"m=4: {low4:.4g} – {high4:.4g} (log); m=8: {low8:.4g} – {high8:.4g} (log)"
     )
     assert not any(w.startswith(CALIBRATED) for w in space_warnings(rows, plan.arms))
+
+
+def test_a_calibrated_lr_shows_the_ranges_its_trials_were_drawn_from(quora_study, range_test):
+    """``lr = "calibrated"``: compare reads each arm's lr range from the study's calibration,
+    as ``run`` gave it to the trials (and so sees no drift in them)."""
+    from hpsearch.search.calibration import calibrate
+    from hpsearch.spec.load import load_spec
+    from tests.trials import add_trials
+
+    kinds = "space.optimizer.kind={ choices = ['adamw', 'mfac'] }"
+    path = quora_study("cal", set=[kinds, 'space.train.lr="calibrated"'])
+    ranges = {a.arm.kind: a.test.outcome for a in calibrate(load_spec(path)).arms}
+    mfac = "train.lr|optimizer.kind=mfac"
+    add_trials(
+        path,
+        [("complete", 0.5 + i / 10, {"optimizer.kind": "adamw", "train.lr": 1e-4}) for i in (0, 1)]
+        + [("complete", 0.6 + i / 10, {"optimizer.kind": "mfac", mfac: 3e-3}) for i in (0, 1)],
+    )
+    rows = {r.field: r for r in space_rows(plan_of(path).arms)}
+    for arm, kind in (("AdamW", "adamw"), ("M-FAC", "mfac")):
+        o = ranges[kind]
+        assert rows["train.lr"].cells[arm].text == f"{o.low:.4g} – {o.high:.4g} (log)"

@@ -7,7 +7,7 @@
 - :mod:`~hpsearch.search.calibration.range_test`: running one test with the trainer;
 - :mod:`~hpsearch.search.calibration.store`: the companion study ``<name>-calibration``;
 - :mod:`~hpsearch.search.calibration.calibrating`: calibrating, reading a calibration, the
-  ranges a study uses, the cost.
+  ranges a study uses (``lr = "calibrated"``: the spec ``run`` trains with), the cost.
 
 Part of the search layer, so that ``run`` can use the ranges; docs/search.md argues the rule.
 """
@@ -22,8 +22,11 @@ __getattr__, __all__ = lazy_exports(
             "CalibrationError",
             "calibrate",
             "calibrated_ranges",
+            "calibrated_spec",
             "calibration_cost",
+            "read_calibrated_spec",
             "read_calibration",
+            "with_calibrated_ranges",
         ),
         "model": (
             "CalibratedRange",

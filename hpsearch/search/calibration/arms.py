@@ -57,8 +57,9 @@ def centre_values(spec: Spec, arm: CalibrationArm) -> dict[str, Scalar]:
 
 def range_test_spec(spec: Spec, arm: CalibrationArm, settings: RangeTestSettings) -> Spec:
     """What ``arm``'s range test trains with: ``spec`` at the arm's centre, searching
-    nothing, one epoch whose lr grows from ``settings.start`` to ``settings.end`` by the
-    exponential ramp of the schedule registry, ``settings.evals`` evaluations in it. The
+    nothing (no entry, shared or of some trials), one epoch whose lr grows from
+    ``settings.start`` to ``settings.end`` by the exponential ramp of the schedule
+    registry, ``settings.evals`` evaluations in it. The
     schedules' other options, the multitask ensemble and the lr are the range test's own
     (the ramp sets the lr), so the study's values of them do not count as its settings."""
     defaults = TrainSpec.model_fields
@@ -73,7 +74,7 @@ def range_test_spec(spec: Spec, arm: CalibrationArm, settings: RangeTestSettings
         "multitask.ensemble": False,
     }
     centred = spec.with_params(centre_values(spec, arm)).with_params(ramp)
-    return centred.model_copy(update={"space": {}})
+    return centred.model_copy(update={"space": {}, "space_when": (), "calibrated": ()})
 
 
 def range_test_id(ranged: Spec, settings: RangeTestSettings) -> str:

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.errors import HpsearchError
-from hpsearch.search.calibration.arms import calibration_arms, range_test_id, range_test_spec
+from hpsearch.search.calibration.arms import (
+    KIND,
+    NUM_GRADS,
+    calibration_arms,
+    range_test_id,
+    range_test_spec,
+)
 from hpsearch.search.calibration.model import (
     ArmCalibration,
     CalibratedRange,
@@ -31,7 +37,9 @@ from hpsearch.search.drift import fixed_changes
 from hpsearch.search.interrupts import interrupted_while, stop_on_signals
 from hpsearch.search.storage import open_storage
 from hpsearch.search.study import resolve_storage_url
-from hpsearch.spec.schema import Spec
+from hpsearch.spec.schema import FieldError, Spec
+from hpsearch.spec.space import Categorical, ConditionalParam
+from hpsearch.spec.validate import with_conditional_ranges
 
 Say = Callable[[str], None]  # a line for the user, about what calibrate does
 
@@ -175,6 +183,83 @@ def calibrated_ranges(calibration: Calibration) -> tuple[CalibratedRange, ...]:
             f"{'; '.join(problems)}"
         )
     return tuple(ranges)
+
+
+def with_calibrated_ranges(spec: Spec, calibration: Calibration) -> Spec:
+    """``spec`` searching its calibrated fields (``[space.train] lr = "calibrated"``) in the
+    ranges of ``calibration``: an entry per optimizer kind where the study searches
+    ``optimizer.kind``, and per ``num_grads`` choice where M-FAC searches it (conditional
+    entries, :func:`hpsearch.spec.validate.with_conditional_ranges`, so each trial records
+    the range it was drawn from as its parameter's distribution), else the field's own
+    entry. Its enqueued trials must lie in them. A spec without calibrated fields is
+    returned as it is.
+
+    Raises:
+        CalibrationError: an arm has no range to use (:func:`calibrated_ranges`), or an
+            enqueued value lies outside its arm's range.
+    """
+    if not spec.calibrated:
+        return spec
+    kinds = isinstance(spec.space.get(KIND), Categorical)
+    space = dict(spec.space)
+    entries = []
+    for r in calibrated_ranges(calibration):
+        when = ((KIND, r.kind),) if kinds else ()
+        when += ((NUM_GRADS, r.num_grads),) if r.num_grads is not None else ()
+        for field in spec.calibrated:
+            if when:
+                entries.append(ConditionalParam(field, when, r.param()))
+            else:
+                space[field] = r.param()
+    resolved = with_conditional_ranges(
+        spec.model_copy(update={"space": space}), entries, source=spec.source
+    )
+    for i, trial in enumerate(spec.study.enqueue):
+        try:
+            resolved.enqueued(trial)
+        except FieldError as e:
+            raise CalibrationError(
+                f"{spec.source}: `study.enqueue[{i}].{e.field}`: {e.message} (its calibrated "
+                "range); enqueue a value inside it, or give the field a range of its own"
+            ) from None
+    return resolved
+
+
+def calibrated_spec(
+    spec: Spec,
+    *,
+    storage_url: str | None = None,
+    settings: RangeTestSettings | None = None,
+    say: Say | None = None,
+) -> Spec:
+    """``spec`` with its calibrated fields' ranges filled in (:func:`with_calibrated_ranges`),
+    calibrating first whatever its storage lacks (an arm never measured, or measured under
+    other settings), as :func:`calibrate` does and says; a spec without calibrated fields
+    as it is. What ``run`` trains with.
+
+    Raises:
+        CalibrationError: an arm has no range to use, or an enqueued value is outside it.
+        hpsearch.search.interrupts.Interrupted: on SIGINT or SIGTERM while calibrating.
+    """
+    if not spec.calibrated:
+        return spec
+    calibration = calibrate(spec, storage_url=storage_url, settings=settings, say=say)
+    return with_calibrated_ranges(spec, calibration)
+
+
+def read_calibrated_spec(spec: Spec, storage_url: str | None = None) -> Spec:
+    """``spec`` with its calibrated fields' ranges filled in from what its storage holds,
+    for readers (``compare``, ``report``), which never train; ``spec`` as it is where the
+    storage gives no range to use."""
+    if not spec.calibrated:
+        return spec
+    calibration = read_calibration(spec, storage_url)
+    if calibration is None:
+        return spec
+    try:
+        return with_calibrated_ranges(spec, calibration)
+    except CalibrationError:
+        return spec
 
 
 @dataclass(frozen=True)

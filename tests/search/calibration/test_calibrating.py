@@ -135,3 +135,65 @@ def test_the_cost_is_the_tests_seconds_against_the_studys_trials(study, range_te
     cost = calibration_cost(calibration, searched.trials)
     assert cost.tests == 3 and cost.seconds == pytest.approx(4.5)
     assert cost.study_seconds is not None and cost.share == pytest.approx(4.5 / cost.study_seconds)
+
+
+LR = 'space.train.lr="calibrated"'
+
+
+def test_a_calibrated_lr_is_searched_per_kind_and_num_grads_in_its_measured_range(
+    study, range_test
+):
+    """``lr = "calibrated"``: what ``run`` trains with calibrates first, then draws each
+    trial's lr from its arm's range, under a parameter name of its own, so every trial
+    records the range it used; the study's settings name the ranges too."""
+    from optuna.distributions import FloatDistribution
+
+    from hpsearch.search.calibration.calibrating import calibrated_spec
+    from hpsearch.search.drift import trial_settings
+    from hpsearch.spec.suggest import suggest
+
+    spec = study(LR)
+    said = []
+    resolved = calibrated_spec(spec, say=said.append)
+    assert range_test.calls == ARMS and len(said) == 3  # calibrated first, each test said
+    ranges = {(r.kind, r.num_grads): r for r in calibrated_ranges(read_calibration(spec))}
+    searched = optuna.create_study()
+    for kind, m in (("adamw", None), ("mfac", 4), ("mfac", 8)):
+        fixed = {"optimizer.kind": kind, **({"optimizer.num_grads": m} if m else {})}
+        searched.enqueue_trial(fixed)
+        trial = searched.ask()
+        params = suggest(trial, resolved)
+        name = "train.lr|optimizer.kind=" + kind + (f"|optimizer.num_grads={m}" if m else "")
+        r = ranges[kind, m]
+        assert trial.distributions[name] == FloatDistribution(r.low, r.high, log=True)
+        assert r.low <= params["train.lr"] <= r.high
+        searched.tell(trial, 0.5)
+    assert set(trial_settings(resolved)["space_when"]) == {
+        "train.lr|optimizer.kind=adamw",
+        "train.lr|optimizer.kind=mfac|optimizer.num_grads=4",
+        "train.lr|optimizer.kind=mfac|optimizer.num_grads=8",
+    }
+    # Calibrated already: the same call trains nothing.
+    range_test.calls.clear()
+    assert calibrated_spec(spec) == resolved and range_test.calls == []
+
+
+def test_a_study_of_one_optimizer_searches_its_lr_in_its_one_range(quora_study, range_test):
+    from hpsearch.search.calibration.calibrating import calibrated_spec
+
+    resolved = calibrated_spec(quora_study.spec("one", set=[LR]))
+    assert resolved.space_when == ()
+    lr = resolved.space["train.lr"]
+    assert lr.log and 1e-3 <= lr.high < 2e-3 and lr.low == pytest.approx(lr.high / 100)
+
+
+def test_a_calibrated_lr_without_a_range_or_outside_an_enqueued_value_is_refused(study, range_test):
+    from hpsearch.search.calibration.calibrating import calibrated_spec, with_calibrated_ranges
+    from hpsearch.search.calibration.model import RangeTestSettings
+
+    with pytest.raises(CalibrationError, match="M-FAC m=4: the loss was still falling"):
+        calibrated_spec(study(LR), settings=RangeTestSettings(end=2e-3))
+    enqueued = 'study.enqueue=[{ "optimizer.kind" = "adamw", "train.lr" = 1.0 }]'
+    spec = study(LR, enqueued)
+    with pytest.raises(CalibrationError, match=r"`study.enqueue\[0\].train.lr`: 1.0 is outside"):
+        with_calibrated_ranges(spec, calibrate(spec))
