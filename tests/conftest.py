@@ -125,3 +125,18 @@ def fake_objective(monkeypatch):
     FakeObjective.calls = []
     FakeObjective.fail_seeds = set()
     return FakeObjective
+
+
+@pytest.fixture
+def range_test(monkeypatch):
+    """``hpsearch calibrate`` runs :class:`tests.fakes.StandInRangeTest` and loads no data;
+    set ``range_test.stop_at`` to interrupt a test; ``range_test.calls``: the arms run."""
+    from hpsearch.data import encode as encode_module
+    from hpsearch.search.calibration import range_test as range_test_module
+    from tests.fakes import NoData, StandInRangeTest
+
+    monkeypatch.setattr(range_test_module, "run_range_test", StandInRangeTest.run)
+    monkeypatch.setattr(encode_module, "DataCache", NoData)
+    StandInRangeTest.calls = []
+    StandInRangeTest.stop_at = None
+    return StandInRangeTest

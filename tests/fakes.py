@@ -116,3 +116,55 @@ class StandIn:
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return f1
+
+
+class StandInRangeTest:
+    """Stands in for :func:`hpsearch.search.calibration.range_test.run_range_test`: trains
+    nothing. The loss falls from 0.7 at ``start`` to 0.4 at lr 1e-3 × num_grads (1 without;
+    M-FAC's usable lr moves with m), then grows with the lr until the rule calls it diverged;
+    the real rule reads it, and the test records the real settings' fingerprint. ``stop_at``:
+    the call that is interrupted (as Ctrl-C), before it runs."""
+
+    calls: ClassVar[list] = []  # the arm of each test run, in order
+    stop_at: ClassVar[int | None] = None
+
+    @staticmethod
+    def run(spec, arm, settings, cache):
+        import math
+
+        from hpsearch.search.calibration.arms import range_test_id, range_test_spec
+        from hpsearch.search.calibration.model import RangeTest
+        from hpsearch.search.calibration.rule import RangeWatch
+        from hpsearch.search.drift import trial_settings
+
+        if StandInRangeTest.stop_at is not None and len(StandInRangeTest.calls) == (
+            StandInRangeTest.stop_at
+        ):
+            raise Interrupted(signal.SIGINT)
+        StandInRangeTest.calls.append(arm)
+        best = 1e-3 * (arm.num_grads or 1)
+        watch = RangeWatch()
+        for step in range(1, settings.steps + 1):
+            lr = settings.start * (settings.end / settings.start) ** (
+                (step - 1) / (settings.steps - 1)
+            )
+            climbed = math.log(lr / settings.start) / math.log(best / settings.start)
+            loss = 0.7 - 0.3 * climbed if lr <= best else 0.4 * lr / best
+            if watch.loss(step, lr, loss) is not None:
+                break
+        ranged = range_test_spec(spec, arm, settings)
+        return RangeTest(
+            arm=arm,
+            settings=settings,
+            metric=ranged.metric,
+            num_grads=arm.num_grads,
+            values={},
+            curve=tuple(watch.points),
+            evals=(),
+            outcome=watch.outcome(settings.steps),
+            planned=settings.steps,
+            steps=len(watch.points),
+            seconds=1.5,
+            spec_id=range_test_id(ranged, settings),
+            ran_with=trial_settings(ranged),
+        )

@@ -9,7 +9,7 @@ import pytest
 
 from hpsearch.exports import lazy_exports
 
-PACKAGES = ("spec", "data", "train", "search", "compare", "report")
+PACKAGES = ("spec", "data", "train", "search", "search.calibration", "compare", "report")
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hpsearch.cli import compare, dashboard, leaderboard, registries, report, run
+from hpsearch.cli import calibrate, compare, dashboard, leaderboard, registries, report, run
 from hpsearch.cli.logs import configure_logging
 from hpsearch.cli.options import Command
 from hpsearch.errors import HpsearchError
@@ -22,6 +22,7 @@ app = typer.Typer(
         "Find the best way to finetune small BERT models: Optuna studies over learning "
         f"rate, batch size, dropout, optimizer ({_OPTIMIZER_LABELS}) and more.\n\n"
         "Examples:\n\n"
+        "  hpsearch calibrate studies/quickstart.toml\n\n"
         "  hpsearch run studies/quickstart.toml\n\n"
         "  hpsearch run studies/quickstart.toml --n-trials 20 --set train.epochs=1\n\n"
         "  hpsearch leaderboard studies/quickstart.toml --top 5\n\n"
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.command("calibrate", cls=Command)(calibrate.calibrate)
 app.command("run", cls=Command)(run.run)
 app.command("leaderboard", cls=Command)(leaderboard.leaderboard)
 app.command("report", cls=Command)(report.report)

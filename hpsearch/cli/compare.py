@@ -17,6 +17,7 @@ from hpsearch.cli.options import (
     Target,
     TopConfigs,
     output_console,
+    study_files,
 )
 from hpsearch.wording import plural
 
@@ -27,17 +28,10 @@ if TYPE_CHECKING:
     from hpsearch.compare.png import PlotResult
     from hpsearch.search.estimate import Estimate
 
-StudyFiles = Annotated[
-    list[Path],
-    typer.Argument(
-        exists=True,
-        dir_okay=False,
-        readable=True,
-        metavar="STUDY_FILE...",
-        help="Study files (TOML), one arm each; the first is the baseline. One file whose "
-        "space searches optimizer.kind gives an arm per kind.",
-    ),
-]
+StudyFiles = study_files(
+    "Study files (TOML), one arm each; the first is the baseline. One file whose "
+    "space searches optimizer.kind gives an arm per kind."
+)
 
 
 def compare(

@@ -60,6 +60,19 @@ StudyFile = Annotated[
         help="Study file (TOML), e.g. studies/quickstart.toml.",
     ),
 ]
+
+
+def study_files(help: str) -> Any:
+    """The argument of several study files (``STUDY_FILE...``), each checked to exist, with
+    the command's own ``help``."""
+    return Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, metavar="STUDY_FILE...", help=help
+        ),
+    ]
+
+
 # The same name as hpsearch.search.storage.STORAGE_ENV (not imported: the command line's
 # help must not import the search layer).
 Storage = Annotated[

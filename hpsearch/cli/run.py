@@ -65,6 +65,7 @@ def run(
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
     import optuna
 
+    from hpsearch.cli.calibrate import calibrated_for_run
     from hpsearch.cli.progress import RunProgress
     from hpsearch.search.estimate import study_estimate
     from hpsearch.search.interrupts import Interrupted
@@ -73,8 +74,9 @@ def run(
     from hpsearch.search.workers import create_study, run_workers
     from hpsearch.spec.load import load_spec
 
-    spec = load_spec(study_file, overrides or [])
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
+    # A study searching train.lr = "calibrated" gets its ranges here (calibrating first).
+    spec = calibrated_for_run(load_spec(study_file, overrides or []), storage)
     if workers == 0:
         try:
             study = create_study(spec, storage, budget=n_trials, allow_drift=allow_drift)
@@ -167,6 +169,7 @@ def _print_summary(
 ) -> None:
     import optuna
 
+    from hpsearch.cli.calibrate import calibration_lines
     from hpsearch.cli.views import render_leaderboard
     from hpsearch.search.leaderboard import leaderboard_rows
     from hpsearch.search.record import ran_on, read_record
@@ -203,6 +206,8 @@ def _print_summary(
         markup=False,
         highlight=False,
     )
+    for line in calibration_lines(spec, storage, trials):
+        out.print(line, markup=False, highlight=False)
     if summary.stopped_on_failures:
         out.print(
             f"stopped: {plural(spec.study.max_failures, 'trial')} in a row failed (see their "

@@ -21,6 +21,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
+from hpsearch.search.calibration.calibrating import (
+    read_calibrated_spec,
+    read_calibration,
+    trial_seconds,
+)
+from hpsearch.search.calibration.model import ArmCalibration, Calibration
 from hpsearch.search.runner import BUDGET_STATES
 from hpsearch.search.storage import display_url
 from hpsearch.search.study import StudyNotFoundError, load_study
@@ -75,9 +81,12 @@ def source(
     label: str = "study",
     baseline_of: str | None = None,
 ) -> Source:
-    """``spec`` (loaded with ``overrides``) as an input, stored in ``storage`` when given."""
+    """``spec`` (loaded with ``overrides``) as an input, stored in ``storage`` when given;
+    a field searched in its calibrated ranges (``lr = "calibrated"``) gets them from the
+    study's calibration, as ``run`` gave them to its trials."""
     if storage is not None:
         spec = spec.model_copy(update={"study": spec.study.model_copy(update={"storage": storage})})
+    spec = read_calibrated_spec(spec)
     args = ["hpsearch", "run", spec.source]
     if storage is not None:
         args += ["--storage", storage]
@@ -97,10 +106,25 @@ class Arm:
     finished: tuple[FrozenTrial, ...]  # every finished trial of the arm, by number
     judged: tuple[FrozenTrial, ...]  # its first `budget` finished trials
     baseline: bool
+    # Its study's range tests of its optimizer (hpsearch calibrate) that ran under the
+    # study's settings now, one per num_grads choice where M-FAC searches it
+    calibration: tuple[ArmCalibration, ...] = ()
 
     @property
     def spec(self) -> Spec:
         return self.source.spec
+
+    @property
+    def calibration_seconds(self) -> float | None:
+        """What its range tests cost (wall seconds); None: it has none."""
+        tests = [a.test for a in self.calibration if a.test is not None]
+        return sum(t.seconds for t in tests) if tests else None
+
+    @property
+    def search_seconds(self) -> float | None:
+        """The wall seconds of its finished trials, what its calibration is charged to;
+        None where it has no calibration or no timed trial."""
+        return trial_seconds(self.finished) if self.calibration else None
 
     @property
     def cut(self) -> tuple[FrozenTrial, ...]:
@@ -150,6 +174,9 @@ def plan_comparison(
     studies = [(s, _open(s)) for s in sources]
     candidates = []
     notes = []
+    calibrations = {id(s): read_calibration(s.spec) for s, _ in studies}  # by source
+    for s, _ in studies:
+        notes += _stale_notes(s, calibrations[id(s)])
     for s, study in studies:
         split = _split(s, study)
         if len(split) > 1 and any(c.finished for c in split):
@@ -184,7 +211,18 @@ def plan_comparison(
     built = []
     for i, (name, c) in enumerate(named):
         # _usable checked that the first k of each arm hold a complete trial to re-run.
-        arm = Arm(name, c.kind, c.source, c.study, c.finished, c.finished[:k], baseline=i == 0)
+        calibration = calibrations[id(c.source)]
+        fresh = () if calibration is None else calibration.of_kind(c.kind)
+        arm = Arm(
+            name,
+            c.kind,
+            c.source,
+            c.study,
+            c.finished,
+            c.finished[:k],
+            baseline=i == 0,
+            calibration=tuple(a for a in fresh if a.state == "fresh"),
+        )
         if arm.cut:
             numbers = ", ".join(str(t.number) for t in arm.cut)
             notes.append(
@@ -199,6 +237,20 @@ def plan_comparison(
         for name in sorted(split)
     ]
     return Plan(tuple(built), k, budget, tuple(notes))
+
+
+def _stale_notes(s: Source, calibration: Calibration | None) -> list[str]:
+    """A note for each range test of ``s`` made under other settings than the study's now:
+    not shown as its arm's calibration."""
+    if calibration is None:
+        return []
+    again = s.command.replace("hpsearch run", "hpsearch calibrate", 1)
+    return [
+        f"study {s.spec.study.name!r}: the range test of {a.arm.label} ran under other "
+        f"settings ({'; '.join(a.changes)}): not shown; `{again}` measures again"
+        for a in calibration.arms
+        if a.state == "stale"
+    ]
 
 
 def _searches_kind(spec: Spec) -> bool:
@@ -285,17 +337,15 @@ def _split(s: Source, study: optuna.Study) -> list[_Candidate]:
     trials = study.get_trials(deepcopy=False)
     if not _searches_kind(s.spec):
         return [_Candidate(s, study, s.spec.optimizer.kind, _finished(trials))]
-    choices = s.spec.space[KIND]
-    assert isinstance(choices, Categorical)
     own = s.spec.optimizer.kind
     return [
         _Candidate(
             s,
             study,
-            str(kind),
+            kind,
             _finished([t for t in trials if field_params(t.params).get(KIND, own) == kind]),
         )
-        for kind in choices.choices
+        for kind in s.spec.optimizer_kinds
     ]
 
 

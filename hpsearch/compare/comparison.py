@@ -23,7 +23,7 @@ from hpsearch.compare.cost import arm_cost
 from hpsearch.compare.curves import BAND, CURVE_RESAMPLES, tuning_curve
 from hpsearch.compare.model import ArmResult, Comparison, ConfigResult, Paired, TuningCurve
 from hpsearch.compare.settings import config_drift, diverged_notes, place_notes
-from hpsearch.compare.spaces import space_rows, space_warnings
+from hpsearch.compare.spaces import calibrated_lrs, space_rows, space_warnings
 from hpsearch.compare.stats import (
     CI_LEVEL,
     CI_METHOD,
@@ -163,11 +163,20 @@ def build_comparison(
         target=target,
         target_source=target_source,
         costs=tuple(
-            arm_cost(arm.name, best[arm.name].runs, target, maximize=maximize) for arm in plan.arms
+            arm_cost(
+                arm.name,
+                best[arm.name].runs,
+                target,
+                maximize=maximize,
+                calibration_seconds=arm.calibration_seconds,
+                search_seconds=arm.search_seconds,
+            )
+            for arm in plan.arms
         ),
         configs=tuple(configs),
         notes=tuple(notes),
         ci_method=CI_METHOD,
+        calibrated=calibrated_lrs(plan.arms),
     )
 
 

@@ -51,8 +51,17 @@ def _median_to_target(values: Sequence[float | int | None]) -> float | None:
     return None if math.isinf(median) else median
 
 
-def arm_cost(arm: str, runs: Sequence[SeedRun], target: float, *, maximize: bool = True) -> Cost:
-    """The cost of an arm's best config over its ``runs`` (one per seed)."""
+def arm_cost(
+    arm: str,
+    runs: Sequence[SeedRun],
+    target: float,
+    *,
+    maximize: bool = True,
+    calibration_seconds: float | None = None,
+    search_seconds: float | None = None,
+) -> Cost:
+    """The cost of an arm's best config over its ``runs`` (one per seed); what its
+    calibration and its search took are carried along (:class:`Cost`)."""
     costs = [r.cost for r in runs]
     to_target = tuple(time_to_target(r.seed, r.evals, target, maximize=maximize) for r in runs)
     measures = {c.peak_memory for c in costs if c.peak_memory}
@@ -76,4 +85,6 @@ def arm_cost(arm: str, runs: Sequence[SeedRun], target: float, *, maximize: bool
         target_steps=_median_to_target([t.steps for t in to_target]),
         reached=sum(t.steps is not None for t in to_target),
         to_target=to_target,
+        calibration_seconds=calibration_seconds,
+        search_seconds=search_seconds,
     )

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPARE_VERSION",
     "ArmResult",
+    "CalibratedLr",
     "CompareReport",
     "Comparison",
     "ConfigResult",
@@ -191,10 +192,24 @@ class ArmResult(Data):
 
 
 @dataclass(frozen=True)
-class SpaceCell(Data):
-    """How an arm sets a field: searched (a range or choices) or fixed, as text."""
+class CalibratedLr(Data):
+    """An arm's learning-rate range as ``hpsearch calibrate`` measured it: for one choice
+    of ``num_grads`` where M-FAC searches it (None otherwise)."""
 
-    state: Literal["searched", "fixed", "n/a"]  # n/a: the field does not apply to the arm
+    arm: str
+    num_grads: int | None
+    low: float | None  # None: the range test found no range, ``problem`` says why
+    high: float | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class SpaceCell(Data):
+    """How an arm sets a field: searched (a range or choices), fixed, or its calibrated
+    learning rate (the row ``train.lr calibrated``), as text."""
+
+    # n/a: the field does not apply to the arm (or, calibrated, the arm has no calibration)
+    state: Literal["searched", "fixed", "n/a", "calibrated"]
     text: str  # "3e-05 … 0.003 (log)", "16, 32, 64", "32"
 
 
@@ -282,6 +297,10 @@ class Cost(Data):
     # Where the runs trained, one entry per device and precision ("cpu, bf16"), sorted; a
     # file written before hpsearch kept them has none.
     ran_on: tuple[str, ...] = ()
+    # The arm's calibration (hpsearch calibrate: its range tests' wall seconds) and the wall
+    # seconds of its study's trials of the arm; None: no calibration, no trial timed
+    calibration_seconds: float | None = None
+    search_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +332,9 @@ class Comparison(Data):
     # How the paired CIs are made: "paired t" (the t-interval), or "bootstrap" (percentile,
     # `resamples` of them: what a file written before this field holds).
     ci_method: str = "bootstrap"
+    # Each arm's calibrated lr ranges (hpsearch calibrate), shown beside its space (the row
+    # train.lr calibrated); an arm without a calibration has none
+    calibrated: tuple[CalibratedLr, ...] = ()
 
     def arm(self, name: str) -> ArmResult:
         return next(a for a in self.arms if a.name == name)

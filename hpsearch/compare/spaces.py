@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hpsearch.compare.arms import KIND, Arm
-from hpsearch.compare.model import SpaceCell, SpaceRow
+from hpsearch.compare.model import CalibratedLr, SpaceCell, SpaceRow
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.spec.schema import APPLIES_WHEN
-from hpsearch.spec.space import param_text, value_text
+from hpsearch.spec.space import FloatRange, param_text, value_text
 
 # The dimensions every comparison shows, searched or not.
 SHARED = (
@@ -69,10 +69,45 @@ def space_rows(arms: Sequence[Arm]) -> tuple[SpaceRow, ...]:
     """The shared dimensions, then every other field an arm searches, in its study's order."""
     searched = [f for a in arms for f in a.spec.searched() if f != KIND and f not in SHARED]
     fields = [*SHARED, *dict.fromkeys(searched)]
-    return tuple(
+    rows = [
         SpaceRow(field=f, shared=f in SHARED, cells={a.name: cell(a, f) for a in arms})
         for f in fields
-    )
+    ]
+    ranges = calibrated_lrs(arms)
+    if ranges:  # beside the lr the arms search
+        cells = {a.name: calibrated_cell([r for r in ranges if r.arm == a.name]) for a in arms}
+        rows.insert(1, SpaceRow(CALIBRATED, True, cells))
+    return tuple(rows)
+
+
+CALIBRATED = "train.lr calibrated"  # the row of the arms' calibrated lr ranges
+
+
+def calibrated_lrs(arms: Sequence[Arm]) -> tuple[CalibratedLr, ...]:
+    """Each arm's learning-rate ranges as ``hpsearch calibrate`` measured them, per
+    num_grads choice where M-FAC searches it; none for an arm without a calibration."""
+    ranges = []
+    for arm in arms:
+        for a in arm.calibration:
+            assert a.test is not None  # an arm keeps its fresh range tests only
+            o = a.test.outcome
+            ranges.append(CalibratedLr(arm.name, a.arm.num_grads, o.low, o.high, o.problem))
+    return tuple(ranges)
+
+
+def calibrated_cell(ranges: Sequence[CalibratedLr]) -> SpaceCell:
+    """An arm's calibrated ``ranges`` as its cell of the row ``train.lr calibrated``."""
+    if not ranges:
+        return SpaceCell("n/a", "–")
+    texts = []
+    for r in ranges:
+        shown = (
+            "none"
+            if r.low is None or r.high is None
+            else param_text(FloatRange(r.low, r.high, log=True))
+        )
+        texts.append(shown if r.num_grads is None else f"m={r.num_grads}: {shown}")
+    return SpaceCell("calibrated", "; ".join(texts))
 
 
 def space_warnings(rows: Sequence[SpaceRow], arms: Sequence[Arm]) -> tuple[str, ...]:
@@ -80,7 +115,7 @@ def space_warnings(rows: Sequence[SpaceRow], arms: Sequence[Arm]) -> tuple[str, 
     fixed settings outside the rows that differ."""
     warnings = []
     for row in rows:
-        if row.field.startswith("optimizer."):
+        if row.field.startswith("optimizer.") or row.field == CALIBRATED:
             continue
         cells = {name: c for name, c in row.cells.items() if c.state != "n/a"}
         if len({(c.state, c.text) for c in cells.values()}) < 2:

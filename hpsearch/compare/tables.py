@@ -333,7 +333,24 @@ def cost_rows(comp: Comparison) -> Rows:
         ]
         for c in comp.costs
     ]
-    return Rows(header, rows, (KEEP, 1, 4, 3, 2, 1, 2, 3, 5), frozenset({0, 8}))
+    drop = (KEEP, 1, 4, 3, 2, 1, 2, 3, 5)
+    if any(c.calibration_seconds is not None for c in comp.costs):
+        header.append("calibration (share of search)")
+        for row, c in zip(rows, comp.costs, strict=True):
+            row.append(calibration_cell(c))
+        drop += (4,)
+    return Rows(header, rows, drop, frozenset({0, 8}))
+
+
+def calibration_cell(cost: Cost) -> str:
+    """``29.4 s (9%)``: the arm's range tests (hpsearch calibrate), and their share of the
+    wall seconds of its study's trials; ``–`` where it has none."""
+    if cost.calibration_seconds is None:
+        return "–"
+    share = ""
+    if cost.search_seconds:
+        share = f" ({cost.calibration_seconds / cost.search_seconds:.0%})"
+    return f"{seconds_cell(cost.calibration_seconds)}{share}"
 
 
 def hardware_note(comp: Comparison) -> str | None:

@@ -25,6 +25,7 @@ from hpsearch.pruners import PRUNERS, SAMPLERS
 from hpsearch.registry import Registry
 from hpsearch.schedules import SCHEDULES
 from hpsearch.spec.space import (
+    Categorical,
     Condition,
     ConditionalParam,
     Param,
@@ -415,12 +416,25 @@ class Spec(BaseModel):
     space: dict[str, Param] = {}  # "section.field" -> how to search it
     # entries for the trials whose earlier fields have given values ([space.by_kind.KIND])
     space_when: tuple[ConditionalParam, ...] = ()
+    # fields searched in their calibrated ranges ([space.train] lr = "calibrated"): the
+    # search layer fills their entries in from the study's calibration before any trial
+    calibrated: tuple[str, ...] = ()
     source: str = ""  # the study file this spec came from
     overrides: tuple[str, ...] = ()  # the --set overrides applied to it ("train.epochs=2")
 
     @property
     def is_multitask(self) -> bool:
         return bool(self.tasks)
+
+    @property
+    def optimizer_kinds(self) -> tuple[str, ...]:
+        """The optimizers this study's trials train with: the choices of a searched
+        ``optimizer.kind``, else its one fixed kind. Each is an arm of ``compare`` and of
+        ``calibrate``."""
+        searched = self.space.get("optimizer.kind")
+        if isinstance(searched, Categorical):
+            return tuple(str(kind) for kind in searched.choices)
+        return (self.optimizer.kind,)
 
     @property
     def shown_metrics(self) -> list[str] | None:
@@ -470,8 +484,9 @@ class Spec(BaseModel):
 
     def searched(self) -> list[str]:
         """The searched fields: those of the shared entries, then those searched only in
-        some trials (``space_when``)."""
-        return list(dict.fromkeys([*self.space, *(c.field for c in self.space_when)]))
+        some trials (``space_when``), then those searched in their calibrated ranges."""
+        conditional = [c.field for c in self.space_when]
+        return list(dict.fromkeys([*self.space, *conditional, *self.calibrated]))
 
     def deciders(self) -> frozenset[str]:
         """The fields that the conditional entries' conditions read."""

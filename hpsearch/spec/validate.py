@@ -37,6 +37,8 @@ from hpsearch.spec.schema import (
 )
 from hpsearch.spec.space import (
     BY_KIND,
+    CALIBRATED,
+    CALIBRATED_FIELDS,
     KIND,
     SEARCHABLE_SECTIONS,
     Categorical,
@@ -74,12 +76,20 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | Non
     spec = Spec(**sections, tasks=tasks, source=source)
     if not tasks:
         spec = spec.model_copy(update={"task": _resolve_task(spec.task, "task", source, base_dir)})
-    raw_space = raw.get("space", {})
+    raw_space, calibrated = _calibrated(raw.get("space", {}), source)
     space = _parse_space(raw_space, spec, source)
-    spec = spec.model_copy(update={"space": space})
+    spec = spec.model_copy(update={"space": space, "calibrated": calibrated})
     if isinstance(raw_space, Mapping) and BY_KIND in raw_space:
         entries, keys = _parse_by_kind(raw_space[BY_KIND], spec, source)
         spec = with_conditional_ranges(spec, entries, source=source, keys=keys)
+        for entry, key in zip(entries, keys, strict=True):
+            if entry.field in calibrated:
+                raise SpecError(
+                    source,
+                    key,
+                    f'{entry.field} is "{CALIBRATED}": its ranges per kind (and num_grads) are '
+                    "the calibration's; remove this entry, or give the field a range",
+                )
     _check_optimizer(spec, source)
     _check_conditions(spec, source)
     return _resolve_study(spec, source, base_dir)
@@ -277,6 +287,34 @@ def _parse_space(raw: Any, spec: Spec, source: str) -> dict[str, Param]:
         name = f"{section}.{field}"
         space[name] = _parse_entry(spec_now, name, value, source, key)
     return space
+
+
+def _calibrated(raw: Any, source: str) -> tuple[Any, tuple[str, ...]]:
+    """The ``[space]`` tables without their ``"calibrated"`` entries, and the fields those
+    name (``[space.train] lr = "calibrated"``: the range ``hpsearch calibrate`` measures)."""
+    if not isinstance(raw, Mapping):
+        return raw, ()
+    kept: dict[str, Any] = {}
+    calibrated = []
+    for section, table in raw.items():
+        if not isinstance(table, Mapping) or section == BY_KIND:
+            kept[section] = table
+            continue
+        kept[section] = {}
+        for field, value in table.items():
+            name = f"{section}.{field}"
+            if value != CALIBRATED:
+                kept[section][field] = value
+            elif name in CALIBRATED_FIELDS:
+                calibrated.append(name)
+            else:
+                raise SpecError(
+                    source,
+                    f"space.{name}",
+                    f'only {", ".join(CALIBRATED_FIELDS)} can be "{CALIBRATED}" (the learning '
+                    "rate's range, measured by hpsearch calibrate); give a range or choices",
+                )
+    return kept, tuple(calibrated)
 
 
 def _parse_by_kind(raw: Any, spec: Spec, source: str) -> tuple[list[ConditionalParam], list[str]]:
@@ -575,7 +613,8 @@ def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
                     f"not a searched parameter; the space has {sorted(spec.searched())}",
                 )
         try:
-            spec.enqueued(trial)
+            # A calibrated field's ranges are known once the study is calibrated: checked then.
+            spec.enqueued({k: v for k, v in trial.items() if k not in spec.calibrated})
         except FieldError as e:
             raise SpecError(source, f"study.enqueue[{i}].{e.field}", e.message) from None
     baseline = study.baseline

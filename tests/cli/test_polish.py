@@ -12,7 +12,7 @@ import tomllib
 import hpsearch
 
 REPO = Path(__file__).resolve().parents[2]
-COMMANDS = ("run", "leaderboard", "report", "compare", "dashboard")
+COMMANDS = ("calibrate", "run", "leaderboard", "report", "compare", "dashboard")
 
 
 def test_version_is_the_packages(cli):
@@ -30,7 +30,7 @@ def test_help_names_placeholders_not_types(cli, command):
     assert not re.search(r"<(list\[|int|float|str|file|path)", out), out
     assert "{" not in out.split("\n", 1)[0], out
     usage = out.splitlines()[0]
-    wanted = "STUDY_FILE..." if command == "compare" else "STUDY_FILE"
+    wanted = "STUDY_FILE..." if command in ("compare", "calibrate") else "STUDY_FILE"
     assert usage == f"Usage: hpsearch {command} [OPTIONS] {wanted}"
     assert "--set KEY=VALUE" in out or command == "dashboard"
     assert "--storage URL" in out

@@ -160,3 +160,46 @@ def test_the_model_cards_keep_the_objective_and_its_difference_at_80_columns():
     assert kept[:2] == ["", "F1"]
     assert any(h.startswith("Δ F1") for h in kept)
     assert "optimizer state" not in kept  # the least of the comparison's columns
+
+
+def calibration():
+    """The quickstart's three arms as the stand-in range test measures them: AdamW, M-FAC
+    m=8 made under other settings, and M-FAC m=16 ending too early to find a minimum."""
+    from hpsearch.search.calibration.arms import calibration_arms
+    from hpsearch.search.calibration.model import (
+        ArmCalibration,
+        Calibration,
+        RangeTestSettings,
+    )
+    from hpsearch.spec.load import load_spec
+    from tests.fakes import StandInRangeTest
+    from tests.studies import QUICKSTART
+
+    spec = load_spec(QUICKSTART)
+    adamw, m8, m16 = calibration_arms(spec)
+    full, short = RangeTestSettings(), RangeTestSettings(end=1e-2)
+    changed = ("train.batch_size was 16, now 32",)
+    return Calibration(
+        "quickstart",
+        (
+            ArmCalibration(adamw, "fresh", StandInRangeTest.run(spec, adamw, full, None)),
+            ArmCalibration(m8, "stale", StandInRangeTest.run(spec, m8, full, None), changed),
+            ArmCalibration(m16, "fresh", StandInRangeTest.run(spec, m16, short, None)),
+        ),
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_calibration_table_fits_and_keeps_the_arm_and_its_range(width):
+    from hpsearch.cli.calibrate import calibration_table
+
+    table = calibration_table(calibration())
+    lines = assert_fits_whole(table, width)
+    kept = [table.columns[i].header for i in table.kept(width)]
+    assert kept[0] == "arm" and "chosen lr range" in kept
+    rows = [line.split("│")[1:-1] for line in lines if line.startswith("│")]
+    # A text cell wraps between words, each on its row's lines: read each column's words.
+    words = [" ".join(" ".join(r[i] for r in rows).split()) for i in range(len(rows[0]))]
+    ranges = words[kept.index("chosen lr range")]
+    assert "stale: train.batch_size was 16, now 32" in ranges
+    assert "none: the loss was still falling" in ranges

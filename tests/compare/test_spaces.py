@@ -75,3 +75,54 @@ def test_each_kind_of_a_study_shows_its_own_range(quora_study):
     assert cell(per_grads, "train.lr").text == (
         "num_grads 4: 0.001 – 0.03 (log); num_grads 8: 0.01 – 0.1 (log)"
     )
+
+
+def test_each_arms_calibrated_range_stands_beside_its_space(arms, quora_study, range_test):
+    """The row ``train.lr calibrated``: an arm's range from ``hpsearch calibrate``, per
+    num_grads choice where M-FAC searches it; n/a for an arm never calibrated. A range
+    measured is not a search space: no warning that the arms' differ."""
+    from hpsearch.compare.spaces import CALIBRATED, calibrated_lrs
+    from hpsearch.search.calibration import calibrate
+    from hpsearch.spec.load import load_spec
+    from tests.trials import add_trials, lr_trials
+
+    adam = arms("adam", "adamw", [0.5, 0.6])
+    searched = "space.optimizer.num_grads={ choices = [4, 8] }"
+    mfac = quora_study("mfac", set=["optimizer.kind=mfac", searched])
+    add_trials(mfac, lr_trials(0.5, 0.6))
+    plain = [r.field for r in space_rows(plan_of(adam, mfac).arms)]
+    assert CALIBRATED not in plain  # nothing calibrated: the table as it was
+    calibrate(load_spec(mfac))
+    plan = plan_of(adam, mfac)
+    rows = space_rows(plan.arms)
+    assert [r.field for r in rows] == [plain[0], CALIBRATED, *plain[1:]]
+    cells = rows[1].cells
+    assert cells["AdamW"].state == "n/a"
+    assert cells["M-FAC"].state == "calibrated"
+    low4, high4, low8, high8 = (x for r in calibrated_lrs(plan.arms) for x in (r.low, r.high))
+    assert cells["M-FAC"].text == (
+        f"m=4: {low4:.4g} – {high4:.4g} (log); m=8: {low8:.4g} – {high8:.4g} (log)"
+    )
+    assert not any(w.startswith(CALIBRATED) for w in space_warnings(rows, plan.arms))
+
+
+def test_a_calibrated_lr_shows_the_ranges_its_trials_were_drawn_from(quora_study, range_test):
+    """``lr = "calibrated"``: compare reads each arm's lr range from the study's calibration,
+    as ``run`` gave it to the trials (and so sees no drift in them)."""
+    from hpsearch.search.calibration import calibrate
+    from hpsearch.spec.load import load_spec
+    from tests.trials import add_trials
+
+    kinds = "space.optimizer.kind={ choices = ['adamw', 'mfac'] }"
+    path = quora_study("cal", set=[kinds, 'space.train.lr="calibrated"'])
+    ranges = {a.arm.kind: a.test.outcome for a in calibrate(load_spec(path)).arms}
+    mfac = "train.lr|optimizer.kind=mfac"
+    add_trials(
+        path,
+        [("complete", 0.5 + i / 10, {"optimizer.kind": "adamw", "train.lr": 1e-4}) for i in (0, 1)]
+        + [("complete", 0.6 + i / 10, {"optimizer.kind": "mfac", mfac: 3e-3}) for i in (0, 1)],
+    )
+    rows = {r.field: r for r in space_rows(plan_of(path).arms)}
+    for arm, kind in (("AdamW", "adamw"), ("M-FAC", "mfac")):
+        o = ranges[kind]
+        assert rows["train.lr"].cells[arm].text == f"{o.low:.4g} – {o.high:.4g} (log)"

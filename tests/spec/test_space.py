@@ -3,6 +3,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from hpsearch.errors import SpecError
 from hpsearch.spec.space import Categorical, ConditionalParam, FloatRange, IntRange, parse_param
 from hpsearch.spec.suggest import suggest
 from hpsearch.spec.validate import parse_spec, with_conditional_ranges
@@ -174,3 +175,19 @@ def test_a_condition_on_num_grads_is_suggested_before_the_field_it_decides():
     # At num_grads 8 the shared range applies, under the field's own name.
     eight = {**fixed, "optimizer.num_grads": 8, "train.lr": 1e-4, "train.batch_size": 16}
     assert suggest(optuna.trial.FixedTrial(eight), spec)["train.lr"] == 1e-4
+
+
+def test_the_lr_can_be_calibrated_and_nothing_else():
+    """``lr = "calibrated"``: searched in the ranges ``hpsearch calibrate`` measures, filled
+    in by the search layer; meanwhile the space holds no entry of it, and an enqueued lr is
+    checked once those ranges are known."""
+    space = {**SPACE, "train": {**SPACE["train"], "lr": "calibrated"}}
+    enqueue = [{"optimizer.kind": "mfac", "train.lr": 3e-3, "optimizer.num_grads": 8}]
+    spec = parse_spec({"study": {"name": "s", "enqueue": enqueue}, "space": space})
+    assert spec.calibrated == ("train.lr",) and "train.lr" not in spec.space
+    assert "train.lr" in spec.searched()
+    with pytest.raises(SpecError, match=r'`space.train.epochs`: only train.lr can be "calibrated"'):
+        spec_with({**space, "train": {**space["train"], "epochs": "calibrated"}})
+    by_kind = {"mfac": {"train": {"lr": MFAC_LR}}}
+    with pytest.raises(SpecError, match=r'`space.by_kind.mfac.train.lr`: train.lr is "calibrated"'):
+        spec_with({**space, "by_kind": by_kind})
