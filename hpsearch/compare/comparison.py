@@ -254,11 +254,12 @@ def _arm(arm: Arm, best: ConfigResult, compared: Sequence[str]) -> ArmResult:
 def trial_value(trial: FrozenTrial, metric: str, maximize: bool) -> float | None:
     """A finished trial's value for the tuning curve: a pruned trial's best evaluation of
     ``metric`` by the trainer's rule (:func:`hpsearch.metrics.evaluation_rank`), from its
-    evals (the pruner may have compared the loss instead)."""
+    evals (the pruner may have compared the loss instead), at chance where it answered one
+    class, as a complete trial's value is."""
     if trial.state == TrialState.COMPLETE:
         return trial.value
     best = best_evaluation(trial, metric, maximize)
-    return None if best is None else best[metric]
+    return None if best is None else best.value(metric)
 
 
 def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:
