@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -56,6 +56,61 @@ def one_class_tasks(metrics: Mapping[str, float]) -> list[str]:
         if last == "mcc" and answered_one_class(value):
             keys.append(key)
     return keys
+
+
+def every_task_one_class(metrics: Mapping[str, float]) -> bool:
+    """Whether every task of the evaluation that measured ``metrics`` answered one class:
+    each task records its loss (``loss``, or ``<key>/loss`` in a multitask study), and each
+    of them is among :func:`one_class_tasks`. A regression task never is, so a multitask run
+    with one is never said to have learned nothing; nor is one whose other classifier's
+    answers varied. Without any loss recorded, one task that answered one class is enough."""
+    parts = [name.rpartition(SEPARATOR) for name in metrics]
+    tasks = {key for key, _, last in parts if last == "loss"}
+    flat = set(one_class_tasks(metrics))
+    return bool(flat) and tasks <= flat
+
+
+def chance_score(metric: str, shares: Sequence[float]) -> float:
+    """The expected score of a guess that knows only the label shares.
+
+    The guess is stratified (scikit-learn's ``DummyClassifier(strategy="stratified")``): it
+    answers class c with probability p_c, the share of c among the validation labels
+    (``shares``, c = 0 … K − 1, summing to 1), whatever the example. On a validation split
+    large enough that the expectation of a ratio is the ratio of the expectations:
+
+    - ``accuracy`` = Σ_c p_c²: the guess is c and the label is c.
+    - ``f1`` with K = 2 (the positive class's, as :func:`compute_metrics` scores it) = p_1:
+      precision P(label 1 | guess 1) = p_1 and recall P(guess 1 | label 1) = p_1.
+    - ``f1`` with K > 2 (macro) = the mean of each class's F1, p_c likewise, over the
+      classes that occur: 1 / #{c : p_c > 0}.
+    - ``mcc`` = 0: the guess is independent of the label.
+    - ``loss`` = −Σ_c p_c ln p_c, the entropy of the shares: the cross-entropy of answering
+      the shares themselves (``strategy="prior"``; a hard guess's would be infinite).
+
+    Balanced binary labels give accuracy 0.5, F1 0.5, MCC 0 and loss ln 2, where answering
+    "positive" for every example scores accuracy 0.5 and F1 2p_1 / (1 + p_1) = 0.667.
+
+    Raises:
+        ValueError: ``metric`` is not a classification metric, or ``shares`` are empty.
+    """
+    import math
+
+    if metric not in METRICS["classification"]:
+        raise ValueError(
+            f"chance is defined for the classification metrics "
+            f"{list(METRICS['classification'])}, but got {metric!r}"
+        )
+    if not shares:
+        raise ValueError("chance needs the label shares of at least one class, but got none")
+    if metric == "accuracy":
+        return float(sum(p * p for p in shares))
+    if metric == "f1":
+        if len(shares) == 2:
+            return float(shares[1])
+        return 1.0 / sum(p > 0 for p in shares)
+    if metric == "mcc":
+        return 0.0
+    return float(-sum(p * math.log(p) for p in shares if p > 0))
 
 
 def below_chance_tasks(metrics: Mapping[str, float]) -> list[str]:

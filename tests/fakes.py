@@ -12,10 +12,11 @@ from typing import ClassVar
 
 import optuna
 
+from hpsearch.search.divergence import one_class
 from hpsearch.search.interrupts import Interrupted
 from hpsearch.search.objective import TrialFailed
 from hpsearch.spec.suggest import suggest
-from tests.trials import ONE_CLASS_F1
+from tests.trials import CHANCE_F1, ONE_CLASS_F1
 
 
 class FakeObjective:
@@ -70,11 +71,14 @@ class StandIn:
     """Trains nothing. Evaluates twice an epoch, 8 steps an epoch: F1 = 0.5 + 100 × lr +
     seed / 100 (+ 0.02 for M-FAC) at the last evaluation, 0.01 less at each earlier one.
     ``one_class_first``: optimizer kinds whose first evaluation answers one class (F1 0.63,
-    MCC 0); ``diverged``: seeds whose run is flagged so; ``precision``: seed → the precision
+    MCC 0); ``collapsed``: optimizer kinds and seeds whose run answers one class at every
+    evaluation, its value at chance (:data:`tests.trials.CHANCE_F1`), as the objective gives
+    it; ``diverged``: seeds whose run is flagged so; ``precision``: seed → the precision
     "auto" resolved to (fp32 otherwise); ``stop_at``: the call that is interrupted."""
 
     calls: ClassVar[list[dict]] = []
     one_class_first: ClassVar[set[str]] = set()
+    collapsed: ClassVar[set[str | int]] = set()
     diverged: ClassVar[set[int]] = set()
     precision: ClassVar[dict[int, str]] = {}
     stop_at: ClassVar[int | None] = None
@@ -101,8 +105,13 @@ class StandIn:
         ]
         if kind in StandIn.one_class_first:
             evals[0]["metrics"] = {"f1": ONE_CLASS_F1, "mcc": 0.0}
+        collapsed = kind in StandIn.collapsed or seed in StandIn.collapsed
+        if collapsed:
+            f1 = ONE_CLASS_F1
+            for e in evals:
+                e["metrics"] = {"f1": ONE_CLASS_F1, "mcc": 0.0}
         attrs = {
-            "metrics": {"f1": f1, "mcc": 0.3, "loss": 1 - f1},
+            "metrics": {"f1": f1, "mcc": 0.0 if collapsed else 0.3, "loss": 1 - f1},
             "evals": evals,
             "steps": 4 * n,
             "train_seconds": 0.4 * n,
@@ -113,9 +122,12 @@ class StandIn:
         }
         if seed in StandIn.diverged:
             attrs["diverged"] = "diverged: validation loss 70.1 at the last evaluation"
+        if collapsed:
+            attrs["one_class"] = one_class(attrs["metrics"])
+            attrs["value_at_chance"] = CHANCE_F1
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
-        return f1
+        return CHANCE_F1 if collapsed else f1
 
 
 class StandInRangeTest:

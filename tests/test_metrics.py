@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hpsearch.metrics import answered_one_class, compute_metrics, pearson, spearman
+from hpsearch.metrics import (
+    answered_one_class,
+    chance_score,
+    compute_metrics,
+    every_task_one_class,
+    pearson,
+    spearman,
+)
 
 
 def logits_for(preds, n_classes=2):
@@ -102,3 +109,69 @@ def test_a_diverged_prediction_gives_nan_as_scipy_does():
     assert np.isnan(inf["pearson"])
     assert inf["spearman"] == pytest.approx(stats.spearmanr(preds, labels)[0], abs=1e-12)
     assert spearman(labels, labels) == 1.0
+
+
+@pytest.mark.parametrize(
+    "shares", [(0.5, 0.5), (0.63, 0.37), (0.2, 0.3, 0.5), (0.1, 0.0, 0.6, 0.3)]
+)
+def test_chance_is_what_a_stratified_guess_scores(shares):
+    """chance_score's formulas against scikit-learn's DummyClassifier(strategy="stratified")
+    on 200,000 labels of those shares, as compute_metrics scores it (seeded: the same
+    draws every run); the loss is DummyClassifier(strategy="prior")'s."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    labels = rng.choice(len(shares), size=200_000, p=shares)
+    features = np.zeros((len(labels), 1))
+    guess = DummyClassifier(strategy="stratified", random_state=0).fit(features, labels)
+    measured = compute_metrics(
+        "classification", logits_for(guess.predict(features), len(shares)), labels, loss=0.0
+    )
+    for metric in ("accuracy", "f1", "mcc"):
+        assert chance_score(metric, shares) == pytest.approx(measured[metric], abs=0.005)
+    prior = DummyClassifier(strategy="prior").fit(features, labels).predict_proba(features)
+    assert chance_score("loss", shares) == pytest.approx(log_loss(labels, prior), abs=0.005)
+
+
+def test_chance_of_balanced_labels_and_of_answering_one_class_there():
+    """On balanced reviews a guess scores accuracy 0.5 and F1 0.5; answering "positive"
+    everywhere scores the same accuracy but F1 0.667, above chance by F1 alone."""
+    balanced = (0.5, 0.5)
+    assert chance_score("accuracy", balanced) == 0.5
+    assert chance_score("f1", balanced) == 0.5
+    assert chance_score("mcc", balanced) == 0.0
+    assert chance_score("loss", balanced) == pytest.approx(np.log(2))
+    everywhere = compute_metrics(
+        "classification", logits_for([1, 1, 1, 1]), np.array([0, 1, 0, 1]), 0.0
+    )
+    assert everywhere["f1"] == pytest.approx(2 / 3) and everywhere["accuracy"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("metric", "shares", "why"),
+    [
+        ("pearson", (0.5, 0.5), "chance is defined for the classification metrics"),
+        ("f1", (), "chance needs the label shares of at least one class"),
+    ],
+)
+def test_chance_of_what_it_does_not_cover_is_refused(metric, shares, why):
+    with pytest.raises(ValueError, match=why):
+        chance_score(metric, shares)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "every"),
+    [
+        ({"mcc": 0.0, "loss": 0.7}, True),
+        ({"mcc": 0.1, "loss": 0.7}, False),
+        ({"mcc": 0.0}, True),  # no loss recorded: the one classifier is every task
+        ({"sst/mcc": 0.0, "sst/loss": 1.0, "quora/mcc": 0.0, "quora/loss": 0.6}, True),
+        ({"sst/mcc": 0.0, "sst/loss": 1.0, "quora/mcc": 0.2, "quora/loss": 0.6}, False),
+        ({"sst/mcc": 0.0, "sst/loss": 1.0, "sts/pearson": 0.0, "sts/loss": 2.0}, False),
+    ],
+)
+def test_every_task_answered_one_class_only_where_no_task_learned(metrics, every):
+    """A multitask run whose regression task, or another classifier, learned is no run
+    that learned nothing."""
+    assert every_task_one_class(metrics) is every

@@ -80,6 +80,9 @@ def assert_nothing_written(folder: Path, dbs_before: set[Path] | None = None) ->
 # The test studies' lr space (tests.studies.TEST_STUDY); the seed of a re-run
 TEST_LR = FloatDistribution(5e-5, 5e-4, log=True)
 ONE_CLASS_F1 = 0.63  # F1 of answering "duplicate" for every Quora pair (MCC 0)
+# F1 at chance where "duplicate" everywhere scores ONE_CLASS_F1: the duplicates' share p,
+# from 2p / (1 + p) = 0.63 (hpsearch.metrics.chance_score)
+CHANCE_F1 = 0.46
 
 
 def tuned(
@@ -89,23 +92,34 @@ def tuned(
     overrides: tuple[str, ...] = (),
     attrs: dict | None = None,
     one_class: tuple[int, ...] = (),
+    at_chance: dict[int, float] | None = None,
 ) -> optuna.Study:
     """The study of ``path`` created as ``run`` creates it (its spec and settings stored),
     with complete trials of lr 1e-4 × (i + 1) and ``values``, each recording the settings it
     ran under; ``attrs``: more user attrs of every trial; the trials in ``one_class`` have an
-    evaluation that answered one class."""
+    evaluation that answered one class. A trial in ``at_chance`` answered one class at
+    every evaluation, as the objective records it: ``values[i]`` measured, and its value
+    at chance, ``at_chance[i]``."""
     spec = load_spec(path, list(overrides))
     prepared = prepare_study(spec, open_storage(spec.study.storage))
+    at_chance = at_chance or {}
     for i, value in enumerate(values):
-        evals = [{"index": 0, "step": 8, "metrics": {"f1": value, "mcc": 0.2}}]
+        mcc = 0.0 if i in at_chance else 0.2
+        evals = [{"index": 0, "step": 8, "metrics": {"f1": value, "mcc": mcc}}]
         if i in one_class:
             evals.insert(0, {"index": 0, "step": 4, "metrics": {"f1": ONE_CLASS_F1, "mcc": 0.0}})
         user_attrs = {"spec_id": prepared.spec_id, "evals": evals, **(attrs or {})}
+        if i in at_chance:
+            user_attrs |= {
+                "metrics": {"f1": value, "mcc": 0.0},
+                "one_class": "one class: the classifier predicted the same class",
+                "value_at_chance": at_chance[i],
+            }
         prepared.study.add_trial(
             create_trial(
                 params={"train.lr": 1e-4 * (i + 1)},
                 distributions={"train.lr": TEST_LR},
-                value=value,
+                value=at_chance.get(i, value),
                 user_attrs=user_attrs,
             )
         )

@@ -23,12 +23,13 @@ from hpsearch.search.leaderboard import (
 ONE_CLASS_MARK = "¹"
 ONE_CLASS_LEGEND = (
     "¹ one class: the classifier answered the same class for every validation example "
-    "(MCC 0); it learned nothing, whatever its score, and ranks after every trial that learned"
+    "(MCC 0); it learned nothing, whatever the score shown: it ranks at chance, the value "
+    "the search was given (pruned, or recorded before that: after every trial that learned)"
 )
 BELOW_CHANCE_MARK = "²"
 BELOW_CHANCE_LEGEND = (
     "² worse than chance: MCC below 0, its answers go against the labels; it learned "
-    "something wrong, and ranks above the one-class trials by its score alone"
+    "something wrong, and ranks by its score alone"
 )
 _STYLES = {"complete": "green", "pruned": "yellow", "failed": "red", "running": "cyan"}
 

@@ -12,7 +12,7 @@ draws or writes files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import optuna
@@ -21,7 +21,15 @@ from optuna.trial import FrozenTrial, TrialState
 from hpsearch.compare.arms import Arm, CompareError, Plan
 from hpsearch.compare.cost import arm_cost
 from hpsearch.compare.curves import BAND, CURVE_RESAMPLES, tuning_curve
-from hpsearch.compare.model import ArmResult, Comparison, ConfigResult, Paired, TuningCurve
+from hpsearch.compare.learned import learned_nothing, never_learned, never_learned_notes
+from hpsearch.compare.model import (
+    ArmResult,
+    Comparison,
+    ConfigResult,
+    NeverLearned,
+    Paired,
+    TuningCurve,
+)
 from hpsearch.compare.settings import config_drift, diverged_notes, place_notes
 from hpsearch.compare.spaces import calibrated_lrs, space_rows, space_warnings
 from hpsearch.compare.stats import (
@@ -129,9 +137,11 @@ def build_comparison(
             for t in trials
         ]
 
+    best = {arm.name: _best_config(configs, arm.name, metric, maximize) for arm in plan.arms}
+    never = {a.name: never_learned(a, best[a.name], metric, maximize) for a in plan.arms}
+    notes += never_learned_notes(plan.arms, best, never)
     notes += one_class_notes(plan.arms, configs)
     notes += diverged_notes(plan.arms, configs) + place_notes(configs)
-    best = {arm.name: _best_config(configs, arm.name, metric, maximize) for arm in plan.arms}
     names = shown or [m for c in best.values() for m in c.summary if m not in NOT_COMPARED]
     common = set.intersection(*(set(c.summary) for c in best.values()))
     compared = [m for m in dict.fromkeys([metric, *names]) if m in common]
@@ -151,7 +161,7 @@ def build_comparison(
         top=top,
         budget=plan.budget,
         budget_requested=plan.budget_requested,
-        arms=tuple(_arm(arm, best[arm.name], compared) for arm in plan.arms),
+        arms=tuple(_arm(arm, best[arm.name], compared, never[arm.name]) for arm in plan.arms),
         space=rows,
         warnings=space_warnings(rows, plan.arms),
         curves=tuple(_curve(arm, metric, maximize) for arm in plan.arms),
@@ -159,7 +169,7 @@ def build_comparison(
         curve_band=BAND,
         resamples=0,  # the paired CIs are t-intervals (CI_METHOD): nothing is resampled
         ci_level=CI_LEVEL,
-        paired=_paired(plan, best, compared),
+        paired=_paired(plan, best, compared, never),
         target=target,
         target_source=target_source,
         costs=tuple(
@@ -239,13 +249,20 @@ def _config(
 def _best_config(
     configs: Sequence[ConfigResult], arm: str, metric: str, maximize: bool
 ) -> ConfigResult:
-    """The arm's config with the best mean ``metric`` over the seeds; ties: the earlier."""
+    """The arm's config with the best mean ``metric`` over the seeds, among those that
+    learned on some seed when one did (a config that answered one class on every seed
+    scores the label shares); ties: the earlier."""
     own = [c for c in configs if c.arm == arm]
     sign = -1.0 if maximize else 1.0
-    return min(own, key=lambda c: (sign * c.summary[metric].mean, own.index(c)))
+    return min(
+        own,
+        key=lambda c: (learned_nothing(c.runs), sign * c.summary[metric].mean, own.index(c)),
+    )
 
 
-def _arm(arm: Arm, best: ConfigResult, compared: Sequence[str]) -> ArmResult:
+def _arm(
+    arm: Arm, best: ConfigResult, compared: Sequence[str], never: tuple[NeverLearned, ...]
+) -> ArmResult:
     return ArmResult(
         name=arm.name,
         study=arm.spec.study.name,
@@ -258,17 +275,19 @@ def _arm(arm: Arm, best: ConfigResult, compared: Sequence[str]) -> ArmResult:
         best_trial=best.trial,
         summary={m: best.summary[m] for m in compared},
         best_run=best.best_run,
+        never_learned=never,
     )
 
 
 def trial_value(trial: FrozenTrial, metric: str, maximize: bool) -> float | None:
     """A finished trial's value for the tuning curve: a pruned trial's best evaluation of
     ``metric`` by the trainer's rule (:func:`hpsearch.metrics.evaluation_rank`), from its
-    evals (the pruner may have compared the loss instead)."""
+    evals (the pruner may have compared the loss instead), at chance where it answered one
+    class, as a complete trial's value is."""
     if trial.state == TrialState.COMPLETE:
         return trial.value
     best = best_evaluation(trial, metric, maximize)
-    return None if best is None else best[metric]
+    return None if best is None else best.value(metric)
 
 
 def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:
@@ -281,12 +300,18 @@ def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:
 
 
 def _paired(
-    plan: Plan, best: dict[str, ConfigResult], compared: Sequence[str]
+    plan: Plan,
+    best: dict[str, ConfigResult],
+    compared: Sequence[str],
+    never: Mapping[str, Sequence[str]],
 ) -> tuple[Paired, ...]:
     """Each other arm against the baseline, per metric; Holm's correction over the arms
-    when more than one is compared with the baseline."""
+    when more than one is compared with the baseline. None where the arm or the baseline
+    never learned within its space (``never``, :mod:`hpsearch.compare.learned`)."""
     base = best[plan.baseline.name]
-    others = [a.name for a in plan.arms[1:]]
+    if never[plan.baseline.name]:
+        return ()
+    others = [a.name for a in plan.arms[1:] if not never[a.name]]
     results = []
     for m in compared:
         row = [_pair(name, m, best[name], base) for name in others]

@@ -90,11 +90,12 @@ def csv_text(fields: list[str], rows: list[dict[str, Any]]) -> str:
 
 def compare_csv(comp: Comparison) -> str:
     """compare.csv: one row per arm: its budget, best config, every compared metric over
-    the seeds, the paired difference of the objective to the baseline with its tests, and
-    its cost."""
+    the seeds, where it never learned within its space, the paired difference of the
+    objective to the baseline with its tests (empty where the arm or the baseline never
+    learned), and its cost."""
     fields = ["arm", "study", "optimizer", "baseline", "finished", "judged", "cut"]
     fields += ["best_trial", "params", *(f"{m}_{s}" for m in comp.metrics for s in STATS)]
-    fields += ["diff_mean", "diff_ci_low", "diff_ci_high", "effect_size"]
+    fields += ["never_learned", "diff_mean", "diff_ci_low", "diff_ci_high", "effect_size"]
     fields += ["paired_t_p", "paired_t_p_holm", "wilcoxon_p", "wilcoxon_p_holm", "welch_p"]
     fields += ["seconds_per_step", "samples_per_s", "train_seconds", "wall_time"]
     fields += ["optimizer_state_bytes", "peak_memory_bytes", "peak_memory"]
@@ -114,6 +115,8 @@ def compare_csv(comp: Comparison) -> str:
             "cut": " ".join(map(str, arm.cut)),
             "best_trial": arm.best_trial,
             "params": json.dumps(best.params, sort_keys=True),
+            # why it gets no Δ, CI or p-value: "every judged trial; every seed re-run"
+            "never_learned": "; ".join(arm.never_learned),
         }
         for m in comp.metrics:
             for s in STATS:

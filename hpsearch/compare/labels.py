@@ -38,6 +38,14 @@ def arm_label(arm: ArmResult) -> str:
     return label if arm.name == optimizer_name(arm.optimizer) else f"{arm.name}: {label}"
 
 
+def no_verdict_label(arm: ArmResult, why: ArmResult) -> str:
+    """The Δ cell of ``arm`` where there is no verdict: ``why`` is the arm that never
+    learned within its space (``arm`` itself, or the baseline)."""
+    if why.name != arm.name:
+        return f"no verdict: {why.name} never learned"
+    return ("baseline, " if arm.baseline else "") + "never learned: no verdict"
+
+
 def run_place(cost: RunCost) -> str:
     """Where a run trained, as the tables say it: ``cpu, fp32, 2 threads`` (the thread
     count where a CPU run recorded it: its seconds depend on it), ``cuda, bf16``."""

@@ -54,6 +54,13 @@ def cards_section(comp: Comparison) -> Section:
     )
     if len(comp.arms) > 2:
         paired += " Holm's correction over the arms compared with the baseline, in brackets."
+    if any(a.never_learned for a in comp.arms):
+        paired += (
+            " No verdict where an arm never learned within its space (every judged trial, "
+            "or its best config on every seed, answered one class for every validation "
+            "example): its scores are the label shares, so a Δ, CI or p-value would measure "
+            "its search space, not the optimizer (see the notes)."
+        )
     lines = [
         f"## {cards_title(comp)}",
         "",

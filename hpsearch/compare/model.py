@@ -40,6 +40,7 @@ __all__ = [
     "Data",
     "EvalPoint",
     "JsonFloat",
+    "NeverLearned",
     "Paired",
     "ParamValue",
     "Params",
@@ -57,6 +58,9 @@ __all__ = [
 ]
 
 Role = Literal["study", "baseline"]
+# What of an arm answered one class for every validation example, all of it: its judged
+# trials (each at the evaluation it reports), or its best config's re-runs (each seed's)
+NeverLearned = Literal["every judged trial", "every seed re-run"]
 ParamValue = CategoricalChoiceType  # what Optuna stores as a param's value: None, bool, ...
 Params = dict[str, ParamValue]
 
@@ -189,6 +193,10 @@ class ArmResult(Data):
     best_trial: int  # its config with the best mean objective over the seeds
     summary: dict[str, Summary]  # that config's compared metrics over the seeds
     best_run: SeedRun  # that config's run with the best objective
+    # Where it never learned within its space (every classifier of every one answered one
+    # class): then it gets no verdict, no paired test against the baseline nor, as the
+    # baseline, any arm against it. Empty: it learned.
+    never_learned: tuple[NeverLearned, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -343,8 +351,15 @@ class Comparison(Data):
         return next(c for c in self.costs if c.arm == name)
 
     def paired_test(self, name: str, metric: str) -> Paired | None:
-        """The arm against the baseline for ``metric``; None for the baseline itself."""
+        """The arm against the baseline for ``metric``; None for the baseline itself, and
+        where :meth:`no_verdict` says why there is none."""
         return next((p for p in self.paired if p.arm == name and p.metric == metric), None)
+
+    def no_verdict(self, name: str) -> ArmResult | None:
+        """Why the arm ``name`` gets no verdict: the arm that never learned within its space
+        (the arm itself first, else the baseline); None when both learned."""
+        arm, baseline = self.arm(name), self.arm(self.baseline)
+        return next((a for a in (arm, baseline) if a.never_learned), None)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from hpsearch.compare.labels import (
     bytes_label,
     config_label,
     metric_name,
+    no_verdict_label,
     run_place,
 )
 from hpsearch.compare.model import Comparison, Cost, Paired, SpaceRow, StatTest, Summary
@@ -141,8 +142,9 @@ def target_cell(cost: Cost) -> str:
 def cards_rows(comp: Comparison) -> Rows:
     """The model cards' table: a row per arm (its best config over the seeds) with every
     compared metric's mean ± std and the best run, then the paired difference of the
-    objective to the baseline with its CI, the tests' p-values, time-to-target, step time
-    and optimizer memory."""
+    objective to the baseline with its CI, the tests' p-values (none where the arm or the
+    baseline never learned within its space: the cell says which), time-to-target, step
+    time and optimizer memory."""
     metrics = comp.metrics
     objective = metric_name(comp.metric)
     best_name = " / ".join(metric_name(m) for m in metrics)
@@ -160,8 +162,11 @@ def cards_rows(comp: Comparison) -> Rows:
         best = arm.best_run.metrics
         paired = comp.paired_test(arm.name, comp.metric)
         cost = comp.cost(arm.name)
+        why = comp.no_verdict(arm.name)
         if not compared:
             tests = []
+        elif why is not None:
+            tests = [no_verdict_label(arm, why), "", "", ""]
         elif paired is None:
             tests = ["baseline", "", "", ""]
         else:

@@ -14,7 +14,8 @@ A classifier can also learn nothing quietly: predict the majority class for ever
 Its accuracy is then the majority's share, which can look like a result (the multitask case
 study's SST and Quora heads sat there under the summed loss). Its Matthews correlation is
 exactly 0 (scikit-learn's value when the predictions are constant), which a model whose
-predictions vary reaches only by chance: the trial attr ``one_class`` says so.
+predictions vary reaches only by chance: the trial attr ``one_class`` says so, and Optuna
+is given the trial's metric at chance (:mod:`hpsearch.search.chance`).
 """
 
 from __future__ import annotations
@@ -68,5 +69,6 @@ def one_class(metrics: Mapping[str, float]) -> str | None:
     return (
         f"one class: {who} predicted the same class for every validation example at the "
         "best evaluation (MCC 0), which the trainer takes as best only when every evaluation "
-        "had a classifier that did; its accuracy is that class's share, not learning"
+        "had a classifier that did; its accuracy is that class's share, not learning, and "
+        "the search was given its metric at chance"
     )

@@ -14,7 +14,7 @@ from optuna.distributions import CategoricalChoiceType
 from optuna.trial import TrialState
 
 from hpsearch.metrics import below_chance_tasks, one_class_tasks
-from hpsearch.search.record import best_evaluation, read_record, top_trials
+from hpsearch.search.record import best_evaluation, read_record, top_trials, value_rank
 from hpsearch.spec.space import field_params
 
 Params = dict[str, CategoricalChoiceType]  # a trial's params
@@ -27,18 +27,23 @@ class LeaderboardRow:
     rank: int | None  # 1 is the best; None for a waiting trial, which has not run
     trial: int
     state: str  # see :func:`state_name`
-    value: float | None  # the objective; for a pruned or running trial its best evaluation's
+    # The objective as measured; for a pruned or running trial its best evaluation's
+    value: float | None
     metrics: dict[str, float]  # the evaluation ``value`` comes from
     params: Params
     epochs: float | None  # epochs done
     duration: float | None  # seconds, until now for a running trial
     fail_reason: str | None
     # A classifier answered one class for every validation example at the evaluation of
-    # ``metrics`` (MCC 0): it learned nothing, whatever its F1, and ranks after those that did.
+    # ``metrics`` (MCC 0): it learned nothing, whatever its F1, and ranks at chance, by
+    # ``at_chance`` (one recorded before that: after those that learned).
     one_class: bool = False
     # A classifier did worse than chance at that evaluation (MCC < 0). It ranks among the
-    # trials that learned, by its value, so above every one-class trial: a view says so.
+    # trials that learned, by its value: a view says so.
     below_chance: bool = False
+    # What a one-class trial ranks by: its value as Optuna has it, the metric at chance
+    # (hpsearch.search.chance), or its best evaluation's; None: it ranks by ``value``.
+    at_chance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,22 +80,30 @@ def leaderboard_rows(
 ) -> list[LeaderboardRow]:
     """The trials of ``study``, best first (the ``top`` best when given).
 
-    A complete trial's value is its objective; a pruned or running one shows the best
-    ``metric`` it reached before stopping, and its metrics are those of that evaluation.
-    Within a state, a trial whose classifier answered one class at that evaluation ranks
-    after every trial that learned (:func:`hpsearch.search.record.top_trials`' rule). A
-    waiting trial has not run: it gets no rank.
+    A complete trial shows its objective as measured and ranks by its value, as Optuna does
+    (:func:`hpsearch.search.record.value_rank`): one whose classifier answered one class for
+    every validation example ranks at chance, so the first row is ``study.best_trial``. A
+    pruned or running trial shows the best ``metric`` it reached before stopping, and its
+    metrics are those of that evaluation, which ranks it likewise. A waiting trial has not
+    run: it gets no rank.
     """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    sign = -1.0 if maximize else 1.0
     ranked = []
     for t in study.get_trials(deepcopy=False):
         record = read_record(t)
-        metrics = record.metrics or best_evaluation(t, metric, maximize) or {}
-        value = t.value if t.state == TrialState.COMPLETE else metrics.get(metric)
+        best = None if record.metrics else best_evaluation(t, metric, maximize)
+        metrics = record.metrics or ({} if best is None else best.metrics or {})
+        if t.state == TrialState.COMPLETE:
+            at_chance = record.value_at_chance
+            value = t.value if at_chance is None else metrics.get(metric, t.value)
+            ranked_by = t.value
+        else:
+            at_chance = None if best is None else best.value_at_chance
+            value = ranked_by = metrics.get(metric)
         flat = bool(one_class_tasks(metrics))
-        order = (_STATE_ORDER.get(t.state, 5), value is None, flat, sign * (value or 0.0))
-        ranked.append((order, t, record, value, metrics, flat))
+        rank = value_rank(ranked_by or 0.0, flat, at_chance, maximize)
+        order = (_STATE_ORDER.get(t.state, 5), ranked_by is None, *rank, t.number)
+        ranked.append((order, t, record, value, metrics, flat, at_chance))
     ranked.sort(key=lambda x: x[0])
     ranks = itertools.count(1)
     rows = [
@@ -106,8 +119,9 @@ def leaderboard_rows(
             fail_reason=record.fail_reason,
             one_class=flat,
             below_chance=bool(below_chance_tasks(metrics)),
+            at_chance=at_chance,
         )
-        for _, t, record, value, metrics, flat in ranked
+        for _, t, record, value, metrics, flat, at_chance in ranked
     ]
     return rows[:top] if top else rows
 
@@ -131,7 +145,7 @@ SUMMARY_STATES = ("complete", "pruned", "running", "waiting", "failed")
 
 def study_summary_rows(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
     """Every study in ``storage``: trials by state, best value and params (the best by
-    :func:`hpsearch.search.record.top_trials`: a trial that learned before any that did not).
+    :func:`hpsearch.search.record.top_trials`: Optuna's, a one-class trial at chance).
 
     Studies are sorted by name, so a study and its ``-reseed`` companion sit together.
     """

@@ -5,7 +5,10 @@ Every evaluation is reported to Optuna (for pruning: the metric, or the validati
 it happens, so a trial that is pruned, fails or is killed keeps what it had measured. The
 trial's value is the study's metric of what the trial made: the best evaluation, or for a
 multitask trial with ``multitask.ensemble``, its per-task ensemble (whose per-task finetuning
-is not pruned: only joint training's evaluations are reported).
+is not pruned: only joint training's evaluations are reported). Where a classifier answered
+one class for every validation example, Optuna gets that metric at chance, both as the value
+and as the pruner's metric (:mod:`hpsearch.search.chance`); the user attrs keep what was
+measured.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from hpsearch.data.encode import DataCache
 from hpsearch.data.pretrained import ModelLoadError
 from hpsearch.errors import DataError, SpecError, TrialFailed
 from hpsearch.metrics import task_metric
+from hpsearch.search.chance import LabelShares, label_shares, value_at_chance
 from hpsearch.search.divergence import divergence, one_class
 from hpsearch.search.record import Evaluation, RunCost, TrialRecord, write_record
 from hpsearch.spec.schema import Spec
@@ -39,10 +43,13 @@ log = logging.getLogger(__name__)
 FATAL_ERRORS: tuple[type[Exception], ...] = (DataError, ModelLoadError, SpecError)
 
 
-def pruning_value(spec: Spec, metrics: Mapping[str, float]) -> float:
+def pruning_value(spec: Spec, metrics: Mapping[str, float], shares: LabelShares) -> float:
     """What ``spec``'s pruner compares at an evaluation that measured ``metrics``.
 
-    ``study.pruner.signal = "metric"``: the study's metric. ``"loss"``: the validation loss
+    ``study.pruner.signal = "metric"``: the study's metric, at chance where a classifier
+    answered one class (:func:`hpsearch.search.chance.value_at_chance`, ``shares`` the
+    validation labels'), lest a learning trial be pruned against the F1 of answering
+    "positive" everywhere. ``"loss"``: the validation loss
     (a multitask study's task losses summed, as training sums them), negated in a
     maximizing study because Optuna's pruners read intermediate values in the study's
     direction. The loss moves from the first evaluation, while a classifier that still
@@ -51,7 +58,8 @@ def pruning_value(spec: Spec, metrics: Mapping[str, float]) -> float:
     trial's ``evals`` (:func:`hpsearch.search.record.evaluated`), not from these values.
     """
     if spec.study.pruner.signal == "metric":
-        return metrics[spec.metric]
+        chance = value_at_chance(spec, metrics, shares)
+        return metrics[spec.metric] if chance is None else chance
     if spec.is_multitask:
         loss = sum(metrics[task_metric(t.key, "loss")] for t in spec.tasks)
     else:
@@ -89,11 +97,11 @@ class Objective:
         evals: list[Evaluation] = []
 
         def on_eval(record: EvalRecord) -> None:
-            evals.append(Evaluation.of(record))
+            evals.append(Evaluation.of(record, value_at_chance(spec, record.metrics, shares)))
             write_record(trial, TrialRecord(evals=tuple(evals), epochs_done=record.epoch))
             if self.progress is not None:
                 self.progress.on_eval(record, metric)
-            compared = pruning_value(spec, record.metrics)
+            compared = pruning_value(spec, record.metrics, shares)
             trial.report(compared, record.index)
             # The last evaluation never prunes: the trial has spent its whole budget, and
             # pruning it then saves nothing but drops a finished trial from the results.
@@ -110,6 +118,7 @@ class Objective:
             self.progress.start_trial(trial.number, params)
         outcome: BaseException | None = None
         data = self.cache.encoded_tasks(spec)
+        shares = label_shares(data)  # what chance scores, for on_eval and the value
         try:
             result = train(
                 spec,
@@ -155,6 +164,7 @@ class Objective:
             joint_metrics=result.best.metrics if spec.is_multitask else None,
             diverged=diverged,
             one_class=one_class(result.metrics),
+            value_at_chance=value_at_chance(spec, result.metrics, shares),
         )
         ensemble = result.ensemble
         if ensemble is not None:
@@ -169,7 +179,7 @@ class Objective:
                 ensemble_wall_time=ensemble.wall_time,
             )
         write_record(trial, done)
-        return result.metrics[metric]
+        return result.metrics[metric] if done.value_at_chance is None else done.value_at_chance
 
 
 def release_memory() -> None:

@@ -70,11 +70,20 @@ class Evaluation:
     elapsed: float | None = None  # wall seconds since training started
     train_seconds: float | None = None  # training seconds so far, evaluations excluded
     trainable_params: int | None = None  # trained in the last step
+    # What it is worth to Optuna where a classifier answered one class: the study's metric
+    # with that task's at chance (search.chance); None: its metric as measured
+    value_at_chance: float | None = None
 
     @classmethod
-    def of(cls, record: EvalRecord) -> Evaluation:
-        """The entry of the trainer's ``record``."""
-        return cls(**record.to_dict())
+    def of(cls, record: EvalRecord, value_at_chance: float | None = None) -> Evaluation:
+        """The entry of the trainer's ``record``, with what it is worth at chance."""
+        return cls(**record.to_dict(), value_at_chance=value_at_chance)
+
+    def value(self, metric: str) -> float:
+        """What this evaluation of ``metric`` is worth to Optuna: at chance where it
+        answered one class (recorded since), else as measured."""
+        assert self.metrics is not None
+        return self.metrics[metric] if self.value_at_chance is None else self.value_at_chance
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,7 @@ class TrialRecord:
     """What a trial keeps in its user attrs; None: the trial does not hold it (see this
     module). Written in this order: ``spec_id`` when it starts, ``evals`` and
     ``epochs_done`` at each evaluation, a complete trial's result from ``metrics`` to
-    ``one_class``; ``fail_reason`` when it fails, the ``retry_`` fields (with an empty
+    ``value_at_chance``; ``fail_reason`` when it fails, the ``retry_`` fields (with an empty
     ``fail_reason``, ``evals`` and ``epochs_done``) when it starts as the retry of another."""
 
     spec_id: str | None = None  # the fingerprint of its fixed settings (search.drift)
@@ -130,6 +139,10 @@ class TrialRecord:
     # Why its classifier learned nothing: one class predicted for every validation example
     # (hpsearch.search.divergence.one_class)
     one_class: str | None = None
+    # The value Optuna was given where a classifier answered one class at the evaluation
+    # the trial reports: the study's metric with that task's at chance (search.chance), while
+    # ``metrics`` keep what was measured. None: the value is the measured metric.
+    value_at_chance: float | None = None
     fail_reason: str | None = None  # "" in a retry, until it fails too
     retry_of: int | None = None  # the number of the trial it re-runs (that went silent)
     retry_reason: str | None = None  # that trial's fail_reason
@@ -274,7 +287,9 @@ class SeedRun:
 
     seed: int
     trial: int  # number of the trial in the companion study
-    value: JsonFloat  # the objective: best evaluation of the study's metric
+    # The objective: best evaluation of the study's metric, as Optuna has it (at chance where
+    # it answered one class; ``metrics`` keep what was measured)
+    value: JsonFloat
     metrics: dict[str, JsonFloat]  # every metric of that evaluation
     evals: tuple[EvalPoint, ...] = ()  # every evaluation, in order
     cost: RunCost = NO_COST
@@ -336,30 +351,54 @@ def evals_measuring(record: TrialRecord, metric: str) -> list[tuple[Evaluation, 
     ]
 
 
-def best_evaluation(trial: FrozenTrial, metric: str, maximize: bool) -> dict[str, float] | None:
-    """The metrics of ``trial``'s best recorded evaluation of ``metric``, by the trainer's
-    rule (:func:`hpsearch.metrics.evaluation_rank`: one whose classifier's answers varied
-    before one that answered one class), or None if none measured it. For a trial that did
-    not complete, which has no ``metrics`` attr of its own."""
-    measured = [e.metrics for e, _ in evals_measuring(read_record(trial), metric) if e.metrics]
+def best_evaluation(trial: FrozenTrial, metric: str, maximize: bool) -> Evaluation | None:
+    """``trial``'s best recorded evaluation of ``metric``, by the trainer's rule
+    (:func:`hpsearch.metrics.evaluation_rank`: one whose classifier's answers varied before
+    one that answered one class), or None if none measured it. For a trial that did not
+    complete, which has no ``metrics`` attr of its own."""
+    measured = [e for e, _ in evals_measuring(read_record(trial), metric)]
     if not measured:
         return None
-    return max(measured, key=lambda m: evaluation_rank(m, metric, maximize))
+    return max(measured, key=lambda e: evaluation_rank(e.metrics or {}, metric, maximize))
 
 
 def top_trials(trials: Sequence[FrozenTrial], k: int, maximize: bool) -> list[FrozenTrial]:
-    """The ``k`` best complete ``trials``, best first; ties go to the earlier trial.
+    """The ``k`` best complete ``trials``, best first, by :func:`rank_key`."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    return sorted(complete, key=lambda t: rank_key(t, maximize))[:k]
+
+
+def rank_key(
+    trial: FrozenTrial, maximize: bool, record: TrialRecord | None = None
+) -> tuple[bool, float, bool, int]:
+    """How complete ``trial`` ranks among its study's, the smallest key first: by its value,
+    as Optuna ranks it (so the leaderboard, ``compare`` and ``study.best_trial`` agree);
+    at equal values a trial that learned first, then the earlier trial.
 
     A trial whose best evaluation answered one class for every validation example (its
-    ``metrics`` attr; see :func:`hpsearch.metrics.one_class_tasks`) learned nothing, whatever
-    its value (F1 0.63 for "duplicate" on every Quora pair): it ranks after every trial that
-    learned, as the trainer ranks a trial's evaluations.
+    ``metrics`` attr; :func:`hpsearch.metrics.one_class_tasks`) learned nothing, whatever it
+    measured (F1 0.63 for "duplicate" on every Quora pair): its value is at chance
+    (``value_at_chance``, :mod:`hpsearch.search.chance`). One recorded before values were
+    set at chance holds what it measured: it ranks after every trial that learned, as the
+    trainer ranks a trial's evaluations. ``record``: the trial's, where it was read already.
     """
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    sign = -1.0 if maximize else 1.0
-    return sorted(
-        complete, key=lambda t: (learned_nothing(t), sign * float(t.value or 0.0), t.number)
-    )[:k]
+    record = record or read_record(trial)
+    flat = bool(one_class_tasks(record.metrics or {}))
+    value = float(trial.value or 0.0)
+    return *value_rank(value, flat, record.value_at_chance, maximize), trial.number
+
+
+def value_rank(
+    value: float, flat: bool, at_chance: float | None, maximize: bool
+) -> tuple[bool, float, bool]:
+    """How a trial that reached ``value`` ranks, the smallest first: by ``at_chance``, its
+    value to Optuna, where its classifier answered one class (``flat``) and that was
+    recorded, else by ``value``; at equal values one that learned first. A one-class
+    ``value`` recorded before values were set at chance ranks after every value learned.
+    """
+    measured = flat and at_chance is None
+    ranked = value if at_chance is None else at_chance
+    return measured, -ranked if maximize else ranked, flat
 
 
 def learned_nothing(trial: FrozenTrial) -> bool:

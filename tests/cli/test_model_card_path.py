@@ -115,5 +115,9 @@ def test_qqp_card_study_runs_through_datasets_and_a_hub_style_model(
     assert trial.params["train.lr"] == pytest.approx(1e-4)
     assert trial.params["optimizer.damp"] == pytest.approx(1e-6)
     assert "optimizer.num_grads" not in trial.params
-    assert 0.0 <= trial.user_attrs["metrics"]["f1"] <= 1.0
-    assert trial.user_attrs["metrics"]["f1"] == pytest.approx(trial.value)
+    measured = trial.user_attrs["metrics"]["f1"]
+    assert 0.0 <= measured <= 1.0
+    # The value is the F1 measured, or at chance where the classifier answered one class
+    # (the card's setting at this size can: F1 0.56 for "duplicate" everywhere).
+    assert trial.value == pytest.approx(trial.user_attrs.get("value_at_chance", measured))
+    assert trial.value <= measured

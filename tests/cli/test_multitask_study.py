@@ -49,13 +49,17 @@ def test_every_trial_records_each_tasks_metrics(multitask):
     for t in trials:
         joint = t.user_attrs["joint_metrics"]
         assert {"sst/accuracy", "quora/accuracy", "quora/f1", "sts/pearson", "mean"} <= set(joint)
-        # Pruning sees the objective: each evaluation's mean.
+        # Pruning sees the objective: each evaluation's mean, where a classifier answered
+        # one class with its task at chance (value_at_chance), as the value is.
         assert t.intermediate_values == {
-            e["index"]: e["metrics"]["mean"] for e in t.user_attrs["evals"]
+            e["index"]: e.get("value_at_chance", e["metrics"]["mean"])
+            for e in t.user_attrs["evals"]
         }
     summed, _, ensemble = trials
-    assert summed.value == summed.user_attrs["joint_metrics"]["mean"]
-    assert ensemble.value == ensemble.user_attrs["ensemble_metrics"]["mean"]
+    joint_mean = summed.user_attrs["joint_metrics"]["mean"]
+    assert summed.value == summed.user_attrs.get("value_at_chance", joint_mean)
+    ensemble_mean = ensemble.user_attrs["ensemble_metrics"]["mean"]
+    assert ensemble.value == ensemble.user_attrs.get("value_at_chance", ensemble_mean)
     # The same seed and setting: the ensemble trial's joint model is the summed-loss trial's.
     assert ensemble.user_attrs["joint_metrics"] == summed.user_attrs["joint_metrics"]
 

@@ -34,6 +34,7 @@ def stand_in(monkeypatch):
     monkeypatch.setattr(report_build, "DataCache", NoData)
     StandIn.calls = []
     StandIn.one_class_first = set()
+    StandIn.collapsed = set()
     StandIn.diverged = set()
     StandIn.precision = {}
     StandIn.stop_at = None

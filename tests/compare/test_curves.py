@@ -42,7 +42,26 @@ def test_a_pruned_trial_counts_with_an_evaluation_that_learned_when_it_has_one()
     flat = create_trial(
         state=TrialState.PRUNED, intermediate_values={0: 0.63}, user_attrs={"evals": evals[:1]}
     )
-    assert compare_module.trial_value(flat, "f1", maximize=True) == 0.63
+    assert compare_module.trial_value(flat, "f1", maximize=True) == 0.63  # recorded before
+
+
+def test_a_pruned_trial_that_answered_one_class_counts_at_chance():
+    """Its evaluation records what Optuna was given for it: the curve and the leaderboard
+    rank it there (F1 0.46), under a pruned trial that learned to 0.5; the leaderboard
+    still shows the F1 measured."""
+    flat = {"index": 0, "metrics": {"f1": 0.63, "mcc": 0.0}, "value_at_chance": 0.46}
+    learned = {"index": 0, "metrics": {"f1": 0.5, "mcc": 0.2}}
+    study = optuna.create_study(direction="maximize")
+    for e in (flat, learned):
+        value = e.get("value_at_chance", e["metrics"]["f1"])
+        study.add_trial(
+            create_trial(
+                state=TrialState.PRUNED, intermediate_values={0: value}, user_attrs={"evals": [e]}
+            )
+        )
+    assert compare_module.trial_value(study.trials[0], "f1", maximize=True) == 0.46
+    rows = leaderboard_rows(study, "f1")
+    assert [(r.trial, r.value, r.at_chance) for r in rows] == [(1, 0.5, None), (0, 0.63, 0.46)]
 
 
 def test_expected_best_against_a_hand_computed_example():

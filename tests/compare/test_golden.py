@@ -9,7 +9,9 @@ adam.toml mfac.toml --seeds 3 --top 2`` and ``hpsearch report mfac.toml --seeds 
 wrote on it before ``hpsearch/compare/`` existed (commit 39c14ec), their study files'
 folder written as ``<dir>``; since the paired CI became the t-interval, the comparison's
 ``ci_method`` is "paired t" and its ``resamples`` 0 (its CIs, of differences with no
-spread, are unchanged). Nothing is left to run,
+spread, are unchanged); since compare marks an arm that never learned within its space,
+each arm holds ``never_learned``, empty here (added to the files' arms, nothing else
+changed). Nothing is left to run,
 so the commands train nothing and add no trial.
 """
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 from pathlib import Path
 
@@ -20,7 +19,6 @@ import optuna
 import pytest
 from matplotlib.image import imread
 from optuna.trial import TrialState
-from scipy import stats as scipy_stats
 
 from hpsearch.report.markdown import to_markdown
 from hpsearch.report.model import Report, StudyTrials
@@ -157,21 +155,14 @@ def check_report_data(report: dict, studies: dict[str, Path]) -> None:
         ("M-FAC", "mfac", False),
     ]
     assert comp["budget"] == 6 and comp["seeds"] == [0, 1, 2]
-    base_f1 = [r["metrics"]["f1"] for r in comp["configs"][0]["runs"]]
-    study_f1 = [r["metrics"]["f1"] for r in comp["configs"][1]["runs"]]
-    (f1,) = [p for p in comp["paired"] if p["metric"] == "f1"]
-    assert f1["differences"] == pytest.approx(
-        [a - b for a, b in zip(study_f1, base_f1, strict=True)]
-    )
-    assert f1["mean"] == pytest.approx(np.mean(study_f1) - np.mean(base_f1))
-    expected = scipy_stats.ttest_ind(study_f1, base_f1, equal_var=False).pvalue
-    if math.isfinite(expected):
-        assert f1["welch"]["p"] == pytest.approx(expected)
-    else:
-        assert f1["welch"]["p"] is None
-    expected = scipy_stats.ttest_rel(study_f1, base_f1).pvalue
-    if math.isfinite(expected):
-        assert f1["t_test"]["p"] == pytest.approx(expected)
+    # On 64 Quora pairs no trial of either arm learns past answering "not duplicate" for
+    # every pair (F1 0, MCC 0), nor does any re-run: neither arm learned within its space,
+    # so there is no verdict, no paired test (the statistics are checked against scipy in
+    # tests/compare/test_stats.py and test_build.py), and the notes point to calibrate.
+    for arm in comp["arms"]:
+        assert arm["never_learned"] == ["every judged trial", "every seed re-run"]
+    assert comp["paired"] == []
+    assert any(n.startswith("M-FAC never learned within its space") for n in comp["notes"])
     # The cost of every arm, from its re-runs' recorded measurements.
     for cost in comp["costs"]:
         assert cost["seconds_per_step"] > 0 and cost["optimizer_state_bytes"] > 0
@@ -185,9 +176,10 @@ def check_markdown(text: str, report: dict) -> None:
     for label in (r"AdamW \(adam, trial \d+\)", r"M-FAC \(mfac, trial \d+\)"):
         row = rf"^\| {label} \| {number} ± {number} \| {number} ± {number} \|"
         assert re.search(row, text, re.MULTILINE), f"no row {label} with mean ± std"
-    # M-FAC's row: the paired difference of F1 ×100 with its CI after the seeds
-    mfac_row = r"^\| M-FAC \(mfac, trial \d+\) \|.* \| 3 \| [+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+"
+    # M-FAC's row: no verdict after the seeds, where the paired difference would stand
+    mfac_row = r"^\| M-FAC \(mfac, trial \d+\) \|.* \| 3 \| never learned: no verdict \|"
     assert re.search(mfac_row, text, re.MULTILINE)
+    assert "## Paired seeds" not in text and "hpsearch calibrate" in text
     assert "| Welch p |" in text and "## Tuning curves" in text and "## Search spaces" in text
     base_f1 = report["comparison"]["arms"][0]["summary"]["f1"]
     assert f"{100 * base_f1['mean']:.2f} ± {100 * base_f1['std']:.2f}" in text  # ×100, as the cards

@@ -24,15 +24,24 @@ from hpsearch.spec.load import load_spec
 LR = {"train.lr": FloatDistribution(1e-5, 1e-2, log=True)}
 
 
-def _complete(study: optuna.Study, lr: float, f1: float, mcc: float | None = None) -> None:
+def _complete(
+    study: optuna.Study,
+    lr: float,
+    f1: float,
+    mcc: float | None = None,
+    at_chance: float | None = None,
+) -> None:
+    """A complete trial that measured ``f1`` (and ``mcc``); ``at_chance``: it answered one
+    class and its value is that, as the objective records it."""
     metrics = {"f1": f1, "accuracy": 0.5} | ({} if mcc is None else {"mcc": mcc})
+    chance = {} if at_chance is None else {"value_at_chance": at_chance}
     study.add_trial(
         create_trial(
             params={"train.lr": lr},
             distributions=LR,
-            value=f1,
+            value=f1 if at_chance is None else at_chance,
             intermediate_values={0: f1 / 2, 1: f1},
-            user_attrs={"metrics": metrics, "epochs_done": 1.0},
+            user_attrs={"metrics": metrics, "epochs_done": 1.0, **chance},
         )
     )
 
@@ -90,10 +99,35 @@ def test_rows_rank_complete_then_pruned_then_the_rest(study_file):
     assert len(leaderboard_rows(study, "f1", top=2)) == 2
 
 
-def test_a_trial_that_answered_one_class_ranks_after_every_trial_that_learned(tmp_path):
-    """Answering "duplicate" for every Quora pair scores F1 0.63, more than a weak model
-    that learned: such a trial (MCC exactly 0) is never the best, in the leaderboard, the
-    storage summary, the run's progress line or the configs a comparison re-runs."""
+def test_a_one_class_trial_ranks_at_chance_where_optuna_ranks_it(tmp_path):
+    """Answering "duplicate" for every Quora pair measures F1 0.63, more than a weak model
+    that learned; its value is at chance, 0.46. The leaderboard shows 0.63, marked, and
+    ranks it by 0.46: below a trial that learned to 0.5, above one that reached only 0.40
+    (whatever F1 a guess beats), exactly as study.best_trial and TPE see them."""
+    storage = f"sqlite:///{tmp_path / 'chance.db'}"
+    study = optuna.create_study(study_name="chance", storage=storage, direction="maximize")
+    _complete(study, 1e-4, 0.40, mcc=0.05)
+    _complete(study, 3e-3, 0.63, mcc=0.0, at_chance=0.46)  # "duplicate" everywhere
+    _complete(study, 3e-4, 0.50, mcc=0.18)
+    rows = leaderboard_rows(study, "f1")
+    assert [(r.trial, r.value, r.at_chance, r.one_class) for r in rows] == [
+        (2, 0.50, None, False),
+        (1, 0.63, 0.46, True),
+        (0, 0.40, None, False),
+    ]
+    assert rows[0].trial == study.best_trial.number
+    assert [t.number for t in top_trials(study.trials, 3, maximize=True)] == [2, 1, 0]
+    (summary,) = study_summary_rows(optuna.storages.get_storage(storage))
+    assert (summary.best_trial, summary.best_value) == (2, 0.50)
+    assert best_text(study) == "best 0.5000 (trial 2)"
+    text = " ".join(_text(render_leaderboard(rows, "f1")).split())
+    assert "complete¹" in text and "it ranks at chance, the value the search was given" in text
+
+
+def test_a_one_class_trial_recorded_before_values_at_chance_ranks_after_every_learner(tmp_path):
+    """A study run before one-class trials were reported at chance holds what such a
+    trial measured as its value: it is never the best, in the leaderboard, the storage
+    summary, the run's progress line or the configs a comparison re-runs."""
     storage = f"sqlite:///{tmp_path / 'flat.db'}"
     study = optuna.create_study(study_name="flat", storage=storage, direction="maximize")
     _complete(study, 1e-4, 0.58, mcc=0.21)
@@ -107,7 +141,7 @@ def test_a_trial_that_answered_one_class_ranks_after_every_trial_that_learned(tm
     assert best_text(study) == "best 0.5800 (trial 0)"
     text = _text(render_leaderboard(rows, "f1"))
     assert "complete¹" in text and "¹ one class" in text
-    assert "ranks after every trial that learned" in " ".join(text.split())
+    assert "recorded before that: after every trial that learned" in " ".join(text.split())
 
 
 def test_summary_of_every_study_in_the_storage(study_file):

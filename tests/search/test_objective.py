@@ -30,12 +30,15 @@ class PruneEveryTrial(optuna.pruners.BasePruner):
         return True
 
 
-def record(index: int, epoch: float, f1: float, loss: float = 0.6) -> EvalRecord:
+def record(
+    index: int, epoch: float, f1: float, loss: float = 0.6, mcc: float | None = None
+) -> EvalRecord:
+    """An evaluation measuring ``f1`` and ``loss`` (and ``mcc``: 0 answered one class)."""
     return EvalRecord(
         index=index,
         epoch=epoch,
         step=10 * (index + 1),
-        metrics={"f1": f1, "loss": loss},
+        metrics={"f1": f1, "loss": loss} | ({} if mcc is None else {"mcc": mcc}),
         train_loss=0.6,
         samples_per_s=1.0,
         elapsed=1.0,
@@ -130,20 +133,40 @@ def test_the_pruner_compares_the_signal_and_the_trial_keeps_its_metric(
     assert trial.user_attrs["evals"][0]["metrics"]["f1"] == 0.4
 
 
+def test_a_trial_that_answered_one_class_is_reported_at_chance(quora_study, monkeypatch):
+    """Answering "positive" on balanced labels scores F1 0.667 against 0.6 for a trial that
+    learned: Optuna gets 0.5, chance, as the value and as the pruner's metric (which would
+    otherwise prune learners against 0.667); the user attrs keep what was measured."""
+    spec = quora_study.spec(name="flat", set=["train.epochs=1", "train.evals_per_epoch=1"])
+    flat = run_one(spec, monkeypatch, [record(0, 1.0, 2 / 3, mcc=0.0)])  # labels 0, 1, 0, 1
+    assert flat.state == TrialState.COMPLETE and flat.value == 0.5
+    assert flat.intermediate_values == {0: 0.5}
+    assert flat.user_attrs["metrics"]["f1"] == pytest.approx(2 / 3)
+    assert flat.user_attrs["value_at_chance"] == 0.5
+    assert flat.user_attrs["one_class"].startswith("one class: the classifier")
+    learned = run_one(spec, monkeypatch, [record(0, 1.0, 0.6, mcc=0.2)])
+    assert learned.value == 0.6 and "value_at_chance" not in learned.user_attrs
+    # An early one-class evaluation is compared at chance too, before the trial learns.
+    spec = quora_study.spec(name="early-flat", set=["train.epochs=2", "train.evals_per_epoch=1"])
+    pruned = run_one(spec, monkeypatch, [record(0, 1.0, 2 / 3, mcc=0.0), record(1, 2.0, 0.7)])
+    assert pruned.state == TrialState.PRUNED and pruned.intermediate_values == {0: 0.5}
+    assert pruned.user_attrs["evals"][0]["value_at_chance"] == 0.5  # for the reports
+
+
 def test_the_loss_signal_of_a_multitask_study_sums_its_tasks_losses(quora_study):
     from hpsearch.search.objective import pruning_value
 
     spec = quora_study.spec(name="sum", set=['study.pruner.signal="loss"'])
-    assert pruning_value(spec, {"f1": 0.5, "loss": 0.25}) == -0.25
+    assert pruning_value(spec, {"f1": 0.5, "loss": 0.25}, {}) == -0.25
     multi = SimpleNamespace(
         study=spec.study,
         is_multitask=True,
         tasks=[SimpleNamespace(key="sst"), SimpleNamespace(key="sts")],
         direction="maximize",
     )
-    assert pruning_value(multi, {"sst/loss": 0.5, "sts/loss": 2.0, "mean": 0.3}) == -2.5
+    assert pruning_value(multi, {"sst/loss": 0.5, "sts/loss": 2.0, "mean": 0.3}, {}) == -2.5
     minimizing = SimpleNamespace(**{**vars(multi), "direction": "minimize"})
-    assert pruning_value(minimizing, {"sst/loss": 0.5, "sts/loss": 2.0}) == 2.5
+    assert pruning_value(minimizing, {"sst/loss": 0.5, "sts/loss": 2.0}, {}) == 2.5
 
 
 def test_a_loss_far_above_chance_flags_the_trial_as_diverged(quora_study, monkeypatch, caplog):

@@ -48,6 +48,7 @@ FULL = TrialRecord(
     ensemble_wall_time=9.0,
     diverged="diverged: validation loss 594",
     one_class="predicted one class",
+    value_at_chance=0.5,
     fail_reason="",
     retry_of=3,
     retry_reason="no heartbeat for 200 s",

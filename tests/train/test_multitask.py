@@ -345,9 +345,12 @@ def test_joint_training_pcgrad_bf16_then_a_per_task_ensemble(cs224n, cache, monk
             (metrics["sst/accuracy"] + metrics["quora/accuracy"] + metrics["sts/pearson"]) / 3
         )
     # The trial's value is its ensemble's mean; every evaluation of joint training was
-    # reported with its own mean (what the pruner sees).
-    assert trial.value == ensemble["mean"] and attrs["metrics"] == ensemble
-    assert trial.intermediate_values == {0: attrs["evals"][0]["metrics"]["mean"]}
+    # reported with its own mean (what the pruner sees). At this size a classifier can
+    # answer one class: its task then counts at chance in both (value_at_chance).
+    assert trial.value == attrs.get("value_at_chance", ensemble["mean"])
+    assert trial.value <= ensemble["mean"] and attrs["metrics"] == ensemble
+    first = attrs["evals"][0]
+    assert trial.intermediate_values == {0: first.get("value_at_chance", first["metrics"]["mean"])}
     assert joint_metrics == attrs["evals"][0]["metrics"]
     for key, evals in attrs["ensemble_evals"].items():
         assert {m.split("/")[0] for m in evals[0]["metrics"] if m != "mean"} == {key}
