@@ -86,28 +86,6 @@ def _slanted_triangular(total_steps: int, *, cut_frac: float, ratio: float) -> M
     return multiplier
 
 
-def _exponential(total_steps: int, *, ratio: float) -> Multiplier:
-    """The learning-rate range test's ramp (Smith 2017; fastai's ``lr_find``): from
-    lr/ratio at the first step to the peak lr at the last, by one factor a step::
-
-        η_t = η_max · ratio^(t / (T - 1) - 1)        for t < T, η_max after
-
-    Never a schedule to train with: ``hpsearch calibrate`` runs it with ``train.lr`` its
-    end (10) and ``ratio`` end / start (1e8), and watches where the loss falls and fails.
-
-    Raises:
-        ValueError: ``ratio`` below 1.
-    """
-    if ratio < 1:
-        raise ValueError(f"`ratio >= 1` must hold, but got {ratio=}")
-    last = max(total_steps - 1, 1)
-
-    def multiplier(step: int) -> float:
-        return ratio ** (min(step, last) / last - 1)
-
-    return multiplier
-
-
 # The option of the schedules that warm up: the share of steps with linear warmup; 0: none.
 _WARMUP: Mapping[str, float] = MappingProxyType({"warmup_ratio": 0.0})
 
@@ -144,14 +122,6 @@ def _entries() -> list[ScheduleEntry]:
             "the steps, then a long decay back to lr/ratio; its own warmup",
             _slanted_triangular,
             {"cut_frac": 0.1, "ratio": 32.0},
-        ),
-        ScheduleEntry(
-            "exponential",
-            "exponential ramp",
-            "the learning-rate range test's ramp (hpsearch calibrate): from lr/ratio up to "
-            "the peak lr at the last step, by one factor a step; not a schedule to train with",
-            _exponential,
-            {"ratio": 32.0},  # one default per field: slanted_triangular's
         ),
     ]
 

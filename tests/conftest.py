@@ -128,15 +128,15 @@ def fake_objective(monkeypatch):
 
 
 @pytest.fixture
-def range_test(monkeypatch):
-    """``hpsearch calibrate`` runs :class:`tests.fakes.StandInRangeTest` and loads no data;
-    set ``range_test.stop_at`` to interrupt a test; ``range_test.calls``: the arms run."""
+def probes(monkeypatch):
+    """``hpsearch calibrate`` runs :class:`tests.fakes.StandInProbe` and loads no data; set
+    ``probes.stop_at`` to interrupt a probe; ``probes.calls``: the (arm, lr) of each run."""
     from hpsearch.data import encode as encode_module
-    from hpsearch.search.calibration import range_test as range_test_module
-    from tests.fakes import NoData, StandInRangeTest
+    from hpsearch.search.calibration import probe as probe_module
+    from tests.fakes import NoData, StandInProbe
 
-    monkeypatch.setattr(range_test_module, "run_range_test", StandInRangeTest.run)
+    monkeypatch.setattr(probe_module, "run_probe", StandInProbe.run)
     monkeypatch.setattr(encode_module, "DataCache", NoData)
-    StandInRangeTest.calls = []
-    StandInRangeTest.stop_at = None
-    return StandInRangeTest
+    StandInProbe.calls = []
+    StandInProbe.stop_at = None
+    return StandInProbe

@@ -130,53 +130,58 @@ class StandIn:
         return CHANCE_F1 if collapsed else f1
 
 
-class StandInRangeTest:
-    """Stands in for :func:`hpsearch.search.calibration.range_test.run_range_test`: trains
-    nothing. The loss falls from 0.7 at ``start`` to 0.4 at lr 1e-3 × num_grads (1 without;
-    M-FAC's usable lr moves with m), then grows with the lr until the rule calls it diverged;
-    the real rule reads it, and the test records the real settings' fingerprint. ``stop_at``:
-    the call that is interrupted (as Ctrl-C), before it runs."""
+def scripted_verdict(lr: float, best: float) -> tuple[str, float | None]:
+    """What a scripted probe at ``lr`` does, for an arm that learns best at ``best``: it
+    learns within [best / 10, best × 3.2] (metric 0.8 at ``best``, 0.1 less a decade off),
+    answers one class below that and up to best × 32 (where a run collapses), and diverges
+    above (no metric)."""
+    import math
 
-    calls: ClassVar[list] = []  # the arm of each test run, in order
+    if lr < best / 10.5 or best * 3.2 < lr <= best * 32:
+        return "one class", 0.5
+    if lr > best * 32:
+        return "diverged", None
+    return "learned", 0.8 - 0.1 * abs(math.log10(lr / best))
+
+
+class StandInProbe:
+    """Stands in for :func:`hpsearch.search.calibration.probe.run_probe`: trains nothing.
+    An arm learns best at lr 1e-3, M-FAC at 4e-3 × 4 / m (its usable lr moves like 1/m), as
+    :func:`scripted_verdict` says; each probe takes 1.5 s and 10 steps, and records the real
+    settings' fingerprint. ``stop_at``: the call that is interrupted (as Ctrl-C), before it
+    runs."""
+
+    calls: ClassVar[list] = []  # (arm, lr) of each probe run, in order
     stop_at: ClassVar[int | None] = None
 
     @staticmethod
-    def run(spec, arm, settings, cache):
-        import math
+    def best(arm) -> float:
+        return 1e-3 if arm.num_grads is None else 4e-3 * 4 / arm.num_grads
 
-        from hpsearch.search.calibration.arms import range_test_id, range_test_spec
-        from hpsearch.search.calibration.model import RangeTest
-        from hpsearch.search.calibration.rule import RangeWatch
+    @staticmethod
+    def run(spec, arm, lr, settings, cache):
+        from hpsearch.search.calibration.arms import probe_id, probe_spec
+        from hpsearch.search.calibration.model import Probe
         from hpsearch.search.drift import trial_settings
 
-        if StandInRangeTest.stop_at is not None and len(StandInRangeTest.calls) == (
-            StandInRangeTest.stop_at
-        ):
+        if StandInProbe.stop_at is not None and len(StandInProbe.calls) == StandInProbe.stop_at:
             raise Interrupted(signal.SIGINT)
-        StandInRangeTest.calls.append(arm)
-        best = 1e-3 * (arm.num_grads or 1)
-        watch = RangeWatch()
-        for step in range(1, settings.steps + 1):
-            lr = settings.start * (settings.end / settings.start) ** (
-                (step - 1) / (settings.steps - 1)
-            )
-            climbed = math.log(lr / settings.start) / math.log(best / settings.start)
-            loss = 0.7 - 0.3 * climbed if lr <= best else 0.4 * lr / best
-            if watch.loss(step, lr, loss) is not None:
-                break
-        ranged = range_test_spec(spec, arm, settings)
-        return RangeTest(
+        StandInProbe.calls.append((arm, lr))
+        verdict, metric = scripted_verdict(lr, StandInProbe.best(arm))
+        probed = probe_spec(spec, arm, settings, lr)
+        return Probe(
             arm=arm,
+            lr=lr,
             settings=settings,
-            metric=ranged.metric,
+            verdict=verdict,
+            metric_name=probed.metric,
+            metric=metric,
+            loss=None if metric is None else 1 - metric,
+            why=None if verdict == "learned" else verdict,
             num_grads=arm.num_grads,
             values={},
-            curve=tuple(watch.points),
-            evals=(),
-            outcome=watch.outcome(settings.steps),
-            planned=settings.steps,
-            steps=len(watch.points),
+            steps=10,
             seconds=1.5,
-            spec_id=range_test_id(ranged, settings),
-            ran_with=trial_settings(ranged),
+            spec_id=probe_id(probed, settings),
+            ran_with=trial_settings(probed),
         )

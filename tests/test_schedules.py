@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import pytest
@@ -74,17 +73,6 @@ def test_slanted_triangular_checks_its_options():
         lr_multiplier("slanted_triangular", 100, cut_frac=1.0)
 
 
-def test_exponential_grows_by_one_factor_a_step_from_lr_over_ratio_to_lr():
-    """The range test's ramp: 1e-7 to 10 over 100 steps is lr = 10 · 1e8^(t/99 - 1)."""
-    f = lr_multiplier("exponential", 100, ratio=1e8)
-    lrs = [10 * f(t) for t in range(100)]
-    assert lrs[0] == pytest.approx(1e-7) and lrs[99] == 10.0
-    factors = [b / a for a, b in itertools.pairwise(lrs)]
-    assert factors == pytest.approx([1e8 ** (1 / 99)] * 99)
-    assert f(100) == 1.0  # past the last step it stays at the peak
-    assert lr_multiplier("exponential", 1, ratio=1e8)(0) == pytest.approx(1e-8)
-
-
 def test_cosine_with_warmup():
     f = lr_multiplier("cosine", total_steps=12, warmup_ratio=1 / 6)  # 2 warmup steps
     assert f(0) == 0.5 and f(1) == 1.0 and f(2) == 1.0
@@ -99,7 +87,6 @@ ENDS = {
     "constant": (1.0, 1.0),
     "cosine": (1.0, 0.0),
     "slanted_triangular": (1 / 32, 1 / 32),
-    "exponential": (1 / 32, 1.0),
 }
 T = 200
 

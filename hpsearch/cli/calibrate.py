@@ -1,5 +1,5 @@
-"""``hpsearch calibrate``: one learning-rate range test per arm of a study, a table per
-study, its plot, and what it cost."""
+"""``hpsearch calibrate``: a ladder of fixed-lr probes per arm of a study, a table per study,
+its plot, and what it cost."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from hpsearch.cli.fit import FittedTable
     from hpsearch.search.calibration import Calibration, CalibrationCost
-    from hpsearch.search.calibration.model import ArmCalibration
+    from hpsearch.search.calibration.model import ArmCalibration, Probe
     from hpsearch.spec.schema import Spec
 
 StudyFiles = study_files(
@@ -30,42 +30,52 @@ def calibrate(
     study_files: StudyFiles,
     storage: Storage = None,
     overrides: Overrides = None,
-    steps: Annotated[
+    epochs: Annotated[
         int,
         typer.Option(
-            "--steps",
-            min=2,
+            "--epochs",
+            min=1,
             metavar="N",
-            help="Steps of each range test (at most one epoch of the study's training data).",
+            help="Epochs of each probe (at most the study's train.epochs).",
         ),
-    ] = 100,
+    ] = 1,
+    eval_samples: Annotated[
+        int,
+        typer.Option(
+            "--eval-samples",
+            min=1,
+            metavar="N",
+            help="Validation examples that score each probe, at most (the study's subset).",
+        ),
+    ] = 1000,
     redo: Annotated[
-        bool, typer.Option("--redo", help="Run every range test again, stored or not.")
+        bool, typer.Option("--redo", help="Run every probe again, stored or not.")
     ] = False,
 ) -> None:
     """Measure each arm's learning-rate range by one rule, before a study spends its budget.
 
     An arm is a study file's optimizer, or each optimizer kind of a study that searches
-    optimizer.kind, and for M-FAC each num_grads choice. Each gets one learning-rate range
-    test (Smith 2017, fastai's lr_find) on the study's own task and model, its other
-    searched fields at their centre: the lr grows from 1e-7 to 10 over --steps steps, and
-    the test stops where the smoothed loss diverges, turns NaN, or the classifier
-    collapses to one class. The range is [lr*/100, lr*], lr* the lr at the least smoothed
-    loss before that. Tests are kept in the study's storage (companion study
-    <name>-calibration): running the command again runs only what is missing, and a test
-    made under other settings than the study's now runs again. Writes
-    results/<name>/calibration.png beside the study file. A study file whose
-    [space.train] lr is "calibrated" searches these ranges (run calibrates first).
+    optimizer.kind, and for M-FAC each num_grads choice. Each gets a ladder of probes on
+    the study's own task and model, its other searched fields at their centre: a probe is
+    one run at a fixed lr of the half-decade grid (1e-6 to 1), with the study's schedule,
+    for --epochs epochs, judged as a trial is judged (learned, one class or diverged). The
+    ladder starts at 1e-3 (M-FAC's next num_grads at the previous best lr × m_prev/m) and
+    walks up and down while probes learn. The range: the learned lrs around the best
+    probe. Probes are kept in the study's storage (companion study <name>-calibration):
+    running the command again runs only what is missing, and a probe made under other
+    settings than the study's now runs again. Writes results/<name>/calibration.png beside
+    the study file. A study file whose [space.train] lr is "calibrated" searches these
+    ranges (run calibrates first).
     """
     import optuna
 
-    from hpsearch.search.calibration import RangeTestSettings
+    from hpsearch.search.calibration import ProbeSettings
     from hpsearch.search.calibration import calibrate as run_calibration
     from hpsearch.search.interrupts import Interrupted
     from hpsearch.spec.load import load_spec
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    settings = RangeTestSettings(steps=steps)
+    settings = ProbeSettings(epochs=epochs, eval_samples=eval_samples)
     specs = [load_spec(f, overrides or []) for f in study_files]  # every file checked first
     out = output_console()
     for spec in specs:
@@ -78,7 +88,7 @@ def calibrate(
             raise typer.Exit(stop.exit_code) from None
         if not any(a.ran_now for a in calibration.arms):
             _say(
-                f"study {spec.study.name}: every arm's range test is stored already, under "
+                f"study {spec.study.name}: every arm's probes are stored already, under "
                 "the study's settings now: nothing ran (--redo measures again)"
             )
         out.print(calibration_table(calibration))
@@ -119,56 +129,62 @@ def _say(line: str) -> None:
 
 
 def calibration_table(calibration: Calibration) -> FittedTable:
-    """A row per arm: its range test's least-loss lr, where it failed and how, the chosen
-    range (or why there is none), its steps and seconds."""
+    """A row per arm: its probes as a ladder (each lr and what it did), the chosen range
+    (or why there is none), and what the probes cost."""
     from hpsearch.cli.fit import KEEP, FittedColumn, FittedTable
 
     columns = [
         FittedColumn("arm", wrap=True, justify="left"),
-        FittedColumn("num_grads", drop=2),
-        FittedColumn("lr at least loss", drop=3),
-        FittedColumn("failed at", wrap=True, drop=1, justify="left"),
+        FittedColumn("probes: lr and result", wrap=True, drop=1, justify="left"),
         FittedColumn("chosen lr range", wrap=True, drop=KEEP, justify="left"),
-        FittedColumn("steps", drop=4),
-        FittedColumn("seconds", drop=5),
+        FittedColumn("probes", drop=2),
+        FittedColumn("seconds", drop=3),
     ]
-    rows = [_row(a) for a in calibration.arms]
     return FittedTable(
         columns,
-        rows,
-        title=f"{calibration.study}: learning-rate range tests",
-        caption="range: [lr*/100, lr*], lr* the lr at the least smoothed training loss "
-        "before any failure (docs/search.md)",
+        [_row(a) for a in calibration.arms],
+        title=f"{calibration.study}: learning-rate probes",
+        caption="each probe: one run at that lr, judged as a trial: its metric where it "
+        "learned, 1c one class, div diverged; range: the learned lrs around the best "
+        "(docs/search.md)",
         dropped_hint="a wider terminal shows them",
     )
 
 
 def _row(a: ArmCalibration) -> list[str]:
-    from hpsearch.optim import OPTIMIZERS
+    from hpsearch.search.calibration.rule import short_lr
 
-    entry = OPTIMIZERS.get(a.arm.kind)
-    name = a.arm.kind if entry is None else entry.label
-    test = a.test
-    if test is None or a.state != "fresh":
-        why = "not measured" if test is None else "stale: " + "; ".join(a.changes)
-        num_grads = "–" if a.arm.num_grads is None else str(a.arm.num_grads)
-        return [name, num_grads, "–", "–", why, "–", "–"]
-    outcome = test.outcome
-    failure = outcome.failure
-    failed = "–" if failure is None else f"{failure.kind} at {failure.lr:.3g}"
-    if outcome.low is not None and outcome.high is not None:
-        chosen = f"{outcome.low:.3g} – {outcome.high:.3g}"
+    ladder = ladder_text(a.probes) or "–"
+    counts = [str(len(a.probes)), f"{a.seconds:.1f}"] if a.probes else ["–", "–"]
+    if a.state == "missing":
+        return [a.arm.label, ladder, "not measured", *counts]
+    if a.state == "stale":
+        return [a.arm.label, ladder, "stale: " + "; ".join(a.changes), *counts]
+    if a.state == "partial":
+        return [a.arm.label, ladder, "unfinished: calibrate resumes it", *counts]
+    outcome = a.outcome
+    if outcome is None or outcome.low is None or outcome.high is None:
+        chosen = "none" if outcome is None else f"none: {outcome.problem}"
     else:
-        chosen = f"none: {outcome.problem}"
-    return [
-        name,
-        "–" if test.num_grads is None else str(test.num_grads),
-        "–" if outcome.lr_at_min is None else f"{outcome.lr_at_min:.3g}",
-        failed,
-        chosen,
-        f"{test.steps}/{test.planned}",
-        f"{test.seconds:.1f}",
-    ]
+        assert outcome.best_lr is not None and outcome.best_metric is not None
+        chosen = (
+            f"{outcome.low:.3g} – {outcome.high:.3g} (best {short_lr(outcome.best_lr)}: "
+            f"{outcome.best_metric:.2f})"
+        )
+    return [a.arm.label, ladder, chosen, *counts]
+
+
+def ladder_text(probes: Sequence[Probe]) -> str:
+    """``1e-4 1c · 3e-4 0.71 · 1e-3 0.75 · 3e-3 div``: each probe by lr, its metric where it
+    learned."""
+    from hpsearch.search.calibration.rule import short_lr
+
+    shown = {"one class": "1c", "diverged": "div"}
+    cells = []
+    for p in sorted(probes, key=lambda p: p.lr):
+        result = shown.get(p.verdict) or ("?" if p.metric is None else f"{p.metric:.2f}")
+        cells.append(f"{short_lr(p.lr)} {result}")
+    return " · ".join(cells)
 
 
 def study_cost(spec: Spec, storage: str | None, calibration: Calibration) -> CalibrationCost:
@@ -189,18 +205,18 @@ def study_cost(spec: Spec, storage: str | None, calibration: Calibration) -> Cal
 
 def calibration_lines(spec: Spec, storage: str | None, trials: Sequence[FrozenTrial]) -> list[str]:
     """What ``run``'s summary says of the study's calibration: what it cost against the
-    study's ``trials``, and each range test made under other settings (neither charged nor
+    study's ``trials``, and each arm probed under other settings (neither charged nor
     used); nothing for a study never calibrated."""
     from hpsearch.search.calibration import calibration_cost, read_calibration
 
     calibration = read_calibration(spec, storage)
     if calibration is None:
         return []
-    lines = [cost_line(calibration_cost(calibration, trials))] if calibration.tests else []
+    lines = [cost_line(calibration_cost(calibration, trials))] if calibration.probes else []
     for a in calibration.arms:
         if a.state == "stale":
             lines.append(
-                f"calibration: the range test of {a.arm.label} ran under other settings "
+                f"calibration: the probes of {a.arm.label} ran under other settings "
                 f"({'; '.join(a.changes)}): not counted; `hpsearch calibrate {spec.source}` "
                 "measures again"
             )
@@ -208,8 +224,12 @@ def calibration_lines(spec: Spec, storage: str | None, trials: Sequence[FrozenTr
 
 
 def cost_line(cost: CalibrationCost) -> str:
-    """``calibration: 3 range tests, 41.2 s, 12% of the study's 340.0 s of trials``."""
-    spent = f"calibration: {plural(cost.tests, 'range test')}, {cost.seconds:.1f} s"
+    """``calibration: 14 probes, 1316 steps, 41.2 s, 12% of the study's 340.0 s of
+    trials``."""
+    spent = (
+        f"calibration: {plural(cost.probes, 'probe')}, {plural(cost.steps, 'step')}, "
+        f"{cost.seconds:.1f} s"
+    )
     if cost.share is None or cost.study_seconds is None:
         return f"{spent} (no trial time yet to charge it to)"
     return f"{spent}, {cost.share:.0%} of the study's {cost.study_seconds:.1f} s of trials"
@@ -220,7 +240,7 @@ def _write_plot(calibration: Calibration, folder: Path) -> None:
     from hpsearch.compare.files import write_all
 
     _, plots = write_all(
-        folder, lambda staging: write_calibration_plot(calibration.tests, staging), lambda _: {}
+        folder, lambda staging: write_calibration_plot(calibration.fresh, staging), lambda _: {}
     )
     skipped = plots.get(CALIBRATION_PLOT)
     where = folder / CALIBRATION_PLOT
@@ -232,10 +252,12 @@ def _print_interrupted(spec: Spec, storage: str | None, stop: BaseException) -> 
     from hpsearch.search.calibration.arms import calibration_arms
 
     kept = read_calibration(spec, storage)
-    done = 0 if kept is None else len(kept.tests)
+    probes = 0 if kept is None else sum(len(a.probes) for a in kept.arms if a.state != "stale")
+    done = 0 if kept is None else len(kept.fresh)
+    arms = len(calibration_arms(spec))
     error_console().print(
-        f"{stop}: study {spec.study.name} keeps {done} of {len(calibration_arms(spec))} "
-        "range tests (the one that was running is lost); run the same command to resume",
+        f"{stop}: study {spec.study.name} keeps {plural(probes, 'probe')} ({done} of {arms} "
+        "arms whole; the probe that was running is lost); run the same command to resume",
         markup=False,
         highlight=False,
         style="yellow",

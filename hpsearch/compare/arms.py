@@ -106,8 +106,8 @@ class Arm:
     finished: tuple[FrozenTrial, ...]  # every finished trial of the arm, by number
     judged: tuple[FrozenTrial, ...]  # its first `budget` finished trials
     baseline: bool
-    # Its study's range tests of its optimizer (hpsearch calibrate) that ran under the
-    # study's settings now, one per num_grads choice where M-FAC searches it
+    # Its study's ladders of probes of its optimizer (hpsearch calibrate) that ran under
+    # the study's settings now, one per num_grads choice where M-FAC searches it
     calibration: tuple[ArmCalibration, ...] = ()
 
     @property
@@ -116,9 +116,8 @@ class Arm:
 
     @property
     def calibration_seconds(self) -> float | None:
-        """What its range tests cost (wall seconds); None: it has none."""
-        tests = [a.test for a in self.calibration if a.test is not None]
-        return sum(t.seconds for t in tests) if tests else None
+        """What its probes cost (wall seconds); None: it has none."""
+        return sum(a.seconds for a in self.calibration) if self.calibration else None
 
     @property
     def search_seconds(self) -> float | None:
@@ -240,13 +239,13 @@ def plan_comparison(
 
 
 def _stale_notes(s: Source, calibration: Calibration | None) -> list[str]:
-    """A note for each range test of ``s`` made under other settings than the study's now:
-    not shown as its arm's calibration."""
+    """A note for each arm of ``s`` probed under other settings than the study's now: not
+    shown as its arm's calibration."""
     if calibration is None:
         return []
     again = s.command.replace("hpsearch run", "hpsearch calibrate", 1)
     return [
-        f"study {s.spec.study.name!r}: the range test of {a.arm.label} ran under other "
+        f"study {s.spec.study.name!r}: the probes of {a.arm.label} ran under other "
         f"settings ({'; '.join(a.changes)}): not shown; `{again}` measures again"
         for a in calibration.arms
         if a.state == "stale"

@@ -1,86 +1,91 @@
-"""The picture of a study's calibration (PNG, matplotlib), drawn from its range tests only.
+"""The picture of a study's calibration (PNG, matplotlib), drawn from its arms' probes only.
 
-``calibration.png``: above, each arm's smoothed training loss against the learning rate (a
-log axis), its chosen range shaded in its colour and its failure marked with a cross;
-below, the study's metric at each evaluation of the range tests, hollow where the
-classifier answered one class for every example.
+``calibration.png``: above, the study's metric of each probe against its learning rate (a
+log axis), one line per arm, each probe marked by its verdict (a dot learned, a ring one
+class, a cross diverged; a probe without a finite metric sits on the axis' floor), and the
+arm's chosen range shaded in its colour; below, each probe's validation loss (a log axis),
+a loss that was not finite on the axis' ceiling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hpsearch.compare.png import PlotResult, draw_all, new_figure
-from hpsearch.search.calibration.model import RangeTest
-from hpsearch.search.calibration.rule import DIVERGED
+from hpsearch.search.calibration.model import ArmCalibration, Probe
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 CALIBRATION_PLOT = "calibration.png"
+# How each verdict is marked: marker, filled
+MARKS = {"learned": ("o", True), "one class": ("o", False), "diverged": ("X", True)}
 
 
-def write_calibration_plot(tests: Sequence[RangeTest], folder: Path) -> PlotResult:
-    """Draw ``calibration.png`` of ``tests`` into ``folder``."""
-    return draw_all({CALIBRATION_PLOT: lambda: calibration_figure(tests)}, folder)
+def write_calibration_plot(arms: Sequence[ArmCalibration], folder: Path) -> PlotResult:
+    """Draw ``calibration.png`` of the fresh ``arms`` into ``folder``."""
+    return draw_all({CALIBRATION_PLOT: lambda: calibration_figure(arms)}, folder)
 
 
-def calibration_figure(tests: Sequence[RangeTest]) -> Figure | str:
-    """The two panels of the module docstring; a string (why not) when no test has a
-    finite loss to draw."""
-    drawn = [t for t in tests if any(p.smoothed is not None for p in t.curve)]
+def calibration_figure(arms: Sequence[ArmCalibration]) -> Figure | str:
+    """The two panels of the module docstring; a string (why not) when no arm has a probe."""
+    drawn = [a for a in arms if a.probes]
     if not drawn:
-        return "no range test has a finite loss to draw"
+        return "no arm has a probe to draw"
     figure = new_figure(8, 6.5)
-    loss_ax, metric_ax = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    least = min(p.smoothed for t in drawn for p in t.curve if p.smoothed is not None)
-    highest = max(p.smoothed for t in drawn for p in t.curve if p.smoothed is not None)
-    for i, test in enumerate(drawn):
+    metric_ax, loss_ax = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    for i, arm in enumerate(drawn):
         color = f"C{i}"
-        points = [p for p in test.curve if p.smoothed is not None]
-        loss_ax.plot(
-            [p.lr for p in points], [p.smoothed for p in points], color=color, label=test.arm.label
-        )
-        outcome = test.outcome
-        if outcome.low is not None and outcome.high is not None:
+        probes = sorted(arm.probes, key=lambda p: p.lr)
+        _panel(metric_ax, probes, [p.metric for p in probes], color, arm.arm.label, floor=True)
+        _panel(loss_ax, probes, [p.loss for p in probes], color, None, floor=False)
+        outcome = arm.outcome
+        if outcome is not None and outcome.low is not None and outcome.high is not None:
+            metric_ax.axvspan(outcome.low, outcome.high, color=color, alpha=0.12)
             loss_ax.axvspan(outcome.low, outcome.high, color=color, alpha=0.12)
-        if outcome.failure is not None:
-            loss_ax.axvline(outcome.failure.lr, color=color, linestyle=":", linewidth=1)
-            loss_ax.scatter(
-                [outcome.failure.lr], [points[-1].smoothed], color=color, marker="x", s=50, zorder=3
-            )
-        learned = [e for e in test.evals if not e.one_class]
-        one = [e for e in test.evals if e.one_class]
-        metric_ax.plot(
-            [e.lr for e in test.evals],
-            [e.metric for e in test.evals],
-            color=color,
-            linewidth=1,
-            alpha=0.6,
-        )
-        metric_ax.scatter(
-            [e.lr for e in learned], [e.metric for e in learned], color=color, s=30, zorder=3
-        )
-        metric_ax.scatter(
-            [e.lr for e in one],
-            [e.metric for e in one],
-            facecolors="none",
-            edgecolors=color,
-            s=30,
-            zorder=3,
-        )
-    loss_ax.set_xscale("log")
-    # A diverging tail rises to DIVERGED × its least before the test stops: shown up to there.
-    loss_ax.set_ylim(top=min(highest, DIVERGED * least) * 1.05)
-    loss_ax.set_ylabel("training loss (smoothed)")
-    loss_ax.set_title(
-        "learning-rate range tests: the shaded span is each arm's chosen range, × its failure"
+    metric_ax.set_xscale("log")
+    loss_ax.set_yscale("log")
+    name = drawn[0].probes[0].metric_name
+    metric_ax.set_ylabel(name)
+    metric_ax.set_title(
+        "probes at fixed lrs: ● learned, ○ one class, ✕ diverged; shaded: each arm's range"
     )
-    loss_ax.legend(fontsize="small")
-    loss_ax.grid(alpha=0.3)
-    metric_ax.set_xlabel("learning rate")
-    metric_ax.set_ylabel(f"{drawn[0].metric} (hollow: one class)")
-    metric_ax.grid(alpha=0.3)
+    metric_ax.legend(fontsize="small")
+    loss_ax.set_ylabel("validation loss")
+    loss_ax.set_xlabel("learning rate")
+    for ax in (metric_ax, loss_ax):
+        ax.grid(alpha=0.3)
     return figure
+
+
+def _panel(
+    ax: Any,
+    probes: Sequence[Probe],
+    values: Sequence[float | None],
+    color: str,
+    label: str | None,
+    *,
+    floor: bool,
+) -> None:
+    """One arm's ``values`` against its probes' lrs on ``ax``: a line through the finite
+    ones, a mark per probe by verdict; a value that is None on the axis' floor (``floor``)
+    or ceiling."""
+    finite = [(p.lr, v) for p, v in zip(probes, values, strict=True) if v is not None]
+    ax.plot([x for x, _ in finite], [y for _, y in finite], color=color, alpha=0.6, label=label)
+    edge = ax.get_xaxis_transform()  # x in data, y in axes: 0 the floor, 1 the ceiling
+    for p, v in zip(probes, values, strict=True):
+        marker, filled = MARKS[p.verdict]
+        y, where = (v, ax.transData) if v is not None else (0.0 if floor else 1.0, edge)
+        ax.scatter(
+            [p.lr],
+            [y],
+            transform=where,
+            marker=marker,
+            facecolors=color if filled else "none",
+            edgecolors=color,
+            s=40,
+            zorder=3,
+            clip_on=False,
+        )

@@ -206,7 +206,7 @@ class CalibratedLr(Data):
 
     arm: str
     num_grads: int | None
-    low: float | None  # None: the range test found no range, ``problem`` says why
+    low: float | None  # None: no probe of the arm learned, ``problem`` says why
     high: float | None
     problem: str | None = None
 
@@ -305,7 +305,7 @@ class Cost(Data):
     # Where the runs trained, one entry per device and precision ("cpu, bf16"), sorted; a
     # file written before hpsearch kept them has none.
     ran_on: tuple[str, ...] = ()
-    # The arm's calibration (hpsearch calibrate: its range tests' wall seconds) and the wall
+    # The arm's calibration (hpsearch calibrate: its probes' wall seconds) and the wall
     # seconds of its study's trials of the arm; None: no calibration, no trial timed
     calibration_seconds: float | None = None
     search_seconds: float | None = None

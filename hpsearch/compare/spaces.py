@@ -89,8 +89,8 @@ def calibrated_lrs(arms: Sequence[Arm]) -> tuple[CalibratedLr, ...]:
     ranges = []
     for arm in arms:
         for a in arm.calibration:
-            assert a.test is not None  # an arm keeps its fresh range tests only
-            o = a.test.outcome
+            assert a.outcome is not None  # an arm keeps its fresh ladders only
+            o = a.outcome
             ranges.append(CalibratedLr(arm.name, a.arm.num_grads, o.low, o.high, o.problem))
     return tuple(ranges)
 

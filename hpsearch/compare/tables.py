@@ -348,7 +348,7 @@ def cost_rows(comp: Comparison) -> Rows:
 
 
 def calibration_cell(cost: Cost) -> str:
-    """``29.4 s (9%)``: the arm's range tests (hpsearch calibrate), and their share of the
+    """``29.4 s (9%)``: the arm's probes (hpsearch calibrate), and their share of the
     wall seconds of its study's trials; ``–`` where it has none."""
     if cost.calibration_seconds is None:
         return "–"

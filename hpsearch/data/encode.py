@@ -47,16 +47,6 @@ class EncodedSplit:
             "labels": self.labels[rows],
         }
 
-    def take(self, rows: torch.Tensor) -> EncodedSplit:
-        """The split of rows ``rows`` (int64 indices), in that order."""
-        lengths = self.lengths[rows]
-        offsets = torch.zeros(len(rows) + 1, dtype=torch.long)
-        torch.cumsum(lengths, 0, out=offsets[1:])
-        # Each kept token's place in the flat arrays: its row's old start plus its position.
-        shift = torch.repeat_interleave(self.offsets[rows] - offsets[:-1], lengths)
-        index = torch.arange(int(offsets[-1])) + shift
-        return EncodedSplit(self.ids[index], self.type_ids[index], offsets, self.labels[rows])
-
 
 @dataclass(frozen=True)
 class EncodedTask:

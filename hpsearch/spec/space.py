@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 SEARCHABLE_SECTIONS = ("train", "finetune", "multitask", "optimizer", "model")
 KIND = "optimizer.kind"
 BY_KIND = "by_kind"  # [space.by_kind.KIND.SECTION]: entries for the trials of one kind
-# [space.train] lr = "calibrated": the range each arm's range test measured (hpsearch
+# [space.train] lr = "calibrated": the range each arm's probes measured (hpsearch
 # calibrate; docs/search.md), which `run` fills in per kind and num_grads before any trial
 CALIBRATED = "calibrated"
 CALIBRATED_FIELDS = ("train.lr",)

@@ -66,7 +66,12 @@ SINGLE = ""  # the task key of a single-task study: its metrics keep their plain
 
 
 class NonFiniteLossError(HpsearchError, FloatingPointError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite; ``steps``: the optimizer steps taken by
+    then (what the run cost)."""
+
+    def __init__(self, message: str, *, steps: int) -> None:
+        super().__init__(message)
+        self.steps = steps
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,6 @@ class PeakMemory:
 
 EvalHook = Callable[[EvalRecord], None]
 StepHook = Callable[[int, int, float], None]  # (step, total_steps, recent mean loss)
-LossHook = Callable[[int, int, float], None]  # (step, total_steps, that step's loss)
 ModelHook = Callable[[torch.nn.Module], torch.nn.Module]  # the model to train in its place
 
 
@@ -185,7 +189,6 @@ def train(
     on_eval: EvalHook | None = None,
     on_step: StepHook | None = None,
     on_model: ModelHook | None = None,
-    on_loss: LossHook | None = None,
 ) -> TrainResult:
     """Finetune ``spec.model`` on ``data`` with ``spec.train`` and ``spec.optimizer``.
 
@@ -198,9 +201,6 @@ def train(
     ``on_model`` gets the model once it is built (vocabulary trimmed, finetuning scheme
     applied, still on the CPU) and returns the model to train: for benchmarks that change
     how it runs (``scripts/bench_compile.py`` compiles its encoder), not what it computes.
-    ``on_loss`` gets every step's training loss as it is taken (the learning-rate range
-    test, :mod:`hpsearch.search.calibration`, which stops training by raising from it): it
-    reads the loss each step, a host-device sync on a GPU, so it is for short runs.
     """
     cfg = spec.train
     start = time.perf_counter()
@@ -228,7 +228,6 @@ def train(
         task_order=torch.Generator().manual_seed(cfg.seed + 1),
         start=start,
         on_step=on_step,
-        on_loss=on_loss,
     )
 
     # --- model and finetuning scheme ---------------------------------------------------
@@ -331,7 +330,6 @@ class _Context:
     task_order: torch.Generator  # PCGrad's random order of the other tasks
     start: float  # perf_counter at the start of the trial
     on_step: StepHook | None
-    on_loss: LossHook | None
 
     def autocast(self) -> torch.autocast:
         return torch.autocast(
@@ -495,8 +493,6 @@ def _fit(ctx: _Context, plan: _PhasePlan) -> _Phase:
             losses[step] = loss
             step += 1
             samples += sum(len(r) for r in rows.values())
-            if ctx.on_loss is not None:
-                ctx.on_loss(step, total_steps, float(loss))
 
             is_eval = i in eval_points
             if step % sync_every == 0 or is_eval or step == total_steps:
@@ -690,7 +686,7 @@ def _check_finite(losses: torch.Tensor, step: int, window: int) -> None:
     bad = (~torch.isfinite(recent)).nonzero()
     if len(bad):
         first = max(0, step - window) + int(bad[0]) + 1
-        raise NonFiniteLossError(f"non-finite loss at step {first}")
+        raise NonFiniteLossError(f"non-finite loss at step {first}", steps=step)
 
 
 @torch.inference_mode()

@@ -163,30 +163,27 @@ def test_the_model_cards_keep_the_objective_and_its_difference_at_80_columns():
 
 
 def calibration():
-    """The quickstart's three arms as the stand-in range test measures them: AdamW, M-FAC
-    m=8 made under other settings, and M-FAC m=16 ending too early to find a minimum."""
-    from hpsearch.search.calibration.arms import calibration_arms
-    from hpsearch.search.calibration.model import (
-        ArmCalibration,
-        Calibration,
-        RangeTestSettings,
-    )
+    """The quickstart's three arms as the stand-in probe measures them: AdamW, M-FAC m=8
+    probed under other settings, and M-FAC m=16 whose probes never learned."""
+    import dataclasses
+
+    from hpsearch.search.calibration.calibrating import ladders
+    from hpsearch.search.calibration.model import ArmCalibration, Calibration, ProbeSettings
     from hpsearch.spec.load import load_spec
-    from tests.fakes import StandInRangeTest
+    from tests.fakes import StandInProbe
     from tests.studies import QUICKSTART
 
     spec = load_spec(QUICKSTART)
-    adamw, m8, m16 = calibration_arms(spec)
-    full, short = RangeTestSettings(), RangeTestSettings(end=1e-2)
+
+    def run(arm, lr):
+        probe = StandInProbe.run(spec, arm, lr, ProbeSettings(), None)
+        if arm.num_grads == 16:  # one class everywhere: no range
+            return dataclasses.replace(probe, verdict="one class", metric=0.5)
+        return probe
+
+    adamw, m8, m16 = ladders(spec, [], ProbeSettings(), run)
     changed = ("train.batch_size was 16, now 32",)
-    return Calibration(
-        "quickstart",
-        (
-            ArmCalibration(adamw, "fresh", StandInRangeTest.run(spec, adamw, full, None)),
-            ArmCalibration(m8, "stale", StandInRangeTest.run(spec, m8, full, None), changed),
-            ArmCalibration(m16, "fresh", StandInRangeTest.run(spec, m16, short, None)),
-        ),
-    )
+    return Calibration("quickstart", (adamw, ArmCalibration(m8.arm, "stale", changes=changed), m16))
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -201,5 +198,9 @@ def test_the_calibration_table_fits_and_keeps_the_arm_and_its_range(width):
     # A text cell wraps between words, each on its row's lines: read each column's words.
     words = [" ".join(" ".join(r[i] for r in rows).split()) for i in range(len(rows[0]))]
     ranges = words[kept.index("chosen lr range")]
+    assert "0.0001 – 0.00316 (best 1e-3: 0.80)" in ranges
     assert "stale: train.batch_size was 16, now 32" in ranges
-    assert "none: the loss was still falling" in ranges
+    assert "none: no probe learned" in ranges
+    if "probes: lr and result" in kept:
+        ladder = words[kept.index("probes: lr and result")]
+        assert "3e-5 1c · 1e-4 0.70 · 3e-4 0.75 · 1e-3 0.80 · 3e-3 0.75 · 1e-2 1c" in ladder

@@ -77,7 +77,7 @@ def test_each_kind_of_a_study_shows_its_own_range(quora_study):
     )
 
 
-def test_each_arms_calibrated_range_stands_beside_its_space(arms, quora_study, range_test):
+def test_each_arms_calibrated_range_stands_beside_its_space(arms, quora_study, probes):
     """The row ``train.lr calibrated``: an arm's range from ``hpsearch calibrate``, per
     num_grads choice where M-FAC searches it; n/a for an arm never calibrated. A range
     measured is not a search space: no warning that the arms' differ."""
@@ -106,7 +106,7 @@ def test_each_arms_calibrated_range_stands_beside_its_space(arms, quora_study, r
     assert not any(w.startswith(CALIBRATED) for w in space_warnings(rows, plan.arms))
 
 
-def test_a_calibrated_lr_shows_the_ranges_its_trials_were_drawn_from(quora_study, range_test):
+def test_a_calibrated_lr_shows_the_ranges_its_trials_were_drawn_from(quora_study, probes):
     """``lr = "calibrated"``: compare reads each arm's lr range from the study's calibration,
     as ``run`` gave it to the trials (and so sees no drift in them)."""
     from hpsearch.search.calibration import calibrate
@@ -115,7 +115,7 @@ def test_a_calibrated_lr_shows_the_ranges_its_trials_were_drawn_from(quora_study
 
     kinds = "space.optimizer.kind={ choices = ['adamw', 'mfac'] }"
     path = quora_study("cal", set=[kinds, 'space.train.lr="calibrated"'])
-    ranges = {a.arm.kind: a.test.outcome for a in calibrate(load_spec(path)).arms}
+    ranges = {a.arm.kind: a.outcome for a in calibrate(load_spec(path)).arms}
     mfac = "train.lr|optimizer.kind=mfac"
     add_trials(
         path,

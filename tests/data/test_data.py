@@ -50,16 +50,6 @@ def test_batch_pads_to_its_longest_row():
     assert all(v.dtype == torch.long for k, v in b.items() if k != "labels")
 
 
-def test_take_keeps_the_rows_asked_for_in_that_order():
-    enc = encoded()
-    rows = torch.tensor([len(enc) - 1, 4, 0, 4])
-    taken = enc.take(rows)
-    assert len(taken) == 4 and taken.lengths.tolist() == enc.lengths[rows].tolist()
-    assert taken.labels.tolist() == enc.labels[rows].tolist()
-    mine, theirs = taken.batch(torch.arange(4), pad_id=3), enc.batch(rows, pad_id=3)
-    assert all(torch.equal(mine[k], theirs[k]) for k in theirs)
-
-
 def test_length_grouped_epoch_covers_every_row_once_and_pads_less():
     enc = encoded(n=2000, max_length=128)
     g = torch.Generator().manual_seed(0)

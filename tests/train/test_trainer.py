@@ -53,31 +53,6 @@ def test_on_model_swaps_in_the_model_that_trains(cache):
     assert hooked.metrics == plain.metrics
 
 
-def test_on_loss_hears_every_step_and_can_stop_training(cache):
-    """Each step's loss as it is taken (the range test's hook): the evaluations' mean
-    training losses are theirs, and what the hook raises ends training there."""
-    spec = tiny_spec(epochs=1, precision="fp32")
-    heard = []
-    result = train(spec, cache.encoded(spec), on_loss=lambda *step: heard.append(step))
-    assert [(step, total) for step, total, _ in heard] == [(s, 6) for s in range(1, 7)]
-    losses = [loss for _, _, loss in heard]
-    means = [sum(losses[a:b]) / (b - a) for a, b in ((0, 2), (2, 4), (4, 6))]
-    assert [r.train_loss for r in result.evals] == pytest.approx(means)
-
-    class Enough(Exception):
-        pass
-
-    def stop_at_three(step: int, total: int, loss: float) -> None:
-        heard.append(step)
-        if step == 3:
-            raise Enough
-
-    heard.clear()
-    with pytest.raises(Enough):
-        train(spec, cache.encoded(spec), on_loss=stop_at_three)
-    assert heard == [1, 2, 3]
-
-
 @pytest.mark.parametrize(
     ("scripted", "best"),
     [

@@ -1,10 +1,14 @@
-"""Calibrating a study's learning-rate ranges: one range test per arm, by one rule.
+"""Calibrating a study's learning-rate ranges: a ladder of fixed-lr probes per arm, by one
+rule.
 
-- :mod:`~hpsearch.search.calibration.model`: the typed data (range tests, outcomes, the
+- :mod:`~hpsearch.search.calibration.model`: the typed data (probes, outcomes, the
   calibrated ranges);
-- :mod:`~hpsearch.search.calibration.arms`: a study's arms, and the spec of each arm's test;
-- :mod:`~hpsearch.search.calibration.rule`: when a range test fails, and which range it gives;
-- :mod:`~hpsearch.search.calibration.range_test`: running one test with the trainer;
+- :mod:`~hpsearch.search.calibration.arms`: a study's arms, and the spec of each arm's
+  probes;
+- :mod:`~hpsearch.search.calibration.rule`: the ladder of lrs an arm's probes walk, and the
+  range they give;
+- :mod:`~hpsearch.search.calibration.probe`: running one probe with the trainer, judged as
+  a trial;
 - :mod:`~hpsearch.search.calibration.store`: the companion study ``<name>-calibration``;
 - :mod:`~hpsearch.search.calibration.calibrating`: calibrating, reading a calibration, the
   ranges a study uses (``lr = "calibrated"``: the spec ``run`` trains with), the cost.
@@ -31,8 +35,8 @@ __getattr__, __all__ = lazy_exports(
         "model": (
             "CalibratedRange",
             "Calibration",
-            "RangeTest",
-            "RangeTestSettings",
+            "Probe",
+            "ProbeSettings",
         ),
         "store": ("calibration_name",),
     },

@@ -1,10 +1,10 @@
-"""A study's calibration arms, and the spec each arm's range test trains with.
+"""A study's calibration arms, and the spec each arm's probes train with.
 
 The arms are the optimizers a study's trials train with (``Spec.optimizer_kinds``: each
 choice of a searched ``optimizer.kind``, else the fixed kind), and for M-FAC whose
 ``optimizer.num_grads`` is searched among choices, each choice on its own: M-FAC's step on
 the newest gradient is about lr · m · g / |g|², so the usable lr moves with m. A
-``num_grads`` searched as a range gets one test at its centre.
+``num_grads`` searched as a range gets one ladder at its centre.
 
 Every other searched field is at its centre (:class:`_Centre`): a float range at its
 middle (geometric on a log scale), an int range at its rounded middle, a choice at the study
@@ -19,19 +19,20 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from hpsearch.optim import get_optimizer
-from hpsearch.search.calibration.model import CalibrationArm, RangeTestSettings
+from hpsearch.search.calibration.model import CalibrationArm, ProbeSettings
 from hpsearch.search.drift import fingerprint, trial_settings
-from hpsearch.spec.schema import Spec, TrainSpec
+from hpsearch.spec.schema import Spec, TaskEntry, TaskSpec
 from hpsearch.spec.space import Categorical, Scalar
 from hpsearch.spec.suggest import suggest
+
+_Task = TypeVar("_Task", TaskSpec, TaskEntry)
 
 KIND = "optimizer.kind"
 NUM_GRADS = "optimizer.num_grads"
 LR = "train.lr"
-RAMP = "exponential"  # the schedule of hpsearch.schedules that a range test takes
 
 
 def calibration_arms(spec: Spec) -> tuple[CalibrationArm, ...]:
@@ -47,40 +48,48 @@ def calibration_arms(spec: Spec) -> tuple[CalibrationArm, ...]:
 
 
 def centre_values(spec: Spec, arm: CalibrationArm) -> dict[str, Scalar]:
-    """The searched fields of ``spec`` as ``arm``'s range test sets them: its kind (and
-    num_grads), every other field at its centre."""
+    """The searched fields of ``spec`` as ``arm``'s probes set them: its kind (and
+    num_grads), every other field at its centre (the lr too; each probe sets its own)."""
     fixed: dict[str, Scalar] = {KIND: arm.kind}
     if arm.num_grads is not None:
         fixed[NUM_GRADS] = arm.num_grads
     return suggest(_Centre(spec, arm.kind, fixed), spec)  # type: ignore[arg-type]
 
 
-def range_test_spec(spec: Spec, arm: CalibrationArm, settings: RangeTestSettings) -> Spec:
-    """What ``arm``'s range test trains with: ``spec`` at the arm's centre, searching
-    nothing (no entry, shared or of some trials), one epoch whose lr grows from
-    ``settings.start`` to ``settings.end`` by the exponential ramp of the schedule
-    registry, ``settings.evals`` evaluations in it. The
-    schedules' other options, the multitask ensemble and the lr are the range test's own
-    (the ramp sets the lr), so the study's values of them do not count as its settings."""
-    defaults = TrainSpec.model_fields
-    ramp = {
-        LR: settings.end,
-        "train.schedule": RAMP,
-        "train.ratio": settings.end / settings.start,
-        "train.warmup_ratio": defaults["warmup_ratio"].default,
-        "train.cut_frac": defaults["cut_frac"].default,
-        "train.epochs": 1,
-        "train.evals_per_epoch": settings.evals,
+def probe_spec(spec: Spec, arm: CalibrationArm, settings: ProbeSettings, lr: float) -> Spec:
+    """What ``arm``'s probe at ``lr`` trains with: ``spec`` at the arm's centre, searching
+    nothing (no entry, shared or of some trials), at learning rate ``lr`` with the study's
+    own schedule, for ``settings.epochs`` epochs (never more than the study's), evaluated
+    once at its end on at most ``settings.eval_samples`` validation examples (the study's
+    seeded subset). A multitask study's probes train jointly, without the per-task
+    ensemble: the lr is joint training's."""
+    centred = spec.with_params(centre_values(spec, arm))
+    own = {
+        LR: lr,
+        "train.epochs": min(settings.epochs, centred.train.epochs),
+        "train.evals_per_epoch": 1,
         "multitask.ensemble": False,
     }
-    centred = spec.with_params(centre_values(spec, arm)).with_params(ramp)
-    return centred.model_copy(update={"space": {}, "space_when": (), "calibrated": ()})
+    probed = centred.with_params(own)
+    n = settings.eval_samples
+    update: dict[str, Any] = {"space": {}, "space_when": (), "calibrated": ()}
+    if probed.is_multitask:
+        update["tasks"] = tuple(_at_most(t, n) for t in probed.tasks)
+    else:
+        update["task"] = _at_most(probed.task, n)
+    return probed.model_copy(update=update)
 
 
-def range_test_id(ranged: Spec, settings: RangeTestSettings) -> str:
-    """The fingerprint of a range test: the settings its spec trains with (``ranged``,
-    :func:`range_test_spec`) and the test's own."""
-    return fingerprint({**trial_settings(ranged), "range_test": dataclasses.asdict(settings)})
+def _at_most(task: _Task, n: int) -> _Task:
+    """``task`` scoring at most ``n`` validation examples (its own seeded subset)."""
+    limit = task.max_eval_samples
+    return task.model_copy(update={"max_eval_samples": n if limit is None else min(limit, n)})
+
+
+def probe_id(probed: Spec, settings: ProbeSettings) -> str:
+    """The fingerprint of a probe: the settings its spec trains with (``probed``,
+    :func:`probe_spec`), its lr among them, and the probe's own."""
+    return fingerprint({**trial_settings(probed), "probe": dataclasses.asdict(settings)})
 
 
 class _Centre:

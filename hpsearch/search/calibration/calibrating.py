@@ -1,11 +1,14 @@
-"""Calibrating a study: a range test per arm, kept in the study's storage; reading what is
-kept; the ranges a study's space takes from it; what it cost.
+"""Calibrating a study: a ladder of probes per arm, kept in the study's storage; reading
+what is kept; the ranges a study's space takes from it; what it cost.
 
-:func:`calibrate` runs the range tests that are missing (every one with ``redo``) and keeps
-each as it ends, so running it again resumes, and with nothing missing trains nothing and
-writes nothing. A stored test is the arm's only while it ran under the settings the study
-has now (its fingerprint, :func:`~hpsearch.search.calibration.arms.range_test_id`): a test
-made under others is ``stale``, named with what changed, and never used silently.
+:func:`calibrate` walks each arm's ladder (:func:`hpsearch.search.calibration.rule.walk`)
+over the probes its storage holds, running only those it lacks (every one with ``redo``)
+and keeping each as it ends; the walk is a function of the probes' verdicts, so walking it
+again over what is kept takes the same steps: running it again resumes where it stopped,
+and with nothing missing trains nothing and writes nothing. A stored probe is the arm's
+only while it ran under the settings the study has now (its fingerprint,
+:func:`~hpsearch.search.calibration.arms.probe_id`): a probe made under others is
+``stale``, named with what changed, and never used silently.
 """
 
 from __future__ import annotations
@@ -22,17 +25,20 @@ from hpsearch.search.calibration.arms import (
     KIND,
     NUM_GRADS,
     calibration_arms,
-    range_test_id,
-    range_test_spec,
+    probe_id,
+    probe_spec,
 )
 from hpsearch.search.calibration.model import (
     ArmCalibration,
     CalibratedRange,
     Calibration,
-    RangeTest,
-    RangeTestSettings,
+    CalibrationArm,
+    Outcome,
+    Probe,
+    ProbeSettings,
 )
-from hpsearch.search.calibration.store import save_test, stored_tests
+from hpsearch.search.calibration.rule import choose, grid_index, next_start, short_lr, walk
+from hpsearch.search.calibration.store import save_probe, stored_probes
 from hpsearch.search.drift import fixed_changes
 from hpsearch.search.interrupts import interrupted_while, stop_on_signals
 from hpsearch.search.storage import open_storage
@@ -42,118 +48,195 @@ from hpsearch.spec.space import Categorical, ConditionalParam
 from hpsearch.spec.validate import with_conditional_ranges
 
 Say = Callable[[str], None]  # a line for the user, about what calibrate does
+Runner = Callable[[CalibrationArm, float], Probe]  # runs (and keeps) an arm's probe at an lr
 
 
 class CalibrationError(HpsearchError):
     """A study has no calibrated learning-rate range to use for some arm."""
 
 
+class _Missing(Exception):
+    """A reader's walk reached a probe the storage lacks."""
+
+
 def calibrate(
     spec: Spec,
     *,
     storage_url: str | None = None,
-    settings: RangeTestSettings | None = None,
+    settings: ProbeSettings | None = None,
     redo: bool = False,
     say: Say | None = None,
 ) -> Calibration:
-    """Run the range tests of ``spec``'s arms that its storage lacks (every one with
-    ``redo``), with ``settings``; each is stored as it ends.
+    """Walk the ladder of each of ``spec``'s arms, running the probes its storage lacks
+    (every one with ``redo``) with ``settings``; each is stored as it ends.
 
     Raises:
-        hpsearch.search.interrupts.Interrupted: on SIGINT or SIGTERM; the tests that ended
+        hpsearch.search.interrupts.Interrupted: on SIGINT or SIGTERM; the probes that ended
             are kept, and the same call resumes.
     """
-    settings = settings or RangeTestSettings()
+    settings = settings or ProbeSettings()
     url = resolve_storage_url(spec, storage_url)
-    arms = list(judge(spec, stored_tests(url, spec.study.name), settings))
-    todo = [i for i, a in enumerate(arms) if redo or a.state != "fresh"]
-    if not todo:
-        return Calibration(spec.study.name, tuple(arms))  # nothing to run: nothing written
+    stored = stored_probes(url, spec.study.name)
+    before = ladders(spec, stored, settings)
+    if not redo and all(a.state == "fresh" for a in before):
+        return Calibration(spec.study.name, before)  # nothing to run: nothing written
     storage = open_storage(url)
-    # Training is imported only to run a test: reading a calibration must start fast.
+    # Training is imported only to run a probe: reading a calibration must start fast.
     from hpsearch.data.encode import DataCache
-    from hpsearch.search.calibration.range_test import run_range_test
+    from hpsearch.search.calibration.probe import run_probe
+
+    told: set[CalibrationArm] = set()
+    states = {a.arm: a for a in before}
 
     with stop_on_signals() as guard:
         cache = DataCache()
         with interrupted_while("loading the data"):
-            cache.encoded_tasks(spec)  # data or tokenizer problems stop here, before a test
-        for i in todo:
-            arm = arms[i]
+            cache.encoded_tasks(spec)  # data or tokenizer problems stop here, before a probe
+
+        def run(arm: CalibrationArm, lr: float) -> Probe:
+            if say is not None and arm not in told:
+                told.add(arm)
+                say(_why(states[arm], redo, settings))
+            probe = run_probe(spec, arm, lr, settings, cache)
+            with guard.shielded():  # a finished probe is written whole
+                save_probe(storage, spec.study.name, probe)
             if say is not None:
-                say(_why(arm, redo, settings))
-            test = run_range_test(spec, arm.arm, settings, cache)
-            with guard.shielded():  # a finished test is written whole
-                save_test(storage, spec.study.name, test)
-            arms[i] = ArmCalibration(arm.arm, "fresh", test, ran_now=True)
-    return Calibration(spec.study.name, tuple(arms))
+                say(probe_line(probe))
+            return probe
+
+        arms = ladders(spec, [] if redo else stored, settings, run)
+    return Calibration(spec.study.name, arms)
 
 
 def read_calibration(spec: Spec, storage_url: str | None = None) -> Calibration | None:
     """What the storage holds of ``spec``'s calibration, judged against its settings now;
-    None when it holds no range test of the study. Only reads."""
+    None when it holds no probe of the study. Only reads."""
     url = resolve_storage_url(spec, storage_url)
-    tests = stored_tests(url, spec.study.name)
-    if not tests:
+    probes = stored_probes(url, spec.study.name)
+    if not probes:
         return None
-    return Calibration(spec.study.name, judge(spec, tests))
+    return Calibration(spec.study.name, ladders(spec, probes))
 
 
-def judge(
-    spec: Spec, tests: Sequence[RangeTest], settings: RangeTestSettings | None = None
+def ladders(
+    spec: Spec,
+    probes: Sequence[Probe],
+    settings: ProbeSettings | None = None,
+    run: Runner | None = None,
 ) -> tuple[ArmCalibration, ...]:
-    """Each arm of ``spec`` with its latest stored test that ran under the settings the arm
-    has now (``fresh``); else with its latest test (``stale``, and what changed); else
-    ``missing``. ``settings``: the range test's own settings must match too (``calibrate``
-    with other ``--steps``); None: any (a reader takes the test as it was run)."""
+    """Each arm of ``spec`` with its ladder walked over ``probes`` (oldest first; at an lr
+    the newest counts) that ran under the settings the arm has now: ``fresh`` when the walk
+    ends; where it needs a probe ``probes`` lack, ``run`` runs it, and without ``run`` the
+    arm is ``partial`` (some of its walk's probes kept), ``stale`` (its probes ran under
+    other settings: what changed) or ``missing``. ``settings``: the probes' own settings
+    must match too (``calibrate`` with other ``--epochs``); None: each arm's newest probe's
+    (a reader takes the probes as they were run)."""
     judged = []
+    last: dict[str, tuple[int | None, Outcome | None]] = {}  # by kind: its last arm
     for arm in calibration_arms(spec):
-        own = [t for t in tests if t.arm == arm]
-        fresh = [t for t in own if _is_fresh(spec, t, settings)]
-        if fresh:
-            judged.append(ArmCalibration(arm, "fresh", fresh[-1]))
-        elif own:
-            latest = own[-1]
-            changes = _changes(spec, latest, settings)
-            judged.append(ArmCalibration(arm, "stale", latest, changes))
-        else:
-            judged.append(ArmCalibration(arm, "missing", None))
+        own = [p for p in probes if p.arm == arm]
+        wanted = settings or (own[-1].settings if own else ProbeSettings())
+        fresh = {grid_index(p.lr): p for p in own if _is_fresh(spec, p, wanted)}
+        m_last, outcome_last = last.get(arm.kind, (None, None))
+        start = next_start(outcome_last, m_last, arm.num_grads)
+        taken, ran, ended = _walk(arm, start, fresh, run)
+        if not ended:
+            judged.append(_unfinished(spec, arm, own, fresh, taken, settings))
+            last[arm.kind] = (arm.num_grads, None)
+            continue
+        outcome = choose(taken, maximize=spec.direction == "maximize")
+        judged.append(ArmCalibration(arm, "fresh", tuple(taken), outcome, ran_now=ran))
+        last[arm.kind] = (arm.num_grads, outcome)
     return tuple(judged)
 
 
-def _is_fresh(spec: Spec, test: RangeTest, settings: RangeTestSettings | None) -> bool:
-    if settings is not None and test.settings != settings:
+def _walk(
+    arm: CalibrationArm, start: float, fresh: dict[int, Probe], run: Runner | None
+) -> tuple[list[Probe], int, bool]:
+    """``arm``'s walk from ``start`` over the ``fresh`` probes by grid point, ``run``
+    running those missing: its probes in order, how many ran, and whether it ended (no:
+    a probe was missing and there is no ``run``)."""
+    taken: list[Probe] = []
+    ran = 0
+
+    def probe(lr: float) -> Probe:
+        nonlocal ran
+        found = fresh.get(grid_index(lr))
+        if found is None:
+            if run is None:
+                raise _Missing
+            found = run(arm, lr)
+            ran += 1
+        taken.append(found)
+        return found
+
+    try:
+        walk(start, probe)
+    except _Missing:
+        return taken, ran, False
+    return taken, ran, True
+
+
+def _unfinished(
+    spec: Spec,
+    arm: CalibrationArm,
+    own: Sequence[Probe],
+    fresh: dict[int, Probe],
+    taken: Sequence[Probe],
+    settings: ProbeSettings | None,
+) -> ArmCalibration:
+    """An arm whose walk needs a probe that is not stored (see :func:`ladders`)."""
+    if fresh:
+        return ArmCalibration(arm, "partial", tuple(taken) or tuple(fresh.values()))
+    if own:
+        return ArmCalibration(arm, "stale", changes=_changes(spec, own[-1], settings))
+    return ArmCalibration(arm, "missing")
+
+
+def _is_fresh(spec: Spec, probe: Probe, settings: ProbeSettings) -> bool:
+    if probe.settings != settings:
         return False
-    now = range_test_spec(spec, test.arm, test.settings)
-    return test.spec_id == range_test_id(now, test.settings)
+    now = probe_spec(spec, probe.arm, probe.settings, probe.lr)
+    return probe.spec_id == probe_id(now, probe.settings)
 
 
-def _changes(spec: Spec, test: RangeTest, settings: RangeTestSettings | None) -> tuple[str, ...]:
-    """What differs between ``test`` and the test ``spec`` would run now."""
-    now = range_test_spec(spec, test.arm, test.settings)
-    changes = [str(c) for c in fixed_changes(test.ran_with, now)]
+def _changes(spec: Spec, probe: Probe, settings: ProbeSettings | None) -> tuple[str, ...]:
+    """What differs between ``probe`` and the probe ``spec`` would run now."""
+    now = probe_spec(spec, probe.arm, probe.settings, probe.lr)
+    changes = [str(c) for c in fixed_changes(probe.ran_with, now)]
     if settings is not None:
-        for field in dataclasses.fields(RangeTestSettings):
-            was, wanted = getattr(test.settings, field.name), getattr(settings, field.name)
+        for field in dataclasses.fields(ProbeSettings):
+            was, wanted = getattr(probe.settings, field.name), getattr(settings, field.name)
             if was != wanted:
-                changes.append(f"range test {field.name} was {was:g}, now {wanted:g}")
+                changes.append(f"probe {field.name} was {was}, now {wanted}")
     return tuple(changes) or ("its recorded settings differ",)
 
 
-def _why(arm: ArmCalibration, redo: bool, settings: RangeTestSettings) -> str:
-    """The line said before an arm's range test runs."""
-    ramp = (
-        f"{settings.steps} steps from lr {settings.start:g} to {settings.end:g}, "
-        f"{settings.evals} evaluations on {settings.eval_examples} examples"
+def _why(arm: ArmCalibration, redo: bool, settings: ProbeSettings) -> str:
+    """The line said before an arm's first new probe."""
+    how = (
+        f"probes of {settings.epochs} epoch{'s' if settings.epochs > 1 else ''} each at "
+        f"fixed lrs, each scored on at most {settings.eval_samples} validation examples"
     )
-    if arm.state == "stale" and not redo:
+    label = arm.arm.label
+    if redo:
+        return f"{label}: its ladder again (--redo): {how}"
+    if arm.state == "stale":
         changed = "; ".join(arm.changes)
         return (
-            f"{arm.arm.label}: its stored range test ran under other settings ({changed}): "
-            f"measuring again ({ramp})"
+            f"{label}: its stored probes ran under other settings ({changed}): measuring "
+            f"again ({how})"
         )
-    again = " again (--redo)" if arm.state != "missing" else ""
-    return f"{arm.arm.label}: range test{again}: {ramp}"
+    if arm.state == "partial":
+        return f"{label}: resuming its ladder ({len(arm.probes)} probes kept): {how}"
+    return f"{label}: {how}"
+
+
+def probe_line(probe: Probe) -> str:
+    """``AdamW: lr 1e-3: learned, accuracy 0.7512 (94 steps, 41.2 s)``."""
+    metric = "" if probe.metric is None else f", {probe.metric_name} {probe.metric:.4f}"
+    spent = f"{probe.steps} steps, {probe.seconds:.1f} s"
+    return f"{probe.arm.label}: lr {short_lr(probe.lr)}: {probe.verdict}{metric} ({spent})"
 
 
 def calibrated_ranges(calibration: Calibration) -> tuple[CalibratedRange, ...]:
@@ -161,22 +244,25 @@ def calibrated_ranges(calibration: Calibration) -> tuple[CalibratedRange, ...]:
     per optimizer kind, and per choice of ``optimizer.num_grads`` where M-FAC searches it.
 
     Raises:
-        CalibrationError: an arm has no range to use (not calibrated, calibrated under
-            other settings, or its range test found none); one line naming each.
+        CalibrationError: an arm has no range to use (not calibrated, calibrated in part or
+            under other settings, or no probe of it learned); one line naming each.
     """
     ranges, problems = [], []
     for a in calibration.arms:
         label = a.arm.label
-        if a.state == "missing" or a.test is None:
+        if a.state == "missing":
             problems.append(f"{label} was never calibrated")
+        elif a.state == "partial":
+            problems.append(f"{label}'s calibration is unfinished ({len(a.probes)} probes kept)")
         elif a.state == "stale":
             problems.append(f"{label} was calibrated under other settings ({'; '.join(a.changes)})")
-        elif not a.test.outcome.found:
-            problems.append(f"{label}: {a.test.outcome.problem}")
+        elif a.outcome is None or a.outcome.low is None or a.outcome.high is None:
+            problem = "no range" if a.outcome is None else a.outcome.problem
+            problems.append(f"{label}: {problem}")
         else:
-            outcome = a.test.outcome
-            assert outcome.low is not None and outcome.high is not None
-            ranges.append(CalibratedRange(a.arm.kind, a.arm.num_grads, outcome.low, outcome.high))
+            ranges.append(
+                CalibratedRange(a.arm.kind, a.arm.num_grads, a.outcome.low, a.outcome.high)
+            )
     if problems:
         raise CalibrationError(
             f"study {calibration.study!r} has no calibrated learning-rate range to use: "
@@ -229,7 +315,7 @@ def calibrated_spec(
     spec: Spec,
     *,
     storage_url: str | None = None,
-    settings: RangeTestSettings | None = None,
+    settings: ProbeSettings | None = None,
     say: Say | None = None,
 ) -> Spec:
     """``spec`` with its calibrated fields' ranges filled in (:func:`with_calibrated_ranges`),
@@ -264,10 +350,11 @@ def read_calibrated_spec(spec: Spec, storage_url: str | None = None) -> Spec:
 
 @dataclass(frozen=True)
 class CalibrationCost:
-    """What a study's fresh range tests cost, against its trials' time."""
+    """What a study's fresh probes cost, against its trials' time."""
 
-    tests: int
-    seconds: float  # the range tests' wall seconds
+    probes: int
+    seconds: float  # the probes' wall seconds
+    steps: int  # the probes' optimizer steps
     study_seconds: float | None  # the study's trials' wall seconds; None: no trial yet
 
     @property
@@ -282,8 +369,10 @@ def calibration_cost(
     calibration: Calibration, trials: Sequence[FrozenTrial] = ()
 ) -> CalibrationCost:
     """The cost of ``calibration`` against the study's ``trials`` (their wall seconds: the
-    same clock as a range test's, set-up and evaluations included)."""
-    return CalibrationCost(len(calibration.tests), calibration.seconds, trial_seconds(trials))
+    same clock as a probe's, set-up and evaluations included)."""
+    return CalibrationCost(
+        len(calibration.probes), calibration.seconds, calibration.steps, trial_seconds(trials)
+    )
 
 
 def trial_seconds(trials: Sequence[FrozenTrial]) -> float | None:

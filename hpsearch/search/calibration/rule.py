@@ -1,150 +1,154 @@
-"""The rule that reads a learning-rate range test: when to stop it, and which range it gives.
+"""The rule of a calibration: which learning rates an arm's probes try, and which range
+they give.
 
-A range test (Smith 2017; fastai's ``lr_find``) trains once while the lr grows
-exponentially, step by step, from ``start`` to ``end``. Its training loss is smoothed by a
-bias-corrected exponential moving average, as fastai smooths it::
+A probe is one run of the arm's spec at one fixed lr, judged as a trial is judged
+(:mod:`~hpsearch.search.calibration.probe`): **learned**, **one class** or **diverged**.
+The question a trial asks of its lr is whether a run of its kind, at that lr, learns; a
+probe answers exactly that.
 
-    a_t = β · a_(t-1) + (1 - β) · loss_t,    a_0 = 0,    smoothed_t = a_t / (1 - β^t)
+**The ladder.** The lrs lie on a half-decade grid, 10^(k/2) for k = -12 … 0 (1e-6, 3.16e-6,
+… 0.316, 1). The first probe is at ``start`` (1e-3 for every optimizer). If it learned, the
+ladder walks up one grid step at a time while probes learn, stopping at the first that does
+not, then down from the start the same way. If it did not learn, the ladder probes the
+start's neighbours outward, alternating up and down (up first), until one learns, and walks
+on from that one as above; above a probe that diverged it never looks (a larger lr only
+diverges sooner), and where the grid ends on both sides it gives up: no lr learned.
 
-with β = 0.98. The test fails, and stops, at the first of:
+**The range.** The learned probes of a walk form runs of neighbouring grid points. The
+chosen range is the run that holds the best-metric probe, from its lowest lr to its
+highest; a run of one lr gives [lr / 10^(1/4), lr · 10^(1/4)], half a grid step each side.
 
-- **non-finite**: a loss that is NaN or infinite;
-- **diverged**: a smoothed loss above 4× the least smoothed loss so far (fastai's rule);
-- **one class**: an evaluation whose classifier answered one class for every example
-  (MCC 0, :func:`hpsearch.metrics.one_class_tasks`) after an earlier evaluation that did
-  not and had a lower validation loss: the model un-learned. One class at a lower loss than
-  every evaluation with varied answers is the first stage of learning (the majority class
-  of an imbalanced task, while the lr is still small), which the test must pass through.
-
-The chosen range: lr* is the lr at the least smoothed loss before the failure, the first
-tenth of the steps left out (the average is still warming up there, and fastai's
-suggestions leave it out too); the range is [lr*/100, lr*], whose geometric centre lr*/10
-is fastai's suggestion. A range test shows each lr for a step or two, so a whole run
-wants less than lr*. A collapse is only seen at evaluations, so its range ends at the lr of
-the evaluation before it at the latest. There is no range when the test failed within its
-first tenth; when the loss never fell (its least smoothed value is not below its first
-counted one by a hundredth of it and by three times the smoothed loss's noise, σ ·
-√((1 - β) / (1 + β)) for losses of spread σ: a dip in a flat curve is noise, not a
-minimum); or when it was still at its least in the last twentieth of the steps with nothing
-failed (no minimum yet).
+**M-FAC's start.** The step M-FAC takes on the newest gradient is about lr · m · g / |g|²,
+so the usable lr moves like 1/m: an M-FAC arm after another of the same kind starts at
+the previous arm's best lr times m_prev / m, on the grid (:func:`next_start`). It is only a
+start: the ladder still walks both ways, and it saves the probes between 1e-3 and there.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
-from hpsearch.search.calibration.model import Failure, LossPoint, Outcome, RangeEval
+from hpsearch.search.calibration.model import Outcome, Verdict
 
-BETA = 0.98  # the smoothing of the training loss (fastai's)
-DIVERGED = 4.0  # a smoothed loss this many times its least so far has diverged (fastai's)
-SHRINK = 100.0  # the range spans lr*/SHRINK to lr*
-SKIP = 0.1  # the share of the first steps left out of the minimum
-TAIL = 0.05  # a least loss this close to the end, nothing failed: still falling
-FELL = 0.01  # the least share of its first counted value that the loss must fall by
-NOISE = 3.0  # ... and by this many times the noise of the smoothed loss
+LOWEST = -12  # the grid's lowest point: 10^(-12/2) = 1e-6
+HIGHEST = 0  # its highest: 1
+START = 1e-3  # the first probe of an arm (every optimizer's)
+HALF_STEP = 10 ** (1 / 4)  # half a grid step: the margin each side of a one-lr range
 
 
-class RangeWatch:
-    """Follows a range test step by step: smooths the loss and says when it fails.
+class Probed(Protocol):
+    """What the rule reads of a probe."""
 
-    Feed it each step's loss (:meth:`loss`) and each evaluation (:meth:`evaluation`); each
-    returns the failure once there is one (the test should stop there).
-    """
-
-    def __init__(self) -> None:
-        self.points: list[LossPoint] = []
-        self.evals: list[RangeEval] = []
-        self.failure: Failure | None = None
-        self._average = 0.0
-        self._seen = 0
-        self._least = math.inf
-
-    def loss(self, step: int, lr: float, loss: float) -> Failure | None:
-        """Step ``step`` (1-based) took ``lr`` and had training loss ``loss``."""
-        if not math.isfinite(loss):
-            self.points.append(LossPoint(step, lr, None, None))
-            return self._fail(Failure("non-finite", step, lr))
-        self._average = BETA * self._average + (1 - BETA) * loss
-        self._seen += 1
-        smoothed = self._average / (1 - BETA**self._seen)
-        if not math.isfinite(smoothed):  # a finite loss so large that the average overflowed
-            self.points.append(LossPoint(step, lr, loss, None))
-            return self._fail(Failure("non-finite", step, lr))
-        self.points.append(LossPoint(step, lr, loss, smoothed))
-        self._least = min(self._least, smoothed)
-        if smoothed > DIVERGED * self._least:
-            return self._fail(Failure("diverged", step, lr))
-        return self.failure
-
-    def evaluation(self, e: RangeEval) -> Failure | None:
-        """An evaluation after step ``e.step``."""
-        learned = any(not d.one_class and d.loss < e.loss for d in self.evals)
-        self.evals.append(e)
-        if e.one_class and learned:
-            return self._fail(Failure("one class", e.step, e.lr))
-        return self.failure
-
-    def outcome(self, planned: int) -> Outcome:
-        """The range this test gives; ``planned``: the steps it was to take."""
-        return read_outcome(self.points, self.evals, self.failure, planned)
-
-    def _fail(self, failure: Failure) -> Failure:
-        self.failure = self.failure or failure
-        return self.failure
+    @property
+    def lr(self) -> float: ...
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def metric(self) -> float | None: ...
 
 
-def read_outcome(
-    points: Sequence[LossPoint],
-    evals: Sequence[RangeEval],
-    failure: Failure | None,
-    planned: int,
-) -> Outcome:
-    """The chosen range of a range test that took ``points`` (of ``planned`` steps) and
-    ``evals``, and stopped at ``failure`` (None: it ran to its end); see the module."""
-    skip = int(planned * SKIP)
-    counted = [
-        p
-        for p in points
-        if p.step > skip and p.smoothed is not None and (failure is None or p.step < failure.step)
-    ]
-    if failure is not None and not counted:
-        return Outcome(None, None, None, failure, f"failed at once: {_failed(failure)}")
-    if not counted:
-        return Outcome(None, None, None, failure, "too few steps to read a range from")
-    best = min(counted, key=lambda p: (p.smoothed, p.step))
-    if not _fell(counted, best):
-        after = f"before it {_failed(failure)}" if failure else "to the test's last step"
-        return Outcome(None, None, None, failure, f"the loss never fell, {after}")
-    last = points[-1].step
-    if failure is None and best.step > last - max(1, round(planned * TAIL)):
-        return Outcome(
-            best.lr,
-            None,
-            None,
-            None,
-            f"the loss was still falling at the test's last lr ({best.lr:.3g}): no minimum "
-            "to read a range from",
-        )
-    high = best.lr
-    if failure is not None and failure.kind == "one class":
-        before = [e.lr for e in evals if e.step < failure.step]
-        high = min([high, *before[-1:]])
-    return Outcome(best.lr, high / SHRINK, high, failure)
+P = TypeVar("P", bound=Probed)
 
 
-def _fell(counted: Sequence[LossPoint], best: LossPoint) -> bool:
-    """Whether the smoothed loss fell from the first of ``counted`` to ``best`` by more than
-    :data:`FELL` of it and :data:`NOISE` × the smoothed loss's noise (see the module)."""
-    first = counted[0].smoothed
-    assert first is not None and best.smoothed is not None
-    losses = [p.loss for p in counted if p.loss is not None and p.step <= best.step]
-    noise = statistics.pstdev(losses) * math.sqrt((1 - BETA) / (1 + BETA))
-    return first - best.smoothed > max(FELL * first, NOISE * noise)
+def grid_lr(k: int) -> float:
+    """The grid's k-th point, 10^(k/2)."""
+    return 10 ** (k / 2)
 
 
-def _failed(failure: Failure) -> str:
-    """``diverged at lr 0.31 (step 74)``."""
-    what = {"diverged": "diverged", "non-finite": "lost a finite loss", "one class": "collapsed"}
-    return f"{what[failure.kind]} at lr {failure.lr:.3g} (step {failure.step})"
+def grid_index(lr: float) -> int:
+    """The grid point nearest ``lr`` (on a log scale), within the grid."""
+    return min(HIGHEST, max(LOWEST, round(2 * math.log10(lr))))
+
+
+def walk(start: float, probe: Callable[[float], P]) -> list[P]:
+    """The probes of one arm's ladder from ``start`` (on the grid), in the order taken:
+    ``probe(lr)`` runs one (or gives a stored one) and is called at most once per lr."""
+    seen: dict[int, P] = {}
+
+    def at(k: int) -> P:
+        if k not in seen:
+            seen[k] = probe(grid_lr(k))
+        return seen[k]
+
+    first = grid_index(start)
+    if at(first).verdict != "learned":
+        found = _first_learned(first, at)
+        if found is None:
+            return list(seen.values())
+        first = found
+    for step in (1, -1):  # up while probes learn, then down
+        k = first + step
+        while LOWEST <= k <= HIGHEST and at(k).verdict == "learned":
+            k += step
+    return list(seen.values())
+
+
+def _first_learned(start: int, at: Callable[[int], Probed]) -> int | None:
+    """The first grid point outward from ``start`` (which did not learn) whose probe learns,
+    alternating up and down; never above a probe that diverged; None where none does."""
+    up_open = at(start).verdict != "diverged"
+    for d in range(1, HIGHEST - LOWEST + 1):
+        up, down = start + d, start - d
+        up_open = up_open and up <= HIGHEST
+        if not up_open and down < LOWEST:
+            return None
+        if up_open:
+            verdict = at(up).verdict
+            if verdict == "learned":
+                return up
+            up_open = verdict != "diverged"
+        if down >= LOWEST and at(down).verdict == "learned":
+            return down
+    return None
+
+
+def choose(probes: Sequence[Probed], *, maximize: bool) -> Outcome:
+    """The chosen range of an arm's ``probes`` (see the module); ``maximize``: whether a
+    higher metric is better (the study's direction)."""
+    learned = {grid_index(p.lr): p for p in probes if p.verdict == "learned"}
+    if not learned:
+        return Outcome(None, None, None, None, _nothing_learned(probes))
+    sign = 1 if maximize else -1
+    best = max(learned, key=lambda k: (_score(learned[k], sign), -k))
+    low = high = best
+    while low - 1 in learned:
+        low -= 1
+    while high + 1 in learned:
+        high += 1
+    lr = grid_lr(best)
+    if low == high:
+        return Outcome(lr / HALF_STEP, lr * HALF_STEP, lr, learned[best].metric)
+    return Outcome(grid_lr(low), grid_lr(high), lr, learned[best].metric)
+
+
+def next_start(previous: Outcome | None, m_previous: int | None, m: int | None) -> float:
+    """Where an arm's ladder starts: :data:`START`, or for M-FAC after an arm of the same
+    kind that found a range, that arm's best lr scaled by m_previous / m, on the grid."""
+    if previous is None or previous.best_lr is None or not m_previous or not m:
+        return START
+    return grid_lr(grid_index(previous.best_lr * m_previous / m))
+
+
+def _score(p: Probed, sign: int) -> float:
+    """``p``'s metric, higher better; -inf where it has none."""
+    return -math.inf if p.metric is None or math.isnan(p.metric) else sign * p.metric
+
+
+def _nothing_learned(probes: Sequence[Probed]) -> str:
+    """``no probe learned (lr 1e-6 to 1: 5 one class, 4 diverged)``."""
+    lrs = sorted(p.lr for p in probes)
+    counts = {v: sum(p.verdict == v for p in probes) for v in ("one class", "diverged")}
+    told = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    span = f"lr {short_lr(lrs[0])} to {short_lr(lrs[-1])}: " if lrs else ""
+    return f"no probe learned ({span}{told})"
+
+
+def short_lr(lr: float) -> str:
+    """A grid lr in one significant digit: ``1e-4``, ``3e-4``, ``1``."""
+    mantissa, exponent = f"{lr:.0e}".split("e")
+    power = int(exponent)
+    if power == 0:
+        return mantissa
+    return f"{mantissa}e{power}"

@@ -1,13 +1,14 @@
-"""Where a study's range tests live: the companion study ``<name>-calibration`` in the
-study's own storage, one complete trial per finished test.
+"""Where a study's probes live: the companion study ``<name>-calibration`` in the study's
+own storage, one complete trial per finished probe.
 
-A test is written whole when it ends (the user attr ``range_test``: its
-:class:`~hpsearch.search.calibration.model.RangeTest` as JSON; ``arm``: its label), so a
-crash or Ctrl-C loses only the test that was running. The trial's value is the test's least
-smoothed training loss (``inf`` where it had none), which keeps the companion readable on
-its own (``hpsearch leaderboard --all``, the dashboard) without passing for a search: it has
-no params. Studies are loaded by name everywhere else, so the companion, like ``-reseed``,
-is seen only where a storage's studies are listed.
+A probe is written whole when it ends (the user attr ``probe``: its
+:class:`~hpsearch.search.calibration.model.Probe` as JSON; ``arm``: its label; ``lr``), so
+a crash or Ctrl-C loses only the probe that was running. The trial's value is the probe's
+validation loss (``inf`` where it was not finite), which keeps the companion readable on its
+own (``hpsearch leaderboard --all``, the dashboard) without passing for a search: it has no
+params. Trials of an older calibration (the range tests', attr ``range_test``) are not
+probes and are passed over. Studies are loaded by name everywhere else, so the companion,
+like ``-reseed``, is seen only where a storage's studies are listed.
 """
 
 from __future__ import annotations
@@ -19,24 +20,25 @@ import warnings
 import optuna
 from optuna.trial import TrialState
 
-from hpsearch.search.calibration.model import RangeTest, read_range_test
+from hpsearch.search.calibration.model import Probe, read_probe
 from hpsearch.search.storage import read_trials, storage_exists
 
 log = logging.getLogger(__name__)
 
 CALIBRATION_SUFFIX = "-calibration"
-TEST_ATTR = "range_test"
+PROBE_ATTR = "probe"
 ARM_ATTR = "arm"
-VALUE_NAME = "least smoothed training loss"
+LR_ATTR = "lr"
+VALUE_NAME = "validation loss"
 
 
 def calibration_name(study_name: str) -> str:
-    """Name of the companion study that holds the range tests of ``study_name``."""
+    """Name of the companion study that holds the probes of ``study_name``."""
     return study_name + CALIBRATION_SUFFIX
 
 
-def stored_tests(url: str, study_name: str) -> list[RangeTest]:
-    """Every finished range test of ``study_name`` at ``url``, oldest first; none when the
+def stored_probes(url: str, study_name: str) -> list[Probe]:
+    """Every finished probe of ``study_name`` at ``url``, oldest first; none when the
     storage or the companion study does not exist. Only reads."""
     if not storage_exists(url):
         return []
@@ -44,20 +46,20 @@ def stored_tests(url: str, study_name: str) -> list[RangeTest]:
         trials = read_trials(url, calibration_name(study_name))
     except KeyError:  # no companion study: never calibrated
         return []
-    tests = []
+    probes = []
     for trial in trials:
-        stored = trial.user_attrs.get(TEST_ATTR)
+        stored = trial.user_attrs.get(PROBE_ATTR)
         if trial.state != TrialState.COMPLETE or stored is None:
             continue
         try:
-            tests.append(read_range_test(stored))
+            probes.append(read_probe(stored))
         except ValueError as e:  # written by another version: left out, said
             log.warning("%s trial %d: %s; left out", calibration_name(study_name), trial.number, e)
-    return tests
+    return probes
 
 
-def save_test(storage: optuna.storages.BaseStorage, study_name: str, test: RangeTest) -> None:
-    """Add ``test`` to the companion study of ``study_name``, created if new."""
+def save_probe(storage: optuna.storages.BaseStorage, study_name: str, probe: Probe) -> None:
+    """Add ``probe`` to the companion study of ``study_name``, created if new."""
     name = calibration_name(study_name)
     try:
         companion = optuna.create_study(study_name=name, storage=storage, direction="minimize")
@@ -67,10 +69,13 @@ def save_test(storage: optuna.storages.BaseStorage, study_name: str, test: Range
             companion.set_metric_names([VALUE_NAME])
     except optuna.exceptions.DuplicatedStudyError:
         companion = optuna.load_study(study_name=name, storage=storage)
-    smoothed = [p.smoothed for p in test.curve if p.smoothed is not None]
     companion.add_trial(
         optuna.trial.create_trial(
-            value=min(smoothed, default=math.inf),
-            user_attrs={ARM_ATTR: test.arm.label, TEST_ATTR: test.to_dict()},
+            value=math.inf if probe.loss is None else probe.loss,
+            user_attrs={
+                ARM_ATTR: probe.arm.label,
+                LR_ATTR: probe.lr,
+                PROBE_ATTR: probe.to_dict(),
+            },
         )
     )

@@ -1,5 +1,5 @@
-"""A study's calibration arms, the centre each range test sets the other searched fields
-to, the range test's spec, and what its fingerprint does and does not follow."""
+"""A study's calibration arms, the centre each probe sets the other searched fields to, the
+probe's spec, and what its fingerprint does and does not follow."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hpsearch.search.calibration.arms import (
     calibration_arms,
     centre_values,
-    range_test_id,
-    range_test_spec,
+    probe_id,
+    probe_spec,
 )
-from hpsearch.search.calibration.model import CalibrationArm, RangeTestSettings
+from hpsearch.search.calibration.model import CalibrationArm, ProbeSettings
 from hpsearch.spec.load import load_spec
 from tests.studies import QUICKSTART
 
@@ -69,33 +69,37 @@ def test_a_choice_the_file_does_not_fix_takes_the_middle_and_ranges_keep_their_g
     assert values["train.hidden_dropout"] == pytest.approx(0.2)  # 0.15 on the grid 0, 0.2
 
 
-def test_the_range_test_ramps_the_lr_over_one_epoch_searching_nothing():
+def test_a_probe_trains_the_study_at_one_lr_for_its_epochs_searching_nothing(quora_study):
     spec = load_spec(QUICKSTART)
-    settings = RangeTestSettings()
-    ranged = range_test_spec(spec, CalibrationArm("mfac", 8), settings)
-    assert ranged.space == {}
-    assert ranged.train.schedule == "exponential" and ranged.train.lr == 10.0
-    assert ranged.train.ratio == pytest.approx(1e8)
-    assert (ranged.train.epochs, ranged.train.evals_per_epoch) == (1, 8)
-    assert ranged.optimizer.kind == "mfac" and ranged.optimizer.hparams["num_grads"] == 8
-    assert ranged.train.batch_size == 32 and ranged.task == spec.task  # the study's own data
+    probed = probe_spec(spec, CalibrationArm("mfac", 8), ProbeSettings(), 3e-3)
+    assert probed.space == {} and probed.space_when == ()
+    assert probed.train.lr == 3e-3 and probed.train.schedule == spec.train.schedule
+    assert (probed.train.epochs, probed.train.evals_per_epoch) == (1, 1)
+    assert probed.optimizer.kind == "mfac" and probed.optimizer.hparams["num_grads"] == 8
+    assert probed.train.batch_size == 32 and probed.task.name == spec.task.name
+    assert probed.task.max_train_samples == spec.task.max_train_samples  # the study's data
+    assert probed.task.max_eval_samples == 1000
+    # Never more epochs than the study's, never more validation examples than its subset.
+    small = quora_study.spec(set=["train.epochs=2", "task.max_eval_samples=300"])
+    probed = probe_spec(small, CalibrationArm("adamw"), ProbeSettings(epochs=5), 1e-3)
+    assert probed.train.epochs == 2 and probed.task.max_eval_samples == 300
 
 
-def test_the_fingerprint_follows_what_the_test_trains_with_and_nothing_else(quora_study):
-    arm, settings = CalibrationArm("adamw"), RangeTestSettings()
+def test_the_fingerprint_follows_what_the_probe_trains_with_and_nothing_else(quora_study):
+    arm, settings = CalibrationArm("adamw"), ProbeSettings()
 
-    def fingerprint(*overrides: str, settings: RangeTestSettings = settings) -> str:
-        return range_test_id(
-            range_test_spec(quora_study.spec(set=overrides), arm, settings), settings
-        )
+    def fingerprint(*overrides: str, settings: ProbeSettings = settings, lr=1e-3) -> str:
+        return probe_id(probe_spec(quora_study.spec(set=overrides), arm, settings, lr), settings)
 
     same = fingerprint()
     assert fingerprint() == same
-    # What the test does not train with: the budget, the lr's range, the epochs, the schedule.
+    # What the probe does not train with: the budget, the lr's range, the study's epochs.
     assert fingerprint("study.n_trials=50") == same
     assert fingerprint("space.train.lr={ low = 1e-6, high = 1e-2, log = true }") == same
-    assert fingerprint("train.epochs=3", "train.schedule=cosine") == same
-    # What it trains with: a fixed setting, a centre, the test's own settings.
+    assert fingerprint("train.epochs=3") == same
+    # What it trains with: its lr, a fixed setting, a centre, the probe's own settings.
+    assert fingerprint(lr=3e-3) != same
     assert fingerprint("train.batch_size=16") != same
+    assert fingerprint("train.schedule=cosine") != same
     assert fingerprint("space.train.hidden_dropout={ low = 0.0, high = 0.4 }") != same
-    assert fingerprint(settings=RangeTestSettings(steps=50)) != same
+    assert fingerprint(settings=ProbeSettings(eval_samples=500)) != same

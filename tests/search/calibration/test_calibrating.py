@@ -1,7 +1,7 @@
-"""Calibrating a study on its storage, with the stand-in range test (nothing trains): one
-test per arm kept as it ends, resuming after an interrupt, nothing run when nothing is
-missing, --redo, tests made under other settings named and never used, the ranges a study
-takes, what it cost, and the study itself left alone."""
+"""Calibrating a study on its storage, with the stand-in probe (nothing trains): a ladder
+per arm, each probe kept as it ends, resuming after an interrupt, nothing run when nothing
+is missing, --redo, probes made under other settings named and never used, the ranges a
+study takes, what it cost, and the study itself left alone."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from hpsearch.search.calibration import (
     calibration_name,
     read_calibration,
 )
-from hpsearch.search.calibration.model import CalibratedRange, CalibrationArm
+from hpsearch.search.calibration.model import CalibratedRange, CalibrationArm, ProbeSettings
+from hpsearch.search.calibration.rule import short_lr
 from hpsearch.search.interrupts import Interrupted
 from hpsearch.search.storage import read_trials
 from hpsearch.search.study import StudyNotFoundError, load_study
@@ -26,6 +27,13 @@ KINDS = (
     "space.optimizer.num_grads={ choices = [4, 8] }",
 )
 ARMS = [CalibrationArm("adamw"), CalibrationArm("mfac", 4), CalibrationArm("mfac", 8)]
+# The stand-in's ladders: AdamW learns best at 1e-3, M-FAC at 4e-3 (m = 4), 2e-3 (m = 8)
+LADDERS = {
+    ARMS[0]: ["1e-3", "3e-3", "1e-2", "3e-4", "1e-4", "3e-5"],
+    ARMS[1]: ["1e-3", "3e-3", "1e-2", "3e-2", "3e-4"],
+    ARMS[2]: ["1e-3", "3e-3", "1e-2", "3e-4", "1e-4"],  # from 3e-3 × 4 / 8 on the grid
+}
+PROBES = sum(len(lrs) for lrs in LADDERS.values())
 
 
 @pytest.fixture
@@ -39,110 +47,142 @@ def stored(spec) -> int:
     return len(read_trials(spec.study.storage, calibration_name(spec.study.name)))
 
 
-def test_each_arm_gets_one_range_test_kept_in_the_studys_storage(study, range_test):
+def ran(probes) -> dict[CalibrationArm, list[str]]:
+    out: dict[CalibrationArm, list[str]] = {}
+    for arm, lr in probes.calls:
+        out.setdefault(arm, []).append(short_lr(lr))
+    return out
+
+
+def test_each_arm_walks_its_ladder_and_every_probe_is_kept(study, probes):
     spec = study()
     calibration = calibrate(spec)
-    assert range_test.calls == ARMS
+    assert ran(probes) == LADDERS
     assert [a.arm for a in calibration.arms] == ARMS
-    assert all(a.state == "fresh" and a.ran_now for a in calibration.arms)
-    assert stored(spec) == 3
-    # M-FAC's usable lr moves with num_grads: the stand-in's least loss is at 1e-3 × m.
+    assert all(a.state == "fresh" for a in calibration.arms)
+    assert [a.ran_now for a in calibration.arms] == [len(v) for v in LADDERS.values()]
+    assert stored(spec) == PROBES
     ranges = calibrated_ranges(calibration)
     assert [(r.kind, r.num_grads) for r in ranges] == [("adamw", None), ("mfac", 4), ("mfac", 8)]
-    for r, best in zip(ranges, (1e-3, 4e-3, 8e-3), strict=True):
-        assert isinstance(r, CalibratedRange) and r.low == pytest.approx(r.high / 100)
-        assert best <= r.high < 2 * best
-        assert r.param().log and (r.param().low, r.param().high) == (r.low, r.high)
+    assert all(isinstance(r, CalibratedRange) and r.param().log for r in ranges)
+    bounds = [(short_lr(r.low), short_lr(r.high)) for r in ranges]
+    assert bounds == [("1e-4", "3e-3"), ("1e-3", "1e-2"), ("3e-4", "3e-3")]
+    assert [short_lr(a.outcome.best_lr) for a in calibration.arms] == ["1e-3", "3e-3", "3e-3"]
     # The study itself is untouched: calibrating first creates no study of that name.
     with pytest.raises(StudyNotFoundError):
         load_study(spec)
 
 
-def test_calibrating_again_with_nothing_missing_runs_and_writes_nothing(study, range_test):
+def test_m_fac_s_next_num_grads_starts_from_the_previous_best_scaled_by_m(quora_study, probes):
+    """m = 64 after m = 4 (best 3e-3): its ladder starts at 3e-3 × 4 / 64 ≈ 2e-4, on the
+    grid 3e-4, not at 1e-3, and still walks both ways."""
+    spec = quora_study.spec(
+        "m", set=["optimizer.kind=mfac", "space.optimizer.num_grads={ choices = [4, 64] }"]
+    )
+    calibration = calibrate(spec)
+    m64 = ran(probes)[CalibrationArm("mfac", 64)]
+    assert m64 == ["3e-4", "1e-3", "1e-4", "3e-5", "1e-5"]
+    assert short_lr(calibration.arms[1].outcome.best_lr) == "3e-4"
+
+
+def test_calibrating_again_with_nothing_missing_runs_and_writes_nothing(study, probes):
     spec = study()
     first = calibrate(spec)
-    range_test.calls.clear()
+    probes.calls.clear()
     again = calibrate(spec)
-    assert range_test.calls == [] and stored(spec) == 3
+    assert probes.calls == [] and stored(spec) == PROBES
     assert not any(a.ran_now for a in again.arms)
-    assert again.tests == first.tests
+    assert [a.probes for a in again.arms] == [a.probes for a in first.arms]
     assert read_calibration(spec) == again
 
 
-def test_an_interrupted_calibration_keeps_its_finished_tests_and_resumes(study, range_test):
+def test_an_interrupted_calibration_keeps_its_finished_probes_and_resumes(study, probes):
     spec = study()
-    range_test.stop_at = 1  # Ctrl-C as the second test starts
+    probes.stop_at = 8  # Ctrl-C as M-FAC m=4's third probe starts
     with pytest.raises(Interrupted):
         calibrate(spec)
     kept = read_calibration(spec)
-    assert kept is not None and [a.state for a in kept.arms] == ["fresh", "missing", "missing"]
-    range_test.stop_at = None
-    range_test.calls.clear()
-    calibrate(spec)
-    assert range_test.calls == ARMS[1:] and stored(spec) == 3
+    assert kept is not None and [a.state for a in kept.arms] == ["fresh", "partial", "missing"]
+    assert len(kept.arms[1].probes) == 2 and stored(spec) == 8
+    with pytest.raises(CalibrationError, match=r"M-FAC m=4's calibration is unfinished"):
+        calibrated_ranges(kept)
+    probes.stop_at = None
+    probes.calls.clear()
+    calibration = calibrate(spec)
+    # Only what was lost runs: the interrupted probe on, then M-FAC m=8's whole ladder.
+    assert ran(probes) == {ARMS[1]: LADDERS[ARMS[1]][2:], ARMS[2]: LADDERS[ARMS[2]]}
+    assert stored(spec) == PROBES
+    assert [a.probes for a in calibration.arms] == [a.probes for a in read_calibration(spec).arms]
 
 
-def test_redo_runs_every_test_again_and_the_newest_counts(study, range_test):
+def test_redo_runs_every_probe_again_and_the_newest_counts(study, probes):
     spec = study()
     calibrate(spec)
-    range_test.calls.clear()
+    probes.calls.clear()
     redone = calibrate(spec, redo=True)
-    assert range_test.calls == ARMS and stored(spec) == 6
-    assert all(a.ran_now for a in redone.arms)
+    assert ran(probes) == LADDERS and stored(spec) == 2 * PROBES
+    assert [a.ran_now for a in redone.arms] == [len(v) for v in LADDERS.values()]
+    assert read_calibration(spec).arms == tuple(
+        type(a)(a.arm, a.state, a.probes, a.outcome) for a in redone.arms
+    )
 
 
-def test_a_test_made_under_other_settings_is_named_and_never_used(study, range_test):
+def test_a_probe_made_under_other_settings_is_named_and_never_used(study, probes):
     calibrate(study())
     changed = study("train.batch_size=16")
     calibration = read_calibration(changed)
-    assert calibration is not None and calibration.tests == ()
+    assert calibration is not None and calibration.probes == ()
     assert all(a.state == "stale" for a in calibration.arms)
     assert calibration.arms[0].changes == ("train.batch_size was 32, now 16",)
     with pytest.raises(CalibrationError, match=r"AdamW was calibrated under other settings "):
         calibrated_ranges(calibration)
-    # calibrate measures them again, under the settings now; said before each.
+    # calibrate measures them again, under the settings now; said before each arm.
     said = []
-    range_test.calls.clear()
+    probes.calls.clear()
     calibrate(changed, say=said.append)
-    assert range_test.calls == ARMS
+    assert ran(probes) == LADDERS
     assert said[0].startswith(
-        "AdamW: its stored range test ran under other settings (train.batch_size was 32, "
+        "AdamW: its stored probes ran under other settings (train.batch_size was 32, "
         "now 16): measuring again"
     )
-    # Back to the first settings: their tests are the arms' again, nothing runs.
-    range_test.calls.clear()
+    assert said[1] == "AdamW: lr 1e-3: learned, f1 0.8000 (10 steps, 1.5 s)"
+    # Other probe settings: stale too, said as such.
+    other = calibrate(study(), settings=ProbeSettings(epochs=2), say=said.append)
+    assert "probe epochs was 1, now 2" in " ".join(said)
+    assert all(a.state == "fresh" for a in other.arms)
+    # Back to the first settings: their probes are the arms' again, nothing runs.
+    probes.calls.clear()
     calibrate(study())
-    assert range_test.calls == []
+    assert probes.calls == []
 
 
-def test_an_arm_whose_test_found_no_range_gives_the_study_no_ranges(study, range_test):
-    from hpsearch.search.calibration.model import RangeTestSettings
-
-    # Ending at lr 2e-3, M-FAC's loss is still falling at the last step: no minimum.
-    calibration = calibrate(study(), settings=RangeTestSettings(end=2e-3))
-    assert calibration.arms[0].test.outcome.found
+def test_an_arm_where_no_probe_learned_gives_the_study_no_ranges(study, probes, monkeypatch):
+    monkeypatch.setattr(probes, "best", staticmethod(lambda arm: 1e-12))  # all diverge
+    calibration = calibrate(study())
+    # From 1e-3 down to the grid's end, each arm: above a divergence the ladder never looks.
+    assert len(probes.calls) == 3 * 7
     with pytest.raises(CalibrationError) as info:
         calibrated_ranges(calibration)
-    assert "M-FAC m=4: the loss was still falling at the test's last lr" in str(info.value)
+    assert "AdamW: no probe learned (lr 1e-6 to 1e-3: 7 diverged)" in str(info.value)
 
 
-def test_the_cost_is_the_tests_seconds_against_the_studys_trials(study, range_test):
+def test_the_cost_is_the_probes_seconds_and_steps_against_the_studys_trials(study, probes):
     spec = study()
     calibration = calibrate(spec)
     assert calibration_cost(calibration).share is None  # the study has no trials yet
     searched = optuna.create_study(study_name=spec.study.name, storage=spec.study.storage)
     searched.tell(searched.ask(), 0.5)  # a trial that took a moment
     cost = calibration_cost(calibration, searched.trials)
-    assert cost.tests == 3 and cost.seconds == pytest.approx(4.5)
-    assert cost.study_seconds is not None and cost.share == pytest.approx(4.5 / cost.study_seconds)
+    assert (cost.probes, cost.steps) == (PROBES, 10 * PROBES)
+    assert cost.seconds == pytest.approx(1.5 * PROBES)
+    assert cost.study_seconds is not None
+    assert cost.share == pytest.approx(1.5 * PROBES / cost.study_seconds)
 
 
 LR = 'space.train.lr="calibrated"'
 
 
-def test_a_calibrated_lr_is_searched_per_kind_and_num_grads_in_its_measured_range(
-    study, range_test
-):
+def test_a_calibrated_lr_is_searched_per_kind_and_num_grads_in_its_measured_range(study, probes):
     """``lr = "calibrated"``: what ``run`` trains with calibrates first, then draws each
     trial's lr from its arm's range, under a parameter name of its own, so every trial
     records the range it used; the study's settings name the ranges too."""
@@ -155,7 +195,8 @@ def test_a_calibrated_lr_is_searched_per_kind_and_num_grads_in_its_measured_rang
     spec = study(LR)
     said = []
     resolved = calibrated_spec(spec, say=said.append)
-    assert range_test.calls == ARMS and len(said) == 3  # calibrated first, each test said
+    assert ran(probes) == LADDERS  # calibrated first, each arm and probe said
+    assert len(said) == 3 + PROBES
     ranges = {(r.kind, r.num_grads): r for r in calibrated_ranges(read_calibration(spec))}
     searched = optuna.create_study()
     for kind, m in (("adamw", None), ("mfac", 4), ("mfac", 8)):
@@ -174,26 +215,28 @@ def test_a_calibrated_lr_is_searched_per_kind_and_num_grads_in_its_measured_rang
         "train.lr|optimizer.kind=mfac|optimizer.num_grads=8",
     }
     # Calibrated already: the same call trains nothing.
-    range_test.calls.clear()
-    assert calibrated_spec(spec) == resolved and range_test.calls == []
+    probes.calls.clear()
+    assert calibrated_spec(spec) == resolved and probes.calls == []
 
 
-def test_a_study_of_one_optimizer_searches_its_lr_in_its_one_range(quora_study, range_test):
+def test_a_study_of_one_optimizer_searches_its_lr_in_its_one_range(quora_study, probes):
     from hpsearch.search.calibration.calibrating import calibrated_spec
 
     resolved = calibrated_spec(quora_study.spec("one", set=[LR]))
     assert resolved.space_when == ()
     lr = resolved.space["train.lr"]
-    assert lr.log and 1e-3 <= lr.high < 2e-3 and lr.low == pytest.approx(lr.high / 100)
+    assert lr.log and (lr.low, lr.high) == (pytest.approx(1e-4), pytest.approx(10**-2.5))
 
 
-def test_a_calibrated_lr_without_a_range_or_outside_an_enqueued_value_is_refused(study, range_test):
+def test_a_calibrated_lr_without_a_range_or_outside_an_enqueued_value_is_refused(
+    study, probes, monkeypatch
+):
     from hpsearch.search.calibration.calibrating import calibrated_spec, with_calibrated_ranges
-    from hpsearch.search.calibration.model import RangeTestSettings
 
-    with pytest.raises(CalibrationError, match="M-FAC m=4: the loss was still falling"):
-        calibrated_spec(study(LR), settings=RangeTestSettings(end=2e-3))
     enqueued = 'study.enqueue=[{ "optimizer.kind" = "adamw", "train.lr" = 1.0 }]'
     spec = study(LR, enqueued)
     with pytest.raises(CalibrationError, match=r"`study.enqueue\[0\].train.lr`: 1.0 is outside"):
         with_calibrated_ranges(spec, calibrate(spec))
+    monkeypatch.setattr(probes, "best", staticmethod(lambda arm: 1e-12))
+    with pytest.raises(CalibrationError, match="AdamW: no probe learned"):
+        calibrated_spec(study(LR, "train.batch_size=16"))
