@@ -248,7 +248,7 @@ def main() -> None:
     g.add_argument("task", choices=sorted(TASKS))
     g.add_argument("--out", required=True)
     g.add_argument("--threads", type=int, default=1)
-    g.add_argument("--lrs", type=float, nargs="+", default=LRS)
+    g.add_argument("--lrs", type=float, nargs="*", default=LRS)
     g.add_argument("--num-grads", type=int, nargs="*", default=NUM_GRADS)
     g.add_argument("--damps", type=float, nargs="*", default=DAMPS)
     g.add_argument("--weight-decays", type=float, nargs="*", default=WEIGHT_DECAYS)
@@ -376,7 +376,7 @@ def _mechanism(runs: list[dict], path: Path) -> None:
         for ax in axes[:, col]:
             ax.set_yscale("log")
             ax.legend(fontsize=7)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    fig.savefig(path, dpi=70, bbox_inches="tight")
     plt.close(fig)
 
 
