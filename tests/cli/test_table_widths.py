@@ -173,7 +173,7 @@ def calibration():
     from tests.fakes import StandInProbe
     from tests.studies import QUICKSTART
 
-    spec = load_spec(QUICKSTART)
+    spec = load_spec(QUICKSTART, ["space.optimizer.num_grads={ choices = [8, 16] }"])
 
     def run(arm, lr):
         probe = StandInProbe.run(spec, arm, lr, ProbeSettings(), None)

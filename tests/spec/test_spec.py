@@ -655,21 +655,25 @@ def test_overrides_reach_a_kinds_entries():
     # Fixing the kind makes its own entries the space's; the other kind's trial keeps only
     # the values chosen outside any kind's own range.
     mfac = load_spec(QUICKSTART, ["optimizer.kind=mfac"])
-    assert mfac.space["train.lr"] == FloatRange(1e-3, 3e-2, log=True) and mfac.space_when == ()
+    assert (
+        mfac.space["train.lr"] == FloatRange(1.78e-3, 5.62e-3, log=True) and mfac.space_when == ()
+    )
     adam_trial, mfac_trial = mfac.study.enqueue
-    assert adam_trial == {"train.batch_size": 16, "train.hidden_dropout": 0.1}
+    assert adam_trial == {"train.hidden_dropout": 0.1}
     assert mfac_trial["train.lr"] == 3e-3
     adamw = load_spec(QUICKSTART, ["optimizer.kind=adamw"])
-    assert adamw.space["train.lr"] == FloatRange(1e-4, 3e-3, log=True) and adamw.space_when == ()
+    assert (
+        adamw.space["train.lr"] == FloatRange(1.78e-4, 5.62e-4, log=True) and adamw.space_when == ()
+    )
     assert [t.get("train.lr") for t in adamw.study.enqueue] == [3e-4, None]
 
 
 def test_quickstart_gives_mfac_its_own_lr_range_and_its_setting_lies_inside():
     spec = load_spec(QUICKSTART)
-    assert spec.space["train.lr"] == FloatRange(1e-4, 3e-3, log=True)
+    assert spec.space["train.lr"] == FloatRange(1.78e-4, 5.62e-4, log=True)
     assert spec.entry("train.lr", {"optimizer.kind": "mfac"}) == (
         "train.lr|optimizer.kind=mfac",
-        FloatRange(1e-3, 3e-2, log=True),
+        FloatRange(1.78e-3, 5.62e-3, log=True),
     )
     adamw, mfac = (spec.enqueued(t) for t in spec.study.enqueue)
     assert adamw["train.lr"] == 3e-4 and mfac["train.lr|optimizer.kind=mfac"] == 3e-3

@@ -18,10 +18,11 @@ from hpsearch.spec.load import load_spec
 from tests.studies import QUICKSTART
 
 KINDS = 'space.optimizer.kind={ choices = ["adamw", "mfac"] }'
+TWO_M = "space.optimizer.num_grads={ choices = [8, 16] }"  # the quickstart searching two m
 
 
 def test_a_study_searching_optimizer_kind_has_an_arm_per_kind_and_m_fac_one_per_num_grads():
-    spec = load_spec(QUICKSTART)
+    spec = load_spec(QUICKSTART, [TWO_M])
     arms = calibration_arms(spec)
     assert arms == (
         CalibrationArm("adamw"),
@@ -42,9 +43,10 @@ def test_a_study_file_of_one_optimizer_is_one_arm(quora_study):
 
 
 def test_every_other_searched_field_sits_at_its_centre():
-    """The quickstart: batch size among [16, 32] at the file's 32, dropout in [0, 0.2] at
-    0.1, damp on a log scale at the geometric middle, and only where the optimizer takes it."""
-    spec = load_spec(QUICKSTART)
+    """The quickstart searching batch size among [16, 32]: at the file's 32; dropout in
+    [0, 0.2] at 0.1, damp on a log scale at the geometric middle, and only where the
+    optimizer takes it."""
+    spec = load_spec(QUICKSTART, ["space.train.batch_size={ choices = [16, 32] }"])
     mfac = centre_values(spec, CalibrationArm("mfac", 16))
     assert mfac["optimizer.kind"] == "mfac" and mfac["optimizer.num_grads"] == 16
     assert mfac["train.batch_size"] == 32
