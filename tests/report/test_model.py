@@ -86,6 +86,7 @@ COMPARISON_KEYS = [
     "configs",
     "notes",
     "ci_method",
+    "calibrated",
 ]
 CONFIG_KEYS = [
     "arm",
