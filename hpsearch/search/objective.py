@@ -60,11 +60,16 @@ def pruning_value(spec: Spec, metrics: Mapping[str, float], shares: LabelShares)
     if spec.study.pruner.signal == "metric":
         chance = value_at_chance(spec, metrics, shares)
         return metrics[spec.metric] if chance is None else chance
-    if spec.is_multitask:
-        loss = sum(metrics[task_metric(t.key, "loss")] for t in spec.tasks)
-    else:
-        loss = metrics["loss"]
+    loss = validation_loss(spec, metrics)
     return -loss if spec.direction == "maximize" else loss
+
+
+def validation_loss(spec: Spec, metrics: Mapping[str, float]) -> float:
+    """The validation loss of an evaluation of ``spec``: a multitask study's task losses
+    summed, as training sums them."""
+    if spec.is_multitask:
+        return sum(metrics[task_metric(t.key, "loss")] for t in spec.tasks)
+    return metrics["loss"]
 
 
 class Objective:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 
 from hpsearch.data.encode import DataCache
 from hpsearch.optim import get_optimizer
@@ -22,7 +21,7 @@ from hpsearch.search.calibration.arms import LR, centre_values, probe_id, probe_
 from hpsearch.search.calibration.model import CalibrationArm, Probe, ProbeSettings, Verdict
 from hpsearch.search.divergence import divergence, one_class
 from hpsearch.search.drift import trial_settings
-from hpsearch.search.objective import release_memory
+from hpsearch.search.objective import release_memory, validation_loss
 from hpsearch.spec.schema import Spec
 from hpsearch.train.trainer import NonFiniteLossError, train
 
@@ -42,7 +41,7 @@ def run_probe(
         verdict, why, steps = "diverged", f"diverged: {e}", e.steps
     else:
         metrics = result.metrics
-        metric, loss = _finite(metrics[probed.metric]), _finite(_validation_loss(metrics))
+        metric, loss = _finite(metrics[probed.metric]), _finite(validation_loss(probed, metrics))
         diverged, flat = divergence(result.evals, data), one_class(metrics)
         if loss is None or diverged is not None:
             verdict, why = "diverged", diverged or "diverged: the validation loss is not finite"
@@ -69,13 +68,6 @@ def run_probe(
         spec_id=probe_id(probed, settings),
         ran_with=trial_settings(probed),
     )
-
-
-def _validation_loss(metrics: Mapping[str, float]) -> float:
-    """The validation loss of an evaluation: a multitask study's task losses summed."""
-    if "loss" in metrics:
-        return metrics["loss"]
-    return sum(v for name, v in metrics.items() if name.rpartition("/")[2] == "loss")
 
 
 def _finite(value: float) -> float | None:
