@@ -612,6 +612,14 @@ def _resolve_study(spec: Spec, source: str, base_dir: Path) -> Spec:
                     f"study.enqueue[{i}].{name}",
                     f"not a searched parameter; the space has {sorted(spec.searched())}",
                 )
+        for name, value in trial.items():
+            if value == CALIBRATED and name not in spec.calibrated:
+                raise SpecError(
+                    source,
+                    f"study.enqueue[{i}].{name}",
+                    f'"{CALIBRATED}" (the best lr of its calibration) only enqueues a field '
+                    f'whose space is "{CALIBRATED}"; give a value',
+                )
         try:
             # A calibrated field's ranges are known once the study is calibrated: checked then.
             spec.enqueued({k: v for k, v in trial.items() if k not in spec.calibrated})

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
@@ -44,7 +45,7 @@ from hpsearch.search.interrupts import interrupted_while, stop_on_signals
 from hpsearch.search.storage import open_storage
 from hpsearch.search.study import resolve_storage_url
 from hpsearch.spec.schema import FieldError, Spec
-from hpsearch.spec.space import Categorical, ConditionalParam
+from hpsearch.spec.space import CALIBRATED, Categorical, ConditionalParam
 from hpsearch.spec.validate import with_conditional_ranges
 
 Say = Callable[[str], None]  # a line for the user, about what calibrate does
@@ -261,7 +262,9 @@ def calibrated_ranges(calibration: Calibration) -> tuple[CalibratedRange, ...]:
             problems.append(f"{label}: {problem}")
         else:
             ranges.append(
-                CalibratedRange(a.arm.kind, a.arm.num_grads, a.outcome.low, a.outcome.high)
+                CalibratedRange(
+                    a.arm.kind, a.arm.num_grads, a.outcome.low, a.outcome.high, a.outcome.best_lr
+                )
             )
     if problems:
         raise CalibrationError(
@@ -289,7 +292,8 @@ def with_calibrated_ranges(spec: Spec, calibration: Calibration) -> Spec:
     kinds = isinstance(spec.space.get(KIND), Categorical)
     space = dict(spec.space)
     entries = []
-    for r in calibrated_ranges(calibration):
+    ranges = calibrated_ranges(calibration)
+    for r in ranges:
         when = ((KIND, r.kind),) if kinds else ()
         when += ((NUM_GRADS, r.num_grads),) if r.num_grads is not None else ()
         for field in spec.calibrated:
@@ -300,15 +304,48 @@ def with_calibrated_ranges(spec: Spec, calibration: Calibration) -> Spec:
     resolved = with_conditional_ranges(
         spec.model_copy(update={"space": space}), entries, source=spec.source
     )
-    for i, trial in enumerate(spec.study.enqueue):
+    enqueue = [_at_best(trial, i, spec, ranges) for i, trial in enumerate(spec.study.enqueue)]
+    for i, trial in enumerate(enqueue):
         try:
             resolved.enqueued(trial)
         except FieldError as e:
             raise CalibrationError(
                 f"{spec.source}: `study.enqueue[{i}].{e.field}`: {e.message} (its calibrated "
-                "range); enqueue a value inside it, or give the field a range of its own"
+                'range); enqueue a value inside it, "calibrated" (its best probe\'s lr), or '
+                "give the field a range of its own"
             ) from None
-    return resolved
+    study = resolved.study.model_copy(update={"enqueue": enqueue})
+    return resolved.model_copy(update={"study": study})
+
+
+def _at_best(
+    trial: Mapping[str, Any], i: int, spec: Spec, ranges: tuple[CalibratedRange, ...]
+) -> dict[str, Any]:
+    """Enqueued ``trial`` with each calibrated field written ``"calibrated"`` at the lr of its
+    arm's best probe (the range the trial's optimizer kind and num_grads select).
+
+    Raises:
+        CalibrationError: the trial leaves its arm open (M-FAC's num_grads searched among
+            ranges, and not set in it).
+    """
+    out = dict(trial)
+    for field in spec.calibrated:
+        if out.get(field) != CALIBRATED:
+            continue
+        kind = out.get(KIND, spec.optimizer.kind)
+        m = out.get(NUM_GRADS, getattr(spec.optimizer, "num_grads", None))
+        fits = [r for r in ranges if r.kind == kind]
+        if any(r.num_grads is not None for r in fits):
+            if NUM_GRADS not in out and NUM_GRADS in spec.space:
+                raise CalibrationError(
+                    f'{spec.source}: `study.enqueue[{i}].{field}`: "{CALIBRATED}" takes the '
+                    f"best lr of the trial's num_grads, which it leaves to the sampler; set "
+                    f"{NUM_GRADS} in it too"
+                )
+            fits = [r for r in fits if r.num_grads == m]
+        if fits and fits[0].best is not None:
+            out[field] = fits[0].best
+    return out
 
 
 def calibrated_spec(

@@ -111,6 +111,7 @@ class CalibratedRange:
     num_grads: int | None
     low: float
     high: float
+    best: float | None = None  # the lr of its best learned probe, inside [low, high]
 
     def param(self) -> FloatRange:
         """The range as a study's space searches it: log-uniform from ``low`` to ``high``."""

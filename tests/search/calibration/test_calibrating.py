@@ -240,3 +240,39 @@ def test_a_calibrated_lr_without_a_range_or_outside_an_enqueued_value_is_refused
     monkeypatch.setattr(probes, "best", staticmethod(lambda arm: 1e-12))
     with pytest.raises(CalibrationError, match="AdamW: no probe learned"):
         calibrated_spec(study(LR, "train.batch_size=16"))
+
+
+def test_an_enqueued_calibrated_lr_is_its_arm_s_best_probe_s(study, probes):
+    """``"train.lr" = "calibrated"`` in an enqueued trial: the lr of the best probe of the
+    arm the trial's kind and num_grads select, so a reference setting (the cards') runs at
+    a measured lr inside its range; an M-FAC trial that leaves num_grads to the sampler
+    cannot say which arm, and is refused."""
+    from hpsearch.search.calibration.calibrating import with_calibrated_ranges
+
+    enqueued = (
+        'study.enqueue=[{ "optimizer.kind" = "adamw", "train.lr" = "calibrated" }, '
+        '{ "optimizer.kind" = "mfac", "optimizer.num_grads" = 8, "train.lr" = "calibrated" }]'
+    )
+    spec = study(LR, enqueued)
+    resolved = with_calibrated_ranges(spec, calibrate(spec))
+    assert [short_lr(t["train.lr"]) for t in resolved.study.enqueue] == ["1e-3", "3e-3"]
+    named = resolved.enqueued(resolved.study.enqueue[1])
+    assert set(named) == {
+        "optimizer.kind",
+        "optimizer.num_grads",
+        "train.lr|optimizer.kind=mfac|optimizer.num_grads=8",
+    }
+    open_m = 'study.enqueue=[{ "optimizer.kind" = "mfac", "train.lr" = "calibrated" }]'
+    spec = study(LR, open_m)
+    with pytest.raises(CalibrationError, match=r"enqueue\[0\].train.lr.*set optimizer.num_grads"):
+        with_calibrated_ranges(spec, calibrate(spec))
+
+
+def test_calibrated_enqueues_only_a_calibrated_field(study):
+    from hpsearch.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"study.enqueue\[0\].train.hidden_dropout.*only enqueues"):
+        study(
+            "space.train.hidden_dropout={ low = 0.0, high = 0.2 }",
+            'study.enqueue=[{ "optimizer.kind" = "adamw", "train.hidden_dropout" = "calibrated" }]',
+        )
