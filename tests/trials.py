@@ -23,11 +23,16 @@ from tests.studies import QuoraStudies
 
 LR = FloatDistribution(5e-5, 5e-3, log=True)
 KINDS = CategoricalDistribution(["adamw", "mfac"])
+# The params of add_trials' trials that are not an lr
+CHOICES = {"optimizer.kind": KINDS, "optimizer.num_grads": CategoricalDistribution([4, 8, 16])}
 
 
-def add_trials(path: Path, trials: list[tuple[str, float, dict]]) -> optuna.Study:
+def add_trials(
+    path: Path, trials: list[tuple[str, float | tuple[float, ...], dict]]
+) -> optuna.Study:
     """Give the study of ``path`` finished trials without training: (state, value, params);
-    a pruned trial reports ``value`` at its one evaluation, a failed one nothing."""
+    a pruned trial reports ``value`` at its one evaluation (a tuple: one value per
+    evaluation, in order), a failed one nothing."""
     spec = load_spec(path)
     study = optuna.create_study(
         study_name=spec.study.name,
@@ -36,18 +41,19 @@ def add_trials(path: Path, trials: list[tuple[str, float, dict]]) -> optuna.Stud
         load_if_exists=True,
     )
     for state, value, params in trials:
-        dists = {k: KINDS if k == "optimizer.kind" else LR for k in params}
+        dists = {k: CHOICES.get(k, LR) for k in params}
         if state == "complete":
+            assert not isinstance(value, tuple)  # a complete trial has one value
             trial = create_trial(params=params, distributions=dists, value=value)
         else:
+            values = value if isinstance(value, tuple) else (value,)
+            evals = [{"index": i, "metrics": {spec.metric: v}} for i, v in enumerate(values)]
             trial = create_trial(
                 params=params,
                 distributions=dists,
                 state=TrialState.PRUNED if state == "pruned" else TrialState.FAIL,
-                intermediate_values={0: value} if state == "pruned" else {},
-                user_attrs={"evals": [{"index": 0, "metrics": {spec.metric: value}}]}
-                if state == "pruned"
-                else {},
+                intermediate_values=dict(enumerate(values)) if state == "pruned" else {},
+                user_attrs={"evals": evals} if state == "pruned" else {},
             )
         study.add_trial(trial)
     return study

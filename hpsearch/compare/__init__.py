@@ -8,12 +8,14 @@ terminal's tables are :mod:`hpsearch.cli`'s). The data flows through its modules
   equal budgets) → :mod:`~hpsearch.compare.comparison` (the arms' top configs re-run over
   seeds, then the statistics) → a :class:`~hpsearch.compare.model.Comparison`, with
   :mod:`~hpsearch.compare.spaces`, :mod:`~hpsearch.compare.curves` (expected best after k
-  trials), :mod:`~hpsearch.compare.stats` (paired and unpaired tests, the CI, Holm) and
-  :mod:`~hpsearch.compare.cost` (cost per arm, time-to-target);
+  trials), :mod:`~hpsearch.compare.stats` (paired and unpaired tests, the CI, Holm),
+  :mod:`~hpsearch.compare.cost` (cost per arm, time-to-target) and
+  :mod:`~hpsearch.compare.sensitivity` (each arm's trials by learning rate);
 - the data: :mod:`~hpsearch.compare.model`, frozen dataclasses that the renderers read;
 - the renderers, which read the data and never start work (an import-linter contract):
   :mod:`~hpsearch.compare.labels`, :mod:`~hpsearch.compare.tables` (each table as strings),
-  :mod:`~hpsearch.compare.markdown`, :mod:`~hpsearch.compare.plots` (over
+  :mod:`~hpsearch.compare.markdown`, :mod:`~hpsearch.compare.plots` (with
+  :mod:`~hpsearch.compare.sensitivity_plot`, over
   :mod:`~hpsearch.compare.png`) and :mod:`~hpsearch.compare.files` (every file, all or
   nothing).
 """

@@ -30,6 +30,7 @@ from hpsearch.compare.model import (
     Paired,
     TuningCurve,
 )
+from hpsearch.compare.sensitivity import lr_sensitivity
 from hpsearch.compare.settings import config_drift, diverged_notes, place_notes
 from hpsearch.compare.spaces import calibrated_lrs, space_rows, space_warnings
 from hpsearch.compare.stats import (
@@ -187,6 +188,7 @@ def build_comparison(
         notes=tuple(notes),
         ci_method=CI_METHOD,
         calibrated=calibrated_lrs(plan.arms),
+        sensitivity=tuple(lr_sensitivity(arm, metric, maximize) for arm in plan.arms),
     )
 
 

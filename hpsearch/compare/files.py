@@ -31,6 +31,7 @@ COMPARE_FILES = (
     "tuning.png",
     "seconds.png",
     "steps.png",
+    "lr_sensitivity.png",
 )
 
 

@@ -21,6 +21,7 @@ from hpsearch.compare.tables import (
     number_cell,
     paired_rows,
     run_rows,
+    sensitivity_rows,
     space_table,
     wilcoxon_note,
 )
@@ -87,6 +88,8 @@ def comparison_sections(
     configs and runs. ``metrics``: the configs' tables' columns (default: every metric)."""
     shown = list(metrics or config_metrics(comp))
     sections = [budget_section(comp), spaces_section(comp), curves_section(comp)]
+    if comp.sensitivity:  # a file written before compare measured it has none
+        sections.append(sensitivity_section(comp))
     if comp.paired:
         sections.append(paired_section(comp))
     sections.append(cost_section(comp))
@@ -144,6 +147,29 @@ def curves_section(comp: Comparison) -> Section:
         "random draws from them would give, the observed column is what the search did.",
         "",
         markdown_table(curve_rows(comp)),
+        "",
+    ]
+
+
+def sensitivity_section(comp: Comparison) -> Section:
+    """Each arm's lr sensitivity: the lrs tried and the span near its best, in decades."""
+    tolerance = comp.sensitivity[0].tolerance
+    return [
+        "## Learning-rate sensitivity",
+        "",
+        f"Over each arm's judged trials: the lrs they tried, and the span of lrs whose "
+        f"complete trials learned and came within {tolerance:g} of the best of them in "
+        f"{comp.metric} (an absolute distance needs no chance level and is the same "
+        "yardstick in every arm). Width: that span in decades, log10(high / low); an "
+        "envelope, since a trial between its ends need not be near the best. Pruned trials "
+        "are drawn but not counted: their values come from shorter training.",
+        "",
+        markdown_table(sensitivity_rows(comp)),
+        "",
+        f"`lr_sensitivity.png` (Plots): {comp.metric} of each judged trial at its lr, "
+        "a panel per arm: ● complete, ▼ pruned (its last reported value), hollow where it "
+        "answered one class (at chance); colour by num_grads where the trials have several; "
+        "shaded: the calibrated lr range; bar: the span within the tolerance of the best.",
         "",
     ]
 

@@ -40,6 +40,8 @@ __all__ = [
     "Data",
     "EvalPoint",
     "JsonFloat",
+    "LrPoint",
+    "LrSensitivity",
     "NeverLearned",
     "Paired",
     "ParamValue",
@@ -212,6 +214,39 @@ class CalibratedLr(Data):
 
 
 @dataclass(frozen=True)
+class LrPoint(Data):
+    """A judged trial of an arm at its learning rate (``lr_sensitivity.png``)."""
+
+    trial: int
+    lr: float  # its train.lr (whatever entry of the space suggested it), or the fixed one
+    # A complete trial's value; a pruned one's last reported value of the metric; at chance
+    # where its classifier answered one class there, as Optuna has it
+    value: JsonFloat
+    pruned: bool
+    one_class: bool  # answered one class for every validation example at that evaluation
+    num_grads: int | None = None  # M-FAC's optimizer.num_grads, where the trial searched it
+
+
+@dataclass(frozen=True)
+class LrSensitivity(Data):
+    """How an arm's metric moves with the learning rate over its judged trials, and the lr
+    span of its complete trials within ``tolerance`` of its best (DeepOBS-style)."""
+
+    arm: str
+    # The lr every trial trained with where the arm does not search it (nothing to plot);
+    # None: searched
+    fixed_lr: float | None
+    points: tuple[LrPoint, ...]  # by trial number; empty where the lr is fixed
+    tolerance: float  # of the metric: a trial within it of the best counts as near
+    counted: int  # complete trials that learned (a finite value): those the width reads
+    best: float | None  # the best of them; None: there is none
+    near: int  # those within ``tolerance`` of ``best``
+    low: float | None  # the smallest and largest lr among them
+    high: float | None
+    decades: float | None  # log10(high / low): the sensitivity width
+
+
+@dataclass(frozen=True)
 class SpaceCell(Data):
     """How an arm sets a field: searched (a range or choices), fixed, or its calibrated
     learning rate (the row ``train.lr calibrated``), as text."""
@@ -343,6 +378,9 @@ class Comparison(Data):
     # Each arm's calibrated lr ranges (hpsearch calibrate), shown beside its space (the row
     # train.lr calibrated); an arm without a calibration has none
     calibrated: tuple[CalibratedLr, ...] = ()
+    # Each arm's metric against its learning rate and the lr span near its best
+    # (hpsearch.compare.sensitivity); a file written before this field has none
+    sensitivity: tuple[LrSensitivity, ...] = ()
 
     def arm(self, name: str) -> ArmResult:
         return next(a for a in self.arms if a.name == name)

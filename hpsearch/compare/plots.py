@@ -6,7 +6,9 @@
   bootstrap band, and the observed best so far;
 - ``seconds.png``, ``steps.png``: the objective of each arm's best config against training
   seconds (evaluations excluded) and against optimizer steps: the median over the seeds at
-  each evaluation and a band from the lowest to the highest seed, with the target.
+  each evaluation and a band from the lowest to the highest seed, with the target;
+- ``lr_sensitivity.png``: each arm's judged trials against their learning rate
+  (:mod:`~hpsearch.compare.sensitivity_plot`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from hpsearch.compare.labels import optimizer_name
 from hpsearch.compare.model import Comparison, ConfigResult
 from hpsearch.compare.png import PlotResult, draw_all, integer_ticks, new_figure
+from hpsearch.compare.sensitivity_plot import LR_SENSITIVITY_PLOT, sensitivity_figure
 from hpsearch.wording import plural
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ def comparison_makers(comp: Comparison) -> dict[str, Maker]:
         "tuning.png": lambda: tuning_figure(comp),
         "seconds.png": lambda: progress_figure(comp, "seconds"),
         "steps.png": lambda: progress_figure(comp, "steps"),
+        LR_SENSITIVITY_PLOT: lambda: sensitivity_figure(comp),
     }
 
 

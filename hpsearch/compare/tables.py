@@ -420,6 +420,40 @@ def run_rows(comp: Comparison, metrics: Sequence[str]) -> Rows:
     return Rows(header, rows)
 
 
+def sensitivity_rows(comp: Comparison) -> Rows:
+    """Per arm, the lrs its judged trials tried, and the lr span of its complete trials
+    that learned within the tolerance of its best, in decades (the sensitivity width)."""
+    tolerance = comp.sensitivity[0].tolerance
+    header = ["arm", "lr tried", "trials", f"best {comp.metric}", f"within {tolerance:g}"]
+    header += ["lr span within", "width (decades)"]
+    body = []
+    for s in comp.sensitivity:
+        if s.fixed_lr is not None:
+            body.append([s.arm, f"fixed {s.fixed_lr:.3g}: nothing to plot", *["–"] * 5])
+            continue
+        lrs = [p.lr for p in s.points]
+        pruned = sum(p.pruned for p in s.points)
+        flat = sum(p.one_class for p in s.points)
+        span = "–" if s.low is None or s.high is None else _span(s.low, s.high)
+        body.append(
+            [
+                s.arm,
+                _span(min(lrs), max(lrs)) if lrs else "–",
+                f"{len(lrs)} ({pruned} pruned, {flat} one class)",
+                number_cell(s.best),
+                f"{s.near} of {s.counted} complete" if s.best is not None else "–",
+                span,
+                number_cell(s.decades, 2),
+            ]
+        )
+    return Rows(header, body, (KEEP, 2, 3, KEEP, 1, KEEP, KEEP))
+
+
+def _span(low: float, high: float) -> str:
+    """``0.0001 – 0.001``; one lr as itself."""
+    return f"{low:.3g}" if low == high else f"{low:.3g} – {high:.3g}"
+
+
 def wilcoxon_note(comp: Comparison) -> str | None:
     """Why a Wilcoxon p-value of few pairs says nothing; None with enough pairs.
 

@@ -11,7 +11,9 @@ folder written as ``<dir>``; since the paired CI became the t-interval, the comp
 ``ci_method`` is "paired t" and its ``resamples`` 0 (its CIs, of differences with no
 spread, are unchanged); since compare marks an arm that never learned within its space,
 each arm holds ``never_learned``, empty here (added to the files' arms, nothing else
-changed). Nothing is left to run,
+changed); since compare measures lr sensitivity, the comparison holds ``sensitivity``, each
+arm's judged trials by lr (added after ``calibrated``, nothing else changed). Nothing is
+left to run,
 so the commands train nothing and add no trial.
 """
 

@@ -87,6 +87,7 @@ COMPARISON_KEYS = [
     "notes",
     "ci_method",
     "calibrated",
+    "sensitivity",
 ]
 CONFIG_KEYS = [
     "arm",
