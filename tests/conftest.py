@@ -140,3 +140,17 @@ def probes(monkeypatch):
     StandInProbe.calls = []
     StandInProbe.stop_at = None
     return StandInProbe
+
+
+@pytest.fixture
+def study_stand_in(monkeypatch):
+    """A study's trials (``hpsearch run``, ``run_study``) run :class:`tests.fakes.StudyStandIn`
+    and load no data; ``study_stand_in.calls``: the (kind, lr) of each trial."""
+    from hpsearch.data import encode as encode_module
+    from hpsearch.search import objective as objective_module
+    from tests.fakes import NoData, StudyStandIn
+
+    monkeypatch.setattr(objective_module, "Objective", StudyStandIn)
+    monkeypatch.setattr(encode_module, "DataCache", NoData)
+    StudyStandIn.calls = []
+    return StudyStandIn

@@ -162,6 +162,22 @@ class QuoraStudies:
         return [*TEST_STUDY, *size, *set]
 
 
+def write_suite(
+    folder: Path, workloads: Sequence[Mapping[str, Any]], name: str = "suite", **settings: Any
+) -> Path:
+    """The suite file ``<folder>/<name>.toml``: its ``[suite]`` table (``name``, its storage
+    ``journal:///<name>.log`` beside it unless ``settings`` says, then ``settings``) and a
+    ``[[workloads]]`` entry per mapping of ``workloads`` (study files relative to ``folder``)."""
+    suite = {"name": name, "storage": f"journal:///{name}.log", **settings}
+    lines = ["[suite]", *(f"{_toml_key(k)} = {toml_value(v)}" for k, v in suite.items())]
+    for entry in workloads:
+        lines += ["", "[[workloads]]"]
+        lines += [f"{_toml_key(k)} = {toml_value(v)}" for k, v in entry.items()]
+    path = folder / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def write_study(folder: Path, name: str, kind: str, baseline: str = "") -> Path:
     """A study of 6 trials (minilm with 1 layer, 64 Quora pairs) searching lr and warmup,
     and damp for M-FAC (num_grads 4); ``baseline``: its baseline's study file."""

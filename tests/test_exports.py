@@ -9,7 +9,16 @@ import pytest
 
 from hpsearch.exports import lazy_exports
 
-PACKAGES = ("spec", "data", "train", "search", "search.calibration", "compare", "report")
+PACKAGES = (
+    "spec",
+    "data",
+    "train",
+    "search",
+    "search.calibration",
+    "compare",
+    "compare.suite",
+    "report",
+)
 
 
 @pytest.mark.parametrize("package", PACKAGES)

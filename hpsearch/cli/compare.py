@@ -16,6 +16,7 @@ from hpsearch.cli.options import (
     Storage,
     Target,
     TopConfigs,
+    exit_stopped,
     output_console,
     study_files,
 )
@@ -30,11 +31,13 @@ if TYPE_CHECKING:
 
 StudyFiles = study_files(
     "Study files (TOML), one arm each; the first is the baseline. One file whose "
-    "space searches optimizer.kind gives an arm per kind."
+    "space searches optimizer.kind gives an arm per kind. Or one suite file (a [suite] "
+    "table and its [[workloads]]; docs/report.md)."
 )
 
 
 def compare(
+    ctx: typer.Context,
     study_files: StudyFiles,
     seeds: Seeds = 5,
     top: TopConfigs = 1,
@@ -69,7 +72,17 @@ def compare(
     re-run under the settings it was tuned with: a study file (or --set) whose fixed
     settings differ from its judged trials' is refused, naming each field, unless
     --allow-drift.
+
+    Given a suite file instead (docs/report.md), runs or resumes what each of its
+    workloads misses (trials as `hpsearch run` would, then re-runs), writes each
+    workload's files and one summary across them: results/<suite name>/ beside it.
     """
+    from hpsearch.cli.suite import compare_suite, given_options, suite_file
+
+    suite = suite_file(study_files)
+    if suite is not None:
+        given = given_options(ctx)
+        return compare_suite(suite, compare=shown_comparison, given=given, allow_drift=allow_drift)
     import datetime as dt
 
     from hpsearch.compare.arms import CompareError, plan_comparison, results_folder, source
@@ -148,24 +161,19 @@ def print_interrupted(
     then exit with the signal's code (130 for Ctrl-C)."""
     import shlex
 
-    from hpsearch.search.interrupts import Interrupted
     from hpsearch.search.reseed import reseed_name
 
     companions = ", ".join(dict.fromkeys(reseed_name(a.spec.study.name) for a in plan.arms))
     again = shlex.join(["hpsearch", command, *args])
     if storage:
         again += " with the same --storage (or HPSEARCH_STORAGE)"
-    output_console().print(
+    exit_stopped(
+        stop,
         f"{stop or 'interrupted'}: {command} stopped while re-running the configs of "
         f"{', '.join(a.name for a in plan.arms)}; the re-runs that finished are kept in "
         f"{companions}, a re-run that was running is recorded as failed, with the reason, "
         f"and queued to run again; nothing was written to {folder}. Resume with: {again}",
-        markup=False,
-        highlight=False,
-        style="yellow",
-        soft_wrap=True,
     )
-    raise typer.Exit(stop.exit_code if isinstance(stop, Interrupted) else 130) from None
 
 
 def notes_once(notes: Sequence[str], said: Sequence[str] = ()) -> list[str]:
@@ -208,7 +216,6 @@ def where_reruns(plan: Plan) -> str:
 def show_plan(plan: Plan, estimate: Estimate | None = None) -> None:
     """What will be compared, before anything runs: the spaces, their warnings, the budget,
     and how long the re-runs take."""
-    from hpsearch.cli.options import output_console
     from hpsearch.cli.tables import space_tables
     from hpsearch.compare.spaces import space_rows, space_warnings
 
@@ -229,6 +236,15 @@ def show_plan(plan: Plan, estimate: Estimate | None = None) -> None:
 
         line = estimate_line(estimate, noun="re-run")
         out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def shown_comparison(plan: Plan, *, seeds: int, top: int, target: float | None) -> Comparison:
+    """The plan shown, then the re-runs and the comparison with their progress: a suite's
+    workload, compared as this command compares."""
+    from hpsearch.compare.comparison import planned_reruns
+
+    show_plan(plan, rerun_estimate(plan, planned_reruns(plan, top), seeds))
+    return run_comparison(plan, seeds=seeds, top=top, target=target)
 
 
 def run_comparison(
@@ -264,7 +280,6 @@ def show_results(
 ) -> None:
     """The summary tables and notes (each once, but for those ``said`` with the plan), then
     what was written where, and what to read next. ``stored``: where the re-runs are kept."""
-    from hpsearch.cli.options import output_console
 
     out = output_console()
     for table in tables:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand
@@ -117,6 +117,15 @@ def output_console() -> Console:
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 240, emoji=False)
+
+
+def exit_stopped(stop: KeyboardInterrupt, line: str) -> NoReturn:
+    """Say ``line`` (what a Ctrl-C or SIGTERM stopped, what was kept, the command that
+    resumes), then exit with the signal's code (130 for Ctrl-C)."""
+    from hpsearch.search.interrupts import Interrupted
+
+    output_console().print(line, markup=False, highlight=False, style="yellow", soft_wrap=True)
+    raise typer.Exit(stop.exit_code if isinstance(stop, Interrupted) else 130)
 
 
 def error_console() -> Console:

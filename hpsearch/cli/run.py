@@ -62,6 +62,34 @@ def run(
     fixed settings changed in the study file is refused, naming what changed, unless
     --allow-drift.
     """
+    run_study_file(
+        study_file,
+        storage=storage,
+        n_trials=n_trials,
+        timeout=timeout,
+        workers=workers,
+        worker_index=worker_index,
+        overrides=overrides or [],
+        allow_drift=allow_drift,
+    )
+
+
+def run_study_file(
+    study_file: Path,
+    *,
+    storage: str | None = None,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    workers: int = 1,
+    worker_index: int | None = None,
+    overrides: list[str] | None = None,
+    allow_drift: bool = False,
+    say_next: bool = True,
+) -> None:
+    """What ``hpsearch run`` does, for the commands that run a study as it does (``compare``
+    of a suite file): calibrate first where the lr is ``"calibrated"``, run or resume the
+    study to its budget with the progress bar, then say what ran. ``say_next``: end with
+    the commands to run next (a suite says its own)."""
     # Imported here, not above, so that `hpsearch --help` does not pay for them.
     import optuna
 
@@ -131,7 +159,8 @@ def run(
         _print_interrupted(spec, storage, n_trials, stop)
         raise typer.Exit(stop.exit_code) from None
     _print_summary(spec, storage, summary, n_trials)
-    _print_next(study_file, storage, overrides or [], summary)
+    if say_next:
+        _print_next(study_file, storage, overrides or [], summary)
     if summary.stopped_on_failures:
         raise typer.Exit(1)
 

@@ -71,7 +71,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | Non
         try:
             sections[name] = model.model_validate(raw.get(name, {}))
         except ValidationError as e:
-            raise _spec_error(source, name, model, e) from None
+            raise spec_error(source, name, model, e) from None
     tasks = _parse_tasks(raw, source, base_dir)
     spec = Spec(**sections, tasks=tasks, source=source)
     if not tasks:
@@ -95,7 +95,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "", base_dir: Path | Non
     return _resolve_study(spec, source, base_dir)
 
 
-def _spec_error(source: str, section: str, model: type[BaseModel], e: ValidationError) -> SpecError:
+def spec_error(source: str, section: str, model: type[BaseModel], e: ValidationError) -> SpecError:
     """One SpecError for a pydantic error: the first problem, then any others."""
     problems = []
     for err in e.errors():
@@ -166,7 +166,7 @@ def _parse_tasks(raw: Mapping[str, Any], source: str, base_dir: Path) -> tuple[T
         try:
             task = TaskEntry.model_validate(item)
         except ValidationError as e:
-            raise _spec_error(source, where, TaskEntry, e) from None
+            raise spec_error(source, where, TaskEntry, e) from None
         task = _resolve_task(task, where, source, base_dir)
         kind = _task_kind(task)
         metric = task.metric or default_task_metric(kind)

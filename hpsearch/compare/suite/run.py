@@ -1,0 +1,240 @@
+"""Running a suite: each workload's arm studies to their budget (only what is missing), its
+paired re-runs, its compare files, then the summary.
+
+What trains goes through two callables the caller gives, so that the suite runs exactly
+what ``hpsearch run`` and ``hpsearch compare`` run, with their progress: ``run_study``
+(a study file run or resumed to its ``study.n_trials`` in the suite's storage, calibration
+first where its lr is ``"calibrated"``) and ``compare`` (the re-runs and the comparison:
+:func:`~hpsearch.compare.comparison.build_comparison` or the command line's, with a
+progress bar). A study at its budget is not run, and re-runs that finished are read back,
+so with nothing missing the suite trains nothing and only writes its files again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from hpsearch.compare.arms import CompareError, Plan, plan_comparison, source
+from hpsearch.compare.comparison import MAX_SEEDS, build_comparison
+from hpsearch.compare.files import COMPARE_FILES, check_results_folder, write_compare
+from hpsearch.compare.model import COMPARE_VERSION, CompareReport, Comparison
+from hpsearch.compare.png import PlotResult
+from hpsearch.compare.settings import checked
+from hpsearch.compare.suite.file import Suite, Workload
+from hpsearch.compare.suite.files import SUMMARY_FILES, write_summary
+from hpsearch.compare.suite.model import SuiteInfo, SuiteSummary
+from hpsearch.compare.suite.summary import WorkloadResult, build_summary
+from hpsearch.compare.target import metric_range
+from hpsearch.errors import SpecError
+from hpsearch.search.calibration.calibrating import trial_seconds
+from hpsearch.search.runner import count_finished
+from hpsearch.search.storage import display_url
+from hpsearch.search.study import StudyNotFoundError, load_study
+from hpsearch.spec.load import load_spec
+from hpsearch.spec.schema import Spec
+
+RunStudy = Callable[[Path, str], None]  # (study file, storage URL) → run it as `run` does
+Say = Callable[[str], None]
+
+
+class Compare(Protocol):
+    """The re-runs and the comparison of a plan, as
+    :func:`~hpsearch.compare.comparison.build_comparison` makes them."""
+
+    def __call__(self, plan: Plan, *, seeds: int, top: int, target: float | None) -> Comparison: ...
+
+
+@dataclass(frozen=True)
+class WorkloadRun:
+    """A workload once run and compared: what ran, its comparison and its files."""
+
+    workload: Workload
+    ran: tuple[Path, ...]  # the study files run (or resumed) now
+    comparison: Comparison
+    folder: Path
+    written: tuple[Path, ...]
+    plots: PlotResult
+    # Each arm's judged trials' wall seconds (the comparison keeps their numbers, not times)
+    tuning_seconds: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """A suite once run: its workloads and its summary, with the files written."""
+
+    suite: Suite
+    workloads: tuple[WorkloadRun, ...]
+    summary: SuiteSummary
+    written: tuple[Path, ...]
+    plots: PlotResult
+
+
+def run_suite(
+    suite: Suite,
+    *,
+    run_study: RunStudy,
+    compare: Compare = build_comparison,
+    allow_drift: bool = False,
+    say: Say | None = None,
+) -> SuiteRun:
+    """Run what ``suite`` misses, workload by workload, and write every workload's compare
+    files and the summary.
+
+    Every check comes first, before anything trains: the suite's seeds, every study file
+    (its own errors), one study name per study file, each workload's target against its
+    metric, and every results folder.
+
+    Raises:
+        SpecError: a study file is invalid, or the suite asks what its studies cannot give.
+        CompareError: a workload's arms cannot be compared.
+        KeyboardInterrupt: stopped (Ctrl-C or SIGTERM); what finished is kept in the
+            storage, and the same call resumes.
+    """
+    specs = check_suite(suite)
+    runs = [
+        run_workload(suite, w, specs, run_study, compare, allow_drift=allow_drift, say=say)
+        for w in suite.workloads
+    ]
+    info = SuiteInfo(
+        name=suite.name,
+        suite_file=str(suite.file),
+        storage=display_url(suite.storage),
+        seeds=suite.seeds,
+        top=suite.top,
+        budget_by=suite.budget_by,
+        tau_max=suite.tau_max,
+    )
+    results = [
+        WorkloadResult(
+            name=r.workload.name,
+            comparison=r.comparison,
+            results=f"{r.workload.name}/compare.md",
+            tuning_seconds=r.tuning_seconds,
+        )
+        for r in runs
+    ]
+    summary = build_summary(info, results, _now())
+    written, plots = write_summary(summary, suite.folder)
+    return SuiteRun(suite, tuple(runs), summary, tuple(written), plots)
+
+
+def check_suite(suite: Suite) -> dict[Path, Spec]:
+    """Every check of :func:`run_suite` that needs no training; the study files' specs.
+
+    Raises:
+        SpecError: one line naming the suite file (or the study file) and the key.
+        ResultsFolderError: a results folder cannot be written.
+    """
+    where = str(suite.file)
+    if suite.seeds > MAX_SEEDS:
+        raise SpecError(where, "suite.seeds", f"must be at most {MAX_SEEDS}, but got {suite.seeds}")
+    specs: dict[Path, Spec] = {}
+    names: dict[str, tuple[Path, str]] = {}
+    for w in suite.workloads:
+        for i, file in enumerate(w.files):
+            key = f"{w.key}.study" if w.by_kind else f"{w.key}.arms[{i}]"
+            spec = specs.setdefault(file, load_spec(file))
+            first = names.setdefault(spec.study.name, (file, key))
+            if first[0] != file:
+                raise SpecError(
+                    where,
+                    key,
+                    f"{file.name} names its study {spec.study.name!r}, as {first[0].name} "
+                    f"({first[1]}) does; in the suite's one storage each study file needs a "
+                    "study.name of its own",
+                )
+        _check_target(w, specs[w.files[0]], where)
+    for w in suite.workloads:
+        check_results_folder(suite.workload_folder(w), COMPARE_FILES)
+    check_results_folder(suite.folder, SUMMARY_FILES)
+    return specs
+
+
+def _check_target(w: Workload, spec: Spec, where: str) -> None:
+    if w.target is None:
+        return
+    low, high = metric_range(spec.metric)
+    if not low <= w.target <= high:
+        raise SpecError(
+            where,
+            f"{w.key}.target",
+            f"must lie within the values {spec.metric} can take, [{low:g}, {high:g}], but "
+            f"got {w.target:g}",
+        )
+
+
+def in_storage(spec: Spec, storage: str) -> Spec:
+    """``spec`` with its study in ``storage`` (the suite's, over the study file's own)."""
+    return spec.model_copy(update={"study": spec.study.model_copy(update={"storage": storage})})
+
+
+def missing_trials(spec: Spec, storage: str) -> tuple[int, int]:
+    """(finished, budget): the study's finished trials in ``storage`` (0 where it was never
+    run) and its ``study.n_trials``."""
+    try:
+        study = load_study(in_storage(spec, storage))
+    except StudyNotFoundError:
+        return 0, spec.study.n_trials
+    return count_finished(study), spec.study.n_trials
+
+
+def run_workload(
+    suite: Suite,
+    w: Workload,
+    specs: dict[Path, Spec],
+    run_study: RunStudy,
+    compare: Compare,
+    *,
+    allow_drift: bool = False,
+    say: Say | None = None,
+) -> WorkloadRun:
+    """Run ``w``'s studies that miss trials, then its re-runs and comparison; write its
+    compare files."""
+    ran = []
+    counts = []
+    for file in w.files:
+        spec = specs[file]
+        finished, budget = missing_trials(spec, suite.storage)
+        counts.append(f"{spec.study.name} {finished}/{budget}")
+        if finished < budget:
+            if say is not None:
+                say(f"{w.name}: study {spec.study.name} has {finished}/{budget} trials: running it")
+            run_study(file, suite.storage)
+            ran.append(file)
+    if not ran and say is not None:
+        say(f"{w.name}: every study at its budget ({', '.join(counts)}): no trial to run")
+    plan = plan_comparison([source(specs[f], storage=suite.storage) for f in w.files])
+    if len(plan.arms) < 2:
+        raise CompareError(
+            f"{suite.file}: `{w.key}`: {w.files[0]} gives one arm ({plan.arms[0].name}); a "
+            "workload compares two: list two study files in `arms`, or give a `study` whose "
+            "space searches optimizer.kind"
+        )
+    plan = checked(plan, allow_drift=allow_drift)
+    comparison = compare_workload(plan, suite, w, compare)
+    doc = CompareReport(
+        version=COMPARE_VERSION,
+        created=_now(),
+        name=w.name,
+        study_files=tuple(str(f) for f in w.files),
+        comparison=comparison,
+    )
+    folder = suite.workload_folder(w)
+    written, plots = write_compare(doc, folder)
+    tuning = {a.name: trial_seconds(a.judged) for a in plan.arms}
+    return WorkloadRun(w, tuple(ran), comparison, folder, tuple(written), plots, tuning)
+
+
+def compare_workload(plan: Plan, suite: Suite, w: Workload, compare: Compare) -> Comparison:
+    """The one place where the suite's settings reach compare. ``suite.budget_by`` joins
+    them here once compare takes the axis of equal budgets (``--budget-by``); until then
+    the summary notes that budgets are in trials."""
+    return compare(plan, seeds=suite.seeds, top=suite.top, target=w.target)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
