@@ -148,7 +148,7 @@ def build_comparison(
     compared = [m for m in dict.fromkeys([metric, *names]) if m in common]
     baseline = best[plan.baseline.name]
     if target is None:
-        target, target_source = default_target(plan.baseline.name, baseline.runs)
+        target, target_source = default_target(plan.baseline.name, baseline.runs, maximize)
     else:
         refuse_one_class_target(target, run_scores(configs), metric, maximize)
         target_source = "--target"

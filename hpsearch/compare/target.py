@@ -12,7 +12,6 @@ seeds that learned.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -122,20 +121,27 @@ def refuse_one_class_target(
     )
 
 
-def default_target(baseline: str, runs: Sequence[SeedRun]) -> tuple[float, str]:
+def default_target(
+    baseline: str, runs: Sequence[SeedRun], maximize: bool = True
+) -> tuple[float, str]:
     """The median best over the baseline arm's seeds that learned (whose best evaluation did
-    not answer one class), and where it comes from; NaN, and why, when none learned."""
-    learned = [r.value for r in runs if r.one_class is None]
+    not answer one class), and where it comes from; NaN, and why, when none learned.
+
+    Of an even count, the worse of the middle two: the mean of them is reached by exactly
+    half the seeds, so the baseline's median time to its own target would be "never"."""
+    learned = sorted((r.value for r in runs if r.one_class is None), reverse=maximize)
     source = f"the median best over the seeds of the baseline arm, {baseline}"
     if not learned:
         return math.nan, (
             f"none: every re-run of the baseline arm {baseline} answered one class at its "
             "best evaluation, so nothing it reached was learned; give --target"
         )
+    if len(learned) % 2 == 0:
+        source += " (the worse of the middle two, which most of them reach)"
     flat = len(runs) - len(learned)
     if flat:
         source += (
             f" ({plural(len(learned), 'seed')} that learned; "
             f"{plural(flat, 'seed')} that answered one class left out)"
         )
-    return float(statistics.median(learned)), source
+    return float(learned[len(learned) // 2]), source

@@ -104,10 +104,19 @@ def test_the_default_target_leaves_out_seeds_that_answered_one_class():
         SeedRun(2, 2, 0.55, {"f1": 0.55}),
     ]
     target, where = default_target("AdamW", runs)
-    assert target == pytest.approx(0.525)
+    # of two, the worse: the mean of them (0.525) only one seed reaches
+    assert target == pytest.approx(0.5)
     assert where.endswith("(2 seeds that learned; 1 seed that answered one class left out)")
+    assert default_target("AdamW", runs, maximize=False)[0] == pytest.approx(0.55)
     target, where = default_target("AdamW", runs[:1])
     assert math.isnan(target) and where.startswith("none: every re-run of the baseline arm")
+
+
+def test_the_default_target_of_an_odd_count_is_the_median_and_most_seeds_reach_it():
+    for n in (3, 4, 5, 10):
+        runs = [SeedRun(i, i, 0.5 + i / 100, {"f1": 0.5 + i / 100}) for i in range(n)]
+        target, _ = default_target("AdamW", runs)
+        assert sum(r.value >= target for r in runs) == n // 2 + 1
 
 
 def test_diverged_reaches_compare_md(pair, stand_in, cli, tmp_path):
