@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
@@ -25,9 +26,19 @@ LR = FloatDistribution(5e-5, 5e-3, log=True)
 KINDS = CategoricalDistribution(["adamw", "mfac"])
 
 
-def add_trials(path: Path, trials: list[tuple[str, float, dict]]) -> optuna.Study:
+def add_trials(
+    path: Path,
+    trials: list[tuple[str, float, dict]],
+    *,
+    seconds: Sequence[float] | None = None,
+    steps: Sequence[int] | None = None,
+) -> optuna.Study:
     """Give the study of ``path`` finished trials without training: (state, value, params);
-    a pruned trial reports ``value`` at its one evaluation, a failed one nothing."""
+    a pruned trial reports ``value`` at its one evaluation, a failed one nothing.
+
+    ``seconds``, ``steps``: what each trial trained, as the objective records it: a
+    complete trial in its cost attrs (``train_seconds``, ``steps``), a pruned one at its
+    evaluation, where it was pruned."""
     spec = load_spec(path)
     study = optuna.create_study(
         study_name=spec.study.name,
@@ -35,19 +46,23 @@ def add_trials(path: Path, trials: list[tuple[str, float, dict]]) -> optuna.Stud
         direction=spec.direction,
         load_if_exists=True,
     )
-    for state, value, params in trials:
+    for i, (state, value, params) in enumerate(trials):
         dists = {k: KINDS if k == "optimizer.kind" else LR for k in params}
+        spent = {"train_seconds": seconds[i]} if seconds is not None else {}
+        spent |= {"steps": steps[i]} if steps is not None else {}
         if state == "complete":
-            trial = create_trial(params=params, distributions=dists, value=value)
+            trial = create_trial(params=params, distributions=dists, value=value, user_attrs=spent)
         else:
+            evaluation = {"index": 0, "metrics": {spec.metric: value}}
+            if "steps" in spent:
+                evaluation["step"] = spent.pop("steps")
+            evaluation |= spent
             trial = create_trial(
                 params=params,
                 distributions=dists,
                 state=TrialState.PRUNED if state == "pruned" else TrialState.FAIL,
                 intermediate_values={0: value} if state == "pruned" else {},
-                user_attrs={"evals": [{"index": 0, "metrics": {spec.metric: value}}]}
-                if state == "pruned"
-                else {},
+                user_attrs={"evals": [evaluation]} if state == "pruned" else {},
             )
         study.add_trial(trial)
     return study
