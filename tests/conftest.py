@@ -98,15 +98,16 @@ def wait_for_line():
 
 @pytest.fixture
 def arms(quora_study):
-    """``arms(name, kind, values, set=...)``: a study file with made-up finished trials."""
+    """``arms(name, kind, values, set=...)``: a study file with made-up finished trials;
+    ``seconds``, ``steps``: what each one trained (:func:`tests.trials.add_trials`)."""
     from tests.trials import add_trials, lr_trials
 
-    def make(name, kind, values, pruned=(), set=()):
+    def make(name, kind, values, pruned=(), set=(), seconds=None, steps=None):
         extra = [f"optimizer.kind={kind}", *set]
         if kind == "mfac":
             extra.append("optimizer.num_grads=4")
         path = quora_study(name, set=extra)
-        add_trials(path, lr_trials(*values, pruned=pruned))
+        add_trials(path, lr_trials(*values, pruned=pruned), seconds=seconds, steps=steps)
         return path
 
     return make

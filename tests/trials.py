@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
@@ -28,11 +29,19 @@ CHOICES = {"optimizer.kind": KINDS, "optimizer.num_grads": CategoricalDistributi
 
 
 def add_trials(
-    path: Path, trials: list[tuple[str, float | tuple[float, ...], dict]]
+    path: Path,
+    trials: list[tuple[str, float | tuple[float, ...], dict]],
+    *,
+    seconds: Sequence[float] | None = None,
+    steps: Sequence[int] | None = None,
 ) -> optuna.Study:
     """Give the study of ``path`` finished trials without training: (state, value, params);
     a pruned trial reports ``value`` at its one evaluation (a tuple: one value per
-    evaluation, in order), a failed one nothing."""
+    evaluation, in order), a failed one nothing.
+
+    ``seconds``, ``steps``: what each trial trained, as the objective records it: a
+    complete trial in its cost attrs (``train_seconds``, ``steps``), a pruned one at its
+    last evaluation, where it was pruned."""
     spec = load_spec(path)
     study = optuna.create_study(
         study_name=spec.study.name,
@@ -40,14 +49,19 @@ def add_trials(
         direction=spec.direction,
         load_if_exists=True,
     )
-    for state, value, params in trials:
+    for i, (state, value, params) in enumerate(trials):
         dists = {k: CHOICES.get(k, LR) for k in params}
+        spent = {"train_seconds": seconds[i]} if seconds is not None else {}
+        spent |= {"steps": steps[i]} if steps is not None else {}
         if state == "complete":
             assert not isinstance(value, tuple)  # a complete trial has one value
-            trial = create_trial(params=params, distributions=dists, value=value)
+            trial = create_trial(params=params, distributions=dists, value=value, user_attrs=spent)
         else:
             values = value if isinstance(value, tuple) else (value,)
             evals = [{"index": i, "metrics": {spec.metric: v}} for i, v in enumerate(values)]
+            if "steps" in spent:
+                evals[-1]["step"] = spent.pop("steps")
+            evals[-1] |= spent
             trial = create_trial(
                 params=params,
                 distributions=dists,

@@ -10,7 +10,6 @@ import typer
 
 from hpsearch.cli.options import (
     AllowDrift,
-    Budget,
     Overrides,
     Seeds,
     Storage,
@@ -34,6 +33,35 @@ StudyFiles = study_files(
     "space searches optimizer.kind gives an arm per kind. Or one suite file (a [suite] "
     "table and its [[workloads]]; docs/report.md)."
 )
+# Not hpsearch.compare.axes.AXES: the command line's help must not import the compare layer
+BudgetBy = Annotated[
+    str,
+    typer.Option(
+        "--budget-by",
+        metavar="AXIS",
+        help="What the equal budget counts: trials, seconds (training seconds) or steps "
+        "(optimizer steps); each arm is judged on its first trials that fit within the "
+        "smallest arm's total.",
+    ),
+]
+AxisBudget = Annotated[
+    float | None,
+    typer.Option(
+        "--budget",
+        metavar="B",
+        help="Judge every arm within B of --budget-by's unit: its first B finished trials, "
+        "or the first trials whose seconds or steps add up to at most B (default: the "
+        "smallest arm's total).",
+    ),
+]
+PBest = Annotated[
+    bool,
+    typer.Option(
+        "--p-best",
+        help="Add each arm's probability of being the best arm at a few budgets on "
+        "--budget-by's axis (bootstrapped from its judged trials): a table and p_best.png.",
+    ),
+]
 
 
 def compare(
@@ -41,7 +69,9 @@ def compare(
     study_files: StudyFiles,
     seeds: Seeds = 5,
     top: TopConfigs = 1,
-    budget: Budget = None,
+    budget: AxisBudget = None,
+    budget_by: BudgetBy = "trials",
+    p_best: PBest = False,
     target: Target = None,
     baseline: Annotated[
         str | None,
@@ -61,13 +91,16 @@ def compare(
 ) -> None:
     """Compare tuned optimizers: is one better once both are tuned, and at what cost?
 
-    Every arm is judged on the same number of finished trials (the first K by trial number).
-    Its search space is shown beside the others' before anything runs. Then the top configs
-    of every arm are re-run without pruning on one shared seed list, and each arm is compared
-    with the baseline seed by seed (paired t-test and its CI, Wilcoxon), with tuning
-    curves (expected best after k trials) and cost (time per step, optimizer memory,
-    time-to-target). Writes compare.md, compare.csv, compare.json and plots to
-    results/<name>/ beside the first study file. Re-runs are kept in each study's
+    Every arm is judged on the same number of finished trials (the first K by trial number),
+    or with --budget-by seconds or steps on the same compute: its first trials whose
+    training seconds or optimizer steps fit within the smallest arm's total. Its search
+    space is shown beside the others' before anything runs. Then the top configs of every
+    arm are re-run without pruning on one shared seed list, and each arm is compared with
+    the baseline seed by seed (paired t-test and its CI, Wilcoxon), with tuning curves
+    (expected best after k trials, or after a budget of seconds or steps), cost (time per
+    step, optimizer memory, time-to-target) and, with --p-best, each arm's probability of
+    being the best arm at a few budgets. Writes compare.md, compare.csv, compare.json and
+    plots to results/<name>/ beside the first study file. Re-runs are kept in each study's
     companion <name>-reseed: running the command again runs nothing new. Each config is
     re-run under the settings it was tuned with: a study file (or --set) whose fixed
     settings differ from its judged trials' is refused, naming each field, unless
@@ -86,20 +119,24 @@ def compare(
     import datetime as dt
 
     from hpsearch.compare.arms import CompareError, plan_comparison, results_folder, source
+    from hpsearch.compare.axes import check_axis, check_budget
     from hpsearch.compare.comparison import check_seeds
     from hpsearch.compare.files import COMPARE_FILES, check_results_folder, write_compare
-    from hpsearch.compare.model import COMPARE_VERSION, CompareReport
+    from hpsearch.compare.model import CompareReport, compare_version
     from hpsearch.compare.settings import checked
     from hpsearch.compare.target import check_target
     from hpsearch.spec.load import load_spec
 
     sets = overrides or []
     check_seeds(seeds)
+    axis = check_axis(budget_by)
+    budget = check_budget(budget, axis)
     sources = [source(load_spec(f, sets), overrides=sets, storage=storage) for f in study_files]
     check_target(target, sources[0].spec.metric)
     if name is not None and (not name or "/" in name or name.startswith(".")):
         raise CompareError(f"--name must be a plain folder name, but got {name!r}")
-    plan = plan_comparison(sources, baseline=baseline, budget=budget)  # every check first
+    # every check first
+    plan = plan_comparison(sources, baseline=baseline, budget=budget, axis=axis)
     if len(plan.arms) < 2:
         # A study that searches optimizer.kind whose other kinds were left out says why.
         left_out = [n for n in plan.notes if n.startswith("left out of the comparison")]
@@ -116,15 +153,17 @@ def compare(
 
     show_plan(plan, rerun_estimate(plan, planned_reruns(plan, top), seeds))
     try:
-        comparison = run_comparison(plan, seeds=seeds, top=top, target=target)
+        comparison = run_comparison(plan, seeds=seeds, top=top, target=target, p_best=p_best)
     except KeyboardInterrupt as stop:
         args = [*map(str, study_files), "--seeds", str(seeds), "--top", str(top)]
         args += given_options(budget=budget, target=target, baseline=baseline, name=given)
+        args += ["--budget-by", axis] if axis != "trials" else []
+        args += ["--p-best"] if p_best else []
         args += [a for item in sets for a in ("--set", item)]
         args += ["--allow-drift"] if allow_drift else []
         print_interrupted(stop, "compare", args, plan, folder, storage is not None)
     doc = CompareReport(
-        version=COMPARE_VERSION,
+        version=compare_version(comparison),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         name=name,
         study_files=tuple(str(Path(s.file).resolve()) for s in sources),
@@ -224,11 +263,7 @@ def show_plan(plan: Plan, estimate: Estimate | None = None) -> None:
     out.print(space_tables(rows, [a.name for a in plan.arms]))
     for warning in space_warnings(rows, plan.arms):
         out.print(f"warning: {warning}", markup=False, highlight=False, style="yellow")
-    out.print(
-        f"budget: every arm is judged on its first {plural(plan.budget, 'finished trial')}",
-        markup=False,
-        highlight=False,
-    )
+    out.print(f"budget: {budget_line(plan)}", markup=False, highlight=False)
     for note in plan.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
     if estimate is not None:
@@ -238,13 +273,29 @@ def show_plan(plan: Plan, estimate: Estimate | None = None) -> None:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def shown_comparison(plan: Plan, *, seeds: int, top: int, target: float | None) -> Comparison:
+def shown_comparison(
+    plan: Plan, *, seeds: int, top: int, target: float | None, p_best: bool
+) -> Comparison:
     """The plan shown, then the re-runs and the comparison with their progress: a suite's
     workload, compared as this command compares."""
     from hpsearch.compare.comparison import planned_reruns
 
     show_plan(plan, rerun_estimate(plan, planned_reruns(plan, top), seeds))
-    return run_comparison(plan, seeds=seeds, top=top, target=target)
+    return run_comparison(plan, seeds=seeds, top=top, target=target, p_best=p_best)
+
+
+def budget_line(plan: Plan) -> str:
+    """``every arm is judged on its first 8 finished trials``, or within the plan's seconds
+    or steps."""
+    from hpsearch.compare.axes import AXES
+
+    axis = AXES[plan.axis]
+    if not axis.compute:
+        return f"every arm is judged on its first {plural(int(plan.budget), 'finished trial')}"
+    return (
+        f"every arm is judged on its first finished trials that fit within "
+        f"{axis.amount(plan.budget)} ({axis.label})"
+    )
 
 
 def run_comparison(
@@ -254,6 +305,7 @@ def run_comparison(
     top: int,
     target: float | None,
     shown: list[str] | None = None,
+    p_best: bool = False,
 ) -> Comparison:
     """The re-runs and the comparison, with the run's progress on stderr."""
     import optuna
@@ -264,7 +316,13 @@ def run_comparison(
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
     with RunProgress() as progress:
         return build_comparison(
-            plan, seeds=seeds, top=top, target=target, shown=shown, progress=progress
+            plan,
+            seeds=seeds,
+            top=top,
+            target=target,
+            shown=shown,
+            progress=progress,
+            p_best=p_best,
         )
 
 

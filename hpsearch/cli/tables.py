@@ -20,6 +20,8 @@ from hpsearch.compare.tables import (
     curve_rows,
     curve_title,
     hardware_note,
+    odds_rows,
+    odds_title,
     paired_rows,
     space_table,
     wilcoxon_note,
@@ -48,10 +50,13 @@ def space_tables(rows: Sequence[SpaceRow], arms: Sequence[str]) -> FittedTable:
 
 def comparison_tables(comp: Comparison, markdown: str = "compare.md") -> list[FittedTable]:
     """The comparison's summary: the cards' table with the comparison's columns, the
-    tuning curves, the paired tests (with two arms or more) and the cost. ``markdown``:
+    tuning curves, P(best) (where asked for), the paired tests (with two arms or more) and
+    the cost. ``markdown``:
     the file written beside them, which has every column."""
     tables = [rich_table(cards_rows(comp), cards_title(comp), markdown)]
     tables.append(rich_table(curve_rows(comp), curve_title(comp), markdown))
+    if comp.best_odds:
+        tables.append(rich_table(odds_rows(comp), odds_title(comp), markdown))
     if comp.paired:
         tables.append(rich_table(paired_rows(comp), "paired seeds: arm − baseline", markdown))
     tables.append(rich_table(cost_rows(comp), cost_title(comp), markdown))

@@ -2,10 +2,13 @@
 equal tuning budgets. Nothing runs and nothing is written here.
 
 An arm is the trials of one optimizer: a study file, or, for a study whose space searches
-``optimizer.kind``, the trials of one kind. Every arm is judged on the same number of
-finished (complete + pruned) trials: its first K by trial number, K the smallest arm's count
-unless ``--budget`` says less. :func:`plan_comparison` checks every input before anything
-is written anywhere, and fails with one line that says what is wrong and what to run.
+``optimizer.kind``, the trials of one kind. Every arm is judged on the same budget of
+finished (complete + pruned) trials, on the plan's axis (``--budget-by``,
+:mod:`hpsearch.compare.axes`): its first K by trial number, K the smallest arm's count
+unless ``--budget`` says less; or, on the seconds or steps axis, its first trials whose
+compute fits within the smallest arm's total (:mod:`hpsearch.compare.budget`).
+:func:`plan_comparison` checks every input before anything is written anywhere, and fails
+with one line that says what is wrong and what to run.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from hpsearch.compare.axes import AXES, TRIALS, BudgetAxis
+from hpsearch.compare.budget import fitting, spent, trial_compute
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.calibration.calibrating import (
@@ -109,6 +114,8 @@ class Arm:
     # Its study's ladders of probes of its optimizer (hpsearch calibrate) that ran under
     # the study's settings now, one per num_grads choice where M-FAC searches it
     calibration: tuple[ArmCalibration, ...] = ()
+    # What each finished trial spent on the plan's axis, in the order of `finished`
+    compute: tuple[float, ...] = ()
 
     @property
     def spec(self) -> Spec:
@@ -135,9 +142,12 @@ class Plan:
     """Arms checked and cut to one budget, the baseline first; ready to re-run."""
 
     arms: tuple[Arm, ...]
-    budget: int  # finished trials each arm is judged on
-    budget_requested: int | None
+    # What every arm is judged within, on `axis`: K finished trials (an int), or seconds or
+    # steps that each arm's judged trials add up to at most
+    budget: float
+    budget_requested: float | None
     notes: tuple[str, ...]  # what the budget cut, and how arms were formed
+    axis: BudgetAxis = TRIALS
 
     @property
     def baseline(self) -> Arm:
@@ -153,22 +163,29 @@ class Plan:
 
 
 def plan_comparison(
-    sources: Sequence[Source], *, baseline: str | None = None, budget: int | None = None
+    sources: Sequence[Source],
+    *,
+    baseline: str | None = None,
+    budget: float | None = None,
+    axis: BudgetAxis = TRIALS,
 ) -> Plan:
-    """Check ``sources`` and open their studies as arms, cut to equal budgets.
+    """Check ``sources`` and open their studies as arms, cut to equal budgets on ``axis``.
 
     Args:
         sources: the study files, the first one's arm the baseline (unless ``baseline``).
         baseline: the name of the baseline arm (``--baseline``).
-        budget: the most finished trials an arm is judged on (``--budget``).
+        budget: the most an arm is judged on (``--budget``), in ``axis``' unit: finished
+            trials (a whole number), training seconds or optimizer steps.
+        axis: what the budget counts (``--budget-by``, :mod:`hpsearch.compare.axes`).
 
     Raises:
         CompareError: arms on different tasks, metrics or directions; a study never run, or
             with too few finished trials; an unknown ``baseline``.
+        HpsearchError: on a compute axis, a finished trial that recorded no compute.
         SpecError: a study file is invalid.
     """
-    if budget is not None and budget < 1:
-        raise ValueError(f"`budget >= 1` must hold, but got {budget=}")
+    if budget is not None and not budget > 0:
+        raise ValueError(f"`budget > 0` must hold, but got {budget=}")
     _check_alike(sources)
     studies = [(s, _open(s)) for s in sources]
     candidates = []
@@ -177,7 +194,7 @@ def plan_comparison(
     for s, _ in studies:
         notes += _stale_notes(s, calibrations[id(s)])
     for s, study in studies:
-        split = _split(s, study)
+        split = _split(s, study, axis)
         if len(split) > 1 and any(c.finished for c in split):
             # A kind no trial of the study tried is not an arm (a testbed searching many
             # recipes may never have reached it); said, not an error.
@@ -199,34 +216,42 @@ def plan_comparison(
     notes += left_out
     if baseline is not None and named[0][0] != baseline:
         raise CompareError(f"--baseline {baseline!r} cannot be judged: {left_out[0]}")
-    smallest = min(len(c.finished) for _, c in named)
+    unit = AXES[axis]
+    smallest = min(spent(c.costs) for _, c in named)
     k = smallest if budget is None else min(budget, smallest)
     if budget is not None and budget > smallest:
+        # On the trials axis: "the smallest arm's 3 finished trials: every arm is judged on 3"
+        total = unit.amount(smallest) if unit.compute else plural(smallest, "finished trial")
+        within = f"within {unit.amount(smallest)}" if unit.compute else f"on {smallest}"
         notes.append(
-            f"--budget {budget} is more than the smallest arm's "
-            f"{plural(smallest, 'finished trial')}: "
-            f"every arm is judged on {smallest}"
+            f"--budget {budget:g} is more than the smallest arm's {total}: "
+            f"every arm is judged {within}"
         )
     built = []
     for i, (name, c) in enumerate(named):
         # _usable checked that the first k of each arm hold a complete trial to re-run.
         calibration = calibrations[id(c.source)]
         fresh = () if calibration is None else calibration.of_kind(c.kind)
+        judged = fitting(c.costs, k)
         arm = Arm(
             name,
             c.kind,
             c.source,
             c.study,
             c.finished,
-            c.finished[:k],
+            c.finished[:judged],
             baseline=i == 0,
             calibration=tuple(a for a in fresh if a.state == "fresh"),
+            compute=c.costs,
         )
         if arm.cut:
             numbers = ", ".join(str(t.number) for t in arm.cut)
+            used = ""
+            if unit.compute:
+                used = f" ({unit.amount(spent(c.costs[:judged]))} of {unit.amount(spent(c.costs))})"
             notes.append(
-                f"{arm.name}: judged on its first {k} of "
-                f"{plural(len(arm.finished), 'finished trial')}; the budget cut "
+                f"{arm.name}: judged on its first {judged} of "
+                f"{plural(len(arm.finished), 'finished trial')}{used}; the budget cut "
                 f"{plural(len(arm.cut), 'trial')} ({numbers})"
             )
         built.append(arm)
@@ -235,7 +260,7 @@ def plan_comparison(
         f"study {name!r} searches optimizer.kind: its arms are its trials of each kind"
         for name in sorted(split)
     ]
-    return Plan(tuple(built), k, budget, tuple(notes))
+    return Plan(tuple(built), k, budget, tuple(notes), axis)
 
 
 def _stale_notes(s: Source, calibration: Calibration | None) -> list[str]:
@@ -329,23 +354,23 @@ class _Candidate:
     study: optuna.Study
     kind: str
     finished: tuple[FrozenTrial, ...]
+    costs: tuple[float, ...]  # what each finished trial spent on the plan's axis
+    axis: BudgetAxis
 
 
-def _split(s: Source, study: optuna.Study) -> list[_Candidate]:
+def _split(s: Source, study: optuna.Study, axis: BudgetAxis) -> list[_Candidate]:
     """One arm of a study, or one per kind when its space searches ``optimizer.kind``."""
     trials = study.get_trials(deepcopy=False)
-    if not _searches_kind(s.spec):
-        return [_Candidate(s, study, s.spec.optimizer.kind, _finished(trials))]
     own = s.spec.optimizer.kind
-    return [
-        _Candidate(
-            s,
-            study,
-            kind,
-            _finished([t for t in trials if field_params(t.params).get(KIND, own) == kind]),
+    split = _searches_kind(s.spec)
+    candidates = []
+    for kind in s.spec.optimizer_kinds if split else [own]:
+        finished = _finished(
+            [t for t in trials if not split or field_params(t.params).get(KIND, own) == kind]
         )
-        for kind in s.spec.optimizer_kinds
-    ]
+        costs = tuple(trial_compute(t, axis, s.spec.study.name) for t in finished)
+        candidates.append(_Candidate(s, study, kind, finished, costs, axis))
+    return candidates
 
 
 def _label(kind: str) -> str:
@@ -394,7 +419,7 @@ def _which(c: _Candidate) -> str:
 
 
 def _usable(
-    named: list[tuple[str, _Candidate]], comparing: bool, budget: int | None
+    named: list[tuple[str, _Candidate]], comparing: bool, budget: float | None
 ) -> tuple[list[tuple[str, _Candidate]], list[str]]:
     """The arms that can be judged, and a note for each kind of a study searching
     ``optimizer.kind`` that cannot (no complete trial; one finished trial where arms are
@@ -426,22 +451,30 @@ def _usable(
         named = kept  # the budget may grow without the dropped arms: check again
 
 
-def _budget(named: list[tuple[str, _Candidate]], budget: int | None) -> int:
-    """The finished trials every arm is judged on: the smallest count among the arms that
-    have any (an arm with none is named for itself by :func:`_check_trials`, not taken as
-    cutting the others to nothing), at most ``budget``."""
-    counts = [len(c.finished) for _, c in named if c.finished]
-    return min(counts + ([budget] if budget else []), default=0)
+def _budget(named: list[tuple[str, _Candidate]], budget: float | None) -> float:
+    """What every arm is judged within: the smallest total among the arms that have
+    finished trials (an arm with none is named for itself by :func:`_check_trials`, not
+    taken as cutting the others to nothing), at most ``budget``."""
+    totals = [spent(c.costs) for _, c in named if c.finished]
+    return min(totals + ([budget] if budget else []), default=0)
 
 
-def _problem(name: str, c: _Candidate, comparing: bool, k: int) -> str | None:
-    """Why arm ``c`` (named ``name``) cannot be judged on its first ``k`` finished trials;
-    None: it can."""
+def _problem(name: str, c: _Candidate, comparing: bool, k: float) -> str | None:
+    """Why arm ``c`` (named ``name``) cannot be judged on its first finished trials within
+    budget ``k``; None: it can."""
     try:
         _check_trials(c, comparing)
     except CompareError as e:
         return str(e)
-    judged = c.finished[:k]
+    judged = c.finished[: fitting(c.costs, k)]
+    if not judged:  # a compute axis: its first trial spent more than another arm's all
+        unit = AXES[c.axis]
+        return (
+            f"{name}: its first finished trial ({c.finished[0].number}) spent "
+            f"{unit.amount(c.costs[0])}, more than the budget of {unit.amount(k)} "
+            f"(--budget-by {c.axis}), so there is no trial to judge; raise --budget, run more "
+            f"trials of the other arms, or judge by --budget-by trials"
+        )
     if not any(t.state == TrialState.COMPLETE for t in judged):
         numbers = ", ".join(str(t.number) for t in judged)
         return (

@@ -16,11 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from hpsearch.compare.arms import Arm, CompareError, Plan
+from hpsearch.compare.axes import AXES
+from hpsearch.compare.best_odds import ODDS_DRAWS
+from hpsearch.compare.budget import spent
 from hpsearch.compare.cost import arm_cost
-from hpsearch.compare.curves import BAND, CURVE_RESAMPLES, tuning_curve
+from hpsearch.compare.curves import BAND, BAND_DRAWS, CURVE_RESAMPLES, DRAWS
 from hpsearch.compare.learned import learned_nothing, never_learned, never_learned_notes
 from hpsearch.compare.model import (
     ArmResult,
@@ -28,7 +31,6 @@ from hpsearch.compare.model import (
     ConfigResult,
     NeverLearned,
     Paired,
-    TuningCurve,
 )
 from hpsearch.compare.sensitivity import lr_sensitivity
 from hpsearch.compare.settings import config_drift, diverged_notes, place_notes
@@ -53,10 +55,11 @@ from hpsearch.compare.target import (
     run_scores,
     trial_scores,
 )
+from hpsearch.compare.tuning import plan_best_odds, tuning_curves
 from hpsearch.data.encode import DataCache
 from hpsearch.metrics import default_direction
 from hpsearch.search.progress import Progress
-from hpsearch.search.record import best_evaluation, read_record, top_trials
+from hpsearch.search.record import read_record, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.space import field_params
@@ -98,6 +101,7 @@ def build_comparison(
     shown: Sequence[str] | None = None,
     cache: DataCache | None = None,
     progress: Progress | None = None,
+    p_best: bool = False,
 ) -> Comparison:
     """Re-run the ``top`` best configs of each arm with ``seeds`` shared seeds; compare.
 
@@ -112,6 +116,8 @@ def build_comparison(
             refused.
         shown: the metrics to compare (a multitask study's table columns); default: every
             metric of the runs but the loss.
+        p_best: add each arm's probability of being the best arm at a few budgets on the
+            plan's axis (``--p-best``, :mod:`hpsearch.compare.tuning`).
     """
     if seeds < 1 or top < 1:
         raise ValueError(f"`seeds >= 1` and `top >= 1` must hold, but got ({seeds=}, {top=})")
@@ -153,6 +159,7 @@ def build_comparison(
         refuse_one_class_target(target, run_scores(configs), metric, maximize)
         target_source = "--target"
     rows = space_rows(plan.arms)
+    compute = AXES[plan.axis].compute
     return Comparison(
         metric=metric,
         direction="maximize" if maximize else "minimize",
@@ -160,12 +167,14 @@ def build_comparison(
         baseline=plan.baseline.name,
         seeds=seed_list,
         top=top,
-        budget=plan.budget,
+        budget=min(len(a.judged) for a in plan.arms) if compute else int(plan.budget),
         budget_requested=plan.budget_requested,
-        arms=tuple(_arm(arm, best[arm.name], compared, never[arm.name]) for arm in plan.arms),
+        arms=tuple(
+            _arm(arm, best[arm.name], compared, never[arm.name], compute) for arm in plan.arms
+        ),
         space=rows,
         warnings=space_warnings(rows, plan.arms),
-        curves=tuple(_curve(arm, metric, maximize) for arm in plan.arms),
+        curves=tuning_curves(plan),
         curve_resamples=CURVE_RESAMPLES,
         curve_band=BAND,
         resamples=0,  # the paired CIs are t-intervals (CI_METHOD): nothing is resampled
@@ -189,6 +198,12 @@ def build_comparison(
         ci_method=CI_METHOD,
         calibrated=calibrated_lrs(plan.arms),
         sensitivity=tuple(lr_sensitivity(arm, metric, maximize) for arm in plan.arms),
+        budget_by=plan.axis,
+        axis_budget=plan.budget if compute else None,
+        curve_draws=DRAWS if compute else None,
+        curve_band_draws=BAND_DRAWS if compute else None,
+        best_odds=plan_best_odds(plan) if p_best else (),
+        best_odds_draws=ODDS_DRAWS if p_best else None,
     )
 
 
@@ -263,7 +278,11 @@ def _best_config(
 
 
 def _arm(
-    arm: Arm, best: ConfigResult, compared: Sequence[str], never: tuple[NeverLearned, ...]
+    arm: Arm,
+    best: ConfigResult,
+    compared: Sequence[str],
+    never: tuple[NeverLearned, ...],
+    compute: bool,
 ) -> ArmResult:
     return ArmResult(
         name=arm.name,
@@ -278,26 +297,8 @@ def _arm(
         summary={m: best.summary[m] for m in compared},
         best_run=best.best_run,
         never_learned=never,
-    )
-
-
-def trial_value(trial: FrozenTrial, metric: str, maximize: bool) -> float | None:
-    """A finished trial's value for the tuning curve: a pruned trial's best evaluation of
-    ``metric`` by the trainer's rule (:func:`hpsearch.metrics.evaluation_rank`), from its
-    evals (the pruner may have compared the loss instead), at chance where it answered one
-    class, as a complete trial's value is."""
-    if trial.state == TrialState.COMPLETE:
-        return trial.value
-    best = best_evaluation(trial, metric, maximize)
-    return None if best is None else best.value(metric)
-
-
-def _curve(arm: Arm, metric: str, maximize: bool) -> TuningCurve:
-    values = [v for t in arm.judged if (v := trial_value(t, metric, maximize)) is not None]
-    return TuningCurve(
-        arm=arm.name,
-        values=tuple(values),
-        points=tuning_curve(values, maximize=maximize, resamples=CURVE_RESAMPLES),
+        judged_compute=spent(arm.compute[: len(arm.judged)]) if compute else None,
+        finished_compute=spent(arm.compute) if compute else None,
     )
 
 

@@ -15,6 +15,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
+from hpsearch.compare.axes import AXES
 from hpsearch.compare.labels import run_place
 from hpsearch.compare.model import Cost, EvalPoint, SeedRun, TimeToTarget
 
@@ -28,14 +29,19 @@ def reaches(value: float, target: float, maximize: bool) -> bool:
 def time_to_target(
     seed: int, evals: Sequence[EvalPoint], target: float, *, maximize: bool = True
 ) -> TimeToTarget:
-    """When the first of ``evals`` (in order) reached ``target``; None, None if none did.
-    An evaluation that answered one class (``one_class``) is passed over, whatever its value.
+    """When the first of ``evals`` (in order) reached ``target``: what the run had spent by
+    then on each compute axis (:mod:`hpsearch.compare.axes`, as a trial's compute on a budget
+    axis is read); None, None if none did. An evaluation that answered one class
+    (``one_class``) is passed over, whatever its value.
 
     A run recorded before hpsearch kept training seconds has steps but no seconds.
     """
     for e in evals:
         if not e.one_class and reaches(e.value, target, maximize):
-            return TimeToTarget(seed=seed, seconds=e.train_seconds, steps=e.step)
+            seconds, steps = (AXES[axis].spent(e) for axis in ("seconds", "steps"))
+            return TimeToTarget(
+                seed=seed, seconds=seconds, steps=None if steps is None else int(steps)
+            )
     return TimeToTarget(seed=seed, seconds=None, steps=None)
 
 

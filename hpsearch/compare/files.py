@@ -32,6 +32,7 @@ COMPARE_FILES = (
     "seconds.png",
     "steps.png",
     "lr_sensitivity.png",
+    "p_best.png",
 )
 
 
@@ -180,12 +181,18 @@ def compare_texts(doc: CompareReport, plots: Mapping[str, str | None]) -> dict[s
 
 
 def write_compare(doc: CompareReport, folder: Path) -> tuple[list[Path], PlotResult]:
-    """Write compare's files and plots into ``folder``, all or nothing."""
-    return write_all(
+    """Write compare's files and plots into ``folder``, all or nothing; a plot of
+    :data:`COMPARE_FILES` that this comparison does not draw (``p_best.png`` without
+    ``--p-best``) is not left there from an earlier one."""
+    written, plots = write_all(
         folder,
         lambda staging: write_compare_plots(doc.comparison, staging),
         lambda p: compare_texts(doc, p),
     )
+    for name in COMPARE_FILES:
+        if name.endswith(".png") and name not in plots:
+            (folder / name).unlink(missing_ok=True)
+    return written, plots
 
 
 def write_all(

@@ -9,6 +9,7 @@ from hpsearch.compare.labels import config_label
 from hpsearch.compare.model import CompareReport, Comparison, Params, ParamValue
 from hpsearch.compare.tables import (
     Rows,
+    axis_of,
     budget_rows,
     cards_rows,
     cards_title,
@@ -19,6 +20,8 @@ from hpsearch.compare.tables import (
     curve_rows,
     hardware_note,
     number_cell,
+    odds_rows,
+    odds_title,
     paired_rows,
     run_rows,
     sensitivity_rows,
@@ -84,12 +87,15 @@ def cards_section(comp: Comparison) -> Section:
 def comparison_sections(
     comp: Comparison, metrics: Sequence[str] | None = None
 ) -> tuple[Section, list[Section]]:
-    """The cards' section, and the others: budget, spaces, curves, paired seeds, cost,
-    configs and runs. ``metrics``: the configs' tables' columns (default: every metric)."""
+    """The cards' section, and the others: budget, spaces, curves, P(best) (where asked
+    for), paired seeds, cost, configs and runs. ``metrics``: the configs' tables' columns
+    (default: every metric)."""
     shown = list(metrics or config_metrics(comp))
     sections = [budget_section(comp), spaces_section(comp), curves_section(comp)]
     if comp.sensitivity:  # a file written before compare measured it has none
         sections.append(sensitivity_section(comp))
+    if comp.best_odds:
+        sections.append(odds_section(comp))
     if comp.paired:
         sections.append(paired_section(comp))
     sections.append(cost_section(comp))
@@ -99,15 +105,29 @@ def comparison_sections(
 
 
 def budget_section(comp: Comparison) -> Section:
-    """The tuning budget: how many trials of each arm are judged, and why equal counts."""
+    """The tuning budget: how many trials of each arm are judged, and why equal counts (or,
+    on a compute axis, equal seconds or steps)."""
+    axis = axis_of(comp)
+    given = "" if comp.budget_requested is None else f", with --budget {comp.budget_requested:g}"
+    if axis.compute and comp.axis_budget is not None:
+        judged = (
+            f"Every arm is judged on its first finished (complete or pruned) trials by trial "
+            f"number whose {axis.label} add up to at most {axis.amount(comp.axis_budget)}: "
+            f"the smallest arm's total{given} (--budget-by {axis.name}; a complete trial "
+            "counts what its training spent, evaluations excluded, a pruned one what it spent "
+            "until it was pruned). An arm whose trials cost more gets fewer of them: equal "
+            "trials would give it more compute."
+        )
+    else:
+        judged = (
+            f"Every arm is judged on its first {comp.budget} finished (complete or pruned) "
+            f"trials by trial number: the smallest arm's count{given}."
+        )
     return [
         "## Tuning budget",
         "",
-        f"Every arm is judged on its first {comp.budget} finished (complete or pruned) "
-        "trials by trial number: the smallest arm's count"
-        + (f", with --budget {comp.budget_requested}" if comp.budget_requested is not None else "")
-        + ". The best of more trials beats the best of fewer of the same distribution most "
-        "of the time, so a comparison at unequal budgets favours the larger one.",
+        judged + " The best of more trials beats the best of fewer of the same distribution "
+        "most of the time, so a comparison at unequal budgets favours the larger one.",
         "",
         markdown_table(budget_rows(comp)),
         "",
@@ -134,15 +154,36 @@ def spaces_section(comp: Comparison) -> Section:
 
 
 def curves_section(comp: Comparison) -> Section:
-    """The tuning curves' table: the expected best after k trials, and the observed best."""
+    """The tuning curves' table: the expected best after k trials (or a budget of seconds
+    or steps), and the observed best."""
+    axis = axis_of(comp)
+    if axis.compute:
+        heading = f"expected best {comp.metric} after a budget of {axis.label}"
+        drawn = (
+            f"Expected best validation {comp.metric} of the arm's judged trials drawn at "
+            "random, with replacement, each with its value (pruned ones at their best "
+            f"reported value) and its {axis.label}, until the budget is spent: the best of "
+            f"those whose {axis.label} add up to at most the budget (a mean over "
+            f"{comp.curve_draws or 0:,} seeded draw sequences), with a {_band(comp)} band "
+            f"from {comp.curve_resamples:,} bootstrap resamples of those trials "
+            f"({comp.curve_band_draws or 0:,} sequences each), next to the observed best of "
+            "its first trials that fit within the budget. Below an arm's costliest trial a "
+            "draw may hold no finished trial yet: no estimate there (–). With every trial "
+            "costing the same, the curve is the one after k trials."
+        )
+    else:
+        heading = f"expected best {comp.metric} after k trials"
+        drawn = (
+            "Expected best validation "
+            f"{comp.metric} of k trials drawn at random from the arm's judged trials (pruned "
+            f"ones at their best reported value), with a {_band(comp)} band from "
+            f"{comp.curve_resamples:,} bootstrap resamples of those trials (seeded), next to "
+            "the observed best of its first k trials."
+        )
     return [
-        f"## Tuning curves: expected best {comp.metric} after k trials",
+        f"## Tuning curves: {heading}",
         "",
-        "Expected best validation "
-        f"{comp.metric} of k trials drawn at random from the arm's judged trials (pruned ones "
-        f"at their best reported value), with a {_band(comp)} band from {comp.curve_resamples:,} "
-        "bootstrap resamples of those trials (seeded), next to the observed best of its first "
-        "k trials. The trials of a "
+        drawn + " The trials of a "
         "model-based sampler (TPE) are not independent draws: the curve estimates what "
         "random draws from them would give, the observed column is what the search did.",
         "",
@@ -170,6 +211,31 @@ def sensitivity_section(comp: Comparison) -> Section:
         "a panel per arm: ● complete, ▼ pruned (its last reported value), hollow where it "
         "answered one class (at chance); colour by num_grads where the trials have several; "
         "shaded: the calibrated lr range; bar: the span within the tolerance of the best.",
+        "",
+    ]
+
+
+def odds_section(comp: Comparison) -> Section:
+    """P(best) (``--p-best``): each arm's probability of being the best arm at a few
+    budgets, and how it is drawn."""
+    axis = axis_of(comp)
+    spend = f"b {axis.label}" if axis.compute else "b trials"
+    return [
+        f"## {odds_title(comp)}",
+        "",
+        f"At budget b, each of {comp.best_odds_draws or 0:,} seeded rounds draws every arm's "
+        f"judged trials at random, with replacement, until {spend} are spent, and takes "
+        f"each arm's best {comp.metric} of them; the arm with the best of all wins the "
+        "round, a tie shares it. P(best) is an arm's share of the rounds: it says how "
+        "often the arm comes out on top of a search of that budget, not by how much. "
+        + (
+            "The budgets are those of the curves' table from every arm's costliest trial "
+            "on (below it an arm may have no finished trial yet)."
+            if axis.compute
+            else "The budgets are those of the curves' table."
+        ),
+        "",
+        markdown_table(odds_rows(comp)),
         "",
     ]
 

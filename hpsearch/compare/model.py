@@ -6,9 +6,12 @@ re-runs over one seed list with their tests, and cost. :func:`hpsearch.compare.b
 fills it in; ``hpsearch compare`` writes it as compare.json (:class:`CompareReport`) and
 ``hpsearch report`` inside report.json (:mod:`hpsearch.report.model`).
 
-Field names are the JSON files' keys and fields keep their order, so ``to_dict()`` (a plain
-:func:`dataclasses.asdict`) is the JSON's shape as it is, and :func:`from_dict` (pydantic,
-by the fields' type hints) reads a file back into the same objects. Sequences are tuples, so
+Field names are the JSON files' keys and fields keep their order, so ``to_dict()``
+(:func:`dataclasses.asdict`, but for :data:`ADDED` fields at their default) is the JSON's
+shape as it is, and :func:`from_dict` (pydantic, by the fields' type hints) reads a file
+back into the same objects. A field added since version 1 of compare.json (:data:`ADDED`)
+is written only where it is not its default, so that a comparison that uses none of it
+(``--budget-by trials``, no ``--p-best``) writes the file it wrote before. Sequences are tuples, so
 the data cannot grow or shrink once built; the dicts inside map names (metrics, params,
 arms) to values. A :data:`JsonFloat` field reads null (NaN, as the files write it) as NaN.
 """
@@ -18,19 +21,24 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from optuna.distributions import CategoricalChoiceType
 
+from hpsearch.compare.axes import TRIALS, BudgetAxis
 from hpsearch.search.record import EvalPoint, JsonFloat, RunCost, SeedRun
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
 
 __all__ = [
+    "ADDED",
     "COMPARE_VERSION",
     "ArmResult",
+    "BestOdds",
+    "BudgetAxis",
     "CalibratedLr",
     "CompareReport",
     "Comparison",
@@ -56,6 +64,7 @@ __all__ = [
     "TimeToTarget",
     "TuningCurve",
     "check_version",
+    "compare_version",
     "from_dict",
 ]
 
@@ -67,12 +76,36 @@ ParamValue = CategoricalChoiceType  # what Optuna stores as a param's value: Non
 Params = dict[str, ParamValue]
 
 
+# The metadata of a field added to a file's data after its first version
+# (`field(default=..., metadata=ADDED)`): written only where it is not its default, so data
+# that does not use it is written as it was before the field existed (and reads back the same)
+ADDED = MappingProxyType({"hpsearch.added": True})
+
+
 class Data:
-    """``to_dict()`` for the report's dataclasses: nested dataclasses become dicts too."""
+    """``to_dict()`` for the report's dataclasses: nested dataclasses become dicts too, and
+    an :data:`ADDED` field at its default is left out."""
 
     def to_dict(self) -> dict[str, Any]:
         assert dataclasses.is_dataclass(self)
-        return dataclasses.asdict(self)
+        return _plain(self)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as :func:`dataclasses.asdict` makes it, without :data:`ADDED` fields at
+    their default."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if not (f.metadata.get("hpsearch.added") and v == f.default):
+                out[f.name] = _plain(v)
+        return out
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -175,8 +208,12 @@ def _first_problem(error: ValidationError, file: str) -> str:
     return line + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
 
-# 1: the first compare.json
-COMPARE_VERSION = 1
+# 1: the first compare.json; 2: the budget on a compute axis (`budget_by` seconds or steps:
+# the curves' points are at budgets, their `k` the trials that fit). Each file is written
+# with the oldest version that reads it right (compare_version): a file on the trials axis
+# is still 1, whatever it adds (`best_odds`), which a reader of 1 leaves out.
+COMPARE_VERSION = 2
+READABLE_COMPARE = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -199,6 +236,10 @@ class ArmResult(Data):
     # class): then it gets no verdict, no paired test against the baseline nor, as the
     # baseline, any arm against it. Empty: it learned.
     never_learned: tuple[NeverLearned, ...] = ()
+    # On a compute axis (the comparison's budget_by): what its judged and its finished
+    # trials spent, in seconds or steps; None on the trials axis
+    judged_compute: float | None = field(default=None, metadata=ADDED)
+    finished_compute: float | None = field(default=None, metadata=ADDED)
 
 
 @dataclass(frozen=True)
@@ -267,13 +308,18 @@ class SpaceRow(Data):
 
 @dataclass(frozen=True)
 class CurvePoint(Data):
-    """The tuning curve after k trials."""
+    """The tuning curve after k trials, or on a compute axis after a budget of seconds or
+    steps (``budget``)."""
 
+    # On a compute axis: how many of the arm's first trials fit within the budget
     k: int
-    expected: JsonFloat  # expected best of k trials (Dodge et al. 2019)
+    expected: JsonFloat  # expected best of k trials (Dodge et al. 2019), or within budget
     low: JsonFloat  # the band: 5th percentile of the estimate over bootstrap resamples
     high: JsonFloat  # 95th percentile
     observed: JsonFloat  # the best of the arm's first k trials, by trial number
+    # On a compute axis: the seconds or steps; None on the trials axis (the budget is k). Its
+    # expected, low and high are NaN below the arm's costliest trial (no estimate there).
+    budget: float | None = field(default=None, metadata=ADDED)
 
 
 @dataclass(frozen=True)
@@ -281,9 +327,23 @@ class TuningCurve(Data):
     """An arm's expected best validation metric as a function of its tuning budget."""
 
     arm: str
-    # Its judged trials' values by trial number (a pruned trial's: its best reported)
+    # Its judged trials' values by trial number (a pruned trial's: its best reported). On a
+    # compute axis a trial that measured none is NaN here, and spends its `costs`.
     values: tuple[JsonFloat, ...]
-    points: tuple[CurvePoint, ...]  # k = 1 ... len(values)
+    # k = 1 ... len(values); on a compute axis at the comparison's curve budgets
+    points: tuple[CurvePoint, ...]
+    # On a compute axis: each judged trial's seconds or steps, as `values`; empty on trials
+    costs: tuple[float, ...] = field(default=(), metadata=ADDED)
+
+
+@dataclass(frozen=True)
+class BestOdds(Data):
+    """Each arm's probability of being the best arm at one budget, bootstrapped
+    (Sivaprasad et al. 2020): each arm's trials drawn with replacement until the budget is
+    spent, the best of each arm's draws compared, ties shared."""
+
+    budget: float  # on the comparison's axis: k trials, or seconds, or steps
+    p_best: dict[str, JsonFloat]  # arm name → P(it is the best arm at this budget)
 
 
 @dataclass(frozen=True)
@@ -356,8 +416,10 @@ class Comparison(Data):
     baseline: str  # the baseline arm's name
     seeds: tuple[int, ...]  # the one seed list every arm's configs were re-run with
     top: int  # configs re-run per arm
-    budget: int  # finished trials each arm is judged on
-    budget_requested: int | None  # --budget
+    # Finished trials each arm is judged on; on a compute axis (budget_by), the fewest that
+    # an arm is judged on, its budget then being `axis_budget`
+    budget: int
+    budget_requested: float | None  # --budget, in budget_by's unit
     arms: tuple[ArmResult, ...]  # the baseline first
     space: tuple[SpaceRow, ...]
     warnings: tuple[str, ...]  # where the arms' spaces or fixed settings differ
@@ -381,6 +443,20 @@ class Comparison(Data):
     # Each arm's metric against its learning rate and the lr span near its best
     # (hpsearch.compare.sensitivity); a file written before this field has none
     sensitivity: tuple[LrSensitivity, ...] = ()
+    # What the budget counts (--budget-by): trials, or a compute axis, seconds or steps, on
+    # which every arm is judged on its first trials that fit within `axis_budget`, and the
+    # curves are at budgets (hpsearch.compare.axes, hpsearch.compare.budget)
+    budget_by: BudgetAxis = field(default="trials", metadata=ADDED)
+    # On a compute axis: the seconds or steps every arm is judged within; None on trials
+    axis_budget: float | None = field(default=None, metadata=ADDED)
+    # On a compute axis: draw sequences behind each curve's expected best, and behind each
+    # bootstrap resample of its band (hpsearch.compare.curves)
+    curve_draws: int | None = field(default=None, metadata=ADDED)
+    curve_band_draws: int | None = field(default=None, metadata=ADDED)
+    # --p-best: each arm's probability of being best at a few budgets on budget_by's axis,
+    # and the draws behind each (hpsearch.compare.best_odds); empty: not asked for
+    best_odds: tuple[BestOdds, ...] = field(default=(), metadata=ADDED)
+    best_odds_draws: int | None = field(default=None, metadata=ADDED)
 
     def arm(self, name: str) -> ArmResult:
         return next(a for a in self.arms if a.name == name)
@@ -418,5 +494,11 @@ class CompareReport(Data):
             ValueError: the data is of a version this code cannot read, or a value does
                 not fit its field (one line naming the key).
         """
-        check_version(data, (COMPARE_VERSION,), "compare.json")
+        check_version(data, READABLE_COMPARE, "compare.json")
         return from_dict(cls, data, "compare.json")
+
+
+def compare_version(comparison: Comparison) -> int:
+    """The version compare.json is written with: the oldest that reads ``comparison`` right
+    (:data:`COMPARE_VERSION`'s comment)."""
+    return 1 if comparison.budget_by == TRIALS else COMPARE_VERSION

@@ -2,8 +2,11 @@
 
 - ``seeds.png``: the objective of every re-run, per config (box and points), one colour per
   arm;
-- ``tuning.png``: each arm's tuning curve: expected best after k trials with its 90%
-  bootstrap band, and the observed best so far;
+- ``tuning.png``: each arm's tuning curve: expected best after k trials (or a budget of
+  training seconds or optimizer steps) with its 90% bootstrap band, and the observed best so
+  far;
+- ``p_best.png`` (``--p-best``): each arm's probability of being the best arm against the
+  budget;
 - ``seconds.png``, ``steps.png``: the objective of each arm's best config against training
   seconds (evaluations excluded) and against optimizer steps: the median over the seeds at
   each evaluation and a band from the lowest to the highest seed, with the target;
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from hpsearch.compare.axes import AXES
 from hpsearch.compare.labels import optimizer_name
 from hpsearch.compare.model import Comparison, ConfigResult
 from hpsearch.compare.png import PlotResult, draw_all, integer_ticks, new_figure
@@ -33,13 +37,16 @@ Maker = Callable[[], "Figure | str"]
 def comparison_makers(comp: Comparison) -> dict[str, Maker]:
     """Each plot of ``comp`` by file name, as a maker for
     :func:`~hpsearch.compare.png.draw_all`."""
-    return {
+    makers: dict[str, Maker] = {
         "seeds.png": lambda: seeds_figure(comp),
         "tuning.png": lambda: tuning_figure(comp),
         "seconds.png": lambda: progress_figure(comp, "seconds"),
         "steps.png": lambda: progress_figure(comp, "steps"),
         LR_SENSITIVITY_PLOT: lambda: sensitivity_figure(comp),
     }
+    if comp.best_odds:
+        makers["p_best.png"] = lambda: odds_figure(comp)
+    return makers
 
 
 def write_compare_plots(comp: Comparison, folder: Path) -> PlotResult:
@@ -79,13 +86,15 @@ def seeds_figure(comp: Comparison) -> Figure:
 
 
 def tuning_figure(comp: Comparison) -> Figure:
-    """Expected best after k trials with its band, and the observed best so far, per arm."""
+    """Expected best after k trials (or a budget of seconds or steps) with its band, and
+    the observed best so far, per arm."""
     figure = new_figure(8, 4.8)
     ax = figure.add_subplot()
     colors = _colors(comp)
+    axis = AXES[comp.budget_by]
     for curve in comp.curves:
         color = colors[curve.arm]
-        ks = [p.k for p in curve.points]
+        ks = [p.k if p.budget is None else p.budget for p in curve.points]
         ax.plot(ks, [p.expected for p in curve.points], color=color, label=f"{curve.arm}: expected")
         ax.fill_between(
             ks,
@@ -102,14 +111,44 @@ def tuning_figure(comp: Comparison) -> Figure:
             linestyle="--",
             label=f"{curve.arm}: observed best so far",
         )
-    ax.set_title(f"Expected best {comp.metric} after k trials (band: 90% bootstrap)")
+    after = f"a budget of {axis.label}" if axis.compute else "k trials"
+    ax.set_title(f"Expected best {comp.metric} after {after} (band: 90% bootstrap)")
     # Said beside the curve, as Dodge et al. ask: the estimator assumes independent draws.
     ax.set_xlabel(
-        "trials (k)\nTPE trials are not independent draws: the curve estimates random draws "
-        "from them"
+        f"{_axis_label(comp)}\nTPE trials are not independent draws: the curve estimates "
+        "random draws from them"
     )
-    integer_ticks(ax.xaxis)
+    if not axis.compute:
+        integer_ticks(ax.xaxis)
     ax.set_ylabel(comp.metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return figure
+
+
+def _axis_label(comp: Comparison) -> str:
+    """``trials (k)``, ``training seconds (s)``, ``optimizer steps``: a budget axis' label."""
+    axis = AXES[comp.budget_by]
+    if not axis.compute:
+        return "trials (k)"
+    return f"{axis.label} ({axis.unit})" if axis.unit == "s" else axis.label
+
+
+def odds_figure(comp: Comparison) -> Figure:
+    """Each arm's P(best) against the budget (``--p-best``)."""
+    figure = new_figure(8, 4.5)
+    ax = figure.add_subplot()
+    colors = _colors(comp)
+    budgets = [o.budget for o in comp.best_odds]
+    for arm in comp.arms:
+        odds = [o.p_best[arm.name] for o in comp.best_odds]
+        ax.plot(budgets, odds, color=colors[arm.name], marker="o", label=arm.name)
+    ax.set_title(f"P(best {comp.metric}) at a budget: {comp.best_odds_draws or 0:,} rounds")
+    ax.set_xlabel(_axis_label(comp))
+    if not AXES[comp.budget_by].compute:
+        integer_ticks(ax.xaxis)
+    ax.set_ylabel("probability of being the best arm")
+    ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return figure

@@ -2,10 +2,11 @@
 read, and their titles.
 
 The first is the model cards' table with the comparison's columns added; then the budget,
-the search spaces, the tuning curves, the paired tests, the cost, every config and every
-run. Drawn as markdown (:mod:`hpsearch.compare.markdown`) or as rich tables
-(:mod:`hpsearch.cli.tables`), so the terminal and the markdown files always agree; a
-report's own tables (:mod:`hpsearch.report.tables`) are built on the same cells.
+the search spaces, the tuning curves, P(best) (``--p-best``), the paired tests, the cost,
+every config and every run; budgets read in the unit of the comparison's axis
+(:mod:`hpsearch.compare.axes`). Drawn as markdown (:mod:`hpsearch.compare.markdown`) or as
+rich tables (:mod:`hpsearch.cli.tables`), so the terminal and the markdown files always
+agree; a report's own tables (:mod:`hpsearch.report.tables`) are built on the same cells.
 
 A terminal narrower than a table drops its least important columns (and says which); the
 markdown files keep every column. Each table ranks its columns for that here
@@ -18,6 +19,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from hpsearch.compare.axes import AXES, Axis
 from hpsearch.compare.curves import table_ks
 from hpsearch.compare.labels import (
     PERCENT,
@@ -128,15 +130,37 @@ def seconds_cell(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds:.1f} s"
 
 
-def target_cell(cost: Cost) -> str:
-    """``41.2 s, 75 steps (3/3)``: median time-to-target, and how many runs reached it."""
+def target_cell(cost: Cost, axis: str = "trials") -> str:
+    """``41.2 s, 75 steps (3/3)``: median time-to-target, and how many runs reached it; the
+    steps first where the comparison's budget counts steps (``axis``)."""
     reached = f"({cost.reached}/{cost.runs})"
     if cost.target_steps is None:
         return f"not reached {reached}"
     steps = f"{cost.target_steps:.0f} steps"
     if cost.target_seconds is None:
         return f"{steps} {reached}"
-    return f"{seconds_cell(cost.target_seconds)}, {steps} {reached}"
+    spent = [seconds_cell(cost.target_seconds), steps]
+    return f"{', '.join(spent[::-1] if axis == 'steps' else spent)} {reached}"
+
+
+def axis_of(comp: Comparison) -> Axis:
+    """What the comparison's budget counts (``--budget-by``)."""
+    return AXES[comp.budget_by]
+
+
+def budget_text(comp: Comparison) -> str:
+    """``8 trials``, or on a compute axis ``120.0 s (training seconds)``: what each arm was
+    judged within."""
+    axis = axis_of(comp)
+    if not axis.compute or comp.axis_budget is None:
+        return plural(comp.budget, "trial")
+    return f"{axis.amount(comp.axis_budget)} ({axis.label})"
+
+
+def budget_cell(comp: Comparison, budget: float) -> str:
+    """A budget of a curve's or P(best)'s table: ``4`` (trials), ``30.0 s``, ``1,200 steps``."""
+    axis = axis_of(comp)
+    return axis.amount(budget) if axis.compute else str(int(budget))
 
 
 def cards_rows(comp: Comparison) -> Rows:
@@ -183,7 +207,7 @@ def cards_rows(comp: Comparison) -> Rows:
                 " / ".join(number_cell(best.get(m), digits(m), scale(m)) for m in metrics),
                 str(len(comp.seeds)),
                 *tests,
-                target_cell(cost),
+                target_cell(cost, comp.budget_by),
                 number_cell(cost.seconds_per_step, 3),
                 bytes_label(cost.optimizer_state_bytes),
             ]
@@ -198,29 +222,39 @@ def cards_title(comp: Comparison) -> str:
     if not arms:
         return (
             f"{comp.baseline}: validation {scaled}mean ± std over "
-            f"{plural(len(comp.seeds), 'seed')}, tuned with {plural(comp.budget, 'trial')}"
+            f"{plural(len(comp.seeds), 'seed')}, tuned with {budget_text(comp)}"
         )
     return (
         f"{arms} against {comp.baseline}: validation {scaled}mean ± std over "
-        f"{plural(len(comp.seeds), 'paired seed')}, each arm tuned with "
-        f"{plural(comp.budget, 'trial')}"
+        f"{plural(len(comp.seeds), 'paired seed')}, each arm tuned with {budget_text(comp)}"
     )
 
 
 def budget_rows(comp: Comparison) -> Rows:
-    """Each arm's finished trials, the ones judged (the budget) and the ones cut."""
+    """Each arm's finished trials, the ones judged (the budget) and the ones cut; on a
+    compute axis, what the judged and the finished trials spent."""
+    axis = axis_of(comp)
     header = ["arm", "study", "finished trials", "judged (first K)", "cut by the budget"]
-    rows = [
-        [
+    if axis.compute:
+        header[3] = "judged (first that fit)"
+        header += [f"judged {axis.label}", f"finished {axis.label}"]
+    rows = []
+    for a in comp.arms:
+        row = [
             a.name,
             a.study,
             str(a.finished),
             f"{len(a.judged)}: trials {_numbers(a.judged)}",
             _numbers(a.cut) or "none",
         ]
-        for a in comp.arms
-    ]
+        if axis.compute:
+            row += [_amount(axis, a.judged_compute), _amount(axis, a.finished_compute)]
+        rows.append(row)
     return Rows(header, rows)
+
+
+def _amount(axis: Axis, value: float | None) -> str:
+    return "–" if value is None else axis.amount(value)
 
 
 def _numbers(numbers: Sequence[int]) -> str:
@@ -252,17 +286,23 @@ def space_table(rows: Sequence[SpaceRow], arms: Sequence[str]) -> Rows:
 
 def curve_rows(comp: Comparison) -> Rows:
     """The tuning curves at k = 1, 2, 4, …, K: expected best with its 90% band, and the
-    observed best of the first k trials, per arm."""
-    header = ["trials (k)"]
+    observed best of the first k trials, per arm; on a compute axis at the 1st, 2nd, 4th,
+    … and last of the curves' budgets (1/32, 1/16, … of the comparison's), and the best of
+    the first trials that fit within each ("–": below an arm's costliest trial; a budget
+    where every cell would say so is left out)."""
+    axis = axis_of(comp)
+    header = [axis.label if axis.compute else "trials (k)"]
+    observed = "best of first trials within" if axis.compute else "best of first k"
     drop = [KEEP]
     for c in comp.curves:
         band = f"{comp.curve_band[1] - comp.curve_band[0]:.0%}"
-        header += [f"{c.arm} expected best [{band} band]", f"{c.arm} best of first k"]
+        header += [f"{c.arm} expected best [{band} band]", f"{c.arm} {observed}"]
         drop += [KEEP, 1]
     rows = []
     longest = max((len(c.points) for c in comp.curves), default=0)
     for k in table_ks(longest):
-        row = [str(k)]
+        budget = next((c.points[k - 1].budget for c in comp.curves if k <= len(c.points)), None)
+        row = [str(k) if budget is None else budget_cell(comp, budget)]
         for c in comp.curves:
             if k > len(c.points):
                 row += ["–", "–"]
@@ -270,12 +310,38 @@ def curve_rows(comp: Comparison) -> Rows:
             p = c.points[k - 1]
             band = f"[{number_cell(p.low)}, {number_cell(p.high)}]"
             row += [f"{number_cell(p.expected)} {band}", number_cell(p.observed)]
-        rows.append(row)
+        if budget is None or any(c not in ("–", "– [–, –]") for c in row[1:]):
+            rows.append(row)
     return Rows(header, rows, tuple(drop))
 
 
 def curve_title(comp: Comparison) -> str:
+    axis = axis_of(comp)
+    if axis.compute:
+        return (
+            f"tuning curves: expected best {comp.metric} after a budget of {axis.label} "
+            "(Dodge et al. 2019, trials drawn until the budget is spent)"
+        )
     return f"tuning curves: expected best {comp.metric} after k trials (Dodge et al. 2019)"
+
+
+def odds_rows(comp: Comparison) -> Rows:
+    """P(best) (``--p-best``): a row per budget, each arm's probability of being the best
+    arm there, in percent."""
+    axis = axis_of(comp)
+    header = [axis.label if axis.compute else "trials (k)", *(a.name for a in comp.arms)]
+    rows = [
+        [budget_cell(comp, o.budget), *(f"{o.p_best[a.name]:.1%}" for a in comp.arms)]
+        for o in comp.best_odds
+    ]
+    return Rows(header, rows)
+
+
+def odds_title(comp: Comparison) -> str:
+    return (
+        f"P(best): each arm's probability of the best {comp.metric} at a budget of "
+        f"{axis_of(comp).label} (Sivaprasad et al. 2020)"
+    )
 
 
 def paired_rows(comp: Comparison) -> Rows:
@@ -333,7 +399,7 @@ def cost_rows(comp: Comparison) -> Rows:
             number_cell(c.wall_time, 1),
             bytes_label(c.optimizer_state_bytes),
             bytes_label(c.peak_memory_bytes),
-            target_cell(c),
+            target_cell(c, comp.budget_by),
             " / ".join(c.ran_on) or NOT_RECORDED,
         ]
         for c in comp.costs

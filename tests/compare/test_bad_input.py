@@ -76,3 +76,30 @@ def test_a_study_whose_other_kinds_were_left_out_says_why(quora_study, tmp_path,
     assert code == 1 and "is one arm (M-FAC) (left out of the comparison: the AdamW trials" in line
     assert "have 1 finished trial" in line and "compare needs two" in line
     assert_nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        (
+            ("--budget-by", "hours"),
+            "--budget-by must be one of trials, seconds, steps, but got 'hours'",
+        ),
+        (
+            ("--budget", "2.5"),
+            "--budget with --budget-by trials must be a whole number of trials, at least 1, "
+            "but got 2.5",
+        ),
+        (
+            ("--budget-by", "seconds", "--budget", "-3"),
+            "--budget with --budget-by seconds must be a positive number of training seconds, "
+            "but got -3",
+        ),
+    ],
+)
+def test_a_bad_budget_axis_or_budget(arms, tmp_path, cli, given, line):
+    adam = arms("adam", "adamw", [0.5, 0.6])
+    mfac = arms("mfac", "mfac", [0.5, 0.6])
+    code, _, err = cli("compare", str(adam), str(mfac), *given)
+    assert code == 1 and one_line(err) == f"error: {line}"
+    assert_nothing_written(tmp_path)

@@ -7,8 +7,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from hpsearch.compare import comparison as compare_module
 from hpsearch.compare.curves import expected_best, table_ks, tuning_curve
+from hpsearch.compare.tuning import trial_value
 from hpsearch.search.leaderboard import leaderboard_rows
 
 
@@ -19,9 +19,9 @@ def test_a_pruned_trial_counts_with_its_best_evaluated_metric_not_what_the_prune
     pruned = create_trial(
         state=TrialState.PRUNED, intermediate_values={0: -0.7, 1: -0.6}, user_attrs={"evals": evals}
     )
-    assert compare_module.trial_value(pruned, "f1", maximize=True) == 0.4
-    assert compare_module.trial_value(pruned, "loss", maximize=False) == 0.7
-    assert compare_module.trial_value(create_trial(state=TrialState.PRUNED), "f1", True) is None
+    assert trial_value(pruned, "f1", maximize=True) == 0.4
+    assert trial_value(pruned, "loss", maximize=False) == 0.7
+    assert trial_value(create_trial(state=TrialState.PRUNED), "f1", True) is None
 
 
 def test_a_pruned_trial_counts_with_an_evaluation_that_learned_when_it_has_one():
@@ -34,7 +34,7 @@ def test_a_pruned_trial_counts_with_an_evaluation_that_learned_when_it_has_one()
     pruned = create_trial(
         state=TrialState.PRUNED, intermediate_values={0: 0.63, 1: 0.55}, user_attrs={"evals": evals}
     )
-    assert compare_module.trial_value(pruned, "f1", maximize=True) == 0.55
+    assert trial_value(pruned, "f1", maximize=True) == 0.55
     study = optuna.create_study(direction="maximize")
     study.add_trial(pruned)
     (row,) = leaderboard_rows(study, "f1")
@@ -42,7 +42,7 @@ def test_a_pruned_trial_counts_with_an_evaluation_that_learned_when_it_has_one()
     flat = create_trial(
         state=TrialState.PRUNED, intermediate_values={0: 0.63}, user_attrs={"evals": evals[:1]}
     )
-    assert compare_module.trial_value(flat, "f1", maximize=True) == 0.63  # recorded before
+    assert trial_value(flat, "f1", maximize=True) == 0.63  # recorded before
 
 
 def test_a_pruned_trial_that_answered_one_class_counts_at_chance():
@@ -59,7 +59,7 @@ def test_a_pruned_trial_that_answered_one_class_counts_at_chance():
                 state=TrialState.PRUNED, intermediate_values={0: value}, user_attrs={"evals": [e]}
             )
         )
-    assert compare_module.trial_value(study.trials[0], "f1", maximize=True) == 0.46
+    assert trial_value(study.trials[0], "f1", maximize=True) == 0.46
     rows = leaderboard_rows(study, "f1")
     assert [(r.trial, r.value, r.at_chance) for r in rows] == [(1, 0.5, None), (0, 0.63, 0.46)]
 

@@ -12,6 +12,7 @@ from hpsearch.compare.files import to_json
 from hpsearch.compare.model import (
     COMPARE_VERSION,
     ArmResult,
+    BestOdds,
     CompareReport,
     Comparison,
     ConfigResult,
@@ -28,6 +29,7 @@ from hpsearch.compare.model import (
     Summary,
     TimeToTarget,
     TuningCurve,
+    compare_version,
 )
 from hpsearch.report.model import (
     FinetuneSettings,
@@ -360,9 +362,38 @@ def test_compare_json_reads_back_as_the_same_comparison(comparison):
     data = json.loads(to_json(doc))
     assert list(data) == ["version", "created", "name", "study_files", "comparison"]
     assert CompareReport.from_dict(data) == doc
-    data["version"] = 2
-    with pytest.raises(ValueError, match=r"compare.json `version` must be one of \(1,\)"):
+    data["version"] = 3
+    with pytest.raises(ValueError, match=r"compare.json `version` must be one of \(1, 2\)"):
         CompareReport.from_dict(data)
+
+
+def test_a_comparison_on_a_compute_axis_is_version_2_and_reads_back(comparison):
+    """The fields added for budgets in compute and P(best) are written only where they are
+    not their default: a comparison on the trials axis is written as version 1 wrote it."""
+    assert compare_version(comparison) == 1
+    plain = json.loads(to_json(comparison))
+    assert not {"budget_by", "axis_budget", "best_odds", "curve_draws"} & set(plain)
+    assert "budget" not in plain["curves"][0]["points"][0] and "costs" not in plain["curves"][0]
+    assert "judged_compute" not in plain["arms"][0]
+
+    (curve,) = comparison.curves
+    by_seconds = replace(
+        comparison,
+        budget_by="seconds",
+        axis_budget=12.0,
+        curves=(replace(curve, costs=(5.0, 7.0), points=(replace(curve.points[0], budget=6.0),)),),
+        arms=tuple(replace(a, judged_compute=12.0, finished_compute=20.0) for a in comparison.arms),
+        best_odds=(BestOdds(6.0, {"AdamW": 0.25, "M-FAC": 0.75}),),
+        best_odds_draws=100,
+    )
+    assert compare_version(by_seconds) == 2
+    doc = CompareReport(2, "now", "a-vs-b", ("a.toml", "b.toml"), by_seconds)
+    data = json.loads(to_json(doc))
+    assert data["comparison"]["budget_by"] == "seconds"
+    assert data["comparison"]["best_odds"] == [
+        {"budget": 6.0, "p_best": {"AdamW": 0.25, "M-FAC": 0.75}}
+    ]
+    assert CompareReport.from_dict(data) == doc
 
 
 def test_a_run_written_without_evals_or_cost_reads_with_neither(comparison):

@@ -45,7 +45,9 @@ class Compare(Protocol):
     """The re-runs and the comparison of a plan, as
     :func:`~hpsearch.compare.comparison.build_comparison` makes them."""
 
-    def __call__(self, plan: Plan, *, seeds: int, top: int, target: float | None) -> Comparison: ...
+    def __call__(
+        self, plan: Plan, *, seeds: int, top: int, target: float | None, p_best: bool
+    ) -> Comparison: ...
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,8 @@ def run_workload(
             ran.append(file)
     if not ran and say is not None:
         say(f"{w.name}: every study at its budget ({', '.join(counts)}): no trial to run")
-    plan = plan_comparison([source(specs[f], storage=suite.storage) for f in w.files])
+    sources = [source(specs[f], storage=suite.storage) for f in w.files]
+    plan = plan_comparison(sources, axis=suite.budget_by)
     if len(plan.arms) < 2:
         raise CompareError(
             f"{suite.file}: `{w.key}`: {w.files[0]} gives one arm ({plan.arms[0].name}); a "
@@ -230,10 +233,9 @@ def run_workload(
 
 
 def compare_workload(plan: Plan, suite: Suite, w: Workload, compare: Compare) -> Comparison:
-    """The one place where the suite's settings reach compare. ``suite.budget_by`` joins
-    them here once compare takes the axis of equal budgets (``--budget-by``); until then
-    the summary notes that budgets are in trials."""
-    return compare(plan, seeds=suite.seeds, top=suite.top, target=w.target)
+    """The one place where the suite's settings reach compare (``suite.budget_by`` reached
+    the plan: its equal budgets). Each workload gets P(best) on that axis (``--p-best``)."""
+    return compare(plan, seeds=suite.seeds, top=suite.top, target=w.target, p_best=True)
 
 
 def _now() -> str:

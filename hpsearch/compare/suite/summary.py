@@ -51,13 +51,6 @@ def build_summary(info: SuiteInfo, results: Sequence[WorkloadResult], created: s
     workloads = [_workload(r) for r in results]
     workloads, family = with_holm(workloads)
     notes = []
-    if info.budget_by != "trials":
-        # The one place the axis is not yet passed on: compare judges equal budgets in
-        # trials until it takes --budget-by (hpsearch.compare.suite.run.compare_workload).
-        notes.append(
-            f"suite.budget_by = {info.budget_by!r} is recorded; this compare judges equal "
-            "budgets in trials"
-        )
     profiles = []
     for basis in BASES:
         made, said = profile_of(basis, results, info.tau_max)

@@ -114,14 +114,3 @@ def test_the_summary_reads_verdicts_cost_and_profiles_from_each_comparison(
     assert metric.arms[1].costs[0] == pytest.approx(distances[1])
     assert metric.arms[1].costs[1] is None and metric.arms[1].ratios[1] is None  # ∞
     assert summary.notes == ()
-
-
-def test_a_budget_axis_not_yet_applied_is_said(pair, stand_in):
-    adam, mfac = pair()
-    comp = build_comparison(plan_of(adam, mfac), seeds=2)
-    info = SuiteInfo("cards", "/x/s.toml", "journal:///s.log", 2, 1, "seconds", 4.0)
-    summary = build_summary(info, [WorkloadResult("w", comp, "w/compare.md", {})], "now")
-    assert summary.suite.budget_by == "seconds"
-    assert summary.notes == (
-        "suite.budget_by = 'seconds' is recorded; this compare judges equal budgets in trials",
-    )
