@@ -88,6 +88,14 @@ def compare(
     storage: Storage = None,
     overrides: Overrides = None,
     allow_drift: AllowDrift = False,
+    no_train: Annotated[
+        bool,
+        typer.Option(
+            "--no-train",
+            help="A suite file only: train nothing; sum up the workloads whose trials and "
+            "re-runs have all finished, and name the others (a suite still running).",
+        ),
+    ] = False,
 ) -> None:
     """Compare tuned optimizers: is one better once both are tuned, and at what cost?
 
@@ -108,17 +116,30 @@ def compare(
 
     Given a suite file instead (docs/report.md), runs or resumes what each of its
     workloads misses (trials as `hpsearch run` would, then re-runs), writes each
-    workload's files and one summary across them: results/<suite name>/ beside it.
+    workload's files and one summary across them: results/<suite name>/ beside it;
+    --no-train sums up only what has finished.
     """
     from hpsearch.cli.suite import compare_suite, given_options, suite_file
 
     suite = suite_file(study_files)
     if suite is not None:
         given = given_options(ctx)
-        return compare_suite(suite, compare=shown_comparison, given=given, allow_drift=allow_drift)
+        return compare_suite(
+            suite,
+            compare=shown_comparison,
+            given=given,
+            allow_drift=allow_drift,
+            train=not no_train,
+        )
     import datetime as dt
 
     from hpsearch.compare.arms import CompareError, plan_comparison, results_folder, source
+
+    if no_train:
+        raise CompareError(
+            "--no-train sums up a suite file's finished workloads; study files are compared "
+            "by re-running their top configs: give a suite file, or leave --no-train out"
+        )
     from hpsearch.compare.axes import check_axis, check_budget
     from hpsearch.compare.comparison import check_seeds
     from hpsearch.compare.files import COMPARE_FILES, check_results_folder, write_compare

@@ -52,7 +52,12 @@ def given_options(ctx: typer.Context) -> list[str]:
 
 
 def compare_suite(
-    suite_file: Path, *, compare: Compare, given: list[str], allow_drift: bool = False
+    suite_file: Path,
+    *,
+    compare: Compare,
+    given: list[str],
+    allow_drift: bool = False,
+    train: bool = True,
 ) -> None:
     """Run what the suite misses, as ``hpsearch run`` and ``hpsearch compare`` would, then
     write each workload's compare files and the summary. ``compare``: a workload's re-runs
@@ -79,7 +84,12 @@ def compare_suite(
 
     try:
         done = run_suite(
-            suite, run_study=run_study, compare=compare, allow_drift=allow_drift, say=_say
+            suite,
+            run_study=run_study,
+            compare=compare,
+            allow_drift=allow_drift,
+            say=_say,
+            train=train,
         )
     except KeyboardInterrupt as stop:
         _print_interrupted(stop, suite_file, allow_drift)

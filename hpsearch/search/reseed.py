@@ -159,6 +159,15 @@ def reseed(
     return runs
 
 
+def reruns_finished(
+    spec: Spec, study: optuna.Study, trials: Sequence[FrozenTrial], seeds: Sequence[int]
+) -> bool:
+    """Whether every re-run of ``trials`` with ``seeds`` has finished under its source
+    trial's settings, so that :func:`reseed` would only read them; nothing is written."""
+    plan = {(t.number, s): t for t in trials for s in seeds}
+    return _read_finished(spec, trials, plan, _OwnSettings(spec, study), None) is not None
+
+
 @dataclass(frozen=True)
 class _Reseeding:
     """What one call of :func:`reseed` works on: the re-runs it wants and where they live."""

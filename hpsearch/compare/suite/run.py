@@ -31,6 +31,8 @@ from hpsearch.compare.suite.summary import WorkloadResult, build_summary
 from hpsearch.compare.target import metric_range
 from hpsearch.errors import SpecError
 from hpsearch.search.calibration.calibrating import trial_seconds
+from hpsearch.search.record import top_trials
+from hpsearch.search.reseed import reruns_finished, shared_seeds
 from hpsearch.search.runner import count_finished
 from hpsearch.search.storage import display_url
 from hpsearch.search.study import StudyNotFoundError, load_study
@@ -82,9 +84,12 @@ def run_suite(
     compare: Compare = build_comparison,
     allow_drift: bool = False,
     say: Say | None = None,
+    train: bool = True,
 ) -> SuiteRun:
     """Run what ``suite`` misses, workload by workload, and write every workload's compare
-    files and the summary.
+    files and the summary. With ``train`` False nothing trains: a workload whose studies
+    miss trials or whose re-runs have not all finished is left out, and the summary says
+    which (a suite that is still running, summed up so far).
 
     Every check comes first, before anything trains: the suite's seeds, every study file
     (its own errors), one study name per study file, each workload's target against its
@@ -97,10 +102,17 @@ def run_suite(
             storage, and the same call resumes.
     """
     specs = check_suite(suite)
-    runs = [
-        run_workload(suite, w, specs, run_study, compare, allow_drift=allow_drift, say=say)
-        for w in suite.workloads
-    ]
+    runs, unfinished = [], []
+    for w in suite.workloads:
+        missing = None if train else unfinished_line(suite, w, specs, allow_drift)
+        if missing is not None:
+            unfinished.append(missing)
+            if say is not None:
+                say(f"{missing}: left out (--no-train)")
+            continue
+        runs.append(
+            run_workload(suite, w, specs, run_study, compare, allow_drift=allow_drift, say=say)
+        )
     info = SuiteInfo(
         name=suite.name,
         suite_file=str(suite.file),
@@ -119,7 +131,7 @@ def run_suite(
         )
         for r in runs
     ]
-    summary = build_summary(info, results, _now())
+    summary = build_summary(info, results, _now(), unfinished)
     written, plots = write_summary(summary, suite.folder)
     return SuiteRun(suite, tuple(runs), summary, tuple(written), plots)
 
@@ -184,6 +196,30 @@ def missing_trials(spec: Spec, storage: str) -> tuple[int, int]:
     return count_finished(study), spec.study.n_trials
 
 
+def unfinished_line(
+    suite: Suite, w: Workload, specs: dict[Path, Spec], allow_drift: bool
+) -> str | None:
+    """What ``w`` still misses (a study's trials, or its re-runs), as one line; None where
+    everything has finished and comparing it would only read."""
+    for file in w.files:
+        finished, budget = missing_trials(specs[file], suite.storage)
+        if finished < budget:
+            return f"{w.name} ({specs[file].study.name} has {finished}/{budget} trials)"
+    plan = checked(_plan(suite, w, specs), allow_drift=allow_drift)
+    seeds = shared_seeds(plan.baseline.spec, suite.seeds)
+    for arm in plan.arms:
+        trials = top_trials(arm.judged, suite.top, plan.maximize)
+        if not reruns_finished(arm.spec, arm.study, trials, seeds):
+            return f"{w.name} ({arm.name}'s re-runs on {suite.seeds} seeds unfinished)"
+    return None
+
+
+def _plan(suite: Suite, w: Workload, specs: dict[Path, Spec]) -> Plan:
+    """``w``'s arms, cut to equal budgets on the suite's axis."""
+    sources = [source(specs[f], storage=suite.storage) for f in w.files]
+    return plan_comparison(sources, axis=suite.budget_by)
+
+
 def run_workload(
     suite: Suite,
     w: Workload,
@@ -209,8 +245,7 @@ def run_workload(
             ran.append(file)
     if not ran and say is not None:
         say(f"{w.name}: every study at its budget ({', '.join(counts)}): no trial to run")
-    sources = [source(specs[f], storage=suite.storage) for f in w.files]
-    plan = plan_comparison(sources, axis=suite.budget_by)
+    plan = _plan(suite, w, specs)
     if len(plan.arms) < 2:
         raise CompareError(
             f"{suite.file}: `{w.key}`: {w.files[0]} gives one arm ({plan.arms[0].name}); a "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from hpsearch.compare.labels import no_verdict_label
 from hpsearch.compare.model import Comparison, Cost
@@ -46,11 +47,24 @@ class WorkloadResult:
     tuning_seconds: Mapping[str, float | None]  # arm → wall seconds of its judged trials
 
 
-def build_summary(info: SuiteInfo, results: Sequence[WorkloadResult], created: str) -> SuiteSummary:
-    """The summary of ``results``, one per workload in the suite's order."""
+def build_summary(
+    info: SuiteInfo,
+    results: Sequence[WorkloadResult],
+    created: str,
+    unfinished: Sequence[str] = (),
+) -> SuiteSummary:
+    """The summary of ``results``, one per workload in the suite's order; ``unfinished``:
+    the lines of the workloads left out, not finished (``--no-train``)."""
     workloads = [_workload(r) for r in results]
     workloads, family = with_holm(workloads)
     notes = []
+    if unfinished:
+        notes.append(
+            f"{len(unfinished)} of {len(results) + len(unfinished)} workloads not finished, "
+            "left out of every table, the Holm family, the profiles and the score (run "
+            f"`hpsearch compare {Path(info.suite_file).name}` to finish them): "
+            + "; ".join(unfinished)
+        )
     profiles = []
     for basis in BASES:
         made, said = profile_of(basis, results, info.tau_max)

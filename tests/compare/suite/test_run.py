@@ -5,6 +5,7 @@ are written; with nothing missing it trains nothing and writes the same numbers 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -126,3 +127,36 @@ def test_a_study_that_does_not_search_the_optimizer_is_one_arm_and_refused(quora
         "workload compares two: list two study files in `arms`, or give a `study` whose space "
         "searches optimizer.kind"
     )
+
+
+def test_no_train_sums_up_the_finished_workloads_and_names_the_others(suite, fake_objective):
+    """A suite still running (--no-train): the finished workload is summed up from its
+    storage alone; one whose re-runs are missing, and one whose study misses trials, are
+    left out of the summary and named; nothing trains."""
+    run_suite(suite, run_study=RunSpy())  # both workloads finished
+    before = trial_counts(suite.storage)
+    fake_objective.calls.clear()
+    # The second workload's re-runs now ask for more seeds than were run
+    more = replace(suite, seeds=3)
+    spy = RunSpy()
+    said: list[str] = []
+    done = run_suite(more, run_study=spy, say=said.append, train=False)
+    assert spy.calls == [] and fake_objective.calls == []
+    assert trial_counts(suite.storage) == before
+    assert done.summary.workloads == ()
+    (note,) = [n for n in done.summary.notes if "not finished" in n]
+    assert note.startswith("2 of 2 workloads not finished")
+    assert "quora (AdamW's re-runs on 3 seeds unfinished)" in note
+    # At its own seeds, it is finished: summed up as a run would, without training.
+    done = run_suite(suite, run_study=spy, train=False)
+    assert [w.name for w in done.summary.workloads] == ["quora", "again"]
+    assert spy.calls == [] and fake_objective.calls == []
+
+
+def test_no_train_leaves_out_a_workload_whose_study_misses_trials(suite, fake_objective):
+    spy = RunSpy()
+    said: list[str] = []
+    done = run_suite(suite, run_study=spy, say=said.append, train=False)
+    assert spy.calls == [] and fake_objective.calls == []
+    assert "quora (adam-q has 0/2 trials): left out (--no-train)" in said
+    assert done.summary.workloads == ()
