@@ -119,11 +119,11 @@ def compare(
     workload's files and one summary across them: results/<suite name>/ beside it;
     --no-train sums up only what has finished.
     """
-    from hpsearch.cli.suite import compare_suite, given_options, suite_file
+    from hpsearch.cli.suite import compare_suite, suite_file, suite_options_given
 
     suite = suite_file(study_files)
     if suite is not None:
-        given = given_options(ctx)
+        given = suite_options_given(ctx)
         return compare_suite(
             suite,
             compare=shown_comparison,

@@ -39,7 +39,7 @@ def suite_file(files: list[Path]) -> Path | None:
     return suites[0]
 
 
-def given_options(ctx: typer.Context) -> list[str]:
+def suite_options_given(ctx: typer.Context) -> list[str]:
     """compare's options given on the command line that a suite file sets itself, as the
     command line names them (``--seeds``); an option from the environment
     (``HPSEARCH_STORAGE``) is not given here."""
@@ -62,7 +62,7 @@ def compare_suite(
     """Run what the suite misses, as ``hpsearch run`` and ``hpsearch compare`` would, then
     write each workload's compare files and the summary. ``compare``: a workload's re-runs
     and comparison as ``hpsearch compare`` makes them (the plan shown, then progress);
-    ``given``: compare's options given with the suite file (:func:`given_options`)."""
+    ``given``: compare's options given with the suite file (:func:`suite_options_given`)."""
     import optuna
 
     from hpsearch.compare.arms import CompareError
