@@ -81,3 +81,15 @@ def test_a_bad_suite_file_is_one_line(suite, cli):
     assert line == (
         f"error: {suite}: `suite.seeds`: Input should be greater than or equal to 1, got 0"
     )
+
+
+def test_no_train_of_study_files_is_one_line_and_of_an_unrun_suite_trains_nothing(suite, cli):
+    adam = suite.parent / "adam.toml"
+    code, _, err = cli("compare", str(adam), str(suite.parent / "mfac.toml"), "--no-train")
+    assert code == 1
+    assert one_line(err, wrapped=True).startswith("error: --no-train sums up a suite file's")
+    code, out, err = cli("compare", str(suite), "--no-train")
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "quora (adam has 0/2 trials): left out (--no-train)" in said
+    assert "1 of 1 workloads not finished" in said
