@@ -388,6 +388,15 @@ def split_summary(page: str, case: Case) -> tuple[str, str]:
     return " ".join(found.group(1).split()), page[found.end() :].lstrip()
 
 
+SUITE_LINE = (
+    "- [The M-FAC cards' offline tasks as one workload suite](suite.md): Quora, SST-2 and "
+    "STS-B on MiniLM at 2 and 4 layers, AdamW against M-FAC in calibrated ranges, equal "
+    "training seconds, 10 paired seeds, Holm across workloads, performance profiles; "
+    "trained over several sessions from a committed journal "
+    "(`hpsearch compare docs/case-studies/suite.toml --no-train` re-renders it)."
+)
+
+
 def write_index(summaries: dict[str, str]) -> None:
     """docs/case-studies/README.md and the README's block: a line per page with its result.
     A page not rewritten in this call keeps the line it had."""
@@ -401,6 +410,8 @@ def write_index(summaries: dict[str, str]) -> None:
         slug = CASES[key].slug
         lines[f"{slug}.md"] = f"- [{TITLES[key]}]({slug}.md): {summary}"
     ordered = [lines[f"{c.slug}.md"] for c in CASES.values() if f"{c.slug}.md" in lines]
+    if (PAGES / "suite.md").exists():  # written by hand over `hpsearch compare suite.toml`
+        ordered.append(SUITE_LINE)
     index.write_text(
         "# Case studies\n\n"
         "Three experiments from papers and model cards, run by hpsearch on real data: tuned, "
