@@ -176,17 +176,19 @@ def scripted_verdict(lr: float, best: float) -> tuple[str, float | None]:
 
 class StandInProbe:
     """Stands in for :func:`hpsearch.search.calibration.probe.run_probe`: trains nothing.
-    An arm learns best at lr 1e-3, M-FAC at 4e-3 × 4 / m (its usable lr moves like 1/m), as
-    :func:`scripted_verdict` says; each probe takes 1.5 s and 10 steps, and records the real
-    settings' fingerprint. ``stop_at``: the call that is interrupted (as Ctrl-C), before it
-    runs."""
+    An arm learns best at lr 1e-3, M-FAC at 4e-3 × 4 / m (its usable lr moves like 1/m),
+    and an arm of a finetune mode other than full at 10 times that (what trains is
+    smaller), as :func:`scripted_verdict` says; each probe takes 1.5 s and 10 steps, and
+    records the real settings' fingerprint. ``stop_at``: the call that is interrupted (as
+    Ctrl-C), before it runs."""
 
     calls: ClassVar[list] = []  # (arm, lr) of each probe run, in order
     stop_at: ClassVar[int | None] = None
 
     @staticmethod
     def best(arm) -> float:
-        return 1e-3 if arm.num_grads is None else 4e-3 * 4 / arm.num_grads
+        lr = 1e-3 if arm.num_grads is None else 4e-3 * 4 / arm.num_grads
+        return lr if arm.mode in (None, "full") else 10 * lr
 
     @staticmethod
     def run(spec, arm, lr, settings, cache):

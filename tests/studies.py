@@ -109,6 +109,22 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"no TOML for {value!r}")
 
 
+def uncalibrated(study_file: Path, lr: float, low: float, high: float) -> list[str]:
+    """``--set`` overrides that run a shipped study whose lr is ``"calibrated"`` without
+    calibrating (real probes would train): its lr searched in [``low``, ``high``] (log)
+    and each enqueued ``"calibrated"`` lr at ``lr``. Give them before any override that
+    fixes a field its enqueued trials set (which takes the field out of them)."""
+    raw = tomllib.loads(study_file.read_text(encoding="utf-8"))
+    enqueue = [
+        {k: lr if v == "calibrated" else v for k, v in trial.items()}
+        for trial in raw["study"].get("enqueue", [])
+    ]
+    return [
+        f"space.train.lr={toml_value({'low': low, 'high': high, 'log': True})}",
+        f"study.enqueue={toml_value(enqueue)}",
+    ]
+
+
 # What makes a shipped Quora study a small test study, before its size: a fixed recipe
 # (max length 64, batch 32, dropout 0.1, no warmup, one epoch, two evaluations), the
 # learning rate alone searched, TPE after 2 random trials, no pruning, nothing enqueued.

@@ -25,7 +25,11 @@ from tests.studies import QuoraStudies
 LR = FloatDistribution(5e-5, 5e-3, log=True)
 KINDS = CategoricalDistribution(["adamw", "mfac"])
 # The params of add_trials' trials that are not an lr
-CHOICES = {"optimizer.kind": KINDS, "optimizer.num_grads": CategoricalDistribution([4, 8, 16])}
+CHOICES = {
+    "optimizer.kind": KINDS,
+    "optimizer.num_grads": CategoricalDistribution([4, 8, 16]),
+    "finetune.mode": CategoricalDistribution(["full", "frozen", "adapter", "lora"]),
+}
 
 
 def add_trials(

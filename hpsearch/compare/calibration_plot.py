@@ -4,7 +4,9 @@
 log axis), one line per arm, each probe marked by its verdict (a dot learned, a ring one
 class, a cross diverged; a probe without a finite metric sits on the axis' floor), and the
 arm's chosen range shaded in its colour; below, each probe's validation loss (a log axis),
-a loss that was not finite on the axis' ceiling.
+a loss that was not finite on the axis' ceiling. Where the arms are one per finetune mode,
+a column per mode, the lr axis shared, so that each mode's lr scale shows beside the
+others; an optimizer (and num_grads) has one colour in every column.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.compare.png import PlotResult, draw_all, new_figure
-from hpsearch.search.calibration.model import ArmCalibration, Probe
+from hpsearch.search.calibration.model import ArmCalibration, CalibrationArm, Probe
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 CALIBRATION_PLOT = "calibration.png"
 # How each verdict is marked: marker, filled
 MARKS = {"learned": ("o", True), "one class": ("o", False), "diverged": ("X", True)}
+TITLE = "probes at fixed lrs: ● learned, ○ one class, ✕ diverged; shaded: each arm's range"
 
 
 def write_calibration_plot(arms: Sequence[ArmCalibration], folder: Path) -> PlotResult:
@@ -30,33 +33,46 @@ def write_calibration_plot(arms: Sequence[ArmCalibration], folder: Path) -> Plot
 
 
 def calibration_figure(arms: Sequence[ArmCalibration]) -> Figure | str:
-    """The two panels of the module docstring; a string (why not) when no arm has a probe."""
+    """The panels of the module docstring; a string (why not) when no arm has a probe."""
     drawn = [a for a in arms if a.probes]
     if not drawn:
         return "no arm has a probe to draw"
-    figure = new_figure(8, 6.5)
-    metric_ax, loss_ax = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    for i, arm in enumerate(drawn):
-        color = f"C{i}"
-        probes = sorted(arm.probes, key=lambda p: p.lr)
-        _panel(metric_ax, probes, [p.metric for p in probes], color, arm.arm.label, floor=True)
-        _panel(loss_ax, probes, [p.loss for p in probes], color, None, floor=False)
-        outcome = arm.outcome
-        if outcome is not None and outcome.low is not None and outcome.high is not None:
-            metric_ax.axvspan(outcome.low, outcome.high, color=color, alpha=0.12)
-            loss_ax.axvspan(outcome.low, outcome.high, color=color, alpha=0.12)
-    metric_ax.set_xscale("log")
-    loss_ax.set_yscale("log")
-    name = drawn[0].probes[0].metric_name
-    metric_ax.set_ylabel(name)
-    metric_ax.set_title(
-        "probes at fixed lrs: ● learned, ○ one class, ✕ diverged; shaded: each arm's range"
+    modes = list(dict.fromkeys(a.arm.mode for a in drawn))
+    # An optimizer (and num_grads) keeps its colour across the modes' columns.
+    series = list(dict.fromkeys(CalibrationArm(a.arm.kind, a.arm.num_grads) for a in drawn))
+    colors = {arm: f"C{i}" for i, arm in enumerate(series)}
+    figure = new_figure(8 if len(modes) == 1 else 1 + 4 * len(modes), 6.5)
+    axes = figure.subplots(
+        2, len(modes), sharex=True, sharey="row", height_ratios=(3, 2), squeeze=False
     )
-    metric_ax.legend(fontsize="small")
-    loss_ax.set_ylabel("validation loss")
-    loss_ax.set_xlabel("learning rate")
-    for ax in (metric_ax, loss_ax):
-        ax.grid(alpha=0.3)
+    for column, mode in enumerate(modes):
+        metric_ax, loss_ax = axes[0][column], axes[1][column]
+        for arm in (a for a in drawn if a.arm.mode == mode):
+            color = colors[CalibrationArm(arm.arm.kind, arm.arm.num_grads)]
+            probes = sorted(arm.probes, key=lambda p: p.lr)
+            _panel(metric_ax, probes, [p.metric for p in probes], color, floor=True)
+            _panel(loss_ax, probes, [p.loss for p in probes], color, floor=False)
+            outcome = arm.outcome
+            if outcome is not None and outcome.low is not None and outcome.high is not None:
+                metric_ax.axvspan(outcome.low, outcome.high, color=color, alpha=0.12)
+                loss_ax.axvspan(outcome.low, outcome.high, color=color, alpha=0.12)
+        if mode is not None:
+            metric_ax.set_title(f"finetune.mode {mode}")
+        loss_ax.set_xlabel("learning rate")
+        for ax in (metric_ax, loss_ax):
+            ax.grid(alpha=0.3)
+    first, first_loss = axes[0][0], axes[1][0]
+    first.set_xscale("log")
+    first_loss.set_yscale("log")
+    first.set_ylabel(drawn[0].probes[0].metric_name)
+    first_loss.set_ylabel("validation loss")
+    for arm, color in colors.items():  # one legend entry per line colour
+        first.plot([], [], color=color, label=arm.label)
+    first.legend(fontsize="small")
+    if len(modes) == 1:
+        first.set_title(TITLE)
+    else:
+        figure.suptitle(TITLE, fontsize="medium")
     return figure
 
 
@@ -65,7 +81,6 @@ def _panel(
     probes: Sequence[Probe],
     values: Sequence[float | None],
     color: str,
-    label: str | None,
     *,
     floor: bool,
 ) -> None:
@@ -73,7 +88,7 @@ def _panel(
     ones, a mark per probe by verdict; a value that is None on the axis' floor (``floor``)
     or ceiling."""
     finite = [(p.lr, v) for p, v in zip(probes, values, strict=True) if v is not None]
-    ax.plot([x for x, _ in finite], [y for _, y in finite], color=color, alpha=0.6, label=label)
+    ax.plot([x for x, _ in finite], [y for _, y in finite], color=color, alpha=0.6)
     edge = ax.get_xaxis_transform()  # x in data, y in axes: 0 the floor, 1 the ceiling
     for p, v in zip(probes, values, strict=True):
         marker, filled = MARKS[p.verdict]

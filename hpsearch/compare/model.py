@@ -245,13 +245,15 @@ class ArmResult(Data):
 @dataclass(frozen=True)
 class CalibratedLr(Data):
     """An arm's learning-rate range as ``hpsearch calibrate`` measured it: for one choice
-    of ``num_grads`` where M-FAC searches it (None otherwise)."""
+    of ``num_grads`` where M-FAC searches it, and of ``mode`` where the study searches
+    ``finetune.mode`` (None otherwise)."""
 
     arm: str
     num_grads: int | None
     low: float | None  # None: no probe of the arm learned, ``problem`` says why
     high: float | None
     problem: str | None = None
+    mode: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from hpsearch.compare.arms import KIND, Arm
 from hpsearch.compare.model import CalibratedLr, SpaceCell, SpaceRow
 from hpsearch.optim import OPTIMIZERS
+from hpsearch.search.calibration.model import arm_detail
 from hpsearch.spec.schema import APPLIES_WHEN
 from hpsearch.spec.space import FloatRange, param_text, value_text
 
@@ -85,13 +86,14 @@ CALIBRATED = "train.lr calibrated"  # the row of the arms' calibrated lr ranges
 
 def calibrated_lrs(arms: Sequence[Arm]) -> tuple[CalibratedLr, ...]:
     """Each arm's learning-rate ranges as ``hpsearch calibrate`` measured them, per
-    num_grads choice where M-FAC searches it; none for an arm without a calibration."""
+    num_grads choice where M-FAC searches it and per finetune mode where the study searches
+    it; none for an arm without a calibration."""
     ranges = []
     for arm in arms:
         for a in arm.calibration:
             assert a.outcome is not None  # an arm keeps its fresh ladders only
-            o = a.outcome
-            ranges.append(CalibratedLr(arm.name, a.arm.num_grads, o.low, o.high, o.problem))
+            o, m = a.outcome, a.arm.num_grads
+            ranges.append(CalibratedLr(arm.name, m, o.low, o.high, o.problem, a.arm.mode))
     return tuple(ranges)
 
 
@@ -106,7 +108,8 @@ def calibrated_cell(ranges: Sequence[CalibratedLr]) -> SpaceCell:
             if r.low is None or r.high is None
             else param_text(FloatRange(r.low, r.high, log=True))
         )
-        texts.append(shown if r.num_grads is None else f"m={r.num_grads}: {shown}")
+        which = " ".join(arm_detail(r.num_grads, r.mode))
+        texts.append(f"{which}: {shown}" if which else shown)
     return SpaceCell("calibrated", "; ".join(texts))
 
 

@@ -100,3 +100,24 @@ def test_run_of_a_calibrated_lr_calibrates_first_and_says_the_ranges(quora_study
     code, _, err = cli("run", str(path))
     assert code == 0 and probes.calls == []
     assert "calibrating first" not in err
+
+
+def test_a_study_searching_finetune_mode_gets_a_row_per_mode_and_a_column_of_the_plot_each(
+    quora_study, cli, probes
+):
+    from hpsearch.compare.calibration_plot import calibration_figure
+    from hpsearch.search.calibration import read_calibration
+    from hpsearch.spec.load import load_spec
+
+    modes = 'space.finetune.mode={ choices = ["full", "frozen", "lora"] }'
+    path = quora_study("modes", set=[modes])
+    code, out, err = cli("calibrate", str(path))
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    arms = [r.split("│")[1].strip() for r in rows if r.split("│")[1].strip()]
+    assert arms == ["AdamW full", "AdamW frozen", "AdamW lora"]
+    assert "AdamW frozen: lr 1e-2: learned, f1 0.8000" in " ".join(err.split())
+    calibration = read_calibration(load_spec(path))
+    figure = calibration_figure(calibration.fresh)
+    titles = [ax.get_title() for ax in figure.axes[:3]]
+    assert titles == ["finetune.mode full", "finetune.mode frozen", "finetune.mode lora"]

@@ -13,6 +13,7 @@ from hpsearch.report.build import report_study
 from hpsearch.report.files import write_report
 from hpsearch.spec.load import load_spec
 from tests.commands import run_study_file
+from tests.studies import uncalibrated
 
 # Every test reads the module's study: five trials trained through the command line (~15 s).
 pytestmark = pytest.mark.slow
@@ -21,6 +22,8 @@ STUDY = Path(__file__).resolve().parents[2] / "studies" / "sst2-testbed.toml"
 # The first five enqueued trials: full finetuning, frozen encoder, adapters, LoRA, ULMFiT.
 N_TRIALS = 5
 SHRINK = [
+    # The lr in a range of its own: what is under test is the study, not calibrating.
+    *uncalibrated(STUDY, 1e-3, 1e-5, 1e-1),
     "model.num_hidden_layers=2",
     "task.max_train_samples=64",
     "task.max_eval_samples=64",

@@ -126,3 +126,21 @@ def test_a_calibrated_lr_shows_the_ranges_its_trials_were_drawn_from(quora_study
     for arm, kind in (("AdamW", "adamw"), ("M-FAC", "mfac")):
         o = ranges[kind]
         assert rows["train.lr"].cells[arm].text == f"{o.low:.4g} – {o.high:.4g} (log)"
+
+
+def test_calibrated_ranges_per_finetune_mode_are_shown_per_mode(quora_study, probes):
+    """A study searching finetune.mode: its arm's calibrated ranges, and the lr ranges its
+    trials were drawn from, one per mode."""
+    from hpsearch.compare.spaces import CALIBRATED
+    from hpsearch.search.calibration import calibrate
+    from hpsearch.spec.load import load_spec
+
+    modes = 'space.finetune.mode={ choices = ["full", "frozen"] }'
+    path = quora_study("modes", set=[modes, 'space.train.lr="calibrated"'])
+    outcomes = {a.arm.mode: a.outcome for a in calibrate(load_spec(path)).arms}
+    trial = {"finetune.mode": "full", "train.lr|finetune.mode=full": 1e-3}
+    add_trials(path, [("complete", 0.5, trial)])
+    rows = {r.field: r for r in space_rows(plan_of(path).arms)}
+    full, frozen = (f"{o.low:.4g} – {o.high:.4g} (log)" for o in outcomes.values())
+    assert rows[CALIBRATED].cells["AdamW"].text == f"full: {full}; frozen: {frozen}"
+    assert rows["train.lr"].cells["AdamW"].text == f"mode full: {full}; mode frozen: {frozen}"

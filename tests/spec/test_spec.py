@@ -507,6 +507,19 @@ def test_shipped_studies_are_valid():
         assert spec.study.name
 
 
+@pytest.mark.parametrize("name", ["sst2-testbed", "multitask"])
+def test_studies_searching_finetune_mode_run_each_recipe_at_its_arm_s_calibrated_lr(name):
+    """Their lr is calibrated per optimizer and finetune mode; every enqueued recipe names
+    both (and M-FAC's num_grads), so the arm whose best lr it takes is decided."""
+    spec = load_spec(Path(__file__).resolve().parents[2] / "studies" / f"{name}.toml")
+    assert spec.calibrated == ("train.lr",) and "train.lr" not in spec.space
+    assert spec.space["finetune.mode"].choices and spec.space["optimizer.kind"].choices
+    for trial in spec.study.enqueue:
+        assert trial["train.lr"] == "calibrated"
+        assert {"optimizer.kind", "finetune.mode"} <= set(trial)
+        assert trial["optimizer.kind"] != "mfac" or "optimizer.num_grads" in trial
+
+
 @pytest.mark.parametrize("model", ["tiny", "mini"])
 @pytest.mark.parametrize("optimizer", ["adam", "mfac"])
 def test_seed_reproductions_start_with_the_cards_setting(model, optimizer):

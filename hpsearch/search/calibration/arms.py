@@ -4,7 +4,11 @@ The arms are the optimizers a study's trials train with (``Spec.optimizer_kinds`
 choice of a searched ``optimizer.kind``, else the fixed kind), and for M-FAC whose
 ``optimizer.num_grads`` is searched among choices, each choice on its own: M-FAC's step on
 the newest gradient is about lr · m · g / |g|², so the usable lr moves with m. A
-``num_grads`` searched as a range gets one ladder at its centre.
+``num_grads`` searched as a range gets one ladder at its centre. Where the study searches
+``finetune.mode`` among choices, each of those arms is one per mode as well: what trains
+sets the lr's scale (a frozen encoder's head, adapters or LoRA want 10 to 100 times the lr
+of full finetuning), so a range measured at one mode would be unfair to the others. The
+arms multiply: kinds × num_grads choices × modes.
 
 Every other searched field is at its centre (:class:`_Centre`): a float range at its
 middle (geometric on a log scale), an int range at its rounded middle, a choice at the study
@@ -32,27 +36,40 @@ _Task = TypeVar("_Task", TaskSpec, TaskEntry)
 
 KIND = "optimizer.kind"
 NUM_GRADS = "optimizer.num_grads"
+MODE = "finetune.mode"
 LR = "train.lr"
 
 
 def calibration_arms(spec: Spec) -> tuple[CalibrationArm, ...]:
-    """The arms of ``spec``, in the order of its optimizer kinds (see the module)."""
-    per_choice = spec.space.get(NUM_GRADS)
+    """The arms of ``spec``, in the order of its optimizer kinds, then num_grads choices,
+    then finetune modes (see the module)."""
+    per_choice, per_mode = spec.space.get(NUM_GRADS), spec.space.get(MODE)
+    modes: tuple[str | None, ...] = (None,)
+    if isinstance(per_mode, Categorical):
+        modes = tuple(str(mode) for mode in per_mode.choices)
     arms = []
     for kind in spec.optimizer_kinds:
+        grads: tuple[int | None, ...] = (None,)
         if isinstance(per_choice, Categorical) and "num_grads" in get_optimizer(kind).hparams:
-            arms += [CalibrationArm(kind, int(m)) for m in per_choice.choices]
-        else:
-            arms.append(CalibrationArm(kind))
+            grads = tuple(int(m) for m in per_choice.choices)
+        arms += [CalibrationArm(kind, m, mode) for m in grads for mode in modes]
     return tuple(arms)
 
 
+def by_mode(spec: Spec) -> bool:
+    """Whether ``spec``'s arms are one per finetune mode: it searches ``finetune.mode``
+    among choices."""
+    return isinstance(spec.space.get(MODE), Categorical)
+
+
 def centre_values(spec: Spec, arm: CalibrationArm) -> dict[str, Scalar]:
-    """The searched fields of ``spec`` as ``arm``'s probes set them: its kind (and
-    num_grads), every other field at its centre (the lr too; each probe sets its own)."""
+    """The searched fields of ``spec`` as ``arm``'s probes set them: its kind (num_grads,
+    mode), every other field at its centre (the lr too; each probe sets its own)."""
     fixed: dict[str, Scalar] = {KIND: arm.kind}
     if arm.num_grads is not None:
         fixed[NUM_GRADS] = arm.num_grads
+    if arm.mode is not None:
+        fixed[MODE] = arm.mode
     return suggest(_Centre(spec, arm.kind, fixed), spec)  # type: ignore[arg-type]
 
 

@@ -24,7 +24,9 @@ from optuna.trial import FrozenTrial, TrialState
 from hpsearch.errors import HpsearchError
 from hpsearch.search.calibration.arms import (
     KIND,
+    MODE,
     NUM_GRADS,
+    by_mode,
     calibration_arms,
     probe_id,
     probe_spec,
@@ -133,22 +135,45 @@ def ladders(
     must match too (``calibrate`` with other ``--epochs``); None: each arm's newest probe's
     (a reader takes the probes as they were run)."""
     judged = []
-    last: dict[str, tuple[int | None, Outcome | None]] = {}  # by kind: its last arm
+    # By kind and mode: its last arm's num_grads and outcome. A mode's first arm starts at
+    # START: no rule relates one mode's lr to another's, and the ladder walks both ways.
+    last: dict[tuple[str, str | None], tuple[int | None, Outcome | None]] = {}
+    probes = [_as_arm_of(spec, p) for p in probes]
     for arm in calibration_arms(spec):
         own = [p for p in probes if p.arm == arm]
         wanted = settings or (own[-1].settings if own else ProbeSettings())
         fresh = {grid_index(p.lr): p for p in own if _is_fresh(spec, p, wanted)}
-        m_last, outcome_last = last.get(arm.kind, (None, None))
+        m_last, outcome_last = last.get((arm.kind, arm.mode), (None, None))
         start = next_start(outcome_last, m_last, arm.num_grads)
         taken, ran, ended = _walk(arm, start, fresh, run)
         if not ended:
             judged.append(_unfinished(spec, arm, own, fresh, taken, settings))
-            last[arm.kind] = (arm.num_grads, None)
+            last[arm.kind, arm.mode] = (arm.num_grads, None)
             continue
         outcome = choose(taken, maximize=spec.direction == "maximize")
         judged.append(ArmCalibration(arm, "fresh", tuple(taken), outcome, ran_now=ran))
-        last[arm.kind] = (arm.num_grads, outcome)
+        last[arm.kind, arm.mode] = (arm.num_grads, outcome)
     return tuple(judged)
+
+
+def _as_arm_of(spec: Spec, probe: Probe) -> Probe:
+    """``probe`` under the arm it counts for in ``spec``: its finetune mode in the arm where
+    ``spec``'s arms are one per mode, none where they are not. A probe stored before arms
+    had a mode, or of a study that fixed the mode, ran at the mode its settings record; the
+    fingerprint then decides whether it is that arm's (:func:`_is_fresh`)."""
+    mode = _ran_mode(probe) if by_mode(spec) else None
+    if probe.arm.mode == mode:
+        return probe
+    arm = dataclasses.replace(probe.arm, mode=mode)
+    return dataclasses.replace(probe, arm=arm)
+
+
+def _ran_mode(probe: Probe) -> str | None:
+    """The finetune mode ``probe`` trained with."""
+    if probe.arm.mode is not None:
+        return probe.arm.mode
+    mode = probe.ran_with.get("finetune", {}).get("mode")
+    return None if mode is None else str(mode)
 
 
 def _walk(
@@ -242,7 +267,8 @@ def probe_line(probe: Probe) -> str:
 
 def calibrated_ranges(calibration: Calibration) -> tuple[CalibratedRange, ...]:
     """The learning-rate range of each arm of ``calibration``, for the study's space: one
-    per optimizer kind, and per choice of ``optimizer.num_grads`` where M-FAC searches it.
+    per optimizer kind, per choice of ``optimizer.num_grads`` where M-FAC searches it, and
+    per choice of ``finetune.mode`` where the study searches it.
 
     Raises:
         CalibrationError: an arm has no range to use (not calibrated, calibrated in part or
@@ -261,10 +287,9 @@ def calibrated_ranges(calibration: Calibration) -> tuple[CalibratedRange, ...]:
             problem = "no range" if a.outcome is None else a.outcome.problem
             problems.append(f"{label}: {problem}")
         else:
+            o = a.outcome
             ranges.append(
-                CalibratedRange(
-                    a.arm.kind, a.arm.num_grads, a.outcome.low, a.outcome.high, a.outcome.best_lr
-                )
+                CalibratedRange(a.arm.kind, a.arm.num_grads, o.low, o.high, o.best_lr, a.arm.mode)
             )
     if problems:
         raise CalibrationError(
@@ -277,11 +302,13 @@ def calibrated_ranges(calibration: Calibration) -> tuple[CalibratedRange, ...]:
 def with_calibrated_ranges(spec: Spec, calibration: Calibration) -> Spec:
     """``spec`` searching its calibrated fields (``[space.train] lr = "calibrated"``) in the
     ranges of ``calibration``: an entry per optimizer kind where the study searches
-    ``optimizer.kind``, and per ``num_grads`` choice where M-FAC searches it (conditional
-    entries, :func:`hpsearch.spec.validate.with_conditional_ranges`, so each trial records
-    the range it was drawn from as its parameter's distribution), else the field's own
-    entry. Its enqueued trials must lie in them. A spec without calibrated fields is
-    returned as it is.
+    ``optimizer.kind``, per ``num_grads`` choice where M-FAC searches it, and per
+    ``finetune.mode`` choice where the study searches it (conditional entries,
+    :func:`hpsearch.spec.validate.with_conditional_ranges`, so each trial records the range
+    it was drawn from as its parameter's distribution:
+    ``train.lr|optimizer.kind=adamw|finetune.mode=frozen``), else the field's own entry.
+    Its enqueued trials must lie in them. A spec without calibrated fields is returned as
+    it is.
 
     Raises:
         CalibrationError: an arm has no range to use (:func:`calibrated_ranges`), or an
@@ -296,6 +323,7 @@ def with_calibrated_ranges(spec: Spec, calibration: Calibration) -> Spec:
     for r in ranges:
         when = ((KIND, r.kind),) if kinds else ()
         when += ((NUM_GRADS, r.num_grads),) if r.num_grads is not None else ()
+        when += ((MODE, r.mode),) if r.mode is not None else ()
         for field in spec.calibrated:
             if when:
                 entries.append(ConditionalParam(field, when, r.param()))
@@ -322,27 +350,32 @@ def _at_best(
     trial: Mapping[str, Any], i: int, spec: Spec, ranges: tuple[CalibratedRange, ...]
 ) -> dict[str, Any]:
     """Enqueued ``trial`` with each calibrated field written ``"calibrated"`` at the lr of its
-    arm's best probe (the range the trial's optimizer kind and num_grads select).
+    arm's best probe (the range the trial's optimizer kind, num_grads and finetune mode
+    select).
 
     Raises:
-        CalibrationError: the trial leaves its arm open (M-FAC's num_grads searched among
-            ranges, and not set in it).
+        CalibrationError: the trial leaves its arm open (M-FAC's num_grads, or the finetune
+            mode, searched among ranges and not set in it).
     """
     out = dict(trial)
     for field in spec.calibrated:
         if out.get(field) != CALIBRATED:
             continue
         kind = out.get(KIND, spec.optimizer.kind)
-        m = out.get(NUM_GRADS, getattr(spec.optimizer, "num_grads", None))
         fits = [r for r in ranges if r.kind == kind]
-        if any(r.num_grads is not None for r in fits):
-            if NUM_GRADS not in out and NUM_GRADS in spec.space:
+        for decider, attr, fixed in (
+            (NUM_GRADS, "num_grads", getattr(spec.optimizer, "num_grads", None)),
+            (MODE, "mode", spec.finetune.mode),
+        ):
+            if all(getattr(r, attr) is None for r in fits):
+                continue
+            if decider not in out and decider in spec.space:
                 raise CalibrationError(
                     f'{spec.source}: `study.enqueue[{i}].{field}`: "{CALIBRATED}" takes the '
-                    f"best lr of the trial's num_grads, which it leaves to the sampler; set "
-                    f"{NUM_GRADS} in it too"
+                    f"best lr of the trial's {attr}, which it leaves to the sampler; set "
+                    f"{decider} in it too"
                 )
-            fits = [r for r in fits if r.num_grads == m]
+            fits = [r for r in fits if getattr(r, attr) == out.get(decider, fixed)]
         if fits and fits[0].best is not None:
             out[field] = fits[0].best
     return out

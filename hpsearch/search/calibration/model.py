@@ -47,17 +47,32 @@ class ProbeSettings:
 @dataclass(frozen=True)
 class CalibrationArm:
     """What one ladder of probes measures: an optimizer, and for M-FAC with ``num_grads``
-    searched among choices, one of them (None otherwise: the arm's fixed or centre value)."""
+    searched among choices, one of them; where the study searches ``finetune.mode`` among
+    choices, one of those too (None otherwise: the arm's fixed or centre value). A probe
+    stored before arms had a mode reads with ``mode`` None."""
 
     kind: str
     num_grads: int | None = None
+    mode: str | None = None
 
     @property
     def label(self) -> str:
-        """``AdamW``, ``M-FAC m=16``."""
+        """``AdamW``, ``M-FAC m=16``, ``AdamW frozen``, ``M-FAC m=16 lora``."""
         entry = OPTIMIZERS.get(self.kind)
         name = self.kind if entry is None else entry.label
-        return name if self.num_grads is None else f"{name} m={self.num_grads}"
+        return " ".join([name, *self.detail])
+
+    @property
+    def detail(self) -> tuple[str, ...]:
+        """What sets it apart from the other arms of its kind (:func:`arm_detail`)."""
+        return arm_detail(self.num_grads, self.mode)
+
+
+def arm_detail(num_grads: int | None, mode: str | None) -> tuple[str, ...]:
+    """What sets an arm apart from the others of its kind, as labels show it:
+    ``("m=16", "lora")``, ``("frozen",)``, ``()``."""
+    m = () if num_grads is None else (f"m={num_grads}",)
+    return m + (() if mode is None else (mode,))
 
 
 @dataclass(frozen=True)
@@ -105,13 +120,15 @@ class Outcome:
 @dataclass(frozen=True)
 class CalibratedRange:
     """An arm's calibrated learning-rate range, for a study's space to use: for ``kind``,
-    and where ``num_grads`` is not None, for that choice of ``optimizer.num_grads``."""
+    where ``num_grads`` is not None for that choice of ``optimizer.num_grads``, and where
+    ``mode`` is not None for that choice of ``finetune.mode``."""
 
     kind: str
     num_grads: int | None
     low: float
     high: float
     best: float | None = None  # the lr of its best learned probe, inside [low, high]
+    mode: str | None = None
 
     def param(self) -> FloatRange:
         """The range as a study's space searches it: log-uniform from ``low`` to ``high``."""

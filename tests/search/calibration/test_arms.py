@@ -105,3 +105,46 @@ def test_the_fingerprint_follows_what_the_probe_trains_with_and_nothing_else(quo
     assert fingerprint("train.schedule=cosine") != same
     assert fingerprint("space.train.hidden_dropout={ low = 0.0, high = 0.4 }") != same
     assert fingerprint(settings=ProbeSettings(eval_samples=500)) != same
+
+
+MODES = 'space.finetune.mode={ choices = ["full", "frozen"] }'
+
+
+def test_a_study_searching_finetune_mode_has_an_arm_per_mode_of_each_kind_and_m():
+    """What trains sets the lr's scale: each (kind, num_grads) arm is one per mode."""
+    spec = load_spec(QUICKSTART, [TWO_M, MODES])
+    arms = calibration_arms(spec)
+    assert arms == (
+        CalibrationArm("adamw", None, "full"),
+        CalibrationArm("adamw", None, "frozen"),
+        CalibrationArm("mfac", 8, "full"),
+        CalibrationArm("mfac", 8, "frozen"),
+        CalibrationArm("mfac", 16, "full"),
+        CalibrationArm("mfac", 16, "frozen"),
+    )
+    assert [a.label for a in arms[:4]] == [
+        "AdamW full",
+        "AdamW frozen",
+        "M-FAC m=8 full",
+        "M-FAC m=8 frozen",
+    ]
+    # A study that fixes the mode: no mode in its arms, whatever the mode.
+    fixed = load_spec(QUICKSTART, ["finetune.mode=frozen"])
+    assert all(a.mode is None for a in calibration_arms(fixed))
+
+
+def test_a_mode_arm_probes_at_its_mode_and_only_the_fields_that_apply_to_it():
+    spec = load_spec(
+        QUICKSTART,
+        [
+            'space.finetune.mode={ choices = ["full", "lora"] }',
+            "space.finetune.lora_r={ choices = [4, 8, 16] }",
+        ],
+    )
+    lora = centre_values(spec, CalibrationArm("adamw", None, "lora"))
+    assert lora["finetune.mode"] == "lora" and lora["finetune.lora_r"] == 8
+    full = centre_values(spec, CalibrationArm("adamw", None, "full"))
+    assert full["finetune.mode"] == "full" and "finetune.lora_r" not in full
+    probed = probe_spec(spec, CalibrationArm("adamw", None, "lora"), ProbeSettings(), 1e-2)
+    assert probed.finetune.mode == "lora" and probed.finetune.lora_r == 8
+    assert probed.space == {} and probed.train.lr == 1e-2

@@ -276,3 +276,131 @@ def test_calibrated_enqueues_only_a_calibrated_field(study):
             "space.train.hidden_dropout={ low = 0.0, high = 0.2 }",
             'study.enqueue=[{ "optimizer.kind" = "adamw", "train.hidden_dropout" = "calibrated" }]',
         )
+
+
+MODES = 'space.finetune.mode={ choices = ["full", "frozen"] }'
+
+
+def test_a_study_searching_finetune_mode_walks_a_ladder_per_mode(study, probes):
+    """Each mode's first arm of a kind starts at 1e-3; M-FAC's next m starts from the
+    previous m's best in the same mode. The stand-in's frozen arms learn best at 10 times
+    their full arms' lr: their ranges sit a decade above."""
+    calibration = calibrate(study(MODES))
+    assert [a.arm.label for a in calibration.arms] == [
+        "AdamW full",
+        "AdamW frozen",
+        "M-FAC m=4 full",
+        "M-FAC m=4 frozen",
+        "M-FAC m=8 full",
+        "M-FAC m=8 frozen",
+    ]
+    ladders = ran(probes)
+    assert ladders[CalibrationArm("adamw", None, "full")] == LADDERS[ARMS[0]]
+    assert ladders[CalibrationArm("mfac", 8, "full")] == LADDERS[ARMS[2]]
+    assert ladders[CalibrationArm("adamw", None, "frozen")][0] == "1e-3"
+    # m = 8 frozen after m = 4 frozen (best 3e-2): 3e-2 × 4 / 8 on the grid.
+    assert ladders[CalibrationArm("mfac", 8, "frozen")][0] == "1e-2"
+    best = {(r.kind, r.num_grads, r.mode): r.best for r in calibrated_ranges(calibration)}
+    assert best["adamw", None, "frozen"] == pytest.approx(10 * best["adamw", None, "full"])
+    assert best["mfac", 4, "frozen"] == pytest.approx(10 * best["mfac", 4, "full"])
+
+
+def test_a_frozen_trial_draws_its_lr_from_the_frozen_range(study, probes):
+    """The ranges are conditioned on the mode as well: suggest decides finetune.mode before
+    train.lr, and each (kind, num_grads, mode) has its own parameter."""
+    from optuna.distributions import FloatDistribution
+
+    from hpsearch.search.calibration.calibrating import calibrated_spec
+    from hpsearch.spec.suggest import suggest
+
+    spec = study(LR, MODES)
+    resolved = calibrated_spec(spec)
+    ranges = {(r.kind, r.num_grads, r.mode): r for r in calibrated_ranges(read_calibration(spec))}
+    searched = optuna.create_study()
+    arms = (("adamw", None, "frozen"), ("mfac", 8, "frozen"), ("adamw", None, "full"))
+    for kind, m, mode in arms:
+        fixed = {"optimizer.kind": kind, "finetune.mode": mode}
+        searched.enqueue_trial(fixed | ({"optimizer.num_grads": m} if m else {}))
+        trial = searched.ask()
+        params = suggest(trial, resolved)
+        grads = f"|optimizer.num_grads={m}" if m else ""
+        name = f"train.lr|optimizer.kind={kind}{grads}|finetune.mode={mode}"
+        r = ranges[kind, m, mode]
+        assert trial.distributions[name] == FloatDistribution(r.low, r.high, log=True)
+        assert r.low <= params["train.lr"] <= r.high and params["finetune.mode"] == mode
+        searched.tell(trial, 0.5)
+    frozen, full = ranges["adamw", None, "frozen"], ranges["adamw", None, "full"]
+    assert frozen.low > full.low and frozen.high > full.high
+
+
+def test_an_enqueued_calibrated_lr_takes_the_best_of_its_trial_s_mode(study, probes):
+    from hpsearch.search.calibration.calibrating import with_calibrated_ranges
+
+    enqueued = (
+        'study.enqueue=[{ "optimizer.kind" = "adamw", "finetune.mode" = "full", '
+        '"train.lr" = "calibrated" }, { "optimizer.kind" = "adamw", '
+        '"finetune.mode" = "frozen", "train.lr" = "calibrated" }]'
+    )
+    spec = study(LR, MODES, enqueued)
+    resolved = with_calibrated_ranges(spec, calibrate(spec))
+    assert [short_lr(t["train.lr"]) for t in resolved.study.enqueue] == ["1e-3", "1e-2"]
+    assert "train.lr|optimizer.kind=adamw|finetune.mode=frozen" in resolved.enqueued(
+        resolved.study.enqueue[1]
+    )
+    open_mode = 'study.enqueue=[{ "optimizer.kind" = "adamw", "train.lr" = "calibrated" }]'
+    spec = study(LR, MODES, open_mode)
+    with pytest.raises(CalibrationError, match=r"enqueue\[0\].train.lr.*set finetune.mode"):
+        with_calibrated_ranges(spec, calibrate(spec))
+
+
+def test_a_probe_stored_before_arms_had_a_mode_reads_and_counts_for_the_mode_it_ran_at(
+    study, probes, monkeypatch
+):
+    """Probes written without a mode in their arm (as before) still load; in a study that
+    now searches the mode they are the arm of the mode they ran at, where the settings
+    match: only the other modes' ladders run."""
+    import dataclasses
+
+    from hpsearch.search.calibration.model import Probe, read_probe
+
+    def legacy(probe: Probe) -> dict:
+        data = dataclasses.asdict(probe)
+        del data["arm"]["mode"]
+        return data
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Probe, "to_dict", legacy)
+        first = calibrate(study())  # the mode fixed at full: arms without a mode
+    old = read_probe(legacy(first.probes[0]))
+    assert old.arm == CalibrationArm("adamw") and old == first.probes[0]
+    probes.calls.clear()
+    calibration = calibrate(study(MODES))
+    assert {arm.mode for arm, _ in probes.calls} == {"frozen"}
+    full = [a for a in calibration.arms if a.arm.mode == "full"]
+    assert [a.ran_now for a in full] == [0, 0, 0]
+    assert [len(a.probes) for a in full] == [len(v) for v in LADDERS.values()]
+
+
+@pytest.mark.parametrize("name", ["sst2-testbed", "multitask"])
+def test_the_shipped_studies_of_finetune_modes_resolve_their_enqueued_recipes(
+    name, tmp_path, probes
+):
+    """Calibrated by the stand-in: each enqueued recipe takes the best lr of its optimizer
+    and mode (the stand-in's: a decade above full finetuning's for the other modes), and
+    lies in its own conditional entry."""
+    from hpsearch.search.calibration.calibrating import calibrated_spec
+    from hpsearch.spec.load import load_spec
+    from tests.studies import REPO
+
+    storage = f"study.storage=sqlite:///{tmp_path / 'study.db'}"
+    spec = load_spec(REPO / "studies" / f"{name}.toml", [storage])
+    resolved = calibrated_spec(spec)
+    assert len(resolved.study.enqueue) == len(spec.study.enqueue)
+    for trial in resolved.study.enqueue:
+        arm = CalibrationArm(
+            trial["optimizer.kind"], trial.get("optimizer.num_grads"), trial["finetune.mode"]
+        )
+        assert trial["train.lr"] in [lr for a, lr in probes.calls if a == arm]
+        assert short_lr(trial["train.lr"]) == short_lr(probes.best(arm))
+        (name_of_lr,) = (n for n in resolved.enqueued(trial) if n.startswith("train.lr|"))
+        assert f"finetune.mode={arm.mode}" in name_of_lr
