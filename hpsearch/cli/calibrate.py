@@ -57,19 +57,18 @@ def calibrate(
     An arm is a study file's optimizer, or each optimizer kind of a study that searches
     optimizer.kind, and for M-FAC each num_grads choice; where the study searches
     finetune.mode, each of those per mode too (what trains sets the lr's scale: a frozen
-    encoder, adapters or LoRA want 10-100x full finetuning's), so the arms multiply: kinds
-    × num_grads choices × modes. Each gets a ladder of probes on
-    the study's own task and model, its other searched fields at their centre: a probe is
-    one run at a fixed lr of the half-decade grid (1e-6 to 1), with the study's schedule,
-    for --epochs epochs, judged as a trial is judged (learned, one class or diverged). The
-    ladder starts at 1e-3 (M-FAC's next num_grads, in the same mode, at the previous best
-    lr × m_prev/m) and
-    walks up and down while probes learn. The range: the learned lrs around the best
-    probe. Probes are kept in the study's storage (companion study <name>-calibration):
-    running the command again runs only what is missing, and a probe made under other
-    settings than the study's now runs again. Writes results/<name>/calibration.png beside
-    the study file. A study file whose [space.train] lr is "calibrated" searches these
-    ranges (run calibrates first).
+    encoder, adapters or LoRA want another lr than full finetuning), so the arms multiply:
+    kinds × num_grads choices × modes. Each gets a ladder of probes on the study's own task
+    and model, its other searched fields at their centre: a probe is one run at a fixed lr
+    of the half-decade grid (1e-6 to 1), with the study's schedule, for --epochs epochs,
+    judged as a trial is judged (learned, one class or diverged). The ladder starts at 1e-3
+    (M-FAC's next num_grads, in the same mode, at the previous best lr × m_prev/m) and walks
+    up and down while probes learn. The range: the learned lrs around the best probe, each
+    at least halfway from the worst probe's metric to the best's. Probes are kept in the
+    study's storage (companion study <name>-calibration): running the command again runs
+    only what is missing, and a probe made under other settings than the study's now runs
+    again. Writes results/<name>/calibration.png beside the study file. A study file whose
+    [space.train] lr is "calibrated" searches these ranges (run calibrates first).
     """
     import optuna
 

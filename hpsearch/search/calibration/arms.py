@@ -6,9 +6,10 @@ choice of a searched ``optimizer.kind``, else the fixed kind), and for M-FAC who
 the newest gradient is about lr · m · g / |g|², so the usable lr moves with m. A
 ``num_grads`` searched as a range gets one ladder at its centre. Where the study searches
 ``finetune.mode`` among choices, each of those arms is one per mode as well: what trains
-sets the lr's scale (a frozen encoder's head, adapters or LoRA want 10 to 100 times the lr
-of full finetuning), so a range measured at one mode would be unfair to the others. The
-arms multiply: kinds × num_grads choices × modes.
+sets the lr's scale (on SST-2, AdamW's best lr is 10 times higher with a frozen encoder,
+adapters or LoRA than in full finetuning, M-FAC's 10 times lower), so a range measured at
+one mode would be unfair to the others. The arms multiply: kinds × num_grads choices ×
+modes.
 
 Every other searched field is at its centre (:class:`_Centre`): a float range at its
 middle (geometric on a log scale), an int range at its rounded middle, a choice at the study

@@ -1,6 +1,7 @@
 """The ladder and the range rule on scripted probes (nothing trains): the walk up and down
 from a start that learns, the outward search from one that does not, no lr learning, the
-run around the best probe, a one-lr range, and M-FAC's start scaled by m."""
+run around the best probe, a one-lr range, learned probes that stayed near the untrained
+model cut from the run, and M-FAC's start scaled by m."""
 
 from __future__ import annotations
 
@@ -100,6 +101,22 @@ def test_the_range_is_the_run_of_learned_lrs_around_the_best_probe():
     low = choose(probes, maximize=False)
     assert low.best_lr == pytest.approx(1e-4) and low.best_metric == 0.6
     assert (low.low, low.high) == (pytest.approx(1e-4), pytest.approx(grid_lr(-7)))
+
+
+def test_learned_probes_that_stayed_near_the_untrained_model_s_metric_bound_the_range():
+    """AdamW's full finetuning of minilm (6 layers) on SST-2, as calibrated: its untrained
+    head already varies its answers, so every probe below the band "learned" at chance's
+    accuracy; the run keeps the probes at least halfway from the worst (0.49, one class at
+    3e-3) to the best (0.80): 3e-5 (0.66) to 1e-3, not down to the grid's floor."""
+    metrics = {-12: 0.52, -11: 0.53, -10: 0.53, -9: 0.66, -8: 0.77, -7: 0.80, -6: 0.68}
+    probes = [Scripted(grid_lr(k), "learned", m) for k, m in metrics.items()]
+    probes.append(Scripted(grid_lr(-5), "one class", 0.49))
+    outcome = choose(probes, maximize=True)
+    assert outcome.best_lr == pytest.approx(grid_lr(-7))
+    assert (outcome.low, outcome.high) == (pytest.approx(grid_lr(-9)), pytest.approx(1e-3))
+    # Exactly halfway still counts: 0.645 is (0.80 + 0.49) / 2.
+    at_cut = [*probes[:3], Scripted(grid_lr(-9), "learned", 0.645), *probes[4:]]
+    assert choose(at_cut, maximize=True).low == pytest.approx(grid_lr(-9))
 
 
 def test_m_fac_s_next_num_grads_starts_at_the_best_lr_scaled_by_m_over_m():
