@@ -381,19 +381,16 @@ def test_a_probe_stored_before_arms_had_a_mode_reads_and_counts_for_the_mode_it_
     assert [len(a.probes) for a in full] == [len(v) for v in LADDERS.values()]
 
 
-@pytest.mark.parametrize("name", ["sst2-testbed", "multitask"])
-def test_the_shipped_studies_of_finetune_modes_resolve_their_enqueued_recipes(
-    name, tmp_path, probes
-):
-    """Calibrated by the stand-in: each enqueued recipe takes the best lr of its optimizer
-    and mode (the stand-in's: a decade above full finetuning's for the other modes), and
-    lies in its own conditional entry."""
+def test_the_testbed_s_enqueued_recipes_resolve_to_their_arm_s_best_lr(tmp_path, probes):
+    """studies/sst2-testbed.toml calibrated by the stand-in: each enqueued recipe takes the
+    best lr of its optimizer and mode (the stand-in's: a decade above full finetuning's for
+    the other modes), and lies in its own conditional entry."""
     from hpsearch.search.calibration.calibrating import calibrated_spec
     from hpsearch.spec.load import load_spec
     from tests.studies import REPO
 
     storage = f"study.storage=sqlite:///{tmp_path / 'study.db'}"
-    spec = load_spec(REPO / "studies" / f"{name}.toml", [storage])
+    spec = load_spec(REPO / "studies" / "sst2-testbed.toml", [storage])
     resolved = calibrated_spec(spec)
     assert len(resolved.study.enqueue) == len(spec.study.enqueue)
     for trial in resolved.study.enqueue:
