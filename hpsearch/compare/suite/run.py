@@ -102,16 +102,21 @@ def run_suite(
             storage, and the same call resumes.
     """
     specs = check_suite(suite)
-    runs, unfinished = [], []
+    runs: list[WorkloadRun] = []
+    unfinished_lines: list[str] = []
     for w in suite.workloads:
-        missing = None if train else unfinished_line(suite, w, specs, allow_drift)
-        if missing is not None:
-            unfinished.append(missing)
-            if say is not None:
-                say(f"{missing}: left out (--no-train)")
-            continue
+        plan = None
+        if not train:
+            missing, plan = unfinished(suite, w, specs, allow_drift)
+            if missing is not None:
+                unfinished_lines.append(missing)
+                if say is not None:
+                    say(f"{missing}: left out (--no-train)")
+                continue
         runs.append(
-            run_workload(suite, w, specs, run_study, compare, allow_drift=allow_drift, say=say)
+            run_workload(
+                suite, w, specs, run_study, compare, allow_drift=allow_drift, say=say, plan=plan
+            )
         )
     info = SuiteInfo(
         name=suite.name,
@@ -131,7 +136,7 @@ def run_suite(
         )
         for r in runs
     ]
-    summary = build_summary(info, results, _now(), unfinished)
+    summary = build_summary(info, results, _now(), unfinished_lines)
     written, plots = write_summary(summary, suite.folder)
     return SuiteRun(suite, tuple(runs), summary, tuple(written), plots)
 
@@ -196,28 +201,40 @@ def missing_trials(spec: Spec, storage: str) -> tuple[int, int]:
     return count_finished(study), spec.study.n_trials
 
 
-def unfinished_line(
+def unfinished(
     suite: Suite, w: Workload, specs: dict[Path, Spec], allow_drift: bool
-) -> str | None:
-    """What ``w`` still misses (a study's trials, or its re-runs), as one line; None where
-    everything has finished and comparing it would only read."""
+) -> tuple[str | None, Plan | None]:
+    """What ``w`` still misses (a study's trials, or its re-runs) as one line, None where
+    everything has finished and comparing it would only read; and its checked plan, where
+    its studies are at their budget (None before)."""
     for file in w.files:
         finished, budget = missing_trials(specs[file], suite.storage)
         if finished < budget:
-            return f"{w.name} ({specs[file].study.name} has {finished}/{budget} trials)"
-    plan = checked(_plan(suite, w, specs), allow_drift=allow_drift)
+            return f"{w.name} ({specs[file].study.name} has {finished}/{budget} trials)", None
+    plan = _checked_plan(suite, w, specs, allow_drift)
     seeds = shared_seeds(plan.baseline.spec, suite.seeds)
     for arm in plan.arms:
         trials = top_trials(arm.judged, suite.top, plan.maximize)
         if not reruns_finished(arm.spec, arm.study, trials, seeds):
-            return f"{w.name} ({arm.name}'s re-runs on {suite.seeds} seeds unfinished)"
-    return None
+            return f"{w.name} ({arm.name}'s re-runs on {suite.seeds} seeds unfinished)", plan
+    return None, plan
 
 
-def _plan(suite: Suite, w: Workload, specs: dict[Path, Spec]) -> Plan:
-    """``w``'s arms, cut to equal budgets on the suite's axis."""
+def _checked_plan(suite: Suite, w: Workload, specs: dict[Path, Spec], allow_drift: bool) -> Plan:
+    """``w``'s arms, cut to equal budgets on the suite's axis and checked for drift.
+
+    Raises:
+        CompareError: the workload gives one arm.
+    """
     sources = [source(specs[f], storage=suite.storage) for f in w.files]
-    return plan_comparison(sources, axis=suite.budget_by)
+    plan = plan_comparison(sources, axis=suite.budget_by)
+    if len(plan.arms) < 2:
+        raise CompareError(
+            f"{suite.file}: `{w.key}`: {w.files[0]} gives one arm ({plan.arms[0].name}); a "
+            "workload compares two: list two study files in `arms`, or give a `study` whose "
+            "space searches optimizer.kind"
+        )
+    return checked(plan, allow_drift=allow_drift)
 
 
 def run_workload(
@@ -229,9 +246,11 @@ def run_workload(
     *,
     allow_drift: bool = False,
     say: Say | None = None,
+    plan: Plan | None = None,
 ) -> WorkloadRun:
     """Run ``w``'s studies that miss trials, then its re-runs and comparison; write its
-    compare files."""
+    compare files. ``plan``: its checked plan, made already where nothing was left to run
+    (``--no-train``)."""
     ran = []
     counts = []
     for file in w.files:
@@ -245,14 +264,8 @@ def run_workload(
             ran.append(file)
     if not ran and say is not None:
         say(f"{w.name}: every study at its budget ({', '.join(counts)}): no trial to run")
-    plan = _plan(suite, w, specs)
-    if len(plan.arms) < 2:
-        raise CompareError(
-            f"{suite.file}: `{w.key}`: {w.files[0]} gives one arm ({plan.arms[0].name}); a "
-            "workload compares two: list two study files in `arms`, or give a `study` whose "
-            "space searches optimizer.kind"
-        )
-    plan = checked(plan, allow_drift=allow_drift)
+    if plan is None or ran:
+        plan = _checked_plan(suite, w, specs, allow_drift)
     comparison = compare_workload(plan, suite, w, compare)
     doc = CompareReport(
         version=COMPARE_VERSION,
