@@ -117,13 +117,16 @@ def tuned(
     attrs: dict | None = None,
     one_class: tuple[int, ...] = (),
     at_chance: dict[int, float] | None = None,
+    seconds: Sequence[float] | None = None,
+    first: int = 0,
 ) -> optuna.Study:
     """The study of ``path`` created as ``run`` creates it (its spec and settings stored),
-    with complete trials of lr 1e-4 × (i + 1) and ``values``, each recording the settings it
+    with complete trials of lr 1e-4 × (i mod 5 + 1) and ``values``, each recording the settings it
     ran under; ``attrs``: more user attrs of every trial; the trials in ``one_class`` have an
     evaluation that answered one class. A trial in ``at_chance`` answered one class at
     every evaluation, as the objective records it: ``values[i]`` measured, and its value
-    at chance, ``at_chance[i]``."""
+    at chance, ``at_chance[i]``. ``seconds``: what each trained (its cost attr); ``first``:
+    the index of the first, for its lr (to add more trials to a study that has some)."""
     spec = load_spec(path, list(overrides))
     prepared = prepare_study(spec, open_storage(spec.study.storage))
     at_chance = at_chance or {}
@@ -133,6 +136,8 @@ def tuned(
         if i in one_class:
             evals.insert(0, {"index": 0, "step": 4, "metrics": {"f1": ONE_CLASS_F1, "mcc": 0.0}})
         user_attrs = {"spec_id": prepared.spec_id, "evals": evals, **(attrs or {})}
+        if seconds is not None:
+            user_attrs["train_seconds"] = seconds[i]
         if i in at_chance:
             user_attrs |= {
                 "metrics": {"f1": value, "mcc": 0.0},
@@ -141,7 +146,7 @@ def tuned(
             }
         prepared.study.add_trial(
             create_trial(
-                params={"train.lr": 1e-4 * (i + 1)},
+                params={"train.lr": 1e-4 * ((first + i) % 5 + 1)},  # within TEST_LR
                 distributions={"train.lr": TEST_LR},
                 value=at_chance.get(i, value),
                 user_attrs=user_attrs,

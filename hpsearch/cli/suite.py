@@ -77,10 +77,12 @@ def compare_suite(
     suite = load_suite(suite_file)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our progress replaces its lines
 
-    def run_study(file: Path, storage: str) -> None:
+    def run_study(file: Path, storage: str, n_trials: int | None) -> None:
         from hpsearch.cli.run import run_study_file
 
-        run_study_file(file, storage=storage, allow_drift=allow_drift, say_next=False)
+        run_study_file(
+            file, storage=storage, n_trials=n_trials, allow_drift=allow_drift, say_next=False
+        )
 
     try:
         done = run_suite(

@@ -10,6 +10,7 @@ in::
     seeds = 10                                   # paired seeds per config (compare --seeds)
     top = 1                                      # configs re-run per arm (compare --top)
     budget_by = "trials"                         # trials | seconds | steps
+    # top_up = true                              # seconds, steps: cheaper arms run more trials
     tau_max = 4.0                                # the profiles' and the score's upper τ
 
     [[workloads]]
@@ -61,11 +62,25 @@ class SuiteTable(_Table):
     top: int = Field(1, ge=1)  # configs re-run per arm, as compare's --top
     budget_by: BudgetBy = "trials"  # the axis of equal budgets, as compare's --budget-by
     tau_max: float = Field(4.0, gt=1)  # AlgoPerf's r_max: the profiles' and score's upper τ
+    # On a compute axis, an arm whose trials spent less than the costliest arm's runs more
+    # (hpsearch.compare.suite.top_up); None: on whenever budget_by is seconds or steps.
+    top_up: bool | None = None
 
     @field_validator("name")
     @classmethod
     def _folder_name(cls, name: str) -> str:
         return _check_folder_name(name)
+
+    @model_validator(mode="after")
+    def _top_up_on_a_compute_axis(self) -> SuiteTable:
+        if self.top_up and self.budget_by == "trials":
+            raise FieldError(
+                "top_up",
+                'tops up compute, so it needs budget_by = "seconds" or "steps"; on the '
+                "trials axis every arm already runs its study.n_trials, but got top_up = true "
+                'with budget_by = "trials"',
+            )
+        return self
 
 
 class WorkloadTable(_Table):
@@ -132,6 +147,8 @@ class Suite:
     budget_by: BudgetBy
     tau_max: float
     workloads: tuple[Workload, ...]
+    # Whether the cheaper arms run more trials, until they spent the costliest arm's compute
+    top_up: bool = False
 
     @property
     def folder(self) -> Path:
@@ -214,6 +231,7 @@ def parse_suite(raw: Mapping[str, Any], path: Path) -> Suite:
         budget_by=suite.budget_by,
         tau_max=suite.tau_max,
         workloads=tuple(workloads),
+        top_up=suite.budget_by != "trials" if suite.top_up is None else suite.top_up,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hpsearch.compare.markdown import markdown_table
-from hpsearch.compare.suite.model import SuiteSummary
+from hpsearch.compare.suite.model import SuiteInfo, SuiteSummary
 from hpsearch.compare.suite.tables import (
     profile_rows,
     profile_title,
@@ -28,7 +28,8 @@ def summary_markdown(summary: SuiteSummary, plots: Mapping[str, str | None]) -> 
         "",
         f"Suite file `{suite.suite_file}`; every study in `{suite.storage}`. "
         f"{plural(suite.seeds, 'paired seed')} per re-run config, the top {suite.top} "
-        f"per arm; equal budgets in {suite.budget_by}. Written {summary.created}.",
+        f"per arm; equal budgets in {suite.budget_by}{_topped_up(suite)}. "
+        f"Written {summary.created}.",
         "",
         "## Per workload",
         "",
@@ -73,3 +74,12 @@ def summary_markdown(summary: SuiteSummary, plots: Mapping[str, str | None]) -> 
     if summary.notes:
         lines += ["## Notes", "", *(f"- {note}" for note in summary.notes), ""]
     return "\n".join(lines)
+
+
+def _topped_up(suite: SuiteInfo) -> str:
+    if not suite.top_up:
+        return ""
+    return (
+        ", each arm's study.n_trials its minimum: an arm whose trials cost less ran more of "
+        f"them, until it had spent the {suite.budget_by} of the costliest arm's trials"
+    )

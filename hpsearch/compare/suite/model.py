@@ -24,8 +24,8 @@ __all__ = [
     "WorkloadSummary",
 ]
 
-# 1: the first summary.json
-SUITE_VERSION = 1
+# 1: the first summary.json; 2: suite.top_up
+SUITE_VERSION = 2
 
 # What a performance profile compares: training seconds or optimizer steps to the target,
 # or the distance of the final metric to its best value.
@@ -112,6 +112,8 @@ class SuiteInfo(Data):
     top: int
     budget_by: str  # the axis of equal budgets the suite file asks for
     tau_max: float  # the profiles' and the score's upper τ
+    # Whether the cheaper arms ran more trials until each spent the costliest arm's compute
+    top_up: bool = False
 
 
 @dataclass(frozen=True)

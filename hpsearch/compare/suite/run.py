@@ -3,11 +3,14 @@ paired re-runs, its compare files, then the summary.
 
 What trains goes through two callables the caller gives, so that the suite runs exactly
 what ``hpsearch run`` and ``hpsearch compare`` run, with their progress: ``run_study``
-(a study file run or resumed to its ``study.n_trials`` in the suite's storage, calibration
-first where its lr is ``"calibrated"``) and ``compare`` (the re-runs and the comparison:
-:func:`~hpsearch.compare.comparison.build_comparison` or the command line's, with a
-progress bar). A study at its budget is not run, and re-runs that finished are read back,
-so with nothing missing the suite trains nothing and only writes its files again.
+(a study file run or resumed to its ``study.n_trials``, or to a total the suite gives, in
+the suite's storage, calibration first where its lr is ``"calibrated"``) and ``compare``
+(the re-runs and the comparison: :func:`~hpsearch.compare.comparison.build_comparison` or
+the command line's, with a progress bar). A study at its budget is not run, and re-runs
+that finished are read back, so with nothing missing the suite trains nothing and only
+writes its files again. On a compute axis a suite that tops up
+(:mod:`~hpsearch.compare.suite.top_up`) runs the cheaper arms past their ``n_trials`` until
+each has spent the costliest arm's compute; until then the workload is missing trials.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Protocol
 
 from hpsearch.compare.arms import CompareError, Plan, plan_comparison, source
+from hpsearch.compare.axes import AXES
+from hpsearch.compare.budget import trial_compute
 from hpsearch.compare.comparison import MAX_SEEDS, build_comparison
 from hpsearch.compare.files import COMPARE_FILES, check_results_folder, write_compare
 from hpsearch.compare.model import COMPARE_VERSION, CompareReport, Comparison
@@ -28,18 +33,21 @@ from hpsearch.compare.suite.file import Suite, Workload
 from hpsearch.compare.suite.files import SUMMARY_FILES, write_summary
 from hpsearch.compare.suite.model import SuiteInfo, SuiteSummary
 from hpsearch.compare.suite.summary import WorkloadResult, build_summary
+from hpsearch.compare.suite.top_up import ArmSpend, goal, more_trials
 from hpsearch.compare.target import metric_range
 from hpsearch.errors import SpecError
 from hpsearch.search.calibration.calibrating import trial_seconds
 from hpsearch.search.record import top_trials
 from hpsearch.search.reseed import reruns_finished, shared_seeds
-from hpsearch.search.runner import count_finished
+from hpsearch.search.runner import BUDGET_STATES, count_finished
 from hpsearch.search.storage import display_url
 from hpsearch.search.study import StudyNotFoundError, load_study
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.schema import Spec
+from hpsearch.wording import plural
 
-RunStudy = Callable[[Path, str], None]  # (study file, storage URL) → run it as `run` does
+# (study file, storage URL, total trials or None for its study.n_trials) → run it as `run` does
+RunStudy = Callable[[Path, str, int | None], None]
 Say = Callable[[str], None]
 
 
@@ -126,6 +134,7 @@ def run_suite(
         top=suite.top,
         budget_by=suite.budget_by,
         tau_max=suite.tau_max,
+        top_up=suite.top_up,
     )
     results = [
         WorkloadResult(
@@ -211,6 +220,9 @@ def unfinished(
         finished, budget = missing_trials(specs[file], suite.storage)
         if finished < budget:
             return f"{w.name} ({specs[file].study.name} has {finished}/{budget} trials)", None
+    short = _short_of_goal(suite, w, specs)
+    if short is not None:
+        return f"{w.name} ({short})", None
     plan = _checked_plan(suite, w, specs, allow_drift)
     seeds = shared_seeds(plan.baseline.spec, suite.seeds)
     for arm in plan.arms:
@@ -260,10 +272,13 @@ def run_workload(
         if finished < budget:
             if say is not None:
                 say(f"{w.name}: study {spec.study.name} has {finished}/{budget} trials: running it")
-            run_study(file, suite.storage)
+            run_study(file, suite.storage, None)
             ran.append(file)
     if not ran and say is not None:
         say(f"{w.name}: every study at its budget ({', '.join(counts)}): no trial to run")
+    for file in top_up(suite, w, specs, run_study, say):
+        if file not in ran:
+            ran.append(file)
     if plan is None or ran:
         plan = _checked_plan(suite, w, specs, allow_drift)
     comparison = compare_workload(plan, suite, w, compare)
@@ -278,6 +293,76 @@ def run_workload(
     written, plots = write_compare(doc, folder)
     tuning = {a.name: trial_seconds(a.judged) for a in plan.arms}
     return WorkloadRun(w, tuple(ran), comparison, folder, tuple(written), plots, tuning)
+
+
+def arm_spends(suite: Suite, w: Workload, specs: dict[Path, Spec]) -> list[ArmSpend]:
+    """What each arm study of ``w`` has spent on the suite's axis, in the suite's storage."""
+    spends = []
+    for file in w.files:
+        spec = specs[file]
+        name = spec.study.name
+        try:
+            trials = load_study(in_storage(spec, suite.storage)).get_trials(
+                deepcopy=False, states=BUDGET_STATES
+            )
+        except StudyNotFoundError:
+            trials = []
+        ordered = sorted(trials, key=lambda t: t.number)
+        costs = tuple(trial_compute(t, suite.budget_by, name) for t in ordered)
+        spends.append(ArmSpend(name, spec.study.n_trials, costs))
+    return spends
+
+
+def _tops_up(suite: Suite, w: Workload) -> bool:
+    # One study searching the kind is one budget for both kinds: no arm can run alone.
+    return suite.top_up and not w.by_kind
+
+
+def _short_of_goal(suite: Suite, w: Workload, specs: dict[Path, Spec]) -> str | None:
+    """The first arm of ``w`` that has not yet spent the costliest arm's compute, as the
+    words of a line; None where every arm has (or the suite does not top up)."""
+    if not _tops_up(suite, w):
+        return None
+    spends = arm_spends(suite, w, specs)
+    target = goal(spends)
+    short = next((s for s in spends if more_trials(s, target)), None)
+    return None if short is None else _shortfall(suite, short, spends, target)
+
+
+def _shortfall(suite: Suite, arm: ArmSpend, spends: list[ArmSpend], target: float) -> str:
+    """``study adam-q has spent 40 s in 2 trials, short of the 90 s that mfac-q's first 2
+    spent``."""
+    unit = AXES[suite.budget_by]
+    costliest = max(spends, key=lambda s: s.at_budget)
+    return (
+        f"study {arm.name} has spent {unit.amount(arm.total)} in "
+        f"{plural(len(arm.costs), 'trial')}, short of the {unit.amount(target)} that "
+        f"{costliest.name}'s first {costliest.n_trials} spent"
+    )
+
+
+def top_up(
+    suite: Suite, w: Workload, specs: dict[Path, Spec], run_study: RunStudy, say: Say | None
+) -> list[Path]:
+    """Run each arm of ``w`` that spent less than the costliest arm's first ``n_trials``
+    trials, a few trials at a time, until it has spent as much; the files run."""
+    ran: list[Path] = []
+    if not _tops_up(suite, w):
+        return ran
+    while True:
+        spends = arm_spends(suite, w, specs)
+        target = goal(spends)
+        short = [(f, s) for f, s in zip(w.files, spends, strict=True) if more_trials(s, target)]
+        if not short:
+            return ran
+        for file, spend in short:
+            total = len(spend.costs) + more_trials(spend, target)
+            if say is not None:
+                short = _shortfall(suite, spend, spends, target)
+                say(f"{w.name}: {short}: running it to {total} trials")
+            run_study(file, suite.storage, total)
+            if file not in ran:
+                ran.append(file)
 
 
 def compare_workload(plan: Plan, suite: Suite, w: Workload, compare: Compare) -> Comparison:

@@ -31,6 +31,8 @@ def test_a_suite_file_reads_as_its_settings_with_paths_made_absolute(arm_files):
         "seconds",
         4.0,
     )
+    assert suite.top_up  # on by default on a compute axis
+    assert not load_suite(write_suite(arm_files, [ARMS])).top_up  # never on the trials axis
     assert suite.storage == f"journal:///{arm_files / 'suite.log'}"
     (workload,) = suite.workloads
     assert workload.files == (arm_files / "adam.toml", arm_files / "mfac.toml")
@@ -64,6 +66,11 @@ BAD = [
     ({"seeds": 0}, [ARMS], "`suite.seeds`: Input should be greater than or equal to 1"),
     ({"budget_by": "wall"}, [ARMS], "`suite.budget_by`: Input should be 'trials', 'seconds' or"),
     ({"tau_max": 1}, [ARMS], "`suite.tau_max`: Input should be greater than 1"),
+    (
+        {"top_up": True},
+        [ARMS],
+        '`suite.top_up`: tops up compute, so it needs budget_by = "seconds" or "steps"',
+    ),
     ({"name": "a.b"}, [ARMS], "`suite.name`: names a results folder"),
     ({"storage": "suite.log"}, [ARMS], "`suite.storage`: must be an Optuna storage URL"),
     ({}, [], "`workloads`: a suite needs at least one [[workloads]] entry"),

@@ -43,7 +43,8 @@ class RunSpy:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
 
-    def __call__(self, file: Path, storage: str) -> None:
+    def __call__(self, file: Path, storage: str, n_trials: int | None) -> None:
+        assert n_trials is None  # the trials axis never tops up
         self.calls.append((file.name, storage))
         values = [0.62, 0.71, 0.66] if "mfac" in file.name else [0.6, 0.7, 0.5]
         tuned(file, values, overrides=(f"study.storage={storage}",))
@@ -160,3 +161,100 @@ def test_no_train_leaves_out_a_workload_whose_study_misses_trials(suite, fake_ob
     assert spy.calls == [] and fake_objective.calls == []
     assert "quora (adam-q has 0/2 trials): left out (--no-train)" in said
     assert done.summary.workloads == ()
+
+
+class CostlySpy:
+    """The run path on a compute axis: each call gives the study complete trials up to its
+    total (``n_trials``, else the study's own), trial i of an arm training ``seconds[i]``
+    (the last entry repeats); records each (study file, total asked)."""
+
+    def __init__(self, seconds: dict[str, list[float]]) -> None:
+        self.seconds = seconds
+        self.calls: list[tuple[str, int | None]] = []
+
+    def __call__(self, file: Path, storage: str, n_trials: int | None) -> None:
+        self.calls.append((file.name, n_trials))
+        spec = load_spec(file, [f"study.storage={storage}"])
+        costs = self.seconds["mfac" if "mfac" in file.name else "adam"]
+        have = trial_counts(storage).get(spec.study.name, 0)
+        new = range(have, n_trials or spec.study.n_trials)
+        tuned(
+            file,
+            [0.6 + 0.01 * (i % 7) for i in new],
+            overrides=(f"study.storage={storage}",),
+            seconds=[costs[min(i, len(costs) - 1)] for i in new],
+            first=have,
+        )
+
+
+@pytest.fixture
+def by_seconds(quora_study):
+    """One workload (adam-q, mfac-q; 2 trials each) judged on equal training seconds."""
+    for kind, sets in KIND.items():
+        quora_study(f"{kind}-q", set=sets)
+    workloads = [{"name": "quora", "arms": ["adam-q.toml", "mfac-q.toml"]}]
+    return load_suite(write_suite(quora_study.folder, workloads, seeds=2, budget_by="seconds"))
+
+
+def test_on_seconds_the_cheaper_arm_runs_more_trials_until_it_spent_as_much(
+    by_seconds, fake_objective
+):
+    """M-FAC's 2 trials train 80 s, AdamW's 20 s: AdamW runs more, an estimate at a time
+    (its later trials, pruned early, cost less than its first), until it has trained 80 s;
+    then each arm is judged on its whole search, not M-FAC on its first trial alone."""
+    spy = CostlySpy({"adam": [10.0, 10.0, 2.0], "mfac": [40.0]})
+    said: list[str] = []
+    done = run_suite(by_seconds, run_study=spy, say=said.append)
+    # 20 s, mean 10 s: 6 more (to 8; 32 s); mean 4 s: 12 more (to 20; 56 s); mean 2.8 s:
+    # 9 more (to 29; 74 s); mean 2.55 s: 3 more (to 32; 80 s).
+    assert spy.calls == [
+        ("adam-q.toml", None),
+        ("mfac-q.toml", None),
+        ("adam-q.toml", 8),
+        ("adam-q.toml", 20),
+        ("adam-q.toml", 29),
+        ("adam-q.toml", 32),
+    ]
+    assert said[2] == (
+        "quora: study adam-q has spent 20.0 s in 2 trials, short of the 80.0 s that mfac-q's "
+        "first 2 spent: running it to 8 trials"
+    )
+    (workload,) = done.workloads
+    assert [len(a.judged) for a in workload.comparison.arms] == [32, 2]
+    assert [f.name for f in workload.ran] == ["adam-q.toml", "mfac-q.toml"]
+    assert done.summary.suite.top_up
+    assert "ran more of them" in (by_seconds.folder / "summary.md").read_text()
+    # Nothing is missing now: the same command trains nothing.
+    spy.calls.clear()
+    run_suite(by_seconds, run_study=spy)
+    assert spy.calls == []
+
+
+def test_no_train_leaves_out_a_workload_whose_cheaper_arm_has_not_caught_up(
+    by_seconds, fake_objective
+):
+    spy = CostlySpy({"adam": [10.0], "mfac": [40.0]})
+    for file in by_seconds.workloads[0].files:
+        spy(file, by_seconds.storage, None)  # both at their budget of 2; AdamW 20 s of 80
+    said: list[str] = []
+    done = run_suite(by_seconds, run_study=spy, say=said.append, train=False)
+    assert len(spy.calls) == 2 and fake_objective.calls == []
+    assert done.summary.workloads == ()
+    assert (
+        "quora (study adam-q has spent 20.0 s in 2 trials, short of the 80.0 s that mfac-q's "
+        "first 2 spent): left out (--no-train)"
+    ) in said
+
+
+def test_top_up_off_judges_within_the_cheaper_arms_compute(quora_study, fake_objective):
+    for kind, sets in KIND.items():
+        quora_study(f"{kind}-q", set=sets)
+    workloads = [{"name": "quora", "arms": ["adam-q.toml", "mfac-q.toml"]}]
+    path = write_suite(quora_study.folder, workloads, seeds=2, budget_by="seconds", top_up=False)
+    spy = CostlySpy({"adam": [10.0], "mfac": [15.0]})
+    done = run_suite(load_suite(path), run_study=spy)
+    assert spy.calls == [("adam-q.toml", None), ("mfac-q.toml", None)]
+    (workload,) = done.workloads
+    # Within AdamW's 20 s: M-FAC's first trial (15 s) of its 2
+    assert [len(a.judged) for a in workload.comparison.arms] == [2, 1]
+    assert not done.summary.suite.top_up
