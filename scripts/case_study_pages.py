@@ -295,7 +295,10 @@ def spec_values(files: Sequence[str]) -> dict[str, str]:
     first = specs[0]
     tasks = first.tasks or (first.task,)
     out = {
-        "train_pairs": " / ".join(f"{t.max_train_samples:,}" for t in tasks if t.max_train_samples),
+        # "all": a task that trains on every example of its training file
+        "train_pairs": " / ".join(
+            f"{t.max_train_samples:,}" if t.max_train_samples else "all" for t in tasks
+        ),
         "eval_pairs": " / ".join(f"{t.max_eval_samples:,}" for t in tasks if t.max_eval_samples),
         "epochs": str(first.train.epochs),
         "layers": str(first.model.num_hidden_layers or "all"),
