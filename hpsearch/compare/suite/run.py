@@ -29,7 +29,7 @@ from hpsearch.compare.files import COMPARE_FILES, check_results_folder, write_co
 from hpsearch.compare.model import COMPARE_VERSION, CompareReport, Comparison
 from hpsearch.compare.png import PlotResult
 from hpsearch.compare.settings import checked
-from hpsearch.compare.suite.file import Suite, Workload
+from hpsearch.compare.suite.file import FILE_SCHEMES, Suite, Workload
 from hpsearch.compare.suite.files import SUMMARY_FILES, write_summary
 from hpsearch.compare.suite.model import SuiteInfo, SuiteSummary
 from hpsearch.compare.suite.summary import WorkloadResult, build_summary
@@ -128,8 +128,8 @@ def run_suite(
         )
     info = SuiteInfo(
         name=suite.name,
-        suite_file=str(suite.file),
-        storage=display_url(suite.storage),
+        suite_file=_from_cwd(suite.file),
+        storage=_shown_storage(suite.storage),
         seeds=suite.seeds,
         top=suite.top,
         budget_by=suite.budget_by,
@@ -369,6 +369,26 @@ def compare_workload(plan: Plan, suite: Suite, w: Workload, compare: Compare) ->
     """The one place where the suite's settings reach compare (``suite.budget_by`` reached
     the plan: its equal budgets). Each workload gets P(best) on that axis (``--p-best``)."""
     return compare(plan, seeds=suite.seeds, top=suite.top, target=w.target, p_best=True)
+
+
+def _from_cwd(path: Path) -> str:
+    """``path`` relative to the working directory where it lies within it, so that a summary
+    re-rendered from a clone elsewhere names the same files; else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _shown_storage(url: str) -> str:
+    """The storage as the summary names it: a journal or SQLite file under the working
+    directory by its relative URL (``journal:///docs/x.log``), any other URL as shown
+    (a password hidden)."""
+    for scheme in FILE_SCHEMES:
+        absolute = scheme + "////"
+        if url.startswith(absolute) and "?" not in url:
+            return f"{scheme}///{_from_cwd(Path('/' + url.removeprefix(absolute)))}"
+    return display_url(url)
 
 
 def _now() -> str:

@@ -258,3 +258,15 @@ def test_top_up_off_judges_within_the_cheaper_arms_compute(quora_study, fake_obj
     # Within AdamW's 20 s: M-FAC's first trial (15 s) of its 2
     assert [len(a.judged) for a in workload.comparison.arms] == [2, 1]
     assert not done.summary.suite.top_up
+
+
+def test_the_summary_names_the_suite_file_and_journal_from_the_working_directory(
+    suite, fake_objective, monkeypatch
+):
+    """Re-rendered from a clone in another folder, summary.json names the same files."""
+    monkeypatch.chdir(suite.file.parent.parent)
+    done = run_suite(suite, run_study=RunSpy())
+    folder = suite.file.parent.name
+    assert done.summary.suite.suite_file == f"{folder}/suite.toml"
+    assert done.summary.suite.storage == f"journal:///{folder}/suite.log"
+    assert f"Suite file `{folder}/suite.toml`" in (suite.folder / "summary.md").read_text()
