@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.compare.axes import AXES, TRIALS, BudgetAxis
 from hpsearch.compare.budget import fitting, spent, trial_compute
+from hpsearch.compare.top_up import ArmSpend, more_trials
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.calibration.calibrating import (
@@ -256,11 +257,34 @@ def plan_comparison(
             )
         built.append(arm)
     split = {a.source.spec.study.name for a in built if _searches_kind(a.spec)}
+    notes += _top_up_hint(built, axis) if budget is None else []
     notes += [
         f"study {name!r} searches optimizer.kind: its arms are its trials of each kind"
         for name in sorted(split)
     ]
     return Plan(tuple(built), k, budget, tuple(notes), axis)
+
+
+def _top_up_hint(arms: Sequence[Arm], axis: BudgetAxis) -> list[str]:
+    """On a compute axis where the budget cut an arm: how many trials the arm that set the
+    budget (the one that spent least) would need to spend what the costliest arm spent, so
+    that every arm is judged on its whole search (:mod:`hpsearch.compare.top_up`); nothing
+    where that arm shares its study with another kind (one budget for both)."""
+    unit = AXES[axis]
+    if not unit.compute or not any(a.cut for a in arms):
+        return []
+    cheapest = min(arms, key=lambda a: spent(a.compute))
+    if _searches_kind(cheapest.spec):
+        return []
+    spend = ArmSpend(cheapest.spec.study.name, cheapest.spec.study.n_trials, cheapest.compute)
+    target = max(spent(a.compute) for a in arms)
+    total = len(cheapest.finished) + more_trials(spend, target)
+    return [
+        f"{cheapest.name} set the budget ({unit.amount(spend.total)}): to judge every arm on "
+        f"all its trials at equal compute, run its study to about {total} trials "
+        f"(`{cheapest.source.command} --n-trials {total}`, then compare again); a suite "
+        "file tops up so itself"
+    ]
 
 
 def _stale_notes(s: Source, calibration: Calibration | None) -> list[str]:

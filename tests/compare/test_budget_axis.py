@@ -35,6 +35,13 @@ def test_each_arm_is_judged_within_the_smallest_arms_seconds(arms):
     assert "M-FAC: judged on its first 2 of 4 finished trials (10.0 s of 20.0 s); the budget " in (
         " ".join(plan.notes)
     )
+    # AdamW set the budget; 6 s short of M-FAC's 20 s at 4.67 s a trial: 2 more, to 5
+    hint = next(n for n in plan.notes if n.startswith("AdamW set the budget"))
+    assert hint.startswith(
+        "AdamW set the budget (14.0 s): to judge every arm on all its trials at equal "
+        "compute, run its study to about 5 trials (`hpsearch run "
+    )
+    assert hint.endswith(" --n-trials 5`, then compare again); a suite file tops up so itself")
     # Their curves draw each trial with what it spent: the pruned one's 2 s
     adam_curve, mfac_curve = tuning_curves(plan)
     assert adam_curve.costs == (6.0, 2.0, 6.0) and mfac_curve.costs == (5.0, 5.0)

@@ -63,7 +63,7 @@ class SuiteTable(_Table):
     budget_by: BudgetBy = "trials"  # the axis of equal budgets, as compare's --budget-by
     tau_max: float = Field(4.0, gt=1)  # AlgoPerf's r_max: the profiles' and score's upper τ
     # On a compute axis, an arm whose trials spent less than the costliest arm's runs more
-    # (hpsearch.compare.suite.top_up); None: on whenever budget_by is seconds or steps.
+    # (hpsearch.compare.top_up); None: on whenever budget_by is seconds or steps.
     top_up: bool | None = None
 
     @field_validator("name")

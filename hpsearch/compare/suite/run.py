@@ -9,7 +9,7 @@ the suite's storage, calibration first where its lr is ``"calibrated"``) and ``c
 the command line's, with a progress bar). A study at its budget is not run, and re-runs
 that finished are read back, so with nothing missing the suite trains nothing and only
 writes its files again. On a compute axis a suite that tops up
-(:mod:`~hpsearch.compare.suite.top_up`) runs the cheaper arms past their ``n_trials`` until
+(:mod:`~hpsearch.compare.top_up`) runs the cheaper arms past their ``n_trials`` until
 each has spent the costliest arm's compute; until then the workload is missing trials.
 """
 
@@ -33,8 +33,8 @@ from hpsearch.compare.suite.file import FILE_SCHEMES, Suite, Workload
 from hpsearch.compare.suite.files import SUMMARY_FILES, write_summary
 from hpsearch.compare.suite.model import SuiteInfo, SuiteSummary
 from hpsearch.compare.suite.summary import WorkloadResult, build_summary
-from hpsearch.compare.suite.top_up import ArmSpend, goal, more_trials
 from hpsearch.compare.target import metric_range
+from hpsearch.compare.top_up import ArmSpend, goal, more_trials
 from hpsearch.errors import SpecError
 from hpsearch.search.calibration.calibrating import trial_seconds
 from hpsearch.search.record import top_trials

@@ -7,7 +7,9 @@ cheaper arm sets that budget, and the costlier arm is judged on its first few tr
 on the suite's Quora workload at 2 layers, AdamW's 12 trials (most of them pruned) trained
 for a quarter of the time of M-FAC's 12, so M-FAC was judged on 3 trials of its search,
 random ones before TPE started. A suite that tops up (``[suite] top_up``, on by default on
-a compute axis) instead treats each arm's ``n_trials`` as its minimum:
+a compute axis; :func:`hpsearch.compare.suite.run.top_up`) instead treats each arm's
+``n_trials`` as its minimum, and ``compare`` of study files, which runs no trials, says in
+its notes how many trials the cheaper arm would need:
 
 - the **goal** is the most compute any arm spent on its first ``n_trials`` finished trials
   (by trial number: trials a second worker ran past the budget do not raise it, so the goal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hpsearch.compare.suite.top_up import ArmSpend, goal, more_trials
+from hpsearch.compare.top_up import ArmSpend, goal, more_trials
 
 
 def test_the_goal_is_the_most_any_arm_spent_on_its_first_n_trials():
