@@ -349,18 +349,28 @@ def top_up(
     ran: list[Path] = []
     if not _tops_up(suite, w):
         return ran
+    asked: dict[Path, int] = {}  # each file's total asked for in the last round
     while True:
         spends = arm_spends(suite, w, specs)
         target = goal(spends)
         short = [(f, s) for f, s in zip(w.files, spends, strict=True) if more_trials(s, target)]
         if not short:
             return ran
+        stuck = [s.name for f, s in short if len(s.costs) < asked.get(f, 0)]
+        if stuck:
+            # A run that returns short of its total (every trial failed): asking again would
+            # loop; the study's own failures say why.
+            raise CompareError(
+                f"{suite.file}: `{w.key}`: study {stuck[0]} was run to more trials to catch "
+                f"up on {suite.budget_by}, but ended short of them: see its failed trials"
+            )
         for file, spend in short:
             total = len(spend.costs) + more_trials(spend, target)
             if say is not None:
-                short = _shortfall(suite, spend, spends, target)
-                say(f"{w.name}: {short}: running it to {total} trials")
+                why = _shortfall(suite, spend, spends, target)
+                say(f"{w.name}: {why}: running it to {total} trials")
             run_study(file, suite.storage, total)
+            asked[file] = total
             if file not in ran:
                 ran.append(file)
 

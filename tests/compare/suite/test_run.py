@@ -230,6 +230,23 @@ def test_on_seconds_the_cheaper_arm_runs_more_trials_until_it_spent_as_much(
     assert spy.calls == []
 
 
+def test_a_top_up_that_ends_short_of_its_total_stops_with_one_line(by_seconds, fake_objective):
+    """A run that returned without the trials asked (each failed) is not asked again and
+    again: the suite stops, naming the study."""
+    spy = CostlySpy({"adam": [10.0], "mfac": [40.0]})
+
+    def failing(file: Path, storage: str, n_trials: int | None) -> None:
+        if n_trials is None:
+            spy(file, storage, None)
+
+    with pytest.raises(CompareError) as e:
+        run_suite(by_seconds, run_study=failing)
+    assert str(e.value) == (
+        f"{by_seconds.file}: `workloads[0]`: study adam-q was run to more trials to catch up "
+        "on seconds, but ended short of them: see its failed trials"
+    )
+
+
 def test_no_train_leaves_out_a_workload_whose_cheaper_arm_has_not_caught_up(
     by_seconds, fake_objective
 ):
