@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.compare.axes import AXES, TRIALS, BudgetAxis
 from hpsearch.compare.budget import fitting, spent, trial_compute
-from hpsearch.compare.top_up import ArmSpend, more_trials
+from hpsearch.compare.top_up import ArmSpend, goal, more_trials
 from hpsearch.errors import HpsearchError
 from hpsearch.optim import OPTIMIZERS
 from hpsearch.search.calibration.calibrating import (
@@ -267,18 +267,21 @@ def plan_comparison(
 
 def _top_up_hint(arms: Sequence[Arm], axis: BudgetAxis) -> list[str]:
     """On a compute axis where the budget cut an arm: how many trials the arm that set the
-    budget (the one that spent least) would need to spend what the costliest arm spent, so
-    that every arm is judged on its whole search (:mod:`hpsearch.compare.top_up`); nothing
-    where that arm shares its study with another kind (one budget for both)."""
+    budget (the one that spent least) would need to reach the top-up's goal, what the
+    costliest arm spent on its first ``study.n_trials`` (:mod:`hpsearch.compare.top_up`),
+    so that every arm is judged on its whole search. Nothing where it has (an arm topped up
+    a trial past another's total is not sent back to catch up), or where it shares its
+    study with another kind (one budget for both)."""
     unit = AXES[axis]
     if not unit.compute or not any(a.cut for a in arms):
         return []
-    cheapest = min(arms, key=lambda a: spent(a.compute))
-    if _searches_kind(cheapest.spec):
+    spends = [ArmSpend(a.spec.study.name, a.spec.study.n_trials, a.compute) for a in arms]
+    i = min(range(len(arms)), key=lambda i: spends[i].total)
+    cheapest, spend = arms[i], spends[i]
+    more = more_trials(spend, goal(spends))
+    if _searches_kind(cheapest.spec) or more == 0:
         return []
-    spend = ArmSpend(cheapest.spec.study.name, cheapest.spec.study.n_trials, cheapest.compute)
-    target = max(spent(a.compute) for a in arms)
-    total = len(cheapest.finished) + more_trials(spend, target)
+    total = len(cheapest.finished) + more
     return [
         f"{cheapest.name} set the budget ({unit.amount(spend.total)}): to judge every arm on "
         f"all its trials at equal compute, run its study to about {total} trials "

@@ -24,8 +24,9 @@ from tests.trials import plan_of
 
 def test_each_arm_is_judged_within_the_smallest_arms_seconds(arms):
     # AdamW's trial 1 was pruned after 2 s: it counts the 2 s it trained, not a full trial
-    adam = arms("adam", "adamw", [0.6, 0.5, 0.7], pruned=(1,), seconds=[6.0, 2.0, 6.0])
-    mfac = arms("mfac", "mfac", [0.65, 0.75, 0.6, 0.8], seconds=[5.0] * 4)
+    budget = ["study.n_trials=4"]
+    adam = arms("adam", "adamw", [0.6, 0.5, 0.7], pruned=(1,), seconds=[6.0, 2.0, 6.0], set=budget)
+    mfac = arms("mfac", "mfac", [0.65, 0.75, 0.6, 0.8], seconds=[5.0] * 4, set=budget)
 
     plan = plan_of(adam, mfac, axis="seconds")
     assert plan.axis == "seconds" and plan.budget == 14.0  # AdamW's 6 + 2 + 6
@@ -35,18 +36,32 @@ def test_each_arm_is_judged_within_the_smallest_arms_seconds(arms):
     assert "M-FAC: judged on its first 2 of 4 finished trials (10.0 s of 20.0 s); the budget " in (
         " ".join(plan.notes)
     )
-    # AdamW set the budget; 6 s short of M-FAC's 20 s at 4.67 s a trial: 2 more, to 5
+    # AdamW set the budget, 6 s short of M-FAC's first 4 trials' 20 s (its study.n_trials;
+    # AdamW's is 4 too, with 3 run): at 4.67 s a trial, 2 more, to 5
     hint = next(n for n in plan.notes if n.startswith("AdamW set the budget"))
     assert hint.startswith(
         "AdamW set the budget (14.0 s): to judge every arm on all its trials at equal "
         "compute, run its study to about 5 trials (`hpsearch run "
     )
     assert hint.endswith(" --n-trials 5`, then compare again); a suite file tops up so itself")
+
     # Their curves draw each trial with what it spent: the pruned one's 2 s
     adam_curve, mfac_curve = tuning_curves(plan)
     assert adam_curve.costs == (6.0, 2.0, 6.0) and mfac_curve.costs == (5.0, 5.0)
     assert [p.budget for p in adam_curve.points][-1] == 14.0
     assert adam_curve.points[-1].k == 3 and mfac_curve.points[-1].k == 2
+
+
+def test_an_arm_topped_up_past_the_other_is_not_sent_back_to_catch_up(arms):
+    """AdamW ran more trials until it spent what M-FAC's first 2 did, a trial past it: M-FAC
+    is cut by nothing and AdamW by its last trial, and no arm is told to run more."""
+    adam = arms(
+        "adam", "adamw", [0.6, 0.5, 0.7, 0.6, 0.5], seconds=[3.0] * 5, set=["study.n_trials=2"]
+    )
+    mfac = arms("mfac", "mfac", [0.65, 0.75], seconds=[7.0, 7.0], set=["study.n_trials=2"])
+    plan = plan_of(adam, mfac, axis="seconds")
+    assert plan.budget == 14.0 and [len(a.judged) for a in plan.arms] == [4, 2]
+    assert not [n for n in plan.notes if "set the budget" in n]
 
 
 def test_steps_and_a_budget_given_in_steps(arms):
