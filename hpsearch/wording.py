@@ -1,8 +1,10 @@
-"""How counts read in messages, titles and notes: ``1 pair``, ``3 pairs``."""
+"""How counts and paths read in messages, titles and notes: ``1 pair``, ``3 pairs``,
+``docs/x.toml``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def plural(n: int, noun: str, many: str | None = None) -> str:
@@ -27,3 +29,12 @@ def listed(noun: str, items: Sequence[object], many: str | None = None) -> str:
     """
     word = noun if len(items) == 1 else many or noun + "s"
     return f"{word} {', '.join(map(str, items))}"
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` relative to the working directory where it lies within it, so that files
+    rendered from a clone elsewhere name the same paths; else as given."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -63,7 +63,7 @@ from hpsearch.search.record import read_record, top_trials
 from hpsearch.search.reseed import SeedRun, reseed, reseed_name, shared_seeds
 from hpsearch.spec.schema import Spec
 from hpsearch.spec.space import field_params
-from hpsearch.wording import plural
+from hpsearch.wording import plural, shown_path
 
 # Metrics left out of the compared metrics: a comparison is of quality (F1, accuracy), and
 # the validation loss is in every config's table anyway.
@@ -287,7 +287,7 @@ def _arm(
     return ArmResult(
         name=arm.name,
         study=arm.spec.study.name,
-        study_file=arm.source.file,
+        study_file=shown_path(arm.source.file),
         optimizer=arm.kind,
         baseline=arm.baseline,
         finished=len(arm.finished),

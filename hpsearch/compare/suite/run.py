@@ -44,7 +44,7 @@ from hpsearch.search.storage import display_url
 from hpsearch.search.study import StudyNotFoundError, load_study
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.schema import Spec
-from hpsearch.wording import plural
+from hpsearch.wording import plural, shown_path
 
 # (study file, storage URL, total trials or None for its study.n_trials) → run it as `run` does
 RunStudy = Callable[[Path, str, int | None], None]
@@ -128,7 +128,7 @@ def run_suite(
         )
     info = SuiteInfo(
         name=suite.name,
-        suite_file=_from_cwd(suite.file),
+        suite_file=shown_path(suite.file),
         storage=_shown_storage(suite.storage),
         seeds=suite.seeds,
         top=suite.top,
@@ -381,15 +381,6 @@ def compare_workload(plan: Plan, suite: Suite, w: Workload, compare: Compare) ->
     return compare(plan, seeds=suite.seeds, top=suite.top, target=w.target, p_best=True)
 
 
-def _from_cwd(path: Path) -> str:
-    """``path`` relative to the working directory where it lies within it, so that a summary
-    re-rendered from a clone elsewhere names the same files; else absolute."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def _shown_storage(url: str) -> str:
     """The storage as the summary names it: a journal or SQLite file under the working
     directory by its relative URL (``journal:///docs/x.log``), any other URL as shown
@@ -397,7 +388,7 @@ def _shown_storage(url: str) -> str:
     for scheme in FILE_SCHEMES:
         absolute = scheme + "////"
         if url.startswith(absolute) and "?" not in url:
-            return f"{scheme}///{_from_cwd(Path('/' + url.removeprefix(absolute)))}"
+            return f"{scheme}///{shown_path(Path('/' + url.removeprefix(absolute)))}"
     return display_url(url)
 
 
