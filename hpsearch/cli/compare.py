@@ -19,7 +19,7 @@ from hpsearch.cli.options import (
     output_console,
     study_files,
 )
-from hpsearch.wording import plural
+from hpsearch.wording import plural, shown_path
 
 if TYPE_CHECKING:
     from hpsearch.compare.arms import Plan
@@ -187,7 +187,7 @@ def compare(
         version=compare_version(comparison),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         name=name,
-        study_files=tuple(str(Path(s.file).resolve()) for s in sources),
+        study_files=tuple(shown_path(Path(s.file).resolve()) for s in sources),
         comparison=comparison,
     )
     written, plots = write_compare(doc, folder)

@@ -485,7 +485,7 @@ class CompareReport(Data):
     version: int
     created: str  # ISO 8601, UTC
     name: str  # the results folder's name
-    study_files: tuple[str, ...]  # as given, resolved
+    study_files: tuple[str, ...]  # relative to the working directory where under it
     comparison: Comparison
 
     @classmethod

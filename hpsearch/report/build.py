@@ -41,6 +41,7 @@ from hpsearch.search.progress import Progress
 from hpsearch.search.record import evaluated
 from hpsearch.spec.load import load_spec
 from hpsearch.spec.schema import Spec
+from hpsearch.wording import shown_path
 
 
 def report_sources(
@@ -167,9 +168,11 @@ def build_report(
         version=REPORT_VERSION,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         study=spec.study.name,
-        study_file=str(Path(spec.source).resolve()),
+        study_file=shown_path(Path(spec.source).resolve()),
         baseline=None if baseline is None else baseline.spec.study.name,
-        baseline_file=None if baseline is None else str(Path(baseline.spec.source).resolve()),
+        baseline_file=None
+        if baseline is None
+        else shown_path(Path(baseline.spec.source).resolve()),
         metric=spec.metric,
         direction=spec.direction,
         seeds=len(comparison.seeds),

@@ -286,7 +286,7 @@ def run_workload(
         version=COMPARE_VERSION,
         created=_now(),
         name=w.name,
-        study_files=tuple(str(f) for f in w.files),
+        study_files=tuple(shown_path(f) for f in w.files),
         comparison=comparison,
     )
     folder = suite.workload_folder(w)
