@@ -58,6 +58,20 @@ def one_class_tasks(metrics: Mapping[str, float]) -> list[str]:
     return keys
 
 
+def constant_tasks(metrics: Mapping[str, float]) -> list[str]:
+    """The regression tasks that predicted the same value for every example at the
+    evaluation that measured ``metrics``: those whose Pearson is exactly 0, the score
+    :func:`compute_metrics` gives a constant prediction (its correlation is undefined),
+    which predictions that vary reach only by chance. The regression analogue of
+    :func:`one_class_tasks`, keyed alike (``""`` for a single task)."""
+    keys = []
+    for name, value in metrics.items():
+        key, _, last = name.rpartition(SEPARATOR)
+        if last == "pearson" and value == 0.0:
+            keys.append(key)
+    return keys
+
+
 def every_task_one_class(metrics: Mapping[str, float]) -> bool:
     """Whether every task of the evaluation that measured ``metrics`` answered one class:
     each task records its loss (``loss``, or ``<key>/loss`` in a multitask study), and each

@@ -7,6 +7,7 @@ from hpsearch.metrics import (
     answered_one_class,
     chance_score,
     compute_metrics,
+    constant_tasks,
     every_task_one_class,
     pearson,
     spearman,
@@ -175,3 +176,9 @@ def test_every_task_answered_one_class_only_where_no_task_learned(metrics, every
     """A multitask run whose regression task, or another classifier, learned is no run
     that learned nothing."""
     assert every_task_one_class(metrics) is every
+
+
+def test_a_regression_task_that_predicted_one_value_is_constant():
+    assert constant_tasks({"pearson": 0.0, "loss": 2.0}) == [""]
+    assert constant_tasks({"sts/pearson": 0.0, "sst/mcc": 0.0, "sst/accuracy": 0.3}) == ["sts"]
+    assert constant_tasks({"pearson": 0.01, "spearman": 0.0}) == []

@@ -182,7 +182,7 @@ def ladder_text(probes: Sequence[Probe]) -> str:
     learned."""
     from hpsearch.search.calibration.rule import short_lr
 
-    shown = {"one class": "1c", "diverged": "div"}
+    shown = {"one class": "1c", "constant": "const", "diverged": "div"}
     cells = []
     for p in sorted(probes, key=lambda p: p.lr):
         result = shown.get(p.verdict) or ("?" if p.metric is None else f"{p.metric:.2f}")

@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 
 CALIBRATION_PLOT = "calibration.png"
 # How each verdict is marked: marker, filled
-MARKS = {"learned": ("o", True), "one class": ("o", False), "diverged": ("X", True)}
-TITLE = "probes at fixed lrs: ● learned, ○ one class, ✕ diverged; shaded: each arm's range"
+MARKS = {
+    "learned": ("o", True),
+    "one class": ("o", False),
+    "constant": ("s", False),
+    "diverged": ("X", True),
+}
+TITLE = (
+    "probes at fixed lrs: ● learned, ○ one class, □ constant, ✕ diverged; shaded: each arm's range"
+)
 
 
 def write_calibration_plot(arms: Sequence[ArmCalibration], folder: Path) -> PlotResult:

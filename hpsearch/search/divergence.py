@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from hpsearch.data.encode import EncodedTask
-from hpsearch.metrics import one_class_tasks, recorded_as
+from hpsearch.metrics import constant_tasks, one_class_tasks, recorded_as
 from hpsearch.train.trainer import EvalRecord
 
 DIVERGED_FACTOR = 10.0  # validation loss over this many times the chance level: diverged
@@ -71,4 +71,18 @@ def one_class(metrics: Mapping[str, float]) -> str | None:
         "best evaluation (MCC 0), which the trainer takes as best only when every evaluation "
         "had a classifier that did; its accuracy is that class's share, not learning, and "
         "the search was given its metric at chance"
+    )
+
+
+def constant(metrics: Mapping[str, float]) -> str | None:
+    """Which regression tasks predicted the same value for every validation example at the
+    evaluation that measured ``metrics`` (Pearson exactly 0), or None: a head that learned
+    nothing, as a classifier that answers one class has."""
+    flat = constant_tasks(metrics)
+    if not flat:
+        return None
+    who = "the regression head" if flat == [""] else ", ".join(flat)
+    return (
+        f"constant: {who} predicted the same value for every validation example (Pearson "
+        "scored 0, its correlation undefined): it learned nothing"
     )

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # varied and its loss stayed finite and near chance or below (learned); it answered one
 # class for every validation example (one class); its loss was not finite, or ended over
 # 10x chance (diverged)
-Verdict = Literal["learned", "one class", "diverged"]
+Verdict = Literal["learned", "one class", "constant", "diverged"]
 ArmState = Literal["fresh", "partial", "stale", "missing"]
 
 

@@ -7,19 +7,22 @@ probe's epochs (:func:`~hpsearch.search.calibration.arms.probe_spec`), and is ev
 once at its end. Its verdict is the objective's: a loss that stopped being finite, or a
 validation loss over 10× chance at the end (:func:`hpsearch.search.divergence.divergence`),
 is **diverged**; a classifier that answered one class for every example
-(:func:`hpsearch.search.divergence.one_class`) is **one class**; else it **learned**.
+(:func:`hpsearch.search.divergence.one_class`) is **one class**; a regression head that
+predicted one value for every example (:func:`hpsearch.search.divergence.constant`) is
+**constant**; else it **learned**.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 
 from hpsearch.data.encode import DataCache
 from hpsearch.optim import get_optimizer
 from hpsearch.search.calibration.arms import LR, centre_values, probe_id, probe_spec
 from hpsearch.search.calibration.model import CalibrationArm, Probe, ProbeSettings, Verdict
-from hpsearch.search.divergence import divergence, one_class
+from hpsearch.search.divergence import constant, divergence, one_class
 from hpsearch.search.drift import trial_settings
 from hpsearch.search.objective import release_memory, validation_loss
 from hpsearch.spec.schema import Spec
@@ -42,13 +45,7 @@ def run_probe(
     else:
         metrics = result.metrics
         metric, loss = _finite(metrics[probed.metric]), _finite(validation_loss(probed, metrics))
-        diverged, flat = divergence(result.evals, data), one_class(metrics)
-        if loss is None or diverged is not None:
-            verdict, why = "diverged", diverged or "diverged: the validation loss is not finite"
-        elif flat is not None:
-            verdict, why = "one class", flat
-        else:
-            verdict, why = "learned", None
+        verdict, why = judge(metrics, loss, divergence(result.evals, data))
         steps = result.steps
     seconds = time.perf_counter() - tick
     release_memory()  # the next probe builds its model in the room this one held
@@ -68,6 +65,22 @@ def run_probe(
         spec_id=probe_id(probed, settings),
         ran_with=trial_settings(probed),
     )
+
+
+def judge(
+    metrics: Mapping[str, float], loss: float | None, diverged: str | None
+) -> tuple[Verdict, str | None]:
+    """A probe's verdict and why, from its last evaluation's ``metrics``, its validation
+    ``loss`` (None where not finite) and :func:`~hpsearch.search.divergence.divergence`'s
+    reason: diverged, then one class, then constant (a regression head that predicted one
+    value: it walked the ladder as "learned" at Pearson 0 before), else learned."""
+    if loss is None or diverged is not None:
+        return "diverged", diverged or "diverged: the validation loss is not finite"
+    if (flat := one_class(metrics)) is not None:
+        return "one class", flat
+    if (same := constant(metrics)) is not None:
+        return "constant", same
+    return "learned", None
 
 
 def _finite(value: float) -> float | None:

@@ -2,7 +2,8 @@
 they give.
 
 A probe is one run of the arm's spec at one fixed lr, judged as a trial is judged
-(:mod:`~hpsearch.search.calibration.probe`): **learned**, **one class** or **diverged**.
+(:mod:`~hpsearch.search.calibration.probe`): **learned**, **one class**, **constant** (a
+regression head's one class) or **diverged**.
 The question a trial asks of its lr is whether a run of its kind, at that lr, learns; a
 probe answers exactly that.
 
@@ -153,7 +154,7 @@ def _score(p: Probed, sign: int) -> float:
 def _nothing_learned(probes: Sequence[Probed]) -> str:
     """``no probe learned (lr 1e-6 to 1: 5 one class, 4 diverged)``."""
     lrs = sorted(p.lr for p in probes)
-    counts = {v: sum(p.verdict == v for p in probes) for v in ("one class", "diverged")}
+    counts = {v: sum(p.verdict == v for p in probes) for v in ("one class", "constant", "diverged")}
     told = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     span = f"lr {short_lr(lrs[0])} to {short_lr(lrs[-1])}: " if lrs else ""
     return f"no probe learned ({span}{told})"

@@ -13,7 +13,7 @@ import hpsearch.train.trainer as trainer_module
 from hpsearch.data.encode import DataCache
 from hpsearch.search.calibration import probe as probe_module
 from hpsearch.search.calibration.model import CalibrationArm, ProbeSettings
-from hpsearch.search.calibration.probe import run_probe
+from hpsearch.search.calibration.probe import judge, run_probe
 from hpsearch.train.trainer import NonFiniteLossError
 from tests.fakes import NoData
 
@@ -65,3 +65,26 @@ def test_a_loss_that_stops_being_finite_is_diverged(quora_study, monkeypatch):
     assert probe.metric is None and probe.loss is None
     assert probe.why == "diverged: non-finite loss at step 3"
     assert math.isfinite(probe.seconds)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "verdict"),
+    [
+        ({"pearson": 0.31, "loss": 1.2}, "learned"),
+        ({"pearson": 0.0, "loss": 2.1}, "constant"),  # compute_metrics' constant prediction
+        ({"sts/pearson": 0.0, "sst/mcc": 0.1, "sst/loss": 1.5, "sts/loss": 2.0}, "constant"),
+        ({"sts/pearson": 0.0, "sst/mcc": 0.0, "sst/loss": 1.6, "sts/loss": 2.0}, "one class"),
+    ],
+)
+def test_a_regression_head_that_predicts_one_value_has_not_learned(metrics, verdict):
+    """Before, Pearson 0 from a constant prediction counted as learned: STS-B's ladder walked
+    up to lr 1 and down to 1e-6 through probes that had all collapsed."""
+    got, why = judge(metrics, 1.0, None)
+    assert got == verdict and (why is None) == (verdict == "learned")
+    if verdict == "constant":
+        assert why.startswith("constant: ") and "same value for every validation example" in why
+
+
+def test_a_diverged_probe_is_diverged_before_it_is_constant():
+    assert judge({"pearson": 0.0}, None, None)[0] == "diverged"
+    assert judge({"pearson": 0.0}, 9.0, "diverged: too high")[0] == "diverged"
