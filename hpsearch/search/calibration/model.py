@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 # What a probe's run did, judged as the objective judges a trial: its classifier's answers
 # varied and its loss stayed finite and near chance or below (learned); it answered one
-# class for every validation example (one class); its loss was not finite, or ended over
-# 10x chance (diverged)
+# class for every validation example (one class); its regression head predicted one value
+# for every example (constant); its loss was not finite, or ended over 10x chance (diverged)
 Verdict = Literal["learned", "one class", "constant", "diverged"]
 ArmState = Literal["fresh", "partial", "stale", "missing"]
 
