@@ -7,7 +7,8 @@ Both come from the record of the study's finished trials, never from a warm-up r
 - **time**: a trial takes what its study's finished trials took, wall clock from start to
   end (loading, training, evaluations; a pruned trial's shorter run counts as the pruner
   will cut later trials too): the median of them. Trials still to run × that median /
-  workers; a trial running now counts as partly done (:func:`eta_seconds`). With no
+  workers; a trial running now counts as partly done, and one whose worker died (its
+  heartbeat silent too long) as not begun, since it is run again (:func:`eta_seconds`). With no
   finished trial there is no estimate yet; the first one gives it. A seed re-run takes
   what the trial it re-runs took (:func:`rerun_estimate`), since re-runs are never pruned.
 - **memory**: M-FAC keeps ``num_grads`` gradients of the trainable parameters
@@ -29,6 +30,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.optim import OPTIMIZERS
+from hpsearch.search.liveness import BEAT_ATTR, Heartbeat
 from hpsearch.search.record import RunCost, ran_on, read_record, seed_run
 from hpsearch.search.reseed import rerun_key
 from hpsearch.spec.schema import Spec
@@ -93,12 +95,15 @@ def eta_seconds(
     budget: int,
     workers: int = 1,
     now: dt.datetime | None = None,
+    grace: float = Heartbeat().grace,
 ) -> float | None:
     """Seconds until ``budget`` trials of a study are finished, by its ``trials`` so far.
 
     The trials not yet started take the median finished trial's time; a running one the
-    rest of it (at least nothing). They run ``workers`` at a time (or as many as run now,
-    if more). None when no trial finished yet.
+    rest of it (at least nothing). A running trial whose heartbeat has been silent for
+    more than ``grace`` seconds is counted whole: its worker died, and the next sweep
+    fails it and queues it again (:mod:`hpsearch.search.liveness`). They run ``workers``
+    at a time (or as many as run now, if more). None when no trial finished yet.
     """
     typical, _ = typical_seconds(trials)
     if typical is None:
@@ -106,11 +111,21 @@ def eta_seconds(
     now = now or dt.datetime.now()
     finished = sum(t.state in FINISHED for t in trials)
     running = [t for t in trials if t.state == TrialState.RUNNING]
-    left = max(0, budget - finished - len(running))
-    started = [t.datetime_start for t in running if t.datetime_start is not None]
+    alive = [t for t in running if not _stale(t, now, grace)]
+    left = max(0, budget - finished - len(alive))
+    started = [t.datetime_start for t in alive if t.datetime_start is not None]
     rest = sum(max(0.0, typical - (now - s).total_seconds()) for s in started)
-    rest += typical * (len(running) - len(started))
-    return (left * typical + rest) / max(1, workers, len(running))
+    rest += typical * (len(alive) - len(started))
+    return (left * typical + rest) / max(1, workers, len(alive))
+
+
+def _stale(trial: FrozenTrial, now: dt.datetime, grace: float) -> bool:
+    """Whether running ``trial``'s last beat (or, before one, its start) is older than
+    ``grace`` seconds at ``now``."""
+    if trial.datetime_start is None:
+        return False
+    beat = trial.system_attrs.get(BEAT_ATTR, trial.datetime_start.timestamp())
+    return now.timestamp() - beat > grace
 
 
 def study_estimate(

@@ -18,6 +18,7 @@ from hpsearch.search.estimate import (
     study_estimate,
     trial_seconds,
 )
+from hpsearch.search.liveness import BEAT_ATTR
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0)
 LR = FloatDistribution(1e-5, 1e-2, log=True)
@@ -76,7 +77,18 @@ def test_a_running_trial_counts_as_partly_done():
     now = T0 + dt.timedelta(seconds=130)  # it ran 30 of its typical 40 s
     assert eta_seconds([*done, running], budget=4, now=now) == 40.0 + 10.0
     late = T0 + dt.timedelta(seconds=200)  # longer than typical: nothing more is counted
-    assert eta_seconds([*done, running], budget=4, now=late) == 40.0
+    assert eta_seconds([*done, running], budget=4, now=late, grace=1000) == 40.0
+
+
+def test_a_running_trial_whose_worker_died_counts_whole():
+    # Its heartbeat fell silent: the next sweep fails it and runs its params again.
+    done = [trial(0, 40.0), trial(1, 40.0)]
+    dead = trial(2, None, TrialState.RUNNING, started=100.0)
+    dead.system_attrs[BEAT_ATTR] = (T0 + dt.timedelta(seconds=110)).timestamp()
+    now = T0 + dt.timedelta(seconds=400)  # 290 s since its last beat, over a 180 s grace
+    assert eta_seconds([*done, dead], budget=4, now=now, grace=180) == 2 * 40.0
+    alive = T0 + dt.timedelta(seconds=130)  # 20 s since its beat: it runs, 30 s of 40 done
+    assert eta_seconds([*done, dead], budget=4, now=alive, grace=180) == 40.0 + 10.0
 
 
 def test_no_finished_trial_gives_no_time_yet(quora_study):
