@@ -72,15 +72,16 @@ def constant_tasks(metrics: Mapping[str, float]) -> list[str]:
     return keys
 
 
-def every_task_one_class(metrics: Mapping[str, float]) -> bool:
-    """Whether every task of the evaluation that measured ``metrics`` answered one class:
+def every_task_flat(metrics: Mapping[str, float]) -> bool:
+    """Whether every task of the evaluation that measured ``metrics`` learned nothing:
     each task records its loss (``loss``, or ``<key>/loss`` in a multitask study), and each
-    of them is among :func:`one_class_tasks`. A regression task never is, so a multitask run
-    with one is never said to have learned nothing; nor is one whose other classifier's
-    answers varied. Without any loss recorded, one task that answered one class is enough."""
+    of them answered one class (:func:`one_class_tasks`) or, for a regression task,
+    predicted one value (:func:`constant_tasks`). A multitask run where one task's answers
+    varied is never said to have learned nothing. Without any loss recorded, one flat task
+    is enough."""
     parts = [name.rpartition(SEPARATOR) for name in metrics]
     tasks = {key for key, _, last in parts if last == "loss"}
-    flat = set(one_class_tasks(metrics))
+    flat = set(one_class_tasks(metrics)) | set(constant_tasks(metrics))
     return bool(flat) and tasks <= flat
 
 

@@ -8,7 +8,7 @@ from hpsearch.metrics import (
     chance_score,
     compute_metrics,
     constant_tasks,
-    every_task_one_class,
+    every_task_flat,
     pearson,
     spearman,
 )
@@ -169,13 +169,16 @@ def test_chance_of_what_it_does_not_cover_is_refused(metric, shares, why):
         ({"mcc": 0.0}, True),  # no loss recorded: the one classifier is every task
         ({"sst/mcc": 0.0, "sst/loss": 1.0, "quora/mcc": 0.0, "quora/loss": 0.6}, True),
         ({"sst/mcc": 0.0, "sst/loss": 1.0, "quora/mcc": 0.2, "quora/loss": 0.6}, False),
-        ({"sst/mcc": 0.0, "sst/loss": 1.0, "sts/pearson": 0.0, "sts/loss": 2.0}, False),
+        ({"sst/mcc": 0.0, "sst/loss": 1.0, "sts/pearson": 0.3, "sts/loss": 2.0}, False),
+        ({"sst/mcc": 0.0, "sst/loss": 1.0, "sts/pearson": 0.0, "sts/loss": 2.0}, True),
+        ({"pearson": 0.0, "loss": 2.0}, True),  # a regression head that predicted one value
+        ({"pearson": 0.02, "loss": 2.0}, False),
     ],
 )
-def test_every_task_answered_one_class_only_where_no_task_learned(metrics, every):
+def test_every_task_flat_only_where_no_task_learned(metrics, every):
     """A multitask run whose regression task, or another classifier, learned is no run
-    that learned nothing."""
-    assert every_task_one_class(metrics) is every
+    that learned nothing; a regression head that predicted one value learned nothing."""
+    assert every_task_flat(metrics) is every
 
 
 def test_a_regression_task_that_predicted_one_value_is_constant():

@@ -1,8 +1,9 @@
 """An arm that never learned within its space gets no verdict.
 
-When every judged trial of an arm answered one class for every validation example, or the
-re-run of its best config did so on every seed, its scores are the label shares, not
-learning (F1 0.63 for "duplicate" on every Quora pair, F1 0 for "not duplicate"). A
+When every judged trial of an arm answered one class for every validation example (or, on
+a regression task, one value), or the re-run of its best config did so on every seed, its
+scores are the label shares, not learning (F1 0.63 for "duplicate" on every Quora pair,
+F1 0 for "not duplicate"; Pearson 0 for a constant STS score). A
 difference to the baseline, its CI and its p-value would then measure where the arm's
 search space lies, not the optimizer: on a task nobody tuned on, all of M-FAC's trials and
 re-runs answered one class and a Δ F1 of −59.56 with p = 1.3e-06 read as "M-FAC is far
@@ -20,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.compare.arms import Arm, Source
 from hpsearch.compare.model import ConfigResult, NeverLearned, SeedRun
-from hpsearch.metrics import every_task_one_class
+from hpsearch.metrics import every_task_flat
 from hpsearch.search.record import best_evaluation, read_record
 from hpsearch.wording import plural
 
@@ -30,9 +31,9 @@ def never_learned(
 ) -> tuple[NeverLearned, ...]:
     """Where ``arm`` never learned: every judged trial (each at the evaluation it reports),
     and the re-runs of its best ``config`` on every seed, whose every task answered one
-    class (:func:`hpsearch.metrics.every_task_one_class`); empty where it learned."""
+    class (:func:`hpsearch.metrics.every_task_flat`); empty where it learned."""
     where: list[NeverLearned] = []
-    if arm.judged and all(every_task_one_class(_reported(t, metric, maximize)) for t in arm.judged):
+    if arm.judged and all(every_task_flat(_reported(t, metric, maximize)) for t in arm.judged):
         where.append("every judged trial")
     if learned_nothing(config.runs):
         where.append("every seed re-run")
@@ -40,8 +41,9 @@ def never_learned(
 
 
 def learned_nothing(runs: Sequence[SeedRun]) -> bool:
-    """Whether every one of a config's ``runs`` answered one class in every task."""
-    return bool(runs) and all(every_task_one_class(r.metrics) for r in runs)
+    """Whether every one of a config's ``runs`` answered one class (or one value) in every
+    task."""
+    return bool(runs) and all(every_task_flat(r.metrics) for r in runs)
 
 
 def _reported(trial: FrozenTrial, metric: str, maximize: bool) -> Mapping[str, float]:
@@ -75,7 +77,8 @@ def never_learned_notes(
         notes.append(
             f"{arm.name} never learned within its space: "
             + " and ".join(what[w] for w in never[arm.name])
-            + " predicted one class for every validation example (MCC 0). No verdict: a Δ, "
+            + " predicted one class (MCC 0) or one value (Pearson 0) for every validation "
+            "example. No verdict: a Δ, "
             f"CI or p-value would measure where its search space lies, not the optimizer, so "
             f"{whose}. Find the learning rates where it learns: {calibrate_command(arm.source)}"
         )

@@ -119,3 +119,16 @@ def test_an_arm_that_learned_on_some_seeds_and_trials_keeps_its_verdict(studies,
     paired = comp.paired_test("M-FAC", "f1")
     assert paired is not None and paired.differences == pytest.approx((0.0, 0.02, 0.02))
     assert not any("never learned" in n for n in comp.notes)
+
+
+def test_re_runs_of_a_regression_head_that_predicted_one_value_learned_nothing():
+    """On STS, a head that scores every pair alike has Pearson 0 (its correlation is
+    undefined): as a classifier at one class, it learned nothing."""
+    from hpsearch.compare.learned import learned_nothing
+    from hpsearch.search.record import SeedRun
+
+    def run(seed: int, pearson: float) -> SeedRun:
+        return SeedRun(seed, seed, pearson, {"pearson": pearson, "loss": 2.0})
+
+    assert learned_nothing([run(0, 0.0), run(1, 0.0)])
+    assert not learned_nothing([run(0, 0.0), run(1, 0.41)])
