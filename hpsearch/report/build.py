@@ -10,7 +10,6 @@ prints, draws or writes files.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from hpsearch.compare.comparison import planned_reruns as comparison_reruns
 from hpsearch.compare.model import Comparison, Role
 from hpsearch.compare.settings import checked
 from hpsearch.data.encode import DataCache
+from hpsearch.report.importance import param_importances
 from hpsearch.report.labels import importance_note
 from hpsearch.report.model import (
     REPORT_VERSION,
@@ -198,7 +198,7 @@ def _study_trials(spec: Spec, study: optuna.Study, role: Role) -> StudyTrials:
         for t in study.get_trials(deepcopy=False)
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
     )
-    importance, note = _importance(study)
+    importance, note = param_importances(study)
     return StudyTrials(
         name=spec.study.name,
         role=role,
@@ -208,25 +208,3 @@ def _study_trials(spec: Spec, study: optuna.Study, role: Role) -> StudyTrials:
         importance=importance,
         importance_note=note,
     )
-
-
-def _importance(study: optuna.Study) -> tuple[dict[str, float] | None, str | None]:
-    """fANOVA importances (seeded), or None and why not."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(complete) < 2:
-        return None, f"needs at least 2 complete trials, the study has {len(complete)}"
-    common = set.intersection(*(set(t.params) for t in complete))
-    if len(common) < 2:
-        return (
-            None,
-            f"needs 2 or more parameters shared by the complete trials, has {sorted(common)}",
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            values = optuna.importance.get_param_importances(
-                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
-            )
-    except (RuntimeError, ValueError) as e:  # e.g. every complete trial has the same value
-        return None, f"cannot be computed: {e}"
-    return {k: float(v) for k, v in values.items()}, None
