@@ -30,7 +30,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.optim import OPTIMIZERS
-from hpsearch.search.liveness import BEAT_ATTR, Heartbeat
+from hpsearch.search.liveness import Heartbeat, silent_seconds
 from hpsearch.search.record import RunCost, ran_on, read_record, seed_run
 from hpsearch.search.reseed import rerun_key
 from hpsearch.spec.schema import Spec
@@ -111,21 +111,12 @@ def eta_seconds(
     now = now or dt.datetime.now()
     finished = sum(t.state in FINISHED for t in trials)
     running = [t for t in trials if t.state == TrialState.RUNNING]
-    alive = [t for t in running if not _stale(t, now, grace)]
+    alive = [t for t in running if silent_seconds(t, now.timestamp()) <= grace]
     left = max(0, budget - finished - len(alive))
     started = [t.datetime_start for t in alive if t.datetime_start is not None]
     rest = sum(max(0.0, typical - (now - s).total_seconds()) for s in started)
     rest += typical * (len(alive) - len(started))
     return (left * typical + rest) / max(1, workers, len(alive))
-
-
-def _stale(trial: FrozenTrial, now: dt.datetime, grace: float) -> bool:
-    """Whether running ``trial``'s last beat (or, before one, its start) is older than
-    ``grace`` seconds at ``now``."""
-    if trial.datetime_start is None:
-        return False
-    beat = trial.system_attrs.get(BEAT_ATTR, trial.datetime_start.timestamp())
-    return now.timestamp() - beat > grace
 
 
 def study_estimate(

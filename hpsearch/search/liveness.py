@@ -49,6 +49,13 @@ class Heartbeat:
     max_retry: int = 3
 
 
+def silent_seconds(trial: FrozenTrial, now: float) -> float:
+    """Seconds from running ``trial``'s last beat (before one, its start) to ``now``, a
+    unix time; 0 for a trial not started."""
+    started = trial.datetime_start.timestamp() if trial.datetime_start else now
+    return now - trial.system_attrs.get(BEAT_ATTR, started)
+
+
 class Liveness:
     """Beats for this worker's trial, and sweeps of every worker's stale trials."""
 
@@ -64,8 +71,7 @@ class Liveness:
         now = time.time()
         swept = []
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            started = trial.datetime_start.timestamp() if trial.datetime_start else now
-            silent = now - trial.system_attrs.get(BEAT_ATTR, started)
+            silent = silent_seconds(trial, now)
             if silent <= self.heartbeat.grace:
                 continue
             reason = f"no heartbeat for {silent:.0f} s: its worker died or was killed"
