@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -45,17 +45,25 @@ def answered_one_class(mcc: float | None) -> bool:
     return mcc == 0.0
 
 
+def _tasks_where(
+    metrics: Mapping[str, float], metric: str, holds: Callable[[float], bool]
+) -> list[str]:
+    """The keys of the tasks whose ``metric`` (``metric`` for a single task, key ``""``;
+    ``<key>/<metric>`` in a multitask study) satisfies ``holds``, in recording order."""
+    keys = []
+    for name, value in metrics.items():
+        key, _, last = name.rpartition(SEPARATOR)
+        if last == metric and holds(value):
+            keys.append(key)
+    return keys
+
+
 def one_class_tasks(metrics: Mapping[str, float]) -> list[str]:
     """The tasks that answered one class for every example at the evaluation that measured
     ``metrics`` (an evaluation record's, or a trial's ``metrics`` attr): those whose MCC is
     exactly 0. Only classification tasks record an MCC, under ``mcc`` for a single task
     (key ``""``) and ``<key>/mcc`` in a multitask study."""
-    keys = []
-    for name, value in metrics.items():
-        key, _, last = name.rpartition(SEPARATOR)
-        if last == "mcc" and answered_one_class(value):
-            keys.append(key)
-    return keys
+    return _tasks_where(metrics, "mcc", answered_one_class)
 
 
 def constant_tasks(metrics: Mapping[str, float]) -> list[str]:
@@ -64,12 +72,7 @@ def constant_tasks(metrics: Mapping[str, float]) -> list[str]:
     :func:`compute_metrics` gives a constant prediction (its correlation is undefined),
     which predictions that vary reach only by chance. The regression analogue of
     :func:`one_class_tasks`, keyed alike (``""`` for a single task)."""
-    keys = []
-    for name, value in metrics.items():
-        key, _, last = name.rpartition(SEPARATOR)
-        if last == "pearson" and value == 0.0:
-            keys.append(key)
-    return keys
+    return _tasks_where(metrics, "pearson", lambda value: value == 0.0)
 
 
 def every_task_flat(metrics: Mapping[str, float]) -> bool:
@@ -132,12 +135,7 @@ def below_chance_tasks(metrics: Mapping[str, float]) -> list[str]:
     """The tasks whose classifier did worse than chance at the evaluation that measured
     ``metrics``: those whose MCC is below 0 (its answers go against the labels). Keys as
     :func:`one_class_tasks` gives them."""
-    keys = []
-    for name, value in metrics.items():
-        key, _, last = name.rpartition(SEPARATOR)
-        if last == "mcc" and value < 0:
-            keys.append(key)
-    return keys
+    return _tasks_where(metrics, "mcc", lambda value: value < 0)
 
 
 def evaluation_rank(
