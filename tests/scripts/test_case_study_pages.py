@@ -4,6 +4,8 @@ README's block), on made-up data."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hpsearch.compare.model import Summary
@@ -88,3 +90,59 @@ def test_the_index_and_the_readme_block_list_each_page_with_its_result(tmp_path,
     readme.write_text("# no block\n")
     with pytest.raises(SystemExit, match="no case-studies block"):
         pages.write_index({"quora": "M-FAC lost"})
+
+
+def _suite_arm(name, baseline, delta=None, low=None, high=None, p_holm=None):
+    return {
+        "arm": name,
+        "baseline": baseline,
+        "delta": delta,
+        "ci_low": low,
+        "ci_high": high,
+        "p_holm": p_holm,
+    }
+
+
+def test_the_suite_line_gives_the_verdicts_that_hold_after_holm(tmp_path):
+    summary = tmp_path / "summary.json"
+    assert "Over" not in pages.suite_line(summary)  # not run yet: what it is, no result
+    workload = {"metric": "pearson", "direction": "maximize", "baseline": "AdamW"}
+    summary.write_text(
+        json.dumps(
+            {
+                "workloads": [
+                    {
+                        **workload,
+                        "name": "stsb",
+                        "arms": [
+                            _suite_arm("AdamW", True),
+                            _suite_arm("M-FAC", False, 0.158, 0.055, 0.261, 0.042),
+                        ],
+                    },
+                    {
+                        **workload,
+                        "name": "sst2",
+                        "arms": [  # p below 5% before Holm only
+                            _suite_arm("AdamW", True),
+                            _suite_arm("M-FAC", False, -0.06, -0.13, 0.01, 0.4),
+                        ],
+                    },
+                ],
+                "profiles": [
+                    {
+                        "basis": "seconds",
+                        "arms": [
+                            {"arm": "AdamW", "score": 0.9054},
+                            {"arm": "M-FAC", "score": 0.6089},
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+    line = pages.suite_line(summary)
+    assert (
+        "Over 2 workloads: M-FAC better than AdamW on stsb (pearson Δ +15.80 [5.50, 26.10]" in line
+    )
+    assert "Holm p 0.042); no difference shown on sst2;" in line
+    assert "AdamW 0.905, M-FAC 0.609" in line
