@@ -399,7 +399,8 @@ def suite_line(summary: Path) -> str:
     """The index's line for the suite page (written by hand over `hpsearch compare
     suite.toml`), its result read from the suite's ``summary.json``: each arm against the
     baseline where its Holm-corrected p is below 5% and its CI excludes 0, the workloads
-    where no difference was shown, and the AlgoPerf score on seconds to the target."""
+    where no difference was shown or an arm never learned, and the AlgoPerf score on seconds
+    to the target."""
     what = (
         "Quora, SST-2 and STS-B on MiniLM at 2 and 4 layers, AdamW against M-FAC in "
         "calibrated ranges, equal training seconds, 10 paired seeds, Holm across workloads"
@@ -408,14 +409,16 @@ def suite_line(summary: Path) -> str:
     if not summary.exists():
         return f"{SUITE_PAGE}{what}; {rerender}."
     data = json.loads(summary.read_text(encoding="utf-8"))
-    shown, none = [], []
+    shown, none, unlearned = [], [], []
     for w in data["workloads"]:
         metric, base = w["metric"], w["baseline"]
         for arm in w["arms"]:
             if arm["baseline"]:
                 continue
             low, high, p = arm["ci_low"], arm["ci_high"], arm["p_holm"]
-            if p is not None and p < 0.05 and (low > 0 or high < 0):
+            if arm.get("no_verdict"):  # an arm that never learned: no test was made
+                unlearned.append(w["name"])
+            elif p is not None and p < 0.05 and (low > 0 or high < 0):
                 better = (arm["delta"] > 0) == (w["direction"] == "maximize")
                 shown.append(
                     f"{arm['arm']} {'better' if better else 'worse'} than {base} on "
@@ -427,6 +430,8 @@ def suite_line(summary: Path) -> str:
     verdicts = "; ".join(shown) if shown else "no difference shown after Holm"
     if shown and none:
         verdicts += f"; no difference shown on {', '.join(dict.fromkeys(none))}"
+    if unlearned:
+        verdicts += f"; no verdict (an arm never learned) on {', '.join(dict.fromkeys(unlearned))}"
     seconds = next((pr for pr in data["profiles"] if pr["basis"] == "seconds"), None)
     score = (
         "; AlgoPerf score on seconds to the target "

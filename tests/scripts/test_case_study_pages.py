@@ -127,6 +127,14 @@ def test_the_suite_line_gives_the_verdicts_that_hold_after_holm(tmp_path):
                             _suite_arm("M-FAC", False, -0.06, -0.13, 0.01, 0.4),
                         ],
                     },
+                    {
+                        **workload,
+                        "name": "qqp",
+                        "arms": [
+                            _suite_arm("AdamW", True),
+                            {**_suite_arm("M-FAC", False), "no_verdict": "never learned"},
+                        ],
+                    },
                 ],
                 "profiles": [
                     {
@@ -142,7 +150,8 @@ def test_the_suite_line_gives_the_verdicts_that_hold_after_holm(tmp_path):
     )
     line = pages.suite_line(summary)
     assert (
-        "Over 2 workloads: M-FAC better than AdamW on stsb (pearson Δ +15.80 [5.50, 26.10]" in line
+        "Over 3 workloads: M-FAC better than AdamW on stsb (pearson Δ +15.80 [5.50, 26.10]" in line
     )
     assert "Holm p 0.042); no difference shown on sst2;" in line
+    assert "; no verdict (an arm never learned) on qqp;" in line
     assert "AdamW 0.905, M-FAC 0.609" in line
