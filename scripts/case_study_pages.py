@@ -107,11 +107,22 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
+def significant(p: float | None, low: float | None, high: float | None) -> bool:
+    """Significant at 5%: the test's p says so and the CI excludes 0."""
+    return (
+        p is not None
+        and low is not None
+        and high is not None
+        and p < 0.05
+        and (low > 0 or high < 0)
+    )
+
+
 def significance(p: float | None, low: float | None, high: float | None) -> str:
-    """The verdict: significant at 5% when the paired t-test says so and the CI excludes 0."""
+    """The verdict in words (:func:`significant`)."""
     if p is None or low is None or high is None:
         return "not testable (fewer than 2 seeds, or every difference the same)"
-    if p < 0.05 and (low > 0 or high < 0):
+    if significant(p, low, high):
         return "significant at the 5% level"
     return "not significant at the 5% level"
 
@@ -418,7 +429,7 @@ def suite_line(summary: Path) -> str:
             low, high, p = arm["ci_low"], arm["ci_high"], arm["p_holm"]
             if arm.get("no_verdict"):  # an arm that never learned: no test was made
                 unlearned.append(w["name"])
-            elif p is not None and p < 0.05 and (low > 0 or high < 0):
+            elif significant(p, low, high):
                 better = (arm["delta"] > 0) == (w["direction"] == "maximize")
                 shown.append(
                     f"{arm['arm']} {'better' if better else 'worse'} than {base} on "
