@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Literal
 
 from hpsearch.compare.markdown import markdown_table, params_text
-from hpsearch.compare.model import CompareReport, Comparison, Paired, Summary
+from hpsearch.compare.model import CompareReport, Comparison, Paired, Summary, from_dict
 from hpsearch.compare.stats import paired_ci, paired_t
+from hpsearch.compare.suite.model import SuiteSummary
 from hpsearch.compare.tables import cards_rows, digits, pm_cell, scale
 from hpsearch.report.labels import scheme_label
 from hpsearch.report.model import Report, SchemeRow, Seeded
@@ -419,38 +420,38 @@ def suite_line(summary: Path) -> str:
     rerender = "(`hpsearch compare docs/case-studies/suite.toml --no-train` re-renders it)"
     if not summary.exists():
         return f"{SUITE_PAGE}{what}; {rerender}."
-    data = json.loads(summary.read_text(encoding="utf-8"))
+    data = from_dict(SuiteSummary, json.loads(summary.read_text(encoding="utf-8")), str(summary))
     shown, none, unlearned = [], [], []
-    for w in data["workloads"]:
-        metric, base = w["metric"], w["baseline"]
-        for arm in w["arms"]:
-            if arm["baseline"]:
+    for w in data.workloads:
+        for arm in w.arms:
+            if arm.baseline:
                 continue
-            low, high, p = arm["ci_low"], arm["ci_high"], arm["p_holm"]
-            if arm.get("no_verdict"):  # an arm that never learned: no test was made
-                unlearned.append(w["name"])
+            low, high, p = arm.ci_low, arm.ci_high, arm.p_holm
+            if arm.no_verdict:  # an arm that never learned: no test was made
+                unlearned.append(w.name)
             elif significant(p, low, high):
-                better = (arm["delta"] > 0) == (w["direction"] == "maximize")
+                assert arm.delta is not None  # a verdict has its difference
+                better = (arm.delta > 0) == (w.direction == "maximize")
                 shown.append(
-                    f"{arm['arm']} {'better' if better else 'worse'} than {base} on "
-                    f"{w['name']} ({metric} Δ {signed(metric, arm['delta'])} "
-                    f"[{value(metric, low)}, {value(metric, high)}], Holm p {p_text(p)})"
+                    f"{arm.arm} {'better' if better else 'worse'} than {w.baseline} on "
+                    f"{w.name} ({w.metric} Δ {signed(w.metric, arm.delta)} "
+                    f"[{value(w.metric, low)}, {value(w.metric, high)}], Holm p {p_text(p)})"
                 )
             else:
-                none.append(w["name"])
+                none.append(w.name)
     verdicts = "; ".join(shown) if shown else "no difference shown after Holm"
     if shown and none:
         verdicts += f"; no difference shown on {', '.join(dict.fromkeys(none))}"
     if unlearned:
         verdicts += f"; no verdict (an arm never learned) on {', '.join(dict.fromkeys(unlearned))}"
-    seconds = next((pr for pr in data["profiles"] if pr["basis"] == "seconds"), None)
+    seconds = next((pr for pr in data.profiles if pr.basis == "seconds"), None)
     score = (
         "; AlgoPerf score on seconds to the target "
-        + ", ".join(f"{a['arm']} {a['score']:.3f}" for a in seconds["arms"])
+        + ", ".join(f"{a.arm} {a.score:.3f}" for a in seconds.arms)
         if seconds
         else ""
     )
-    n = len(data["workloads"])
+    n = len(data.workloads)
     return f"{SUITE_PAGE}{what}. Over {n} workloads: {verdicts}{score} {rerender}."
 
 

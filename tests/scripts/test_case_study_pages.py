@@ -5,12 +5,15 @@ README's block), on made-up data."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from hpsearch.compare.model import Summary
+from hpsearch.compare.suite.model import ArmLine, Profile, ProfileArm, SuiteSummary
 from hpsearch.report.model import Seeded
 from scripts import case_study_pages as pages
+from tests.compare.suite.summaries import INFO, line, workload
 
 
 @pytest.mark.parametrize(
@@ -92,66 +95,40 @@ def test_the_index_and_the_readme_block_list_each_page_with_its_result(tmp_path,
         pages.write_index({"quora": "M-FAC lost"})
 
 
-def _suite_arm(name, baseline, delta=None, low=None, high=None, p_holm=None):
-    return {
-        "arm": name,
-        "baseline": baseline,
-        "delta": delta,
-        "ci_low": low,
-        "ci_high": high,
-        "p_holm": p_holm,
-    }
+def _verdict(arm: str, delta: float, low: float, high: float, p_holm: float) -> ArmLine:
+    """M-FAC's line against the baseline, with its difference, CI and Holm-corrected p."""
+    return replace(line(arm, p_holm), delta=delta, ci_low=low, ci_high=high, p_holm=p_holm)
 
 
 def test_the_suite_line_gives_the_verdicts_that_hold_after_holm(tmp_path):
     summary = tmp_path / "summary.json"
     assert "Over" not in pages.suite_line(summary)  # not run yet: what it is, no result
-    workload = {"metric": "pearson", "direction": "maximize", "baseline": "AdamW"}
-    summary.write_text(
-        json.dumps(
-            {
-                "workloads": [
-                    {
-                        **workload,
-                        "name": "stsb",
-                        "arms": [
-                            _suite_arm("AdamW", True),
-                            _suite_arm("M-FAC", False, 0.158, 0.055, 0.261, 0.042),
-                        ],
-                    },
-                    {
-                        **workload,
-                        "name": "sst2",
-                        "arms": [  # p below 5% before Holm only
-                            _suite_arm("AdamW", True),
-                            _suite_arm("M-FAC", False, -0.06, -0.13, 0.01, 0.4),
-                        ],
-                    },
-                    {
-                        **workload,
-                        "name": "qqp",
-                        "arms": [
-                            _suite_arm("AdamW", True),
-                            {**_suite_arm("M-FAC", False), "no_verdict": "never learned"},
-                        ],
-                    },
-                ],
-                "profiles": [
-                    {
-                        "basis": "seconds",
-                        "arms": [
-                            {"arm": "AdamW", "score": 0.9054},
-                            {"arm": "M-FAC", "score": 0.6089},
-                        ],
-                    }
-                ],
-            }
+    adamw = line("AdamW", baseline=True)
+    workloads = tuple(
+        replace(workload(name, adamw, mfac), metric="pearson")
+        for name, mfac in (
+            ("stsb", _verdict("M-FAC", 0.158, 0.055, 0.261, 0.042)),
+            ("sst2", _verdict("M-FAC", -0.06, -0.13, 0.01, 0.4)),  # p below 5% before Holm only
+            ("qqp", line("M-FAC", why="never learned")),
         )
     )
-    line = pages.suite_line(summary)
-    assert (
-        "Over 3 workloads: M-FAC better than AdamW on stsb (pearson Δ +15.80 [5.50, 26.10]" in line
+    names = tuple(w.name for w in workloads)
+    seconds = Profile(
+        "seconds",
+        "training seconds to the target",
+        names,
+        (
+            ProfileArm("AdamW", (1.0,) * 3, (1.0,) * 3, 0.9054),
+            ProfileArm("M-FAC", (2.0,) * 3, (2.0,) * 3, 0.6089),
+        ),
+        4.0,
     )
-    assert "Holm p 0.042); no difference shown on sst2;" in line
-    assert "; no verdict (an arm never learned) on qqp;" in line
-    assert "AdamW 0.905, M-FAC 0.609" in line
+    made = SuiteSummary(2, "2026-01-01T00:00:00+00:00", INFO, workloads, 2, (seconds,), ())
+    summary.write_text(json.dumps(made.to_dict()))
+    text = pages.suite_line(summary)
+    assert (
+        "Over 3 workloads: M-FAC better than AdamW on stsb (pearson Δ +15.80 [5.50, 26.10]" in text
+    )
+    assert "Holm p 0.042); no difference shown on sst2;" in text
+    assert "; no verdict (an arm never learned) on qqp;" in text
+    assert "AdamW 0.905, M-FAC 0.609" in text
